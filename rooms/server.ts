@@ -1,0 +1,41 @@
+/**
+ * The demo world server (`npm start`). Environment:
+ *   PORT                (default 2567)
+ *   REDIS_URL           set → Redis store, presence and driver; unset → embedded memory store
+ *   WARDEN_SECRET       HMAC key of digital IDs
+ *   JWT_SECRET          HS256 key of the demo's tokens
+ *   WARDEN_ADMIN_TOKEN  admin API token (unset → admin API disabled)
+ */
+import { startWorld } from "./app.js";
+
+const DEV_WARDEN_SECRET = "dev-only-warden-secret-change-me";
+const DEV_JWT_SECRET = "dev-only-jwt-secret-change-me";
+
+function secretFromEnv(name: string, fallback: string): string {
+  const value = process.env[name];
+  if (value) return value;
+  console.warn(`[warden-demo] !!! ${name} is not set: using a well-known development value. Never run like this in production. !!!`);
+  return fallback;
+}
+
+const port = Number(process.env.PORT ?? 2567);
+const redisUrl = process.env.REDIS_URL || undefined;
+const world = await startWorld({
+  port,
+  jwtSecret: secretFromEnv("JWT_SECRET", DEV_JWT_SECRET),
+  redisUrl,
+  warden: { secret: secretFromEnv("WARDEN_SECRET", DEV_WARDEN_SECRET), store: redisUrl },
+});
+if (!process.env.WARDEN_ADMIN_TOKEN) console.info("[warden-demo] WARDEN_ADMIN_TOKEN not set: admin API disabled");
+console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind})`);
+// Machine-readable line for tests and tools that start this process.
+if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void world.close().finally(() => process.exit(0));
+  });
+}

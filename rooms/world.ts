@@ -1,0 +1,93 @@
+import { definePlugins, ErrorCode, Room, ServerError, validate, type Client } from "@colyseus/core";
+import { schema, t, type SchemaType } from "@colyseus/schema";
+import jwt from "jsonwebtoken";
+import { z } from "zod";
+import type { Warden } from "../src/index.js";
+
+/** An avatar: display name, position, and the warden's restriction (opt-in field). */
+export const Avatar = schema({ name: t.string(), x: t.number(), y: t.number(), restriction: t.string() }, "Avatar");
+export type Avatar = SchemaType<typeof Avatar>;
+
+/** The demo world: every avatar by session id. */
+export const WorldState = schema({ avatars: t.map(Avatar) }, "WorldState");
+export type WorldState = SchemaType<typeof WorldState>;
+
+/** Options of {@link createWorldRoom}. */
+export interface WorldRoomOptions {
+  /** HS256 key of the demo's JWTs. */
+  jwtSecret: string;
+  /** Seconds a dropped client may reconnect; 0 = no reconnection. */
+  reconnectSeconds: number;
+}
+
+const ChatMessage = z.object({ text: z.string().min(1).max(500) });
+const MoveMessage = z.object({ x: z.number().finite(), y: z.number().finite() });
+const ReportMessage = z.object({ sessionId: z.string().min(1).max(64), reason: z.string().max(500) });
+
+/** Verifies a demo token: HS256 only, `sub` required. Returns the claims or throws 4215-style errors. */
+export function verifyDemoToken(token: string | undefined, secret: string): { sub: string; name?: string } {
+  if (!token) throw new ServerError(ErrorCode.AUTH_FAILED, "no token: join with a JWT whose sub claim names the account");
+  let claims: jwt.JwtPayload | string;
+  try {
+    claims = jwt.verify(token, secret, { algorithms: ["HS256"] });
+  } catch (e) {
+    throw new ServerError(ErrorCode.AUTH_FAILED, `invalid token: ${(e as Error).message}`);
+  }
+  if (typeof claims !== "object" || typeof claims.sub !== "string" || claims.sub.length === 0) {
+    throw new ServerError(ErrorCode.AUTH_FAILED, "invalid token: no sub claim");
+  }
+  return typeof claims.name === "string" ? { sub: claims.sub, name: claims.name } : { sub: claims.sub };
+}
+
+/**
+ * Builds the demo room class `world` for a warden. A factory because the room's plugin
+ * list needs the warden instance.
+ */
+export function createWorldRoom(warden: Warden, options: WorldRoomOptions): new () => Room<{ state: WorldState }> {
+  return class WorldRoom extends Room<{ state: WorldState }> {
+    static override async onAuth(token: string) {
+      return verifyDemoToken(token, options.jwtSecret);
+    }
+
+    override plugins = definePlugins([warden.plugin()]);
+    override state = new WorldState();
+
+    override messages = {
+      chat: validate(ChatMessage, (client: Client, message: z.infer<typeof ChatMessage>) => {
+        const avatar = this.state.avatars.get(client.sessionId);
+        this.broadcast("chat", { from: client.sessionId, name: avatar?.name ?? "", text: message.text });
+      }),
+      move: validate(MoveMessage, (client: Client, message: z.infer<typeof MoveMessage>) => {
+        const avatar = this.state.avatars.get(client.sessionId);
+        if (avatar === undefined) return;
+        avatar.x = message.x;
+        avatar.y = message.y;
+      }),
+      report: validate(ReportMessage, (client: Client, message: z.infer<typeof ReportMessage>) => {
+        const known = this.clients.getById(message.sessionId) !== undefined && message.sessionId !== client.sessionId;
+        client.send("report:ack", { sessionId: message.sessionId, accepted: known });
+      }),
+    };
+
+    override onJoin(client: Client) {
+      const auth = client.auth as { name?: string } | undefined;
+      const avatar = new Avatar();
+      avatar.name = (auth?.name ?? "guest").slice(0, 32);
+      avatar.x = 0;
+      avatar.y = 0;
+      avatar.restriction = "";
+      this.state.avatars.set(client.sessionId, avatar);
+    }
+
+    override onDrop(client: Client) {
+      if (options.reconnectSeconds > 0) {
+        // Refused (e.g. by the warden after a kick) or timed out: onLeave removes the avatar.
+        Promise.resolve(this.allowReconnection(client, options.reconnectSeconds)).catch(() => {});
+      }
+    }
+
+    override onLeave(client: Client) {
+      this.state.avatars.delete(client.sessionId);
+    }
+  };
+}

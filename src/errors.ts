@@ -1,0 +1,42 @@
+/**
+ * Every error colyseus-warden throws is a {@link WardenError} with a stable `code`.
+ *
+ * The catalogue below is the single list of codes: each entry gives the HTTP status the
+ * admin API answers with and a sentence for the docs. `test/errors.test.ts` checks that
+ * README.md documents every code.
+ */
+export const ERROR_CATALOGUE = {
+  INVALID_OPTION: { status: 500, description: "createWarden() was given an option it cannot use." },
+  INVALID_SANCTION: { status: 400, description: "A sanction request is malformed (unknown kind, bad duration, missing reason…)." },
+  INVALID_DID: { status: 400, description: "A string is not a well-formed digital ID." },
+  INVALID_DURATION: { status: 400, description: "A duration is not of the form 30s, 10m, 2h or 7d." },
+  SANCTION_NOT_FOUND: { status: 404, description: "No stored sanction has this id." },
+  STORE_UNAVAILABLE: { status: 503, description: "The store (Redis) did not answer in time or refused the command." },
+  STORE_SCRIPT: { status: 500, description: "A store script answered with an unexpected result." },
+  CLOSED: { status: 503, description: "The warden was closed and takes no more work." },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** A stable, documented error code. */
+export type WardenErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Base class of every error thrown by colyseus-warden. */
+export class WardenError extends Error {
+  override readonly name = "WardenError";
+  /** Stable machine-readable code; see {@link ERROR_CATALOGUE}. */
+  readonly code: WardenErrorCode;
+
+  constructor(code: WardenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** HTTP status the admin API answers with for this error. */
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}
+
+/** Turns anything thrown into an Error, so that no promise is ever rejected with a non-Error. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

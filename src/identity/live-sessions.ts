@@ -1,0 +1,81 @@
+import type { Client, Room } from "@colyseus/core";
+import type { DigitalId } from "./digital-id.js";
+import type { Sanction } from "../sanctions/model.js";
+import { isActive } from "../sanctions/model.js";
+
+/** One session of this process, bound to its digital ID. */
+export interface LiveSession {
+  readonly did: DigitalId;
+  readonly sessionId: string;
+  /** Replaced when the session reconnects. */
+  client: Client;
+  readonly room: Room;
+  readonly name: string | undefined;
+  readonly standing: Standing;
+  /** Set when the warden closed the session: it may never come back by reconnection. */
+  closedBy: { code: number; message: string } | null;
+  /** Last time a "you are muted/frozen" notice went out (epoch ms). */
+  lastNoticeAt: number;
+}
+
+/**
+ * What this process knows about one digital ID: its live sessions here and the lasting
+ * sanctions in force. `muteUntil` / `freezeUntil` are what the hot path reads: 0 = none,
+ * Infinity = permanent, else an epoch ms.
+ */
+export class Standing {
+  muteUntil = 0;
+  freezeUntil = 0;
+  banned: Sanction | null = null;
+  readonly sessions = new Set<LiveSession>();
+  readonly sanctions = new Map<string, Sanction>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly did: DigitalId) {}
+
+  /** Recomputes mute/freeze/ban from the known sanctions; calls `onExpiry` when the next one ends. */
+  recompute(now: number, onExpiry: (standing: Standing) => void): void {
+    let mute = 0;
+    let freeze = 0;
+    let ban: Sanction | null = null;
+    let next = Infinity;
+    for (const [id, s] of this.sanctions) {
+      if (!isActive(s, now)) {
+        this.sanctions.delete(id);
+        continue;
+      }
+      const end = s.end ?? Infinity;
+      if (s.kind === "mute") mute = Math.max(mute, end);
+      else if (s.kind === "freeze") freeze = Math.max(freeze, end);
+      else if (s.kind === "ban" && (ban === null || end > (ban.end ?? Infinity))) ban = s;
+      next = Math.min(next, end);
+    }
+    this.muteUntil = mute;
+    this.freezeUntil = freeze;
+    this.banned = ban;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (next !== Infinity) {
+      // +1 so that the sanction is over (end is exclusive) when the timer fires.
+      this.timer = setTimeout(() => onExpiry(this), Math.min(next - now + 1, 2 ** 31 - 1));
+      this.timer.unref();
+    }
+  }
+
+  /** `""`, `"muted"`, `"frozen"` or `"muted frozen"`. */
+  restriction(now: number): string {
+    const muted = this.muteUntil > now;
+    const frozen = this.freezeUntil > now;
+    return muted && frozen ? "muted frozen" : muted ? "muted" : frozen ? "frozen" : "";
+  }
+
+  /** True when nothing keeps this entry worth holding. */
+  get idle(): boolean {
+    return this.sessions.size === 0 && this.sanctions.size === 0;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

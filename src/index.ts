@@ -1,0 +1,33 @@
+/**
+ * colyseus-warden — in-world enforcement for Colyseus 0.18.
+ * Curated public exports; anything not listed here is internal.
+ */
+export { createWarden, Warden, JOIN_STORE_UNAVAILABLE, type JoinDenial } from "./warden.js";
+export { WardenPlugin } from "./plugin/plugin.js";
+export {
+  DEFAULT_OPTIONS,
+  identifyFromJwtClaims,
+  type Identity,
+  type RestrictionFieldOptions,
+  type StoreOption,
+  type WardenLogger,
+  type WardenOptions,
+} from "./options.js";
+export { WardenError, ERROR_CATALOGUE, type WardenErrorCode } from "./errors.js";
+export type { WardenEvents, BeforeSanctionEvent, EnforcementEvent } from "./events.js";
+export { deriveDigitalId, isDigitalId, type DigitalId } from "./identity/digital-id.js";
+export {
+  SANCTION_KINDS,
+  describeSanction,
+  isActive,
+  type Revocation,
+  type Sanction,
+  type SanctionKind,
+  type SanctionRequest,
+} from "./sanctions/model.js";
+export { SanctionsService, type IssueResult, type RevokeResult } from "./sanctions/service.js";
+export { CLOSE_BANNED, CLOSE_KICKED, NOTICE_TYPE, type WardenNotice } from "./sanctions/enforcer.js";
+export { parseDuration, formatDuration } from "./duration.js";
+export { MemoryStore } from "./stores/memory/memory-store.js";
+export { RedisStore, type RedisStoreOptions } from "./stores/redis/redis-store.js";
+export type { WardenStore, SessionBinding, BusMessage, StoreRetention, StoreRevokeResult } from "./stores/store.js";

@@ -1,0 +1,131 @@
+/**
+ * The one place where colyseus-warden reaches into Colyseus internals.
+ *
+ * Colyseus 0.18 offers plugins no per-message hook and no reconnection hook, so the
+ * plugin wraps three members of the *room instance* (never `Room.prototype`):
+ *
+ * 1. `_onMessage(client, buffer)`: every inbound frame of a joined client goes through it
+ *    (the room binds it per client at join: `client.ref.on('message', this._onMessage.bind(this, client))`).
+ *    Colyseus's own testing package and latency simulator wrap the same method.
+ * 2. `allowReconnection(client, seconds)`: a session the warden closed (kick, ban) gets no
+ *    reconnection seat, whatever the room's `onDrop` asks for.
+ * 3. `onReconnect(client)`: the last gate — a banned ID, or a session the warden closed,
+ *    is refused even if a seat was reserved before the sanction arrived.
+ *
+ * It also repairs a Colyseus trap: a room class that defines `onUncaughtException` binds
+ * its own lifecycle hooks in the constructor, before the plugin wrappers exist, so the
+ * first instance of the class would run without any plugin hook (no join gate!).
+ *
+ * `test/intercept.test.ts` fails if a Colyseus upgrade moves any of this.
+ */
+import {
+  OnAuthException,
+  OnCreateException,
+  OnDisposeException,
+  OnJoinException,
+  OnLeaveException,
+  ServerError,
+  type Client,
+  type Room,
+} from "@colyseus/core";
+
+/** What the plugin decides at the intercepted points. */
+export interface InterceptHandlers {
+  /** Synchronous hot path: true lets the frame through to the room. */
+  inspect(client: Client, buffer: Buffer): boolean;
+  /** Returns the refusal for a reconnection, or null to allow it. */
+  refuseReconnection(sessionId: string): { code: number; message: string } | null;
+  /** A reconnection went through: the session now has a new client object. */
+  reconnected(client: Client): void;
+}
+
+type Hook = "onCreate" | "onAuth" | "onJoin" | "onLeave" | "onDispose";
+type ExceptionClass = new (cause: Error, message: string, ...args: unknown[]) => Error;
+const HOOK_EXCEPTIONS: Record<Hook, [ExceptionClass, boolean]> = {
+  onCreate: [OnCreateException as unknown as ExceptionClass, true],
+  onAuth: [OnAuthException as unknown as ExceptionClass, true],
+  onJoin: [OnJoinException as unknown as ExceptionClass, true],
+  onLeave: [OnLeaveException as unknown as ExceptionClass, true],
+  onDispose: [OnDisposeException as unknown as ExceptionClass, false],
+};
+
+const repairedClasses = new WeakSet<object>();
+
+interface RoomInternals {
+  _onMessage?: (client: Client, buffer: Buffer) => void;
+  allowReconnection: (client: Client, seconds: number | "manual") => unknown;
+  onReconnect?: (client: Client) => unknown;
+  onUncaughtException?: (error: Error, methodName: string) => void;
+}
+
+/** Thrown when Colyseus no longer has what we intercept. */
+export class UnsupportedColyseusError extends Error {
+  override readonly name = "UnsupportedColyseusError";
+}
+
+/**
+ * Installs the interception on one room instance. Called when Colyseus attaches the plugin
+ * to the room (`plugin.room = room`, inside `Room.__init`, after the class's hook wrappers
+ * were installed on the prototype and before `onCreate`).
+ */
+export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
+  const internals = room as unknown as RoomInternals;
+  repairFirstInstanceHooks(room);
+
+  const onMessage = internals._onMessage;
+  if (typeof onMessage !== "function") {
+    throw new UnsupportedColyseusError("colyseus-warden: Room._onMessage is missing; this Colyseus version is not supported");
+  }
+  internals._onMessage = function (this: Room, client: Client, buffer: Buffer): void {
+    if (handlers.inspect(client, buffer)) onMessage.call(this, client, buffer);
+  };
+
+  const allowReconnection = internals.allowReconnection;
+  internals.allowReconnection = function (this: Room, client: Client, seconds: number | "manual") {
+    const refusal = handlers.refuseReconnection(client.sessionId);
+    // Colyseus itself answers a refused reconnection with a rejected promise ("not joined").
+    if (refusal !== null) return Promise.reject(new ServerError(refusal.code, refusal.message));
+    return allowReconnection.call(this, client, seconds);
+  };
+
+  const onReconnect = internals.onReconnect;
+  internals.onReconnect = async function (this: Room, client: Client): Promise<void> {
+    const refusal = handlers.refuseReconnection(client.sessionId);
+    if (refusal !== null) throw new ServerError(refusal.code, refusal.message);
+    handlers.reconnected(client);
+    if (onReconnect !== undefined) await onReconnect.call(this, client);
+  };
+}
+
+/**
+ * For the first instance of a room class with `onUncaughtException`, the constructor bound
+ * the class's own hooks (unwrapped) as instance properties. Rebind them to the prototype's
+ * plugin-aware versions, wrapped the way Colyseus wraps them.
+ */
+function repairFirstInstanceHooks(room: Room): void {
+  const ctor = room.constructor;
+  if (repairedClasses.has(ctor)) return;
+  repairedClasses.add(ctor);
+  const internals = room as unknown as RoomInternals & Record<Hook, unknown>;
+  const onError = internals.onUncaughtException;
+  if (typeof onError !== "function") return;
+  const proto = Object.getPrototypeOf(room) as Record<Hook, unknown>;
+  for (const hook of Object.keys(HOOK_EXCEPTIONS) as Hook[]) {
+    if (!Object.prototype.hasOwnProperty.call(room, hook) || typeof proto[hook] !== "function") continue;
+    const method = (proto[hook] as (...args: unknown[]) => unknown).bind(room);
+    const [Exception, rethrow] = HOOK_EXCEPTIONS[hook];
+    const report = (e: unknown, args: unknown[]) => {
+      const error = e instanceof Error ? e : new Error(String(e));
+      onError.call(room, new Exception(error, error.message, ...args), hook);
+      if (rethrow) throw e;
+    };
+    internals[hook] = (...args: unknown[]) => {
+      try {
+        const result = method(...args);
+        return result instanceof Promise ? result.catch((e: unknown) => report(e, args)) : result;
+      } catch (e) {
+        return report(e, args);
+      }
+    };
+  }
+}

@@ -1,0 +1,220 @@
+import type { DigitalId } from "../identity/digital-id.js";
+import { Standing, type LiveSession } from "../identity/live-sessions.js";
+import type { EnforcementEvent } from "../events.js";
+import type { ResolvedOptions } from "../options.js";
+import type { BusMessage } from "../stores/store.js";
+import { describeSanction, isActive, type Sanction } from "./model.js";
+
+/** WebSocket close code of a kick. */
+export const CLOSE_KICKED = 4401;
+/** WebSocket close code (and join error code) of a ban. */
+export const CLOSE_BANNED = 4403;
+
+/** The `warden:notice` message a sanctioned client receives. */
+export interface WardenNotice {
+  /** The sanction kind, or `"lifted"` when a mute/freeze/ban was revoked or ran out. */
+  kind: Sanction["kind"] | "lifted";
+  reason: string;
+  /** End of a lasting sanction (epoch ms); `null` = permanent; absent for warn/kick/lifted. */
+  until?: number | null;
+  /** For `lifted`: what was lifted. */
+  lifted?: Sanction["kind"];
+  sanctionId: string;
+  /** One sentence for the player: what, why, until when. */
+  message: string;
+}
+
+export const NOTICE_TYPE = "warden:notice";
+
+/** A WebSocket close reason may hold 123 bytes; keep well inside it. */
+function closeReason(text: string): string {
+  const bytes = Buffer.from(text, "utf8");
+  return bytes.length <= 120 ? text : `${bytes.subarray(0, 117).toString("utf8").replace(/\uFFFD+$/, "")}...`;
+}
+
+/** The join error message of a ban: reason and end time. */
+export function banMessage(ban: Sanction): string {
+  const until = ban.end === null ? "permanently" : `until ${new Date(ban.end).toISOString()}`;
+  return `banned ${until}: ${ban.reason}`;
+}
+
+/**
+ * Applies sanctions to the live sessions of this process. Holds one {@link Standing} per
+ * digital ID with sessions here (or with a ban this process has seen, so that the join
+ * gate still knows it when the store is down). Deciding and storing happen elsewhere.
+ */
+export class Enforcer {
+  private readonly standings = new Map<DigitalId, Standing>();
+
+  constructor(
+    private readonly options: Pick<ResolvedOptions, "restrictionField" | "noticeIntervalMs" | "logger">,
+    private readonly report: (event: EnforcementEvent) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The standing of an ID, created on demand. */
+  standing(did: DigitalId): Standing {
+    let standing = this.standings.get(did);
+    if (standing === undefined) {
+      standing = new Standing(did);
+      this.standings.set(did, standing);
+    }
+    return standing;
+  }
+
+  /** The standing of an ID if this process knows it. */
+  peek(did: DigitalId): Standing | undefined {
+    return this.standings.get(did);
+  }
+
+  /** Adds sanctions loaded from the store (on join) without notifying anyone twice. */
+  load(standing: Standing, sanctions: readonly Sanction[]): void {
+    const now = this.now();
+    for (const s of sanctions) if (isActive(s, now)) standing.sanctions.set(s.id, s);
+    this.refresh(standing);
+  }
+
+  /** Registers a session; applies the restriction already in force and tells the player. */
+  attach(session: LiveSession): void {
+    session.standing.sessions.add(session);
+    this.publishRestriction(session);
+    for (const s of session.standing.sanctions.values()) {
+      if (s.kind === "mute" || s.kind === "freeze") this.notify(session, s);
+    }
+  }
+
+  /** Unregisters a session; forgets the ID when nothing else keeps it. */
+  detach(session: LiveSession): void {
+    const standing = session.standing;
+    standing.sessions.delete(session);
+    if (standing.idle) {
+      standing.dispose();
+      this.standings.delete(standing.did);
+    }
+  }
+
+  /** Applies a message from the bus (any process, this one included). */
+  apply(message: BusMessage): void {
+    if (message.type === "issued") this.applyIssued(message.sanction);
+    else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+  }
+
+  private applyIssued(sanction: Sanction): void {
+    const now = this.now();
+    const lasting = isActive(sanction, now);
+    // Bans are remembered even without a session here, for the join gate's fail-open path.
+    const standing = sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
+    if (standing === undefined) return;
+    if (lasting) {
+      standing.sanctions.set(sanction.id, sanction);
+      this.refresh(standing);
+    }
+    for (const session of [...standing.sessions]) {
+      if (sanction.kind === "kick" || sanction.kind === "ban") {
+        this.close(session, sanction);
+      } else {
+        this.notify(session, sanction);
+        this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: sanction.kind === "warn" ? "notice" : "restrict" });
+      }
+    }
+  }
+
+  private applyRevoked(did: DigitalId, sanctionId: string, reason: string): void {
+    const standing = this.standings.get(did);
+    const sanction = standing?.sanctions.get(sanctionId);
+    if (standing === undefined || sanction === undefined) return;
+    standing.sanctions.delete(sanctionId);
+    this.refresh(standing);
+    for (const session of standing.sessions) this.sendLifted(session, sanction, reason);
+    if (standing.idle) {
+      standing.dispose();
+      this.standings.delete(did);
+    }
+  }
+
+  /** Closes a session for a kick or ban; marks it so that it can never reconnect. */
+  close(session: LiveSession, sanction: Sanction): void {
+    const code = sanction.kind === "ban" ? CLOSE_BANNED : CLOSE_KICKED;
+    const message = sanction.kind === "ban" ? banMessage(sanction) : `kicked: ${sanction.reason}`;
+    if (session.closedBy === null) session.closedBy = { code, message };
+    this.notify(session, sanction);
+    try {
+      session.client.leave(code, closeReason(message));
+    } catch (e) {
+      this.options.logger.warn(`could not close session ${session.sessionId}: ${(e as Error).message}`);
+    }
+    this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: "close" });
+  }
+
+  /** Sends the notice of a sanction to one session. */
+  notify(session: LiveSession, sanction: Sanction): void {
+    const notice: WardenNotice = { kind: sanction.kind, reason: sanction.reason, sanctionId: sanction.id, message: describeSanction(sanction) };
+    if (sanction.kind === "mute" || sanction.kind === "freeze" || sanction.kind === "ban") notice.until = sanction.end;
+    session.lastNoticeAt = this.now();
+    this.send(session, notice);
+  }
+
+  /** Tells a session, at most once per `noticeIntervalMs`, that a message of theirs was dropped. */
+  remind(session: LiveSession, kind: "mute" | "freeze"): void {
+    const now = this.now();
+    if (now - session.lastNoticeAt < this.options.noticeIntervalMs) return;
+    for (const s of session.standing.sanctions.values()) {
+      if (s.kind === kind && isActive(s, now)) {
+        this.notify(session, s);
+        return;
+      }
+    }
+  }
+
+  /** Forgets everything (warden closed). */
+  clear(): void {
+    for (const standing of this.standings.values()) standing.dispose();
+    this.standings.clear();
+  }
+
+  private sendLifted(session: LiveSession, sanction: Sanction, reason: string): void {
+    const message = `Your ${sanction.kind} was lifted${reason ? `: ${reason}` : ""}`;
+    this.send(session, { kind: "lifted", lifted: sanction.kind, reason, sanctionId: sanction.id, message });
+  }
+
+  private send(session: LiveSession, notice: WardenNotice): void {
+    try {
+      session.client.send(NOTICE_TYPE, notice);
+    } catch (e) {
+      this.options.logger.warn(`could not send a notice to session ${session.sessionId}: ${(e as Error).message}`);
+    }
+  }
+
+  private refresh(standing: Standing): void {
+    standing.recompute(this.now(), (expired) => this.onExpiry(expired));
+    for (const session of standing.sessions) this.publishRestriction(session);
+  }
+
+  private onExpiry(standing: Standing): void {
+    const now = this.now();
+    for (const s of standing.sanctions.values()) {
+      if (!isActive(s, now)) {
+        for (const session of standing.sessions) this.sendLifted(session, s, "its time is over");
+      }
+    }
+    this.refresh(standing);
+    if (standing.idle) {
+      standing.dispose();
+      this.standings.delete(standing.did);
+    }
+  }
+
+  /** Writes the restriction into the avatar's schema field, when the game opted in. */
+  publishRestriction(session: LiveSession): void {
+    const field = this.options.restrictionField;
+    if (field === undefined) return;
+    try {
+      const avatar = field.avatarOf(session.room, session.client) as Record<string, unknown> | undefined;
+      if (avatar === undefined || avatar === null) return;
+      const value = session.standing.restriction(this.now());
+      if (avatar[field.field] !== value) avatar[field.field] = value;
+    } catch (e) {
+      this.options.logger.warn(`restrictionField.avatarOf failed: ${(e as Error).message}`);
+    }
+  }
+}

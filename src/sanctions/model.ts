@@ -1,0 +1,99 @@
+import { randomBytes } from "node:crypto";
+import type { DigitalId } from "../identity/digital-id.js";
+import { assertDigitalId } from "../identity/digital-id.js";
+import { WardenError } from "../errors.js";
+
+/** The sanctions the warden can apply, mildest first. */
+export const SANCTION_KINDS = ["warn", "mute", "freeze", "kick", "ban"] as const;
+export type SanctionKind = (typeof SANCTION_KINDS)[number];
+
+/** Kinds that last (and so may carry a duration); `warn` and `kick` act once. */
+export const LASTING_KINDS: ReadonlySet<SanctionKind> = new Set(["mute", "freeze", "ban"]);
+
+/** Longest reason kept; longer reasons are cut, never refused. */
+export const MAX_REASON_LENGTH = 500;
+
+/** Who lifted a sanction, when and why. */
+export interface Revocation {
+  at: number;
+  by: string;
+  reason: string;
+}
+
+/** A sanction as stored and as published to every process. Times are epoch milliseconds. */
+export interface Sanction {
+  /** `<did>.<8 base32 chars>`: the ID is part of the sanction id, so a revoke finds its record in one slot. */
+  id: string;
+  did: DigitalId;
+  kind: SanctionKind;
+  reason: string;
+  /** Issuer: `policy`, `cli:<user>`, `api:<role>`… */
+  by: string;
+  start: number;
+  /** End time; `null` = permanent. For `warn` and `kick`, equal to `start`. */
+  end: number | null;
+  revoked?: Revocation;
+}
+
+/** What a caller asks for; see {@link SanctionsService.issue}. */
+export interface SanctionRequest {
+  did: DigitalId;
+  kind: SanctionKind;
+  /** Milliseconds; omitted = permanent (mute, freeze, ban). Refused for warn and kick. */
+  duration?: number;
+  reason: string;
+  by: string;
+}
+
+const SANCTION_ID = /^([a-z2-7]{26})\.([a-z2-7]{8})$/;
+const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** Removes control characters and bounds the length of free text that ends up in records and notices. */
+export function cleanText(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, " ").trim().slice(0, max);
+}
+
+/** Validates a request and builds the sanction it describes. Throws `INVALID_SANCTION`. */
+export function draftSanction(request: SanctionRequest, now: number): Sanction {
+  const did = assertDigitalId(request.did);
+  if (!SANCTION_KINDS.includes(request.kind)) {
+    throw new WardenError("INVALID_SANCTION", `unknown sanction kind ${JSON.stringify(request.kind)}: use one of ${SANCTION_KINDS.join(", ")}`);
+  }
+  const reason = typeof request.reason === "string" ? cleanText(request.reason, MAX_REASON_LENGTH) : "";
+  if (reason.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs a reason");
+  const by = typeof request.by === "string" ? cleanText(request.by, 100) : "";
+  if (by.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs an issuer (by)");
+  let end: number | null;
+  if (request.duration === undefined) {
+    end = LASTING_KINDS.has(request.kind) ? null : now;
+  } else {
+    if (!LASTING_KINDS.has(request.kind)) {
+      throw new WardenError("INVALID_SANCTION", `${request.kind} cannot have a duration: it acts once`);
+    }
+    if (!Number.isSafeInteger(request.duration) || request.duration <= 0) {
+      throw new WardenError("INVALID_SANCTION", `duration must be a positive whole number of milliseconds, got ${String(request.duration)}`);
+    }
+    end = now + request.duration;
+  }
+  const suffix = Array.from(randomBytes(8), (b) => ID_ALPHABET[b & 31]).join("");
+  return { id: `${did}.${suffix}`, did, kind: request.kind, reason, by, start: now, end };
+}
+
+/** Splits a sanction id into its digital ID, or returns null when it is not one. */
+export function didOfSanctionId(id: string): DigitalId | null {
+  const match = SANCTION_ID.exec(id);
+  return match ? (match[1] as DigitalId) : null;
+}
+
+/** A lasting sanction that is neither revoked nor over at `now`. */
+export function isActive(s: Sanction, now: number): boolean {
+  return LASTING_KINDS.has(s.kind) && s.revoked === undefined && (s.end === null || s.end > now);
+}
+
+/** The player-facing sentence of a sanction: what, why, until when. */
+export function describeSanction(s: Pick<Sanction, "kind" | "reason" | "end">): string {
+  const until = !LASTING_KINDS.has(s.kind) ? "" : s.end === null ? " permanently" : ` until ${new Date(s.end).toISOString()}`;
+  const verb = { warn: "warned", mute: "muted", freeze: "frozen", kick: "kicked", ban: "banned" }[s.kind];
+  return `You are ${verb}${until}: ${s.reason}`;
+}

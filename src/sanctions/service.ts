@@ -1,0 +1,69 @@
+import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
+import { WardenError } from "../errors.js";
+import type { StoreRetention, WardenStore } from "../stores/store.js";
+import { cleanText, draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
+
+/** Result of {@link SanctionsService.issue}: a veto is an outcome, not an error. */
+export type IssueResult = { status: "issued"; sanction: Sanction } | { status: "cancelled"; reason: string };
+
+/** Result of {@link SanctionsService.revoke}. */
+export type RevokeResult =
+  | { status: "revoked"; sanction: Sanction }
+  | { status: "already_revoked"; sanction: Sanction }
+  | { status: "not_found" };
+
+/** Hooks the warden gives the service (events). */
+export interface SanctionsHooks {
+  /** Returns a veto reason, or null to go ahead. */
+  before(sanction: Sanction): string | null;
+  issued(sanction: Sanction): void;
+  revoked(sanction: Sanction): void;
+}
+
+/**
+ * The one path every sanction takes — the automatic policy, the CLI and the HTTP API all
+ * call it. It validates, lets `sanction:before` listeners veto, stores and publishes (the
+ * store does both in one step), and never touches a live session itself: the enforcer of
+ * every process does that when the published sanction reaches it.
+ */
+export class SanctionsService {
+  constructor(
+    private readonly store: WardenStore,
+    private readonly retention: StoreRetention,
+    private readonly hooks: SanctionsHooks,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Issues a sanction. Throws `INVALID_SANCTION` / `INVALID_DID` for bad input. */
+  async issue(request: SanctionRequest): Promise<IssueResult> {
+    const sanction = draftSanction(request, this.now());
+    const veto = this.hooks.before(sanction);
+    if (veto !== null) return { status: "cancelled", reason: veto };
+    await this.store.saveSanction(sanction, this.retention);
+    this.hooks.issued(sanction);
+    return { status: "issued", sanction };
+  }
+
+  /** Revokes a sanction by id. */
+  async revoke(sanctionId: string, revocation: { by: string; reason: string }): Promise<RevokeResult> {
+    if (typeof sanctionId !== "string") throw new WardenError("INVALID_SANCTION", "a sanction id is a string");
+    const by = typeof revocation?.by === "string" ? cleanText(revocation.by, 100) : "";
+    if (by.length === 0) throw new WardenError("INVALID_SANCTION", "a revocation needs an issuer (by)");
+    const reason = typeof revocation.reason === "string" ? cleanText(revocation.reason, MAX_REASON_LENGTH) : "";
+    const record: Revocation = { at: this.now(), by, reason };
+    const result = await this.store.revokeSanction(sanctionId, record, this.retention);
+    if (result.status === "revoked") this.hooks.revoked(result.sanction);
+    return result;
+  }
+
+  /** The lasting sanctions in force for an ID. */
+  async active(did: DigitalId): Promise<Sanction[]> {
+    const now = this.now();
+    return (await this.store.sanctionsOf(assertDigitalId(did))).filter((s) => isActive(s, now));
+  }
+
+  /** Every stored sanction of an ID (within retention), oldest first. */
+  async history(did: DigitalId): Promise<Sanction[]> {
+    return this.store.sanctionsOf(assertDigitalId(did));
+  }
+}

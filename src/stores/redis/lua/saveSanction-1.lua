@@ -1,0 +1,17 @@
+--[[
+  Stores a new sanction, applies retention to the ID's sanctions, and publishes it.
+
+  KEYS[1]  the ID's sanctions hash            ({prefix}:{<did>}:sanctions)
+  ARGV[1]  sanction id (hash field)
+  ARGV[2]  sanction JSON
+  ARGV[3]  retention of ended sanctions, ms
+  ARGV[4]  bus channel
+  ARGV[5]  bus message JSON
+
+  Output   1
+]]
+--- @include "retain"
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+retain(KEYS[1], tonumber(ARGV[3]))
+redis.call("PUBLISH", ARGV[4], ARGV[5])
+return 1

@@ -1,0 +1,244 @@
+import { Cluster, Redis } from "ioredis";
+import { WardenError } from "../../errors.js";
+import type { DigitalId } from "../../identity/digital-id.js";
+import type { Revocation, Sanction } from "../../sanctions/model.js";
+import { didOfSanctionId } from "../../sanctions/model.js";
+import type { BusMessage, SessionBinding, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
+import { RedisKeys } from "./keys.js";
+import { defineScripts, type WardenCommands } from "./scripts.js";
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** A `redis://` URL, or an ioredis `Redis` / `Cluster` you own (the store never closes it). */
+  connection: string | Redis | Cluster;
+  /**
+   * Prefix of every key and channel.
+   * @defaultValue `"warden"`
+   */
+  prefix?: string;
+}
+
+/**
+ * Maps whatever ioredis or a script threw to a `WardenError`: the one place where Redis
+ * failures get a stable code (BullMQ maps its script codes in one function too).
+ */
+export function storeError(operation: string, cause: unknown): WardenError {
+  if (cause instanceof WardenError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new WardenError("STORE_UNAVAILABLE", `redis ${operation} failed: ${message}`, { cause });
+}
+
+/**
+ * The production store: ioredis, shared by every server process, Redis Cluster ready.
+ * Sanction writes are one Lua script each (persist + retention + publish, atomically);
+ * bindings are plain commands (they span two slots, so no script may hold them together).
+ */
+export class RedisStore implements WardenStore {
+  readonly kind = "redis" as const;
+  readonly keys: RedisKeys;
+  private readonly redis: Redis & WardenCommands;
+  private readonly ownsConnection: boolean;
+  private subscriber: Redis | Cluster | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    this.keys = new RedisKeys(options.prefix ?? "warden");
+    this.ownsConnection = typeof options.connection === "string";
+    const connection = typeof options.connection === "string"
+      ? new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: "warden" })
+      : options.connection;
+    // A connection error is reported through the commands that fail; without a listener
+    // ioredis would print "Unhandled error event" for every reconnect attempt.
+    if (this.ownsConnection) connection.on("error", () => {});
+    this.redis = defineScripts(connection);
+  }
+
+  /** The connection commands go through (for tests and tools that inspect keys). */
+  get client(): Redis | Cluster {
+    return this.redis;
+  }
+
+  async connect(): Promise<void> {
+    try {
+      if (this.redis.status === "wait") await this.redis.connect();
+      await this.redis.ping();
+    } catch (e) {
+      throw storeError("connect", e);
+    }
+  }
+
+  async saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void> {
+    const { revoked: _ignored, ...record } = sanction;
+    const message: BusMessage = { type: "issued", sanction: record };
+    try {
+      await this.redis.saveSanction(
+        this.keys.sanctions(sanction.did),
+        sanction.id,
+        JSON.stringify(record),
+        retention.sanctionsMs,
+        this.keys.busChannel(),
+        JSON.stringify(message),
+      );
+    } catch (e) {
+      throw storeError("saveSanction", e);
+    }
+  }
+
+  async revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult> {
+    const did = didOfSanctionId(sanctionId);
+    if (did === null) return { status: "not_found" };
+    const message: BusMessage = { type: "revoked", did, sanctionId, revocation };
+    let reply: [number, string?, string?];
+    try {
+      reply = await this.redis.revokeSanction(
+        this.keys.sanctions(did),
+        sanctionId,
+        JSON.stringify(revocation),
+        retention.sanctionsMs,
+        this.keys.busChannel(),
+        JSON.stringify(message),
+      );
+    } catch (e) {
+      throw storeError("revokeSanction", e);
+    }
+    const [status, sanctionJson, previousJson] = reply;
+    if (status === 0) return { status: "not_found" };
+    if (sanctionJson === undefined) throw new WardenError("STORE_SCRIPT", `revokeSanction answered ${JSON.stringify(reply)}`);
+    const sanction = JSON.parse(sanctionJson) as Sanction;
+    if (status === 2 && previousJson !== undefined) {
+      return { status: "already_revoked", sanction: { ...sanction, revoked: JSON.parse(previousJson) as Revocation } };
+    }
+    return { status: "revoked", sanction: { ...sanction, revoked: revocation } };
+  }
+
+  async sanctionsOf(did: DigitalId): Promise<Sanction[]> {
+    let all: Record<string, string>;
+    try {
+      all = await this.redis.hgetall(this.keys.sanctions(did));
+    } catch (e) {
+      throw storeError("sanctionsOf", e);
+    }
+    const out: Sanction[] = [];
+    for (const [field, json] of Object.entries(all)) {
+      if (field.endsWith(":r")) continue;
+      const sanction = JSON.parse(json) as Sanction;
+      const revocation = all[`${field}:r`];
+      if (revocation !== undefined) sanction.revoked = JSON.parse(revocation) as Revocation;
+      out.push(sanction);
+    }
+    return out.sort((a, b) => a.start - b.start);
+  }
+
+  async bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void> {
+    const sessionsKey = this.keys.sessions(binding.did);
+    const processKey = this.keys.processSessions(binding.processId);
+    try {
+      await Promise.all([
+        this.redis.hset(sessionsKey, binding.sessionId, JSON.stringify(binding)),
+        this.redis.pexpire(sessionsKey, retention.bindingsMs),
+        this.redis.sadd(processKey, `${binding.did} ${binding.sessionId}`),
+        this.redis.pexpire(processKey, retention.bindingsMs),
+      ]);
+    } catch (e) {
+      throw storeError("bindSession", e);
+    }
+  }
+
+  async unbindSession(did: DigitalId, sessionId: string, processId: string): Promise<void> {
+    try {
+      await Promise.all([
+        this.redis.hdel(this.keys.sessions(did), sessionId),
+        this.redis.srem(this.keys.processSessions(processId), `${did} ${sessionId}`),
+      ]);
+    } catch (e) {
+      throw storeError("unbindSession", e);
+    }
+  }
+
+  async sessionsOf(did: DigitalId): Promise<SessionBinding[]> {
+    try {
+      const all = await this.redis.hvals(this.keys.sessions(did));
+      return all.map((json) => JSON.parse(json) as SessionBinding);
+    } catch (e) {
+      throw storeError("sessionsOf", e);
+    }
+  }
+
+  async heartbeat(processId: string, now: number, ttlMs: number): Promise<void> {
+    try {
+      await this.redis.zadd(this.keys.processes(), now + ttlMs, processId);
+    } catch (e) {
+      throw storeError("heartbeat", e);
+    }
+  }
+
+  async sweepDeadProcesses(now: number): Promise<number> {
+    try {
+      const dead = await this.redis.zrangebyscore(this.keys.processes(), "-inf", `(${now}`);
+      let removed = 0;
+      for (const processId of dead) {
+        removed += await this.removeBindingsOf(processId);
+        await this.redis.zrem(this.keys.processes(), processId);
+      }
+      return removed;
+    } catch (e) {
+      throw storeError("sweepDeadProcesses", e);
+    }
+  }
+
+  async retireProcess(processId: string): Promise<void> {
+    try {
+      await this.removeBindingsOf(processId);
+      await this.redis.zrem(this.keys.processes(), processId);
+    } catch (e) {
+      throw storeError("retireProcess", e);
+    }
+  }
+
+  async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
+    const channel = this.keys.busChannel();
+    const subscriber = this.subscriber ?? this.redis.duplicate();
+    this.subscriber = subscriber;
+    subscriber.on("error", () => {});
+    const listener = (from: string, payload: string) => {
+      if (from !== channel) return;
+      let message: BusMessage;
+      try {
+        message = JSON.parse(payload) as BusMessage;
+      } catch {
+        return; // not ours: someone else published on our channel
+      }
+      handler(message);
+    };
+    subscriber.on("message", listener);
+    try {
+      await subscriber.subscribe(channel);
+    } catch (e) {
+      subscriber.off("message", listener);
+      throw storeError("subscribe", e);
+    }
+    return async () => {
+      subscriber.off("message", listener);
+      if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    subscriber?.disconnect();
+    if (this.ownsConnection) {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    }
+  }
+
+  private async removeBindingsOf(processId: string): Promise<number> {
+    const processKey = this.keys.processSessions(processId);
+    const members = await this.redis.smembers(processKey);
+    for (const member of members) {
+      const [did, sessionId] = member.split(" ") as [DigitalId, string];
+      await this.redis.hdel(this.keys.sessions(did), sessionId);
+    }
+    await this.redis.del(processKey);
+    return members.length;
+  }
+}

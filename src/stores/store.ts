@@ -1,0 +1,79 @@
+import type { DigitalId } from "../identity/digital-id.js";
+import type { Revocation, Sanction } from "../sanctions/model.js";
+
+/** One live session of a digital ID, as the store keeps it. */
+export interface SessionBinding {
+  did: DigitalId;
+  sessionId: string;
+  /** The warden process (server process) that holds the session. */
+  processId: string;
+  roomName: string;
+  roomId: string;
+  since: number;
+}
+
+/** What travels between processes. */
+export type BusMessage =
+  | { type: "issued"; sanction: Sanction }
+  | { type: "revoked"; did: DigitalId; sanctionId: string; revocation: Revocation };
+
+/** Result of {@link WardenStore.revokeSanction}. */
+export type StoreRevokeResult =
+  | { status: "revoked"; sanction: Sanction }
+  | { status: "already_revoked"; sanction: Sanction }
+  | { status: "not_found" };
+
+/** Retention the store applies, in milliseconds. */
+export interface StoreRetention {
+  /** How long a sanction is kept after it ended or was revoked. */
+  sanctionsMs: number;
+  /** Upper bound on a session binding's life if nothing removes it. */
+  bindingsMs: number;
+}
+
+/**
+ * The datastore-neutral contract. Both {@link MemoryStore} and {@link RedisStore} pass the
+ * same suite (`test/store-contract.test.ts`). Method names speak of the domain; how a
+ * store lays out keys, scripts or maps is its own business.
+ *
+ * Every method reports failure by rejecting with a `WardenError` (never a silent success).
+ */
+export interface WardenStore {
+  /** `memory` or `redis`: for logs and for the fail-open / fail-closed decision. */
+  readonly kind: "memory" | "redis";
+  /** Resolves once the store can take commands (connected, scripts loaded). */
+  connect(): Promise<void>;
+  /** Persists a new sanction, applies retention, and publishes it to every process. */
+  saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void>;
+  /** Marks a sanction revoked and publishes the revocation. */
+  revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult>;
+  /** Every stored sanction of an ID (active or not), oldest first. */
+  sanctionsOf(did: DigitalId): Promise<Sanction[]>;
+  /** Records that a live session belongs to an ID. */
+  bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void>;
+  /** Removes a session binding. */
+  unbindSession(did: DigitalId, sessionId: string, processId: string): Promise<void>;
+  /** The live sessions of an ID, in every process. */
+  sessionsOf(did: DigitalId): Promise<SessionBinding[]>;
+  /** Tells the store this process is alive until `now + ttlMs`. */
+  heartbeat(processId: string, now: number, ttlMs: number): Promise<void>;
+  /** Removes the bindings of processes whose heartbeat lapsed before `now`; returns how many bindings went. */
+  sweepDeadProcesses(now: number): Promise<number>;
+  /** Removes this process's registration and bindings (clean shutdown). */
+  retireProcess(processId: string): Promise<void>;
+  /** Delivers every bus message (from any process, this one included) to `handler`. */
+  subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
+  /** Releases what the store opened itself. */
+  close(): Promise<void>;
+}
+
+/** Newest time a did's sanction record must be kept until; `null` = as long as a permanent sanction is active. */
+export function sanctionsKeepUntil(sanctions: readonly Sanction[], retentionMs: number): number | null {
+  let latest = 0;
+  for (const s of sanctions) {
+    const over = s.revoked ? s.revoked.at : s.end;
+    if (over === null) return null;
+    latest = Math.max(latest, over);
+  }
+  return latest + retentionMs;
+}

@@ -1,0 +1,210 @@
+import { randomBytes } from "node:crypto";
+import { Cluster, Redis } from "ioredis";
+import { TypedEmitter, type WardenEvents } from "./events.js";
+import { WardenError, toError } from "./errors.js";
+import { deriveDigitalId, type DigitalId } from "./identity/digital-id.js";
+import type { LiveSession, Standing } from "./identity/live-sessions.js";
+import { resolveOptions, type ResolvedOptions, type WardenOptions } from "./options.js";
+import { WardenPlugin } from "./plugin/plugin.js";
+import { banMessage, CLOSE_BANNED, Enforcer } from "./sanctions/enforcer.js";
+import { SanctionsService } from "./sanctions/service.js";
+import { MemoryStore } from "./stores/memory/memory-store.js";
+import { RedisStore } from "./stores/redis/redis-store.js";
+import type { SessionBinding, WardenStore } from "./stores/store.js";
+import { withTimeout } from "./util/timeout.js";
+
+/** Why a join was refused: the code and message the client's join promise rejects with. */
+export interface JoinDenial {
+  code: number;
+  message: string;
+}
+
+/** Join error code when the store cannot be reached and `failMode` is `"closed"`. */
+export const JOIN_STORE_UNAVAILABLE = 4503;
+
+/**
+ * A warden: one per server process. Holds the store, the sanctions service, the enforcer
+ * of this process's live sessions, and the subscription that brings sanctions issued
+ * anywhere to them. Rooms take part through {@link Warden.plugin}.
+ */
+export class Warden extends TypedEmitter<WardenEvents> {
+  /** Options after defaults and validation. */
+  readonly options: ResolvedOptions;
+  /** Where records live. */
+  readonly store: WardenStore;
+  /** Issue, revoke and list sanctions: the one path for policy, CLI and API. */
+  readonly sanctions: SanctionsService;
+  /** This process's id in bindings. */
+  readonly processId: string;
+  /** @internal The live-session side; used by the plugin. */
+  readonly enforcer: Enforcer;
+
+  private readonly ownsStore: boolean;
+  private readonly subscribed: Promise<void>;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private storeDown = false;
+  private closed = false;
+
+  constructor(options: WardenOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.processId = this.options.processId ?? `p${randomBytes(6).toString("hex")}`;
+    const { store, prefix, logger } = this.options;
+    if (store === undefined) {
+      logger.warn("no store configured: using the embedded MemoryStore — sanctions are neither shared between processes nor kept across restarts");
+      this.store = new MemoryStore();
+      this.ownsStore = true;
+    } else if (typeof store === "string" || store instanceof Redis || store instanceof Cluster) {
+      this.store = new RedisStore({ connection: store, prefix });
+      this.ownsStore = true;
+    } else {
+      this.store = store;
+      this.ownsStore = false;
+    }
+    this.enforcer = new Enforcer(this.options, (event) => this.emit("sanction:enforced", event));
+    this.sanctions = new SanctionsService(this.store, this.options.retention, {
+      before: (sanction) => {
+        let veto: string | null = null;
+        this.emit("sanction:before", { sanction, cancel: (reason) => { veto ??= String(reason || "cancelled"); } });
+        return veto;
+      },
+      issued: (sanction) => this.emit("sanction:applied", sanction),
+      revoked: (sanction) => this.emit("sanction:revoked", sanction),
+    });
+    this.subscribed = this.start();
+    // Failures are reported through `store:error` and retried; nobody must see an unhandled rejection.
+    this.subscribed.catch(() => {});
+  }
+
+  /** Resolves once this process receives sanctions published anywhere. */
+  ready(): Promise<void> {
+    return this.subscribed;
+  }
+
+  /** The digital ID of a verified subject. */
+  digitalId(subject: string): DigitalId {
+    return deriveDigitalId(this.options.secret, subject);
+  }
+
+  /** A Colyseus room plugin bound to this warden: `plugins = definePlugins([warden.plugin()])`. */
+  plugin(): WardenPlugin {
+    return new WardenPlugin(this);
+  }
+
+  /** The live sessions of an ID, in every process. */
+  sessions(did: DigitalId): Promise<SessionBinding[]> {
+    return this.store.sessionsOf(did);
+  }
+
+  /**
+   * The join gate: loads the ID's sanctions into `standing` and says whether it may join.
+   * The store is read with a timeout; if it fails, `failMode` decides, and a ban this
+   * process already knows refuses the join either way.
+   */
+  async admit(did: DigitalId, standing: Standing): Promise<JoinDenial | null> {
+    if (this.closed) return { code: JOIN_STORE_UNAVAILABLE, message: "the warden is shutting down" };
+    try {
+      const [, sanctions] = await withTimeout(Promise.all([this.subscribed, this.store.sanctionsOf(did)]), this.options.storeTimeoutMs, "join check");
+      this.enforcer.load(standing, sanctions);
+    } catch (e) {
+      this.storeFailed("join check", e);
+      if (standing.banned === null && this.options.failMode === "closed") {
+        return { code: JOIN_STORE_UNAVAILABLE, message: "sanction store unavailable, try again shortly" };
+      }
+    }
+    return standing.banned === null ? null : { code: CLOSE_BANNED, message: banMessage(standing.banned) };
+  }
+
+  /** @internal Records a joined session in the store (in the background: a join never waits for it). */
+  bind(session: LiveSession): void {
+    const binding = this.bindingOf(session, Date.now());
+    this.store.bindSession(binding, this.options.retention).then(
+      () => this.emit("session:bound", binding),
+      (e: unknown) => this.storeFailed("bindSession", e),
+    );
+  }
+
+  /** @internal Removes a session's binding from the store. */
+  async unbind(session: LiveSession): Promise<void> {
+    try {
+      await this.store.unbindSession(session.did, session.sessionId, this.processId);
+      this.emit("session:unbound", this.bindingOf(session, 0));
+    } catch (e) {
+      this.storeFailed("unbindSession", e);
+    }
+  }
+
+  private bindingOf(session: LiveSession, since: number): SessionBinding {
+    return { did: session.did, sessionId: session.sessionId, processId: this.processId, roomName: session.room.roomName, roomId: session.room.roomId, since };
+  }
+
+  /** @internal Records that the store failed, once per outage; the caller goes on from memory. */
+  storeFailed(operation: string, cause: unknown): void {
+    const error = toError(cause);
+    if (!this.storeDown) {
+      this.storeDown = true;
+      this.options.logger.warn(`store unavailable (${operation}): ${error.message}; going on from memory`);
+    }
+    this.emit("store:error", error, operation);
+  }
+
+  /** Stops timers and subscriptions, unregisters this process, and closes a store it opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.heartbeatTimer);
+    await this.subscribed.catch(() => {});
+    await this.unsubscribe?.().catch(() => {});
+    await withTimeout(this.store.retireProcess(this.processId), this.options.storeTimeoutMs, "retire").catch(() => {});
+    this.enforcer.clear();
+    if (this.ownsStore) await this.store.close();
+  }
+
+  protected override onListenerError(event: string, error: unknown): void {
+    this.options.logger.error(`a "${event}" listener threw: ${toError(error).message}`);
+  }
+
+  private async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new WardenError("CLOSED", "the warden was closed before it connected");
+      try {
+        await this.store.connect();
+        this.unsubscribe = await this.store.subscribe((message) => this.enforcer.apply(message));
+        break;
+      } catch (e) {
+        this.storeFailed("connect", e);
+        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, this.options.heartbeatMs)).unref());
+      }
+    }
+    this.storeDown = false;
+    await this.beat();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.closed) return;
+    const now = Date.now();
+    try {
+      await this.store.heartbeat(this.processId, now, this.options.heartbeatMs * 3);
+      const swept = await this.store.sweepDeadProcesses(now);
+      if (swept > 0) this.options.logger.info(`removed ${swept} session binding(s) of dead processes`);
+      if (this.storeDown) {
+        this.storeDown = false;
+        this.options.logger.info("store reachable again");
+      }
+    } catch (e) {
+      this.storeFailed("heartbeat", e);
+    }
+    if (this.closed) return;
+    this.heartbeatTimer = setTimeout(() => void this.beat(), this.options.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+}
+
+/**
+ * Creates a warden: validates `options` (throwing `INVALID_OPTION` with the option's name),
+ * opens the store, and subscribes to sanctions issued anywhere.
+ */
+export function createWarden(options: WardenOptions): Warden {
+  return new Warden(options);
+}
