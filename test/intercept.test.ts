@@ -1,0 +1,77 @@
+/**
+ * Guards the one place where the plugin reaches into Colyseus internals
+ * (src/plugin/intercept.ts). If a Colyseus upgrade moves what we wrap, these fail.
+ */
+import type { AddressInfo } from "node:net";
+import { defineRoom, defineServer, definePlugins, Room, type Client, type Server } from "@colyseus/core";
+import { WebSocketTransport } from "@colyseus/ws-transport";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWarden, type Warden } from "../src/index.js";
+import { verifyDemoToken } from "../rooms/world.js";
+import { client, JWT_SECRET, observe, rejection, waitFor } from "./helpers/world.js";
+
+let warden: Warden;
+let server: Server;
+let port: number;
+const bannedFirst = "first-instance-banned";
+const received: string[] = [];
+
+beforeAll(async () => {
+  warden = createWarden({ secret: "intercept-secret-0123456789", muteTypes: ["chat", 7], logger: { info() {}, warn() {}, error() {} } });
+  // A ban that exists before the very first room of the class is created.
+  await warden.sanctions.issue({ did: warden.digitalId(bannedFirst), kind: "ban", reason: "pre-existing", by: "test" });
+
+  /** A room that defines onUncaughtException: Colyseus binds its hooks before plugins are wired. */
+  class GuardedRoom extends Room {
+    static override async onAuth(token: string) {
+      return verifyDemoToken(token, JWT_SECRET);
+    }
+    override plugins = definePlugins([warden.plugin()]);
+    override messages = {
+      chat: (_client: Client, message: { text: string }) => received.push(`chat:${message.text}`),
+      7: (_client: Client, message: { text: string }) => received.push(`7:${message.text}`),
+      move: (_client: Client, message: { text: string }) => received.push(`move:${message.text}`),
+    };
+    override onJoin() {}
+    override onUncaughtException() {}
+  }
+  server = defineServer({ rooms: { guarded: defineRoom(GuardedRoom) }, transport: new WebSocketTransport(), greet: false, gracefullyShutdown: false });
+  await server.listen(0);
+  port = (server.transport.server!.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await server?.gracefullyShutdown(false);
+  await warden?.close();
+});
+
+describe("interception of Colyseus internals", () => {
+  it("Colyseus still routes inbound frames through Room#_onMessage and offers allowReconnection", () => {
+    expect(typeof (Room.prototype as unknown as Record<string, unknown>)._onMessage).toBe("function");
+    expect(typeof Room.prototype.allowReconnection).toBe("function");
+  });
+
+  it("the first instance of a room class with onUncaughtException still runs the join gate", async () => {
+    const refused = await rejection(client(port, bannedFirst).joinOrCreate("guarded"));
+    expect(refused.code).toBe(4403);
+    expect(refused.message).toContain("pre-existing");
+  });
+
+  it("every inbound frame passes the guard before the room's handler (string and numeric types)", async () => {
+    const sub = "intercept-muted";
+    const room = await client(port, sub).joinOrCreate("guarded");
+    const seen = observe(room);
+    room.send("chat", { text: "a" });
+    room.send(7, { text: "a" });
+    await waitFor(() => received.includes("chat:a") && received.includes("7:a"), "unmuted messages");
+    await warden.sanctions.issue({ did: warden.digitalId(sub), kind: "mute", duration: 60_000, reason: "probe", by: "test" });
+    await waitFor(() => seen.notices.some((n) => n.kind === "mute"), "the mute notice");
+    room.send("chat", { text: "b" });
+    room.send(7, { text: "b" });
+    room.send("move", { text: "b" });
+    await waitFor(() => received.includes("move:b"), "an unrestricted type after the muted ones");
+    expect(received).not.toContain("chat:b");
+    expect(received).not.toContain("7:b");
+    await room.leave();
+  });
+});

@@ -1,0 +1,166 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { deriveDigitalId, MemoryStore, RedisStore, type BusMessage, type Sanction, type WardenStore } from "../src/index.js";
+import { draftSanction } from "../src/sanctions/model.js";
+import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import { waitFor } from "./helpers/world.js";
+
+const retention = { sanctionsMs: 60_000, bindingsMs: 60_000 };
+const secret = "contract-secret-0123456789";
+let n = 0;
+const did = () => deriveDigitalId(secret, `contract-${++n}-${Math.random()}`);
+
+function sanction(kind: Sanction["kind"], duration?: number, subject = did()): Sanction {
+  return draftSanction({ did: subject, kind, reason: `contract ${kind}`, by: "test", ...(duration ? { duration } : {}) }, Date.now());
+}
+
+interface Harness {
+  store: WardenStore;
+  /** Remaining TTL in ms of the record that holds an ID's sanctions: -1 none, -2 missing. Redis only. */
+  ttl?: (did: string) => Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+const admin = new Redis(redisUrl());
+afterAll(() => admin.disconnect());
+
+const harnesses: Record<string, () => Promise<Harness>> = {
+  MemoryStore: async () => {
+    const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  },
+  RedisStore: async () => {
+    const prefix = uniquePrefix("contract");
+    const store = new RedisStore({ connection: redisUrl(), prefix });
+    await store.connect();
+    return {
+      store,
+      ttl: (d) => admin.pttl(store.keys.sanctions(d)),
+      cleanup: async () => {
+        await store.close();
+        await dropPrefix(admin, prefix);
+      },
+    };
+  },
+};
+
+for (const [name, make] of Object.entries(harnesses)) {
+  describe(`store contract: ${name}`, () => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await make();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it("stores sanctions per ID, oldest first, and returns copies", async () => {
+      const id = did();
+      const first = sanction("warn", undefined, id);
+      const second = { ...sanction("mute", 60_000, id), start: first.start + 1 };
+      await h.store.saveSanction(second, retention);
+      await h.store.saveSanction(first, retention);
+      const stored = await h.store.sanctionsOf(id);
+      expect(stored).toEqual([first, second]);
+      stored[0]!.reason = "changed";
+      expect((await h.store.sanctionsOf(id))[0]!.reason).toBe("contract warn");
+      expect(await h.store.sanctionsOf(did())).toEqual([]);
+    });
+
+    it("publishes issued sanctions and revocations to every subscriber", async () => {
+      const seen: BusMessage[] = [];
+      const unsubscribe = await h.store.subscribe((m) => seen.push(m));
+      const s = sanction("ban", 60_000);
+      await h.store.saveSanction(s, retention);
+      await waitFor(() => seen.length === 1, "the issued message");
+      expect(seen[0]).toEqual({ type: "issued", sanction: s });
+      const revocation = { at: Date.now(), by: "mod", reason: "appeal" };
+      await h.store.revokeSanction(s.id, revocation, retention);
+      await waitFor(() => seen.length === 2, "the revoked message");
+      expect(seen[1]).toEqual({ type: "revoked", did: s.did, sanctionId: s.id, revocation });
+      await unsubscribe();
+      await h.store.saveSanction(sanction("warn"), retention);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toHaveLength(2);
+    });
+
+    it("revokes once: revoked, then already_revoked; unknown ids are not_found", async () => {
+      const s = sanction("mute", 60_000);
+      await h.store.saveSanction(s, retention);
+      const rev = { at: Date.now(), by: "mod", reason: "ok" };
+      expect(await h.store.revokeSanction(s.id, rev, retention)).toEqual({ status: "revoked", sanction: { ...s, revoked: rev } });
+      const again = await h.store.revokeSanction(s.id, { ...rev, by: "other" }, retention);
+      expect(again).toEqual({ status: "already_revoked", sanction: { ...s, revoked: rev } });
+      expect((await h.store.sanctionsOf(s.did))[0]?.revoked).toEqual(rev);
+      expect(await h.store.revokeSanction(`${s.did}.aaaaaaaa`, rev, retention)).toEqual({ status: "not_found" });
+      expect(await h.store.revokeSanction("garbage", rev, retention)).toEqual({ status: "not_found" });
+    });
+
+    it("keeps a permanent active ban without expiry, and applies retention once everything has ended", async () => {
+      const id = did();
+      const ban = sanction("ban", undefined, id);
+      await h.store.saveSanction(ban, retention);
+      if (h.ttl) expect(await h.ttl(id)).toBe(-1);
+      await h.store.revokeSanction(ban.id, { at: Date.now(), by: "mod", reason: "lifted" }, retention);
+      if (h.ttl) {
+        const ttl = await h.ttl(id);
+        expect(ttl).toBeGreaterThan(55_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    });
+
+    it("forgets sanctions once their retention is over", async () => {
+      const short = { sanctionsMs: 150, bindingsMs: 150 };
+      const s = sanction("warn");
+      await h.store.saveSanction(s, short);
+      expect(await h.store.sanctionsOf(s.did)).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await h.store.sanctionsOf(s.did)).toEqual([]);
+    });
+
+    it("binds and unbinds sessions; lists them per ID across processes", async () => {
+      const id = did();
+      const base = { did: id, roomName: "world", roomId: "r1", since: Date.now() };
+      await h.store.bindSession({ ...base, sessionId: "s1", processId: "pA" }, retention);
+      await h.store.bindSession({ ...base, sessionId: "s2", processId: "pB" }, retention);
+      const sessions = await h.store.sessionsOf(id);
+      expect(sessions.map((s) => s.sessionId).sort()).toEqual(["s1", "s2"]);
+      await h.store.unbindSession(id, "s1", "pA");
+      expect((await h.store.sessionsOf(id)).map((s) => s.sessionId)).toEqual(["s2"]);
+    });
+
+    it("sweeps the bindings of a process whose heartbeat lapsed, and only those", async () => {
+      const id = did();
+      const now = Date.now();
+      const base = { did: id, roomName: "world", roomId: "r1", since: now };
+      await h.store.heartbeat("alive", now, 10_000);
+      await h.store.heartbeat("dead", now - 20_000, 10_000);
+      await h.store.bindSession({ ...base, sessionId: "a", processId: "alive" }, retention);
+      await h.store.bindSession({ ...base, sessionId: "d1", processId: "dead" }, retention);
+      await h.store.bindSession({ ...base, sessionId: "d2", processId: "dead" }, retention);
+      expect(await h.store.sweepDeadProcesses(now)).toBe(2);
+      expect((await h.store.sessionsOf(id)).map((s) => s.sessionId)).toEqual(["a"]);
+      expect(await h.store.sweepDeadProcesses(now)).toBe(0);
+      await h.store.retireProcess("alive");
+      expect(await h.store.sessionsOf(id)).toEqual([]);
+    });
+  });
+}
+
+describe("RedisStore layout", () => {
+  it("keeps one ID's keys in one cluster slot (hash tag) under the prefix, and maps failures to STORE_UNAVAILABLE", async () => {
+    const prefix = uniquePrefix("layout");
+    const store = new RedisStore({ connection: redisUrl(), prefix });
+    const s = sanction("mute", 60_000);
+    await store.saveSanction(s, retention);
+    await store.bindSession({ did: s.did, sessionId: "x", processId: "p", roomName: "world", roomId: "r", since: 0 }, retention);
+    const keys = (await keysUnder(admin, prefix)).sort();
+    expect(keys).toEqual([`${prefix}:{${s.did}}:sanctions`, `${prefix}:{${s.did}}:sessions`, `${prefix}:{procs}:sessions:p`].sort());
+    await store.close();
+    await dropPrefix(admin, prefix);
+
+    const dead = new RedisStore({ connection: "redis://127.0.0.1:1", prefix });
+    await expect(dead.connect()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await dead.close();
+  });
+});
