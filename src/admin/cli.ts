@@ -1,0 +1,186 @@
+/**
+ * `warden` — the moderator CLI. A face over the same sanctions service the plugin and the
+ * automatic policy use; no logic of its own beyond parsing and printing.
+ *
+ * Environment: REDIS_URL (the Redis the servers use), WARDEN_SECRET (for `id`),
+ * WARDEN_PREFIX (key prefix, default "warden").
+ *
+ * Exit codes: 0 done · 1 store unreachable or unexpected failure · 2 bad input (nothing
+ * written) · 3 unknown sanction id.
+ */
+import { userInfo } from "node:os";
+import { Command, CommanderError, Option } from "commander";
+import { parseDuration, formatDuration } from "../duration.js";
+import { WardenError } from "../errors.js";
+import { assertDigitalId, deriveDigitalId } from "../identity/digital-id.js";
+import { DEFAULT_OPTIONS } from "../options.js";
+import { SANCTION_KINDS, type Sanction, type SanctionKind } from "../sanctions/model.js";
+import { SanctionsService } from "../sanctions/service.js";
+import { RedisStore } from "../stores/redis/redis-store.js";
+
+/** Exit codes of the CLI (documented in README). */
+export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3 } as const;
+
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Common {
+  json?: boolean;
+}
+
+function requireEnv(env: NodeJS.ProcessEnv, name: string, why: string): string {
+  const value = env[name];
+  if (!value) throw new CliError(`${name} is not set: ${why}`, EXIT.badInput);
+  return value;
+}
+
+/** Opens the store and service for one command, and always closes it. */
+async function withService<T>(io: Io, run: (service: SanctionsService, store: RedisStore) => Promise<T>): Promise<T> {
+  const url = requireEnv(io.env, "REDIS_URL", "the CLI needs the Redis your servers use (e.g. redis://127.0.0.1:6379)");
+  const store = new RedisStore({ connection: url, prefix: io.env.WARDEN_PREFIX || DEFAULT_OPTIONS.prefix });
+  try {
+    await store.connect();
+    const service = new SanctionsService(store, DEFAULT_OPTIONS.retention, { before: () => null, issued: () => {}, revoked: () => {} });
+    return await run(service, store);
+  } finally {
+    await store.close();
+  }
+}
+
+function when(ms: number | null): string {
+  return ms === null ? "permanent" : new Date(ms).toISOString();
+}
+
+function sanctionRows(sanctions: readonly Sanction[]): string {
+  if (sanctions.length === 0) return "(none)";
+  const rows = sanctions.map((s) => [s.id, s.kind, when(s.start), s.kind === "warn" || s.kind === "kick" ? "-" : when(s.end), s.revoked ? `revoked by ${s.revoked.by}` : "", s.by, s.reason]);
+  const header = ["ID", "KIND", "START", "END", "STATE", "BY", "REASON"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+function defaultIssuer(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return "cli";
+  }
+}
+
+/** Builds the command tree; `io` lets tests and other hosts capture output. */
+export function buildProgram(io: Io): Command {
+  const program = new Command("warden")
+    .description("colyseus-warden moderator CLI: digital IDs and sanctions, applied live in every server process")
+    .showHelpAfterError(false)
+    .showSuggestionAfterError(false)
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(s) })
+    .exitOverride();
+
+  const json = () => new Option("--json", "machine-readable output");
+
+  program
+    .command("id")
+    .description("print the digital ID of an account subject (needs WARDEN_SECRET)")
+    .argument("<subject>", "the verified account id")
+    .addOption(json())
+    .action((subject: string, opts: Common) => {
+      const secret = requireEnv(io.env, "WARDEN_SECRET", "the digital ID is an HMAC under the servers' secret");
+      const did = deriveDigitalId(secret, subject);
+      io.out(opts.json ? `${JSON.stringify({ did })}\n` : `${did}\n`);
+    });
+
+  for (const kind of SANCTION_KINDS) {
+    const lasting = kind === "mute" || kind === "freeze" || kind === "ban";
+    const command = program
+      .command(kind)
+      .description(lasting ? `${kind} a digital ID in every room and process (permanent unless --for)` : `${kind} a digital ID's live sessions`)
+      .argument("<did>", "digital ID (see `warden id`)")
+      .requiredOption("--reason <text>", "why; shown to the player")
+      .option("--by <name>", "issuer recorded with the sanction", defaultIssuer())
+      .addOption(json());
+    if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w");
+    command.action(async (didArg: string, opts: Common & { reason: string; by: string; for?: string }) => {
+      // Everything is checked before the store is opened: bad input writes nothing.
+      const did = assertDigitalId(didArg);
+      const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
+      if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
+      const result = await withService(io, (service) => service.issue({ did, kind: kind as SanctionKind, reason: opts.reason, by: opts.by, ...(duration === undefined ? {} : { duration }) }));
+      if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
+      const s = result.sanction;
+      if (opts.json) io.out(`${JSON.stringify(s)}\n`);
+      else io.out(`${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`);
+    });
+  }
+
+  program
+    .command("revoke")
+    .description("revoke a sanction by id; its effect ends live everywhere")
+    .argument("<sanctionId>", "as printed when it was issued (`<did>.<suffix>`)")
+    .option("--reason <text>", "why it is lifted", "")
+    .option("--by <name>", "who lifts it", defaultIssuer())
+    .addOption(json())
+    .action(async (sanctionId: string, opts: Common & { reason: string; by: string }) => {
+      const result = await withService(io, (service) => service.revoke(sanctionId, { by: opts.by, reason: opts.reason }));
+      if (result.status === "not_found") throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
+      if (opts.json) io.out(`${JSON.stringify(result)}\n`);
+      else io.out(result.status === "revoked" ? `revoked ${result.sanction.id}\n` : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`);
+    });
+
+  program
+    .command("sanctions")
+    .description("list the sanctions in force for a digital ID (--all: every stored one)")
+    .argument("<did>", "digital ID")
+    .option("--all", "include warns, kicks, expired and revoked sanctions")
+    .addOption(json())
+    .action(async (didArg: string, opts: Common & { all?: boolean }) => {
+      const did = assertDigitalId(didArg);
+      const list = await withService(io, (service) => (opts.all ? service.history(did) : service.active(did)));
+      io.out(opts.json ? `${JSON.stringify(list)}\n` : `${sanctionRows(list)}\n`);
+    });
+
+  program
+    .command("sessions")
+    .description("list the live sessions of a digital ID in every server process")
+    .argument("<did>", "digital ID")
+    .addOption(json())
+    .action(async (didArg: string, opts: Common) => {
+      const did = assertDigitalId(didArg);
+      const list = await withService(io, (_, store) => store.sessionsOf(did));
+      io.out(opts.json ? `${JSON.stringify(list)}\n` : list.length === 0 ? "(no live session)\n" : `${list.map((b) => `${b.sessionId}  ${b.roomName}/${b.roomId}  ${b.processId}  since ${when(b.since)}`).join("\n")}\n`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves the exit code. Errors are one line on stderr. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0; commander already printed.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (e instanceof CliError) {
+      io.err(`warden: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof WardenError) {
+      io.err(`warden: ${e.message}\n`);
+      return e.code === "STORE_UNAVAILABLE" || e.code === "STORE_SCRIPT" ? EXIT.failure : EXIT.badInput;
+    }
+    io.err(`warden: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.failure;
+  }
+}
