@@ -5,6 +5,8 @@
  *   WARDEN_SECRET       HMAC key of digital IDs
  *   JWT_SECRET          HS256 key of the demo's tokens
  *   WARDEN_ADMIN_TOKEN  admin API token (unset → admin API disabled)
+ *   WARDEN_PREFIX       Redis key prefix (default "warden")
+ *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
  */
 import { startWorld } from "./app.js";
 
@@ -24,7 +26,12 @@ const world = await startWorld({
   port,
   jwtSecret: secretFromEnv("JWT_SECRET", DEV_JWT_SECRET),
   redisUrl,
-  warden: { secret: secretFromEnv("WARDEN_SECRET", DEV_WARDEN_SECRET), store: redisUrl },
+  warden: {
+    secret: secretFromEnv("WARDEN_SECRET", DEV_WARDEN_SECRET),
+    store: redisUrl,
+    ...(process.env.WARDEN_PREFIX ? { prefix: process.env.WARDEN_PREFIX } : {}),
+    ...(process.env.WARDEN_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WARDEN_HEARTBEAT_MS) } : {}),
+  },
 });
 if (!process.env.WARDEN_ADMIN_TOKEN) console.info("[warden-demo] WARDEN_ADMIN_TOKEN not set: admin API disabled");
 console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind})`);
