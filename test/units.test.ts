@@ -76,3 +76,12 @@ describe("createWarden option validation", () => {
     expect((error as Error).message).toMatch(message);
   });
 });
+
+describe("error catalogue", () => {
+  it("README documents every error code", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { ERROR_CATALOGUE } = await import("../src/index.js");
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    for (const code of Object.keys(ERROR_CATALOGUE)) expect(readme).toContain(`\`${code}\``);
+  });
+});
