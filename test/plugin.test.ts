@@ -60,7 +60,9 @@ describe("join and binding", () => {
 
   it("refuses a join without a token, and one with a forged token", async () => {
     const anonymous = client(world.port, null);
-    expect((await rejection(anonymous.joinOrCreate("world"))).message).toMatch(/token/);
+    const noToken = await rejection(anonymous.joinOrCreate("world"));
+    expect(noToken.code).toBe(525);
+    expect(noToken.message).toMatch(/token/);
     const forged = client(world.port, "x");
     forged.auth.token = (await import("./helpers/world.js")).token("victim", "Victim", "not-the-secret-0123456789");
     expect((await rejection(forged.joinOrCreate("world"))).message).toMatch(/invalid token/);
