@@ -63,9 +63,9 @@ export function createWorldRoom(warden: Warden, options: WorldRoomOptions): new 
         avatar.x = message.x;
         avatar.y = message.y;
       }),
-      report: validate(ReportMessage, (client: Client, message: z.infer<typeof ReportMessage>) => {
-        const known = this.clients.getById(message.sessionId) !== undefined && message.sessionId !== client.sessionId;
-        client.send("report:ack", { sessionId: message.sessionId, accepted: known });
+      report: validate(ReportMessage, async (client: Client, message: z.infer<typeof ReportMessage>) => {
+        const outcome = await this.plugins.warden.report(client, message);
+        client.send("report:ack", { sessionId: message.sessionId, accepted: outcome.status === "filed", ...outcome });
       }),
     };
 

@@ -2,6 +2,9 @@ import type { Client, Room } from "@colyseus/core";
 import { Cluster, Redis } from "ioredis";
 import { WardenError } from "./errors.js";
 import type { WardenStore } from "./stores/store.js";
+import type { ChatDetectorOptions } from "./guard/chat.js";
+import { resolvePolicy, type Policy, type PolicyOptions } from "./policy/ladder.js";
+import type { RecorderOptions } from "./recorder/recorder.js";
 
 /** What `identify` returns: the verified account subject and an optional display name. */
 export interface Identity {
@@ -31,6 +34,82 @@ export interface RestrictionFieldOptions {
    * @defaultValue `"restriction"`
    */
   field?: string;
+}
+
+/** A token bucket: `rate` messages per second on average, bursts up to `burst`. */
+export interface FloodLimit {
+  rate: number;
+  burst: number;
+}
+
+/** The chat detector: abusive text in chat messages. */
+export interface ChatGuardOptions extends ChatDetectorOptions {
+  /**
+   * Message types whose text is checked.
+   * @defaultValue `["chat"]`
+   */
+  types?: readonly (string | number)[];
+  /**
+   * Field of the message that holds the text (a message that is itself a string is checked whole).
+   * @defaultValue `"text"`
+   */
+  field?: string;
+  /**
+   * Also record the whole message (bounded to 120 characters) as evidence, not only the matched term.
+   * @defaultValue `false`
+   */
+  recordText?: boolean;
+}
+
+/** The hot-path guard: detectors run synchronously on every inbound frame. */
+export interface GuardOptions {
+  /**
+   * Frames larger than this many bytes are dropped and recorded (`payload/oversized`).
+   * The WebSocket transport refuses frames over its own `maxPayload` (4 KB by default) before
+   * they reach the room; those are recorded as `payload/oversized_frame`.
+   * @defaultValue `2048`
+   */
+  maxMessageBytes?: number;
+  /**
+   * Per-ID rate limits per message type (token buckets; per digital ID, not per session).
+   * `false` turns the detector off; a type mapped to `false` is unlimited.
+   * @defaultValue `{ default: { rate: 15, burst: 30 }, types: { chat: { rate: 1, burst: 5 } } }`
+   */
+  flood?: false | { default?: FloodLimit | false; types?: Record<string, FloodLimit | false> };
+  /**
+   * Drop and record messages of a type the room has no handler for.
+   * @defaultValue `true`
+   */
+  unknownTypes?: boolean;
+  /**
+   * The chat detector; `false` turns it off.
+   * @defaultValue `{ types: ["chat"], field: "text", englishDataset: true }`
+   */
+  chat?: false | ChatGuardOptions;
+}
+
+/** Player reports (`plugin.report(...)`). */
+export interface ReportOptions {
+  /**
+   * Window in which reports add up, and in which one reporter counts once per target.
+   * @defaultValue `600000` (10 min)
+   */
+  windowMs?: number;
+  /**
+   * Weighted sum of reports within the window that turns into a `reported` offense.
+   * @defaultValue `3`
+   */
+  threshold?: number;
+  /**
+   * An ID first seen less than this long ago reports with a quarter of the weight.
+   * @defaultValue `3600000` (1 h)
+   */
+  newIdMs?: number;
+  /**
+   * Reports one ID may file within the window; more is report abuse (a `spam` offense).
+   * @defaultValue `5`
+   */
+  maxPerWindow?: number;
 }
 
 /** Options of {@link createWarden}. */
@@ -93,9 +172,20 @@ export interface WardenOptions {
   heartbeatMs?: number;
   /**
    * Retention, in ms.
-   * @defaultValue `{ sanctionsMs: 365 days, bindingsMs: 1 day }`
+   * @defaultValue `{ eventsMs: 30 days, sanctionsMs: 365 days, bindingsMs: 1 day }`
    */
-  retention?: { sanctionsMs?: number; bindingsMs?: number };
+  retention?: { eventsMs?: number; sanctionsMs?: number; bindingsMs?: number };
+  /** The hot-path detectors. */
+  guard?: GuardOptions;
+  /**
+   * The escalation policy: tracks of decaying points and their ladders (see README).
+   * @defaultValue the default tracks `spam`, `abuse`, `malformed`, `reported`
+   */
+  policy?: PolicyOptions;
+  /** Background writing of offense events. */
+  recorder?: RecorderOptions;
+  /** Player reports. */
+  reports?: ReportOptions;
   /**
    * Least time between two "you are muted/frozen" notices to one session, in ms.
    * @defaultValue `1000`
@@ -125,7 +215,16 @@ export interface ResolvedOptions {
   failMode: "open" | "closed";
   storeTimeoutMs: number;
   heartbeatMs: number;
-  retention: { sanctionsMs: number; bindingsMs: number };
+  retention: { eventsMs: number; sanctionsMs: number; bindingsMs: number };
+  guard: {
+    maxMessageBytes: number;
+    flood: { default: FloodLimit | false; types: Record<string, FloodLimit | false> } | false;
+    unknownTypes: boolean;
+    chat: (ChatGuardOptions & { types: readonly (string | number)[]; field: string; recordText: boolean }) | false;
+  };
+  policy: Policy;
+  recorder: Required<RecorderOptions>;
+  reports: Required<ReportOptions>;
   noticeIntervalMs: number;
   processId: string | undefined;
   logger: WardenLogger;
@@ -156,7 +255,15 @@ export const DEFAULT_OPTIONS = {
   failMode: "open",
   storeTimeoutMs: 1500,
   heartbeatMs: 5000,
-  retention: { sanctionsMs: 365 * DAY, bindingsMs: DAY },
+  retention: { eventsMs: 30 * DAY, sanctionsMs: 365 * DAY, bindingsMs: DAY },
+  guard: {
+    maxMessageBytes: 2048,
+    flood: { default: { rate: 15, burst: 30 }, types: { chat: { rate: 1, burst: 5 } } },
+    unknownTypes: true,
+    chat: { types: ["chat"], field: "text", recordText: false },
+  },
+  recorder: { flushMs: 10, batchSize: 1000, maxBuffered: 100_000, maxInFlight: 2 },
+  reports: { windowMs: 600_000, threshold: 3, newIdMs: 3_600_000, maxPerWindow: 5 },
   noticeIntervalMs: 1000,
   logger: consoleLogger,
 } as const;
@@ -170,6 +277,52 @@ function positiveMs(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) bad(option, "must be a positive number of milliseconds", value);
   return value;
+}
+
+function positiveInt(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) bad(option, "must be a positive whole number", value);
+  return value as number;
+}
+
+function floodLimit(option: string, value: unknown): FloodLimit | false {
+  if (value === false) return false;
+  const limit = value as FloodLimit;
+  if (typeof limit !== "object" || limit === null) bad(option, "must be { rate, burst } or false", value);
+  positiveMs(`${option}.rate`, limit.rate, 1);
+  if (!Number.isFinite(limit.burst) || limit.burst < 1) bad(`${option}.burst`, "must be a number of at least 1", limit.burst);
+  return { rate: limit.rate, burst: limit.burst };
+}
+
+function resolveGuard(guard: GuardOptions | undefined): ResolvedOptions["guard"] {
+  const defaults = DEFAULT_OPTIONS.guard;
+  if (guard === undefined) return { ...defaults, flood: { default: defaults.flood.default, types: { ...defaults.flood.types } }, chat: { ...defaults.chat } };
+  if (typeof guard !== "object" || guard === null) bad("guard", "must be an object", guard);
+  let flood: ResolvedOptions["guard"]["flood"];
+  if (guard.flood === false) flood = false;
+  else if (guard.flood === undefined) flood = { default: defaults.flood.default, types: { ...defaults.flood.types } };
+  else {
+    if (typeof guard.flood !== "object" || guard.flood === null) bad("guard.flood", "must be an object or false", guard.flood);
+    const types: Record<string, FloodLimit | false> = { ...defaults.flood.types };
+    for (const [type, limit] of Object.entries(guard.flood.types ?? {})) types[type] = floodLimit(`guard.flood.types.${type}`, limit);
+    flood = { default: guard.flood.default === undefined ? defaults.flood.default : floodLimit("guard.flood.default", guard.flood.default), types };
+  }
+  let chat: ResolvedOptions["guard"]["chat"];
+  if (guard.chat === false) chat = false;
+  else {
+    const given = guard.chat ?? {};
+    if (typeof given !== "object" || given === null) bad("guard.chat", "must be an object or false", given);
+    const field = given.field ?? defaults.chat.field;
+    if (typeof field !== "string" || field.length === 0) bad("guard.chat.field", "must be a non-empty field name", field);
+    chat = { ...given, types: messageTypes("guard.chat.types", given.types, defaults.chat.types), field, recordText: given.recordText === true };
+  }
+  if (guard.unknownTypes !== undefined && typeof guard.unknownTypes !== "boolean") bad("guard.unknownTypes", "must be a boolean", guard.unknownTypes);
+  return {
+    maxMessageBytes: positiveInt("guard.maxMessageBytes", guard.maxMessageBytes, defaults.maxMessageBytes),
+    flood,
+    unknownTypes: guard.unknownTypes ?? defaults.unknownTypes,
+    chat,
+  };
 }
 
 function messageTypes(option: string, value: unknown, fallback: readonly (string | number)[]): readonly (string | number)[] {
@@ -231,7 +384,22 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
     failMode,
     storeTimeoutMs: positiveMs("storeTimeoutMs", options.storeTimeoutMs, DEFAULT_OPTIONS.storeTimeoutMs),
     heartbeatMs: positiveMs("heartbeatMs", options.heartbeatMs, DEFAULT_OPTIONS.heartbeatMs),
+    guard: resolveGuard(options.guard),
+    policy: resolvePolicy(options.policy),
+    recorder: {
+      flushMs: positiveMs("recorder.flushMs", options.recorder?.flushMs, DEFAULT_OPTIONS.recorder.flushMs),
+      batchSize: positiveInt("recorder.batchSize", options.recorder?.batchSize, DEFAULT_OPTIONS.recorder.batchSize),
+      maxBuffered: positiveInt("recorder.maxBuffered", options.recorder?.maxBuffered, DEFAULT_OPTIONS.recorder.maxBuffered),
+      maxInFlight: positiveInt("recorder.maxInFlight", options.recorder?.maxInFlight, DEFAULT_OPTIONS.recorder.maxInFlight),
+    },
+    reports: {
+      windowMs: positiveMs("reports.windowMs", options.reports?.windowMs, DEFAULT_OPTIONS.reports.windowMs),
+      threshold: positiveMs("reports.threshold", options.reports?.threshold, DEFAULT_OPTIONS.reports.threshold),
+      newIdMs: positiveMs("reports.newIdMs", options.reports?.newIdMs, DEFAULT_OPTIONS.reports.newIdMs),
+      maxPerWindow: positiveInt("reports.maxPerWindow", options.reports?.maxPerWindow, DEFAULT_OPTIONS.reports.maxPerWindow),
+    },
     retention: {
+      eventsMs: positiveMs("retention.eventsMs", retention.eventsMs, DEFAULT_OPTIONS.retention.eventsMs),
       sanctionsMs: positiveMs("retention.sanctionsMs", retention.sanctionsMs, DEFAULT_OPTIONS.retention.sanctionsMs),
       bindingsMs: positiveMs("retention.bindingsMs", retention.bindingsMs, DEFAULT_OPTIONS.retention.bindingsMs),
     },

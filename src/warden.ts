@@ -12,6 +12,22 @@ import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
 import type { SessionBinding, WardenStore } from "./stores/store.js";
 import { withTimeout } from "./util/timeout.js";
+import { ChatDetector } from "./guard/chat.js";
+import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
+import { escalate } from "./policy/ladder.js";
+import { boundEvidence, type Detector, type Evidence, type OffenseEvent, type RecordedOffense } from "./recorder/offense.js";
+import { Recorder, type RecorderStats } from "./recorder/recorder.js";
+import { ReportService } from "./reports.js";
+
+/** Counters for dashboards and tests: `warden.stats()`. */
+export interface WardenStats extends RecorderStats {
+  /** Offenses detected in this process. */
+  offenses: number;
+  /** Sanctions the policy issued from this process. */
+  policySanctions: number;
+  /** Store failures seen (each also emitted as `store:error`). */
+  storeErrors: number;
+}
 
 /** Why a join was refused: the code and message the client's join promise rejects with. */
 export interface JoinDenial {
@@ -38,6 +54,15 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly processId: string;
   /** @internal The live-session side; used by the plugin. */
   readonly enforcer: Enforcer;
+  /** @internal The hot-path detectors; used by the plugin. */
+  readonly guard: Guard;
+  /** @internal The chat detector and where it looks; null when off. */
+  readonly chat: { detector: ChatDetector; types: ReadonlySet<string | number>; field: string; recordText: boolean } | null;
+  /** Player reports; rooms call it through `plugin.report(...)`. */
+  readonly reports: ReportService;
+  /** @internal Background writer of offense events. */
+  readonly recorder: Recorder;
+  private readonly counters = { offenses: 0, policySanctions: 0, storeErrors: 0 };
 
   private readonly ownsStore: boolean;
   private readonly subscribed: Promise<void>;
@@ -71,6 +96,26 @@ export class Warden extends TypedEmitter<WardenEvents> {
       },
       issued: (sanction) => this.emit("sanction:applied", sanction),
       revoked: (sanction) => this.emit("sanction:revoked", sanction),
+    });
+    this.guard = new Guard(this.options.guard, {
+      offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
+      remind: (session, kind) => this.enforcer.remind(session, kind),
+    });
+    const chat = this.options.guard.chat;
+    if (chat === false) this.chat = null;
+    else {
+      const { types, field, recordText, ...detector } = chat;
+      this.chat = { detector: new ChatDetector(detector), types: new Set(types), field, recordText };
+    }
+    this.reports = new ReportService(this.store, this.options.reports, {
+      offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
+      storeFailed: (operation, cause) => this.storeFailed(operation, cause),
+    });
+    this.recorder = new Recorder(this.store, this.options.retention.eventsMs, this.options.recorder, {
+      halfLifeOf: (track) => this.options.policy.tracks.get(track)?.halfLifeMs ?? 600_000,
+      recorded: (events, results) => this.escalate(events, results),
+      failed: (error) => this.storeFailed("recordOffenses", error),
+      overflow: (dropped) => this.options.logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
     });
     this.subscribed = this.start();
     // Failures are reported through `store:error` and retried; nobody must see an unhandled rejection.
@@ -107,6 +152,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     try {
       const [, sanctions] = await withTimeout(Promise.all([this.subscribed, this.store.sanctionsOf(did)]), this.options.storeTimeoutMs, "join check");
       this.enforcer.load(standing, sanctions);
+      standing.noteSanctions(sanctions, Date.now(), 86_400_000);
     } catch (e) {
       this.storeFailed("join check", e);
       if (standing.banned === null && this.options.failMode === "closed") {
@@ -116,12 +162,60 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return standing.banned === null ? null : { code: CLOSE_BANNED, message: banMessage(standing.banned) };
   }
 
+  /** Counters: events recorded, buffered, overflowed; offenses; policy sanctions; store errors. */
+  stats(): WardenStats {
+    return { ...this.recorder.stats, ...this.counters };
+  }
+
+  /**
+   * Records an offense of a live session: synchronous, buffered, written in the
+   * background; the policy reads the resulting points and may sanction.
+   */
+  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void {
+    const { track, severity } = OFFENSE_TRACKS[kind] ?? { track: "malformed", severity: 1 };
+    const event: OffenseEvent = {
+      at: Date.now(),
+      did: session.did,
+      room: { name: session.room.roomName, id: session.room.roomId },
+      detector,
+      kind,
+      track,
+      severity,
+      evidence: boundEvidence(evidence),
+    };
+    this.counters.offenses++;
+    this.recorder.record(event);
+  }
+
+  /** Applies the policy to freshly recorded events: the points come from the store, so offenses everywhere count. */
+  private escalate(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const result = results[i]!;
+      const track = this.options.policy.tracks.get(event.track);
+      if (track === undefined) continue;
+      const step = escalate(track, result.before, result.after);
+      if (step === null) continue;
+      this.counters.policySanctions++;
+      this.sanctions
+        .issue({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) })
+        .catch((e: unknown) => this.storeFailed("policy issue", e));
+    }
+  }
+
   /** @internal Records a joined session in the store (in the background: a join never waits for it). */
   bind(session: LiveSession): void {
-    const binding = this.bindingOf(session, Date.now());
+    const now = Date.now();
+    const binding = this.bindingOf(session, now);
     this.store.bindSession(binding, this.options.retention).then(
       () => this.emit("session:bound", binding),
       (e: unknown) => this.storeFailed("bindSession", e),
+    );
+    this.store.touchProfile(session.did, now, this.options.retention.eventsMs).then(
+      (first) => {
+        session.standing.firstSeen = first;
+      },
+      (e: unknown) => this.storeFailed("touchProfile", e),
     );
   }
 
@@ -142,6 +236,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** @internal Records that the store failed, once per outage; the caller goes on from memory. */
   storeFailed(operation: string, cause: unknown): void {
     const error = toError(cause);
+    this.counters.storeErrors++;
     if (!this.storeDown) {
       this.storeDown = true;
       this.options.logger.warn(`store unavailable (${operation}): ${error.message}; going on from memory`);
@@ -154,6 +249,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.heartbeatTimer);
+    await this.recorder.close(this.options.storeTimeoutMs);
     await this.subscribed.catch(() => {});
     await this.unsubscribe?.().catch(() => {});
     await withTimeout(this.store.retireProcess(this.processId), this.options.storeTimeoutMs, "retire").catch(() => {});

@@ -16,6 +16,7 @@ import { assertDigitalId, deriveDigitalId } from "../identity/digital-id.js";
 import { DEFAULT_OPTIONS } from "../options.js";
 import { SANCTION_KINDS, type Sanction, type SanctionKind } from "../sanctions/model.js";
 import { SanctionsService } from "../sanctions/service.js";
+import type { OffenseEvent } from "../recorder/offense.js";
 import { RedisStore } from "../stores/redis/redis-store.js";
 
 /** Exit codes of the CLI (documented in README). */
@@ -158,7 +159,60 @@ export function buildProgram(io: Io): Command {
       io.out(opts.json ? `${JSON.stringify(list)}\n` : list.length === 0 ? "(no live session)\n" : `${list.map((b) => `${b.sessionId}  ${b.roomName}/${b.roomId}  ${b.processId}  since ${when(b.since)}`).join("\n")}\n`);
     });
 
+  program
+    .command("history")
+    .description("list a digital ID's recorded offenses, newest first")
+    .argument("<did>", "digital ID")
+    .option("--limit <n>", "how many", "50")
+    .addOption(json())
+    .action(async (didArg: string, opts: Common & { limit: string }) => {
+      const did = assertDigitalId(didArg);
+      const limit = Number(opts.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
+      const events = await withService(io, (_, store) => store.offensesOf(did, { limit }));
+      if (opts.json) io.out(`${JSON.stringify(events)}\n`);
+      else io.out(events.length === 0 ? "(no recorded offense)\n" : `${events.map(eventLine).join("\n")}\n`);
+    });
+
+  program
+    .command("tail")
+    .description("follow the live feed of offense events (Ctrl-C to stop; --json gives NDJSON)")
+    .option("--from-start", "begin with the oldest kept event instead of new ones")
+    .option("--count <n>", "stop after n events")
+    .addOption(json())
+    .action(async (opts: Common & { fromStart?: boolean; count?: string }) => {
+      const limit = opts.count === undefined ? Infinity : Number(opts.count);
+      if (opts.count !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new CliError("--count must be a positive whole number", EXIT.badInput);
+      await withService(io, async (_, store) => {
+        let after = opts.fromStart ? "0" : await store.lastFeedId();
+        let seen = 0;
+        let stopping = false;
+        const stop = () => {
+          stopping = true;
+        };
+        process.once("SIGINT", stop);
+        try {
+          while (!stopping && seen < limit) {
+            const events = await store.readFeed(after, { count: 100, blockMs: 1000 });
+            for (const event of events) {
+              if (seen >= limit) break;
+              after = event.id ?? after;
+              seen++;
+              io.out(opts.json ? `${JSON.stringify(event)}\n` : `${eventLine(event)}\n`);
+            }
+          }
+        } finally {
+          process.off("SIGINT", stop);
+        }
+      });
+    });
+
   return program;
+}
+
+function eventLine(e: OffenseEvent): string {
+  const evidence = Object.entries(e.evidence).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+  return `${new Date(e.at).toISOString()}  ${e.did}  ${e.room.name}/${e.room.id}  ${e.detector}/${e.kind}  ${e.track}+${e.severity}  ${evidence}`;
 }
 
 /** Runs the CLI; resolves the exit code. Errors are one line on stderr. */

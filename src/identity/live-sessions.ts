@@ -2,6 +2,7 @@ import type { Client, Room } from "@colyseus/core";
 import type { DigitalId } from "./digital-id.js";
 import type { Sanction } from "../sanctions/model.js";
 import { isActive } from "../sanctions/model.js";
+import { FloodBuckets } from "../guard/flood.js";
 
 /** One session of this process, bound to its digital ID. */
 export interface LiveSession {
@@ -29,6 +30,14 @@ export class Standing {
   banned: Sanction | null = null;
   readonly sessions = new Set<LiveSession>();
   readonly sanctions = new Map<string, Sanction>();
+  /** Flood buckets, created on the first message. */
+  flood: FloodBuckets | undefined;
+  /** When the store first saw this ID (epoch ms); unknown until the join's profile read returns. */
+  firstSeen: number | undefined;
+  /** Start times of this ID's recent sanctions (any kind), for the weight of its reports. */
+  recentSanctions: number[] = [];
+  /** When this ID filed its recent reports, for report-abuse detection. */
+  reportTimes: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly did: DigitalId) {}
@@ -67,6 +76,12 @@ export class Standing {
     const muted = this.muteUntil > now;
     const frozen = this.freezeUntil > now;
     return muted && frozen ? "muted frozen" : muted ? "muted" : frozen ? "frozen" : "";
+  }
+
+  /** Notes sanctions (of any kind) that started within `windowMs` of `now`. */
+  noteSanctions(sanctions: readonly Pick<Sanction, "start">[], now: number, windowMs: number): void {
+    for (const s of sanctions) if (s.start > now - windowMs && !this.recentSanctions.includes(s.start)) this.recentSanctions.push(s.start);
+    this.recentSanctions = this.recentSanctions.filter((t) => t > now - windowMs);
   }
 
   /** True when nothing keeps this entry worth holding. */

@@ -11,6 +11,11 @@
  *    reconnection seat, whatever the room's `onDrop` asks for.
  * 3. `onReconnect(client)`: the last gate — a banned ID, or a session the warden closed,
  *    is refused even if a seat was reserved before the sanction arrived.
+ * 4. `onMessageEvents.emit(type, client, message)`: the dispatch of a decoded, validated
+ *    message to the room's handler — where the chat detector reads the text without
+ *    decoding the frame a second time.
+ * 5. the client's raw socket `error` event: the only trace of a frame larger than the
+ *    transport's `maxPayload` (the socket is closed before any room code runs).
  *
  * It also repairs a Colyseus trap: a room class that defines `onUncaughtException` binds
  * its own lifecycle hooks in the constructor, before the plugin wrappers exist, so the
@@ -19,6 +24,7 @@
  * `test/intercept.test.ts` fails if a Colyseus upgrade moves any of this.
  */
 import {
+  ClientState,
   OnAuthException,
   OnCreateException,
   OnDisposeException,
@@ -37,6 +43,10 @@ export interface InterceptHandlers {
   refuseReconnection(sessionId: string): { code: number; message: string } | null;
   /** A reconnection went through: the session now has a new client object. */
   reconnected(client: Client): void;
+  /** The room (Colyseus) closed the client while handling this frame. */
+  closedWhileHandling(client: Client, buffer: Buffer): void;
+  /** Before a decoded message reaches its handler: true lets it through. */
+  dispatch(type: string | number, client: Client, message: unknown): boolean;
 }
 
 type Hook = "onCreate" | "onAuth" | "onJoin" | "onLeave" | "onDispose";
@@ -51,8 +61,13 @@ const HOOK_EXCEPTIONS: Record<Hook, [ExceptionClass, boolean]> = {
 
 const repairedClasses = new WeakSet<object>();
 
+const OPEN = 1; // WebSocket.OPEN
+
 interface RoomInternals {
   _onMessage?: (client: Client, buffer: Buffer) => void;
+  onMessageEvents?: { emit: (event: string, ...args: unknown[]) => void; events: Record<string, unknown> };
+  onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
+  maxMessagesPerSecond?: number;
   allowReconnection: (client: Client, seconds: number | "manual") => unknown;
   onReconnect?: (client: Client) => unknown;
   onUncaughtException?: (error: Error, methodName: string) => void;
@@ -77,7 +92,27 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
     throw new UnsupportedColyseusError("colyseus-warden: Room._onMessage is missing; this Colyseus version is not supported");
   }
   internals._onMessage = function (this: Room, client: Client, buffer: Buffer): void {
-    if (handlers.inspect(client, buffer)) onMessage.call(this, client, buffer);
+    if (!handlers.inspect(client, buffer)) return;
+    // Colyseus closes a client for its own flood limit (maxMessagesPerSecond), an
+    // undecodable payload or a failed validate() — and records nothing. Notice it here.
+    const socket = client as unknown as { readyState?: number };
+    const wasLeaving = client.state === ClientState.LEAVING;
+    const wasOpen = socket.readyState === OPEN;
+    onMessage.call(this, client, buffer);
+    if ((!wasLeaving && client.state === ClientState.LEAVING) || (wasOpen && socket.readyState !== OPEN)) {
+      handlers.closedWhileHandling(client, buffer);
+    }
+  };
+
+  const events = internals.onMessageEvents;
+  if (typeof events?.emit !== "function") {
+    throw new UnsupportedColyseusError("colyseus-warden: Room#onMessageEvents is missing; this Colyseus version is not supported");
+  }
+  const emit = events.emit;
+  events.emit = function (this: unknown, event: string, ...args: unknown[]): void {
+    // The "*" fallback handler receives (client, type, message); named handlers (client, message).
+    const allowed = event === "*" ? handlers.dispatch(args[1] as string | number, args[0] as Client, args[2]) : handlers.dispatch(event, args[0] as Client, args[1]);
+    if (allowed) emit.call(this, event, ...args);
   };
 
   const allowReconnection = internals.allowReconnection;
@@ -128,4 +163,35 @@ function repairFirstInstanceHooks(room: Room): void {
       }
     };
   }
+}
+
+/** The room's registered handler keys (message types, `"*"`, `_$b<type>` for byte messages). */
+export function handlerKeys(room: Room): string[] {
+  return Object.keys((room as unknown as RoomInternals).onMessageEvents?.events ?? {});
+}
+
+/** What made the room close a client inside `_onMessage`; null if it was the room's own decision. */
+export function colyseusCloseReason(room: Room, client: Client, payload: () => { type: string | number; message: unknown } | "undecodable" | null): { kind: "flood_disconnect" | "undecodable" | "invalid"; detail: string } | null {
+  const internals = room as unknown as RoomInternals;
+  const counted = (client as unknown as { _numMessagesLastSecond?: number })._numMessagesLastSecond ?? 0;
+  const limit = internals.maxMessagesPerSecond ?? Infinity;
+  if (counted > limit) return { kind: "flood_disconnect", detail: `${counted} messages/s > maxMessagesPerSecond ${limit}` };
+  const decoded = payload();
+  if (decoded === "undecodable") return { kind: "undecodable", detail: "payload is not valid msgpack" };
+  if (decoded === null) return null;
+  const validator = internals.onMessageValidators?.[String(decoded.type)]?.["~standard"];
+  if (validator === undefined) return null;
+  const result = validator.validate(decoded.message) as { issues?: readonly { message?: string; path?: readonly unknown[] }[] } | Promise<unknown>;
+  if (result instanceof Promise || !result.issues || result.issues.length === 0) return null;
+  const issue = result.issues[0]!;
+  const path = issue.path?.map((p) => (typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") ?? "";
+  return { kind: "invalid", detail: `${path ? `${path}: ` : ""}${issue.message ?? "invalid"}` };
+}
+
+/** Calls `onOversized` when the client's socket refuses a frame over the transport's maxPayload. */
+export function watchOversizedFrames(client: Client, onOversized: () => void): void {
+  const socket = (client as unknown as { ref?: { on?: (event: string, listener: (error: { code?: string }) => void) => void } }).ref;
+  socket?.on?.("error", (error) => {
+    if (error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") onOversized();
+  });
 }

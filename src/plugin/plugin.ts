@@ -1,37 +1,37 @@
 import { ErrorCode, RoomPlugin, ServerError, type Client, type Room } from "@colyseus/core";
-import { decode, type Iterator } from "@colyseus/schema";
+import { unpack } from "msgpackr";
+import { readType, ROOM_DATA, ROOM_DATA_BYTES, ROOM_REQUEST } from "../guard/guard.js";
+import { numberLength, TypeTable } from "../guard/types.js";
 import type { LiveSession } from "../identity/live-sessions.js";
-import { cleanText } from "../sanctions/model.js";
 import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
+import { cleanText } from "../sanctions/model.js";
+import type { ReportOutcome } from "../reports.js";
 import type { Warden } from "../warden.js";
-import { interceptRoom } from "./intercept.js";
+import { colyseusCloseReason, handlerKeys, interceptRoom, watchOversizedFrames } from "./intercept.js";
 
-// Protocol codes (byte 0 & 0x1F) of frames that carry a message type.
-const ROOM_DATA = 13;
-const ROOM_DATA_BYTES = 17;
-const ROOM_REQUEST = 21;
 const PROTOCOL_CODE_MASK = 0x1f;
+const JOIN_ROOM = 10;
 
 /**
  * The Colyseus room plugin: `plugins = definePlugins([warden.plugin()])`.
  *
  * - `onJoin` (before the room's own): derives the digital ID from the verified auth, asks
  *   the warden's join gate, refuses a banned ID with 4403, binds the session.
- * - every inbound frame: drops the muted/frozen types from memory, synchronously.
+ * - every inbound frame: the guard (size, type, flood, mute, freeze), synchronously.
+ * - every decoded chat message: the chat detector.
  * - reconnection: a session the warden closed never comes back.
  * - `onLeave` (after the room's own): unbinds the session.
+ * - `report(client, { sessionId, reason })`: player reports, for any room.
  */
 export class WardenPlugin extends RoomPlugin {
   override readonly pluginName = "warden" as const;
   private readonly sessions = new Map<string, LiveSession>();
-  private readonly muteTypes: ReadonlySet<string | number>;
-  private readonly freezeTypes: ReadonlySet<string | number>;
+  private readonly types: TypeTable;
   private host: Room | undefined;
 
   constructor(private readonly warden: Warden) {
     super();
-    this.muteTypes = new Set(warden.options.muteTypes);
-    this.freezeTypes = new Set(warden.options.freezeTypes);
+    this.types = new TypeTable(warden.guard.slotOf, new Set(warden.options.muteTypes), new Set(warden.options.freezeTypes));
     // Colyseus attaches the room with `plugin.room = room` inside Room.__init, before
     // onCreate: the earliest moment to install the interception, and the only one that
     // also works for the first instance of a class with onUncaughtException.
@@ -48,6 +48,8 @@ export class WardenPlugin extends RoomPlugin {
             const session = this.sessions.get(client.sessionId);
             if (session !== undefined) session.client = client;
           },
+          closedWhileHandling: (client, buffer) => this.closedWhileHandling(client, buffer),
+          dispatch: (type, client, message) => this.dispatch(type, client, message),
         });
       },
     });
@@ -56,6 +58,25 @@ export class WardenPlugin extends RoomPlugin {
   /** The live session of a client in this room, if bound. */
   sessionOf(sessionId: string): LiveSession | undefined {
     return this.sessions.get(sessionId);
+  }
+
+  /**
+   * Files a player report from `reporter` against another client of this room. Returns
+   * an outcome, never throws: `rejected` (bad input, not in this room, self, too many
+   * reports), `duplicate`, or `filed` (with `escalated` when the reports against the
+   * target crossed the threshold and became an offense).
+   */
+  report(reporter: Client, input: unknown): Promise<ReportOutcome> {
+    const from = this.sessions.get(reporter.sessionId);
+    if (from === undefined) return Promise.resolve({ status: "rejected", reason: "reporter is not bound to a digital ID" });
+    const { sessionId, reason } = (typeof input === "object" && input !== null ? input : {}) as { sessionId?: unknown; reason?: unknown };
+    if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64) {
+      return Promise.resolve({ status: "rejected", reason: "a report needs the sessionId of a player in this room" });
+    }
+    const target = this.sessions.get(sessionId);
+    if (target === undefined) return Promise.resolve({ status: "rejected", reason: "that player is not in this room" });
+    if (target.did === from.did) return Promise.resolve({ status: "rejected", reason: "you cannot report yourself" });
+    return this.warden.reports.file(from, target, typeof reason === "string" ? reason : "");
   }
 
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
@@ -93,6 +114,7 @@ export class WardenPlugin extends RoomPlugin {
       throw new ServerError(denial.code, denial.message);
     }
     enforcer.attach(session);
+    watchOversizedFrames(client, () => this.warden.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }));
     this.warden.bind(session);
   }
 
@@ -104,44 +126,79 @@ export class WardenPlugin extends RoomPlugin {
     await this.warden.unbind(session);
   }
 
-  /**
-   * The hot path: runs for every inbound frame, synchronously, before the room sees it.
-   * A session with no restriction costs one Map lookup and two number comparisons.
-   */
+  /** The hot path: every inbound frame, synchronously, before the room sees it. */
   private inspect(client: Client, buffer: Buffer): boolean {
     const session = this.sessions.get(client.sessionId);
-    if (session === undefined) return true;
-    const standing = session.standing;
-    if (standing.muteUntil === 0 && standing.freezeUntil === 0) return true;
-    return this.inspectRestricted(session, buffer);
+    if (session === undefined || buffer.length === 0) return true;
+    const code = buffer[0]! & PROTOCOL_CODE_MASK;
+    if (code === ROOM_DATA || code === ROOM_DATA_BYTES || code === ROOM_REQUEST) {
+      return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
+    }
+    // The client acknowledged its join: its avatar exists now, publish a restriction loaded at join.
+    if (code === JOIN_ROOM && (session.standing.muteUntil !== 0 || session.standing.freezeUntil !== 0)) this.warden.enforcer.publishRestriction(session);
+    return true;
   }
 
-  private inspectRestricted(session: LiveSession, buffer: Buffer): boolean {
-    const code = buffer[0]! & PROTOCOL_CODE_MASK;
-    if (code !== ROOM_DATA && code !== ROOM_DATA_BYTES && code !== ROOM_REQUEST) return true;
-    let type: string | number;
-    try {
-      const it: Iterator = { offset: 1 };
-      if (code === ROOM_REQUEST) decode.number(buffer, it);
-      type = decode.stringCheck(buffer, it) ? decode.string(buffer, it) : decode.number(buffer, it);
-    } catch {
-      return true; // undecodable: Colyseus rejects it itself
-    }
-    const now = Date.now();
-    const standing = session.standing;
-    if (standing.muteUntil > now && this.muteTypes.has(type)) {
-      this.warden.enforcer.remind(session, "mute");
-      return false;
-    }
-    if (standing.freezeUntil > now && this.freezeTypes.has(type)) {
-      this.warden.enforcer.remind(session, "freeze");
-      return false;
-    }
-    return true;
+  private readonly handlerKeys = (): readonly string[] => (this.host === undefined ? [] : handlerKeys(this.host));
+
+  /** The chat detector, on the decoded message (no second decode of the frame). */
+  private dispatch(type: string | number, client: Client, message: unknown): boolean {
+    const chat = this.warden.chat;
+    if (chat === null || !chat.types.has(type)) return true;
+    const session = this.sessions.get(client.sessionId);
+    if (session === undefined) return true;
+    const text = typeof message === "string" ? message : typeof message === "object" && message !== null ? (message as Record<string, unknown>)[chat.field] : undefined;
+    if (typeof text !== "string") return true;
+    const match = chat.detector.check(text);
+    if (match === null) return true;
+    this.warden.offense(session, "chat", "abusive_text", {
+      type: String(type).slice(0, 32),
+      term: match.term,
+      source: match.source,
+      ...(chat.recordText ? { text } : {}),
+    });
+    return false;
+  }
+
+  /** Colyseus closed the client while handling `buffer`: record why, unless the room meant it. */
+  private closedWhileHandling(client: Client, buffer: Buffer): void {
+    const session = this.sessions.get(client.sessionId);
+    const room = this.host;
+    if (session === undefined || room === undefined) return;
+    const reason = colyseusCloseReason(room, client, () => decodeFrame(buffer));
+    if (reason === null) return;
+    this.warden.offense(session, reason.kind === "flood_disconnect" ? "colyseus" : "payload", reason.kind, {
+      type: readType(buffer, typeOffset(buffer)),
+      detail: reason.detail,
+    });
   }
 
   private bannedRefusal(sessionId: string): { code: number; message: string } | null {
     const banned = this.sessions.get(sessionId)?.standing.banned;
     return banned ? { code: CLOSE_BANNED, message: banMessage(banned) } : null;
+  }
+}
+
+function typeOffset(buffer: Buffer): number {
+  return (buffer[0]! & PROTOCOL_CODE_MASK) === ROOM_REQUEST ? 1 + numberLength(buffer, 1) : 1;
+}
+
+/** Decodes a data frame's type and payload (rare path, after Colyseus rejected it). */
+function decodeFrame(buffer: Buffer): { type: string | number; message: unknown } | "undecodable" | null {
+  const code = buffer[0]! & PROTOCOL_CODE_MASK;
+  if (code !== ROOM_DATA && code !== ROOM_REQUEST) return null;
+  const offset = typeOffset(buffer);
+  const type = readType(buffer, offset);
+  // Skip the encoded type: re-encode its length the way readType decoded it.
+  const it = { offset };
+  try {
+    const first = buffer[offset]!;
+    if ((first & 0xe0) === 0xa0) it.offset += 1 + (first & 0x1f);
+    else if (first === 0xd9) it.offset += 2 + buffer[offset + 1]!;
+    else it.offset += numberLength(buffer, offset);
+    const message = buffer.length > it.offset ? unpack(buffer.subarray(it.offset)) : undefined;
+    return { type, message };
+  } catch {
+    return "undecodable";
   }
 }

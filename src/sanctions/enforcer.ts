@@ -105,6 +105,7 @@ export class Enforcer {
     // Bans are remembered even without a session here, for the join gate's fail-open path.
     const standing = sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
     if (standing === undefined) return;
+    standing.noteSanctions([sanction], now, 86_400_000);
     if (lasting) {
       standing.sanctions.set(sanction.id, sanction);
       this.refresh(standing);

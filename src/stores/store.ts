@@ -1,5 +1,6 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import type { Revocation, Sanction } from "../sanctions/model.js";
+import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
 
 /** One live session of a digital ID, as the store keeps it. */
 export interface SessionBinding {
@@ -22,6 +23,9 @@ export type StoreRevokeResult =
   | { status: "revoked"; sanction: Sanction }
   | { status: "already_revoked"; sanction: Sanction }
   | { status: "not_found" };
+
+/** Result of {@link WardenStore.fileReport}. */
+export type StoreReportResult = { status: "duplicate" } | { status: "filed"; total: number };
 
 /** Retention the store applies, in milliseconds. */
 export interface StoreRetention {
@@ -61,6 +65,23 @@ export interface WardenStore {
   sweepDeadProcesses(now: number): Promise<number>;
   /** Removes this process's registration and bindings (clean shutdown). */
   retireProcess(processId: string): Promise<void>;
+  /**
+   * Records a batch of offense events (feed, per-ID history, per-ID decaying points) in one
+   * round trip. Returns, in order, each event's id and its track's points before and after.
+   */
+  recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]>;
+  /** An ID's offense events, newest first: at most `limit`, older than the event `before` if given. */
+  offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]>;
+  /** Events of the live feed after the event `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
+  readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]>;
+  /** Id of the newest event in the feed, or `"0"` when empty. */
+  lastFeedId(): Promise<string>;
+  /** Notes that an ID was seen; returns when it was first seen (kept `retentionMs` after the last sighting). */
+  touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number>;
+  /** Files a report by `reporter` against `target` with `weight`; one per reporter per target per window. */
+  fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult>;
+  /** Forgets the reports against an ID (after they turned into an offense). */
+  clearReports(target: DigitalId): Promise<void>;
   /** Delivers every bus message (from any process, this one included) to `handler`. */
   subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
   /** Releases what the store opened itself. */

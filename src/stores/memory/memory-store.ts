@@ -1,7 +1,10 @@
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
-import type { BusMessage, SessionBinding, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
+import { EventEmitter } from "node:events";
+import { decay } from "../../policy/ladder.js";
+import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
+import type { BusMessage, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
 interface Expiring<T> {
@@ -21,6 +24,13 @@ export class MemoryStore implements WardenStore {
   private readonly sessions = new Map<DigitalId, Expiring<Map<string, SessionBinding>>>();
   private readonly processes = new Map<string, number>();
   private readonly handlers = new Set<(message: BusMessage) => void>();
+  private feed: OffenseEvent[] = [];
+  private lastId = { ms: 0, seq: 0 };
+  private readonly feedSignal = new EventEmitter();
+  private readonly histories = new Map<DigitalId, Expiring<OffenseEvent[]>>();
+  private readonly points = new Map<DigitalId, Expiring<Map<string, { points: number; at: number; count: number }>>>();
+  private readonly profiles = new Map<DigitalId, Expiring<number>>();
+  private readonly reports = new Map<DigitalId, Expiring<Map<DigitalId, { at: number; weight: number }>>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -93,6 +103,80 @@ export class MemoryStore implements WardenStore {
     this.processes.delete(processId);
   }
 
+  async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
+    const out: RecordedOffense[] = [];
+    const expiresAt = now + eventsRetentionMs;
+    for (const { event, halfLifeMs } of batch) {
+      const id = this.nextId(now);
+      const stored = { ...structuredClone(event), id };
+      this.feed.push(stored);
+      const history = this.live(this.histories, event.did) ?? { value: [], expiresAt };
+      history.value.push(stored);
+      history.expiresAt = expiresAt;
+      this.histories.set(event.did, history);
+      const tracks = this.live(this.points, event.did) ?? { value: new Map(), expiresAt };
+      const previous = tracks.value.get(event.track);
+      const before = previous ? decay(previous.points, now - previous.at, halfLifeMs) : 0;
+      const after = before + event.severity;
+      tracks.value.set(event.track, { points: after, at: now, count: (previous?.count ?? 0) + 1 });
+      tracks.expiresAt = expiresAt;
+      this.points.set(event.did, tracks);
+      out.push({ id, before, after });
+    }
+    const oldest = now - eventsRetentionMs;
+    if ((this.feed[0]?.at ?? Infinity) < oldest) this.feed = this.feed.filter((e) => e.at >= oldest);
+    if (batch.length > 0) this.feedSignal.emit("event");
+    return out;
+  }
+
+  async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
+    const history = this.live(this.histories, did)?.value ?? [];
+    const older = options.before === undefined ? history : history.filter((e) => compareIds(e.id!, options.before!) < 0);
+    return older.slice(-options.limit).reverse().map((e) => structuredClone(e));
+  }
+
+  async readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]> {
+    const pick = () => this.feed.filter((e) => compareIds(e.id!, after) > 0).slice(0, options.count).map((e) => structuredClone(e));
+    const ready = pick();
+    if (ready.length > 0 || options.blockMs <= 0) return ready;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, options.blockMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.feedSignal.once("event", done);
+    });
+    return pick();
+  }
+
+  async lastFeedId(): Promise<string> {
+    return this.feed.at(-1)?.id ?? "0";
+  }
+
+  async touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number> {
+    const profile = this.live(this.profiles, did) ?? { value: now, expiresAt: 0 };
+    profile.expiresAt = now + retentionMs;
+    this.profiles.set(did, profile);
+    return profile.value;
+  }
+
+  async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {
+    const entry = this.live(this.reports, target) ?? { value: new Map<DigitalId, { at: number; weight: number }>(), expiresAt: 0 };
+    for (const [who, report] of entry.value) if (report.at < now - windowMs) entry.value.delete(who);
+    if (entry.value.has(reporter)) return { status: "duplicate" };
+    entry.value.set(reporter, { at: now, weight });
+    entry.expiresAt = now + windowMs;
+    this.reports.set(target, entry);
+    let total = 0;
+    for (const report of entry.value.values()) total += report.weight;
+    return { status: "filed", total };
+  }
+
+  async clearReports(target: DigitalId): Promise<void> {
+    this.reports.delete(target);
+  }
+
   async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
     this.handlers.add(handler);
     return async () => {
@@ -103,6 +187,12 @@ export class MemoryStore implements WardenStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.handlers.clear();
+  }
+
+  private nextId(now: number): string {
+    const ms = Math.max(now, this.lastId.ms);
+    this.lastId = { ms, seq: ms === this.lastId.ms ? this.lastId.seq + 1 : 0 };
+    return `${ms}-${this.lastId.seq}`;
   }
 
   private publish(message: BusMessage): void {
@@ -135,8 +225,15 @@ export class MemoryStore implements WardenStore {
 
   private dropExpired(): void {
     const now = this.now();
-    for (const map of [this.sanctions, this.sessions] as Map<DigitalId, Expiring<unknown>>[]) {
+    for (const map of [this.sanctions, this.sessions, this.histories, this.points, this.profiles, this.reports] as Map<DigitalId, Expiring<unknown>>[]) {
       for (const [did, entry] of map) if (entry.expiresAt <= now) map.delete(did);
     }
   }
+}
+
+/** Orders stream ids `<ms>-<seq>` (and the bare `"0"`). */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am - bm || as - bs;
 }

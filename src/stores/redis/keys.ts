@@ -30,6 +30,36 @@ export class RedisKeys {
     return `${this.prefix}:{procs}:sessions:${processId}`;
   }
 
+  /** Stream of one ID's offense events (its history). */
+  events(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:events`;
+  }
+
+  /** Hash of one ID's decaying points per track: `<track>`, `<track>:t` (last update), `<track>:n` (count). */
+  points(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:points`;
+  }
+
+  /** Hash of facts about one ID kept for its standing: `first` (first seen, epoch ms). */
+  profile(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:profile`;
+  }
+
+  /** Sorted set of who reported an ID within the report window. */
+  reports(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:reports`;
+  }
+
+  /** Hash of the weight of each of those reports. */
+  reportWeights(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:report-weights`;
+  }
+
+  /** Stream of every offense event: the live feed (`warden tail`). */
+  feed(): string {
+    return `${this.prefix}:feed`;
+  }
+
   /** Pub/sub channel of sanctions and revocations. */
   busChannel(): string {
     return `${this.prefix}:bus`;

@@ -3,7 +3,8 @@ import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
-import type { BusMessage, SessionBinding, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
+import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
+import type { BusMessage, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
 import { RedisKeys } from "./keys.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
 
@@ -39,6 +40,7 @@ export class RedisStore implements WardenStore {
   private readonly redis: Redis & WardenCommands;
   private readonly ownsConnection: boolean;
   private subscriber: Redis | Cluster | undefined;
+  private reader: Redis | Cluster | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix ?? "warden");
@@ -194,6 +196,85 @@ export class RedisStore implements WardenStore {
     }
   }
 
+  async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
+    if (batch.length === 0) return [];
+    const keys: string[] = [this.keys.feed()];
+    const args: (string | number)[] = [now, eventsRetentionMs];
+    for (const { event, halfLifeMs } of batch) {
+      keys.push(this.keys.events(event.did), this.keys.points(event.did));
+      args.push(JSON.stringify(event), event.track, event.severity, halfLifeMs);
+    }
+    let reply: [string, string, string][];
+    try {
+      reply = await this.redis.recordOffenses(keys.length, ...keys, ...args);
+    } catch (e) {
+      throw storeError("recordOffenses", e);
+    }
+    if (!Array.isArray(reply) || reply.length !== batch.length) {
+      throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${String(reply).slice(0, 80)} for ${batch.length} events`);
+    }
+    return reply.map(([id, before, after]) => ({ id, before: Number(before), after: Number(after) }));
+  }
+
+  async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
+    try {
+      const entries = await this.redis.xrevrange(this.keys.events(did), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
+      return entries.map(parseEntry);
+    } catch (e) {
+      throw storeError("offensesOf", e);
+    }
+  }
+
+  async readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]> {
+    // A blocking read would stall every other command on a shared connection: use our own.
+    const connection = options.blockMs > 0 ? (this.reader ??= this.redis.duplicate()) : this.redis;
+    try {
+      const reply = options.blockMs > 0
+        ? await connection.xread("COUNT", options.count, "BLOCK", options.blockMs, "STREAMS", this.keys.feed(), after)
+        : await connection.xread("COUNT", options.count, "STREAMS", this.keys.feed(), after);
+      return reply?.[0]?.[1].map(parseEntry) ?? [];
+    } catch (e) {
+      throw storeError("readFeed", e);
+    }
+  }
+
+  async lastFeedId(): Promise<string> {
+    try {
+      const [last] = await this.redis.xrevrange(this.keys.feed(), "+", "-", "COUNT", 1);
+      return last?.[0] ?? "0";
+    } catch (e) {
+      throw storeError("lastFeedId", e);
+    }
+  }
+
+  async touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number> {
+    const key = this.keys.profile(did);
+    try {
+      await this.redis.hsetnx(key, "first", now);
+      const [first] = await Promise.all([this.redis.hget(key, "first"), this.redis.pexpire(key, retentionMs)]);
+      return first === null ? now : Number(first);
+    } catch (e) {
+      throw storeError("touchProfile", e);
+    }
+  }
+
+  async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {
+    try {
+      const [status, total] = await this.redis.fileReport(this.keys.reports(target), this.keys.reportWeights(target), reporter, weight, now, windowMs);
+      return status === 0 ? { status: "duplicate" } : { status: "filed", total: Number(total) };
+    } catch (e) {
+      throw storeError("fileReport", e);
+    }
+  }
+
+  async clearReports(target: DigitalId): Promise<void> {
+    try {
+      await this.redis.del(this.keys.reports(target), this.keys.reportWeights(target));
+    } catch (e) {
+      throw storeError("clearReports", e);
+    }
+  }
+
   async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
     const channel = this.keys.busChannel();
     const subscriber = this.subscriber ?? this.redis.duplicate();
@@ -226,6 +307,8 @@ export class RedisStore implements WardenStore {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     subscriber?.disconnect();
+    this.reader?.disconnect();
+    this.reader = undefined;
     if (this.ownsConnection) {
       await this.redis.quit().catch(() => this.redis.disconnect());
     }
@@ -241,4 +324,10 @@ export class RedisStore implements WardenStore {
     await this.redis.del(processKey);
     return members.length;
   }
+}
+
+/** A stream entry (`[id, ["e", json]]`) back into an event. */
+function parseEntry([id, fields]: [string, string[]]): OffenseEvent {
+  const json = fields[fields.indexOf("e") + 1] ?? "{}";
+  return { ...(JSON.parse(json) as OffenseEvent), id };
 }

@@ -1,0 +1,209 @@
+import type { WardenStore } from "../stores/store.js";
+import type { OffenseEvent, OffenseRecord, RecordedOffense } from "./offense.js";
+
+/** Options of the recorder (the `recorder` option of createWarden). */
+export interface RecorderOptions {
+  /**
+   * Longest wait before buffered events are written, in ms.
+   * @defaultValue `10`
+   */
+  flushMs?: number;
+  /**
+   * Events per script call; a full batch is written at once.
+   * @defaultValue `1000`
+   */
+  batchSize?: number;
+  /**
+   * Most events held in memory (while Redis is slow or down). Past it, new events are
+   * dropped and counted in `overflowed`.
+   * @defaultValue `100000`
+   */
+  maxBuffered?: number;
+  /**
+   * Most batches written at once.
+   * @defaultValue `2`
+   */
+  maxInFlight?: number;
+}
+
+/** Counters of the recorder, for `warden.stats()`. */
+export interface RecorderStats {
+  /** Events acknowledged by the store. */
+  recorded: number;
+  /** Events waiting in memory. */
+  buffered: number;
+  /** Events dropped because the buffer was full. */
+  overflowed: number;
+  /** Batches the store refused or did not answer (each is retried). */
+  failedBatches: number;
+}
+
+interface Hooks {
+  /** Half-life of a track, for the points the store keeps. */
+  halfLifeOf(track: string): number;
+  /** A batch was recorded: events with their ids and points, in order. */
+  recorded(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void;
+  /** A batch failed; it stays buffered and is retried. */
+  failed(error: unknown): void;
+  /** The buffer overflowed for the first time since it last had room. */
+  overflow(dropped: number): void;
+}
+
+/**
+ * Writes offense events in the background. `record()` is synchronous and never waits: the
+ * event goes into a bounded ring buffer, which is flushed every `flushMs` or as soon as a
+ * batch is full, by one store call per batch, with at most `maxInFlight` batches under
+ * way. A failed batch goes back to the front of the buffer and is retried (with backoff),
+ * so that nothing is lost while Redis is away — unless the buffer overflows, which is
+ * counted and reported once per episode.
+ */
+export class Recorder {
+  private readonly ring: (OffenseEvent | undefined)[];
+  private head = 0;
+  private size = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private retryDelay = 0;
+  private overflowing = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly flushMs: number;
+  private readonly batchSize: number;
+  private readonly maxInFlight: number;
+  readonly stats: RecorderStats = { recorded: 0, buffered: 0, overflowed: 0, failedBatches: 0 };
+
+  constructor(
+    private readonly store: WardenStore,
+    private readonly eventsRetentionMs: number,
+    options: Required<RecorderOptions>,
+    private readonly hooks: Hooks,
+  ) {
+    this.ring = new Array<OffenseEvent | undefined>(options.maxBuffered);
+    this.flushMs = options.flushMs;
+    this.batchSize = options.batchSize;
+    this.maxInFlight = options.maxInFlight;
+  }
+
+  /** Buffers an event; returns false if the buffer was full and the event was dropped. */
+  record(event: OffenseEvent): boolean {
+    if (this.closed) return false;
+    if (this.size === this.ring.length) {
+      this.stats.overflowed++;
+      if (!this.overflowing) {
+        this.overflowing = true;
+        this.hooks.overflow(this.stats.overflowed);
+      }
+      return false;
+    }
+    this.ring[(this.head + this.size) % this.ring.length] = event;
+    this.size++;
+    this.stats.buffered = this.size;
+    if (this.size >= this.batchSize && this.retryDelay === 0) this.flushSoon(0);
+    else this.flushSoon(this.flushMs);
+    return true;
+  }
+
+  /** Resolves when the buffer is empty and nothing is in flight (or after `timeoutMs`). */
+  drain(timeoutMs = 5000): Promise<boolean> {
+    if (this.size === 0 && this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.flushSoon(0);
+    });
+  }
+
+  /** Writes what is buffered (bounded by `timeoutMs`), then takes no more events. */
+  async close(timeoutMs = 2000): Promise<void> {
+    await this.drain(timeoutMs);
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private flushSoon(delay: number): void {
+    if (this.timer !== undefined) {
+      if (delay > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private flush(): void {
+    while (this.size > 0 && this.inFlight < this.maxInFlight) {
+      const count = Math.min(this.size, this.batchSize);
+      const events: OffenseEvent[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const slot = (this.head + i) % this.ring.length;
+        events[i] = this.ring[slot]!;
+        this.ring[slot] = undefined;
+      }
+      this.head = (this.head + count) % this.ring.length;
+      this.size -= count;
+      this.stats.buffered = this.size;
+      this.write(events);
+    }
+  }
+
+  private write(events: OffenseEvent[]): void {
+    this.inFlight++;
+    const batch: OffenseRecord[] = events.map((event) => ({ event, halfLifeMs: this.hooks.halfLifeOf(event.track) }));
+    this.store.recordOffenses(batch, Date.now(), this.eventsRetentionMs).then(
+      (results) => {
+        this.inFlight--;
+        this.retryDelay = 0;
+        this.overflowing = this.size === this.ring.length;
+        this.stats.recorded += events.length;
+        try {
+          this.hooks.recorded(events, results);
+        } finally {
+          this.afterWrite();
+        }
+      },
+      (error: unknown) => {
+        this.inFlight--;
+        this.stats.failedBatches++;
+        this.requeue(events);
+        this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 50), 2000);
+        this.hooks.failed(error);
+        this.afterWrite();
+      },
+    );
+  }
+
+  /** Puts a failed batch back at the front, oldest first; what no longer fits is counted as overflow. */
+  private requeue(events: OffenseEvent[]): void {
+    const room = this.ring.length - this.size;
+    const kept = events.length <= room ? events : events.slice(events.length - room);
+    const lost = events.length - kept.length;
+    if (lost > 0) {
+      this.stats.overflowed += lost;
+      if (!this.overflowing) {
+        this.overflowing = true;
+        this.hooks.overflow(this.stats.overflowed);
+      }
+    }
+    for (let i = kept.length - 1; i >= 0; i--) {
+      this.head = (this.head - 1 + this.ring.length) % this.ring.length;
+      this.ring[this.head] = kept[i];
+      this.size++;
+    }
+    this.stats.buffered = this.size;
+  }
+
+  private afterWrite(): void {
+    if (this.size > 0) {
+      this.flushSoon(this.retryDelay > 0 ? this.retryDelay : this.size >= this.batchSize ? 0 : this.flushMs);
+    } else if (this.inFlight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}

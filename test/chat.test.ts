@@ -1,0 +1,300 @@
+import { describe, expect, it } from "vitest";
+
+import { ChatDetector, normalizeChat } from "../src/guard/chat.js";
+import type { ChatDetectorOptions } from "../src/guard/chat.js";
+
+/** Catches the constructor's error so tests can assert on its exact shape. */
+function constructionError(options: unknown): Error {
+  try {
+    new ChatDetector(options as ChatDetectorOptions);
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error("constructor threw a non-Error");
+  }
+  throw new Error("constructor did not throw");
+}
+
+describe("normalizeChat", () => {
+  it("strips diacritics and combining marks", () => {
+    expect(normalizeChat("fück façade naïve")).toBe("fuck facade naive");
+    expect(normalizeChat("Z\u0334\u0321\u031b\u031da\u0336l\u0337g\u0338o\u0335")).toBe("zalgo");
+  });
+
+  it("removes zero-width and other invisible characters", () => {
+    const invisibles = [
+      "\u200b", "\u200c", "\u200d", "\u200e", "\u200f",
+      "\u2060", "\u2061", "\u2062", "\u2063", "\u2064",
+      "\ufeff", "\u00ad", "\u034f", "\u180e", "\u202e", "\u3164",
+    ];
+    for (const char of invisibles) expect(normalizeChat(`a${char}b`)).toBe("ab");
+  });
+
+  it("drops control characters but turns whitespace runs into one space", () => {
+    expect(normalizeChat("f\u0000u\u0007c\u001fk")).toBe("fuck");
+    expect(normalizeChat("kill \t\n\u00a0\u3000 yourself")).toBe("kill yourself");
+  });
+
+  it("maps look-alike letters and fullwidth forms to ASCII", () => {
+    expect(normalizeChat("\u0430\u0435\u043e\u0440\u0441\u0445\u0456\u0455")).toBe("aeopcxis"); // Cyrillic
+    expect(normalizeChat("\u0391\u0392\u039f\u03bf\u03b1")).toBe("aboo" + "a"); // Greek
+    expect(normalizeChat("ＡＢＣｘｙｚ")).toBe("abcxyz");
+    expect(normalizeChat("𝐟𝐮𝐜𝐤 ⓕⓤⓒⓚ")).toBe("fuck fuck");
+  });
+
+  it("leaves leetspeak and repeats for the matcher to resolve", () => {
+    expect(normalizeChat("SH1T $hit fuuuck")).toBe("sh1t $hit fuuuck");
+  });
+});
+
+describe("ChatDetector: obscenity dataset", () => {
+  const chat = new ChatDetector();
+
+  it.each([
+    ["plain", "fuck", "fuck"],
+    ["in a sentence", "what the fuck man", "fuck"],
+    ["case", "FuCk", "fuck"],
+    ["diacritics", "fück", "fuck"],
+    ["combining marks", "f\u0301u\u0308ck", "fuck"],
+    ["leet digit", "f4ck", "fuck"],
+    ["leet digit", "sh1t", "shit"],
+    ["leet symbol", "$hit", "shit"],
+    ["leet symbol", "b!tch", "bitch"],
+    ["repeated letters", "fuuuuuck", "fuck"],
+    ["repeated letters", "shiiiiit", "shit"],
+    ["zero-width spaces", "f\u200bu\u200bck", "fuck"],
+    ["soft hyphen", "sh\u00adit", "shit"],
+    ["word joiner and BOM", "f\u2060u\ufeffck", "fuck"],
+    ["control characters", "f\u0000u\u0007ck", "fuck"],
+    ["Cyrillic а", "\u0430ss", "ass"],
+    ["Cyrillic ѕ", "\u0455hit", "shit"],
+    ["Cyrillic с", "fu\u0441k", "fuck"],
+    ["Greek ο", "c\u03bfck", "cock"],
+    ["fullwidth", "ＦＵＣＫ", "fuck"],
+    ["mathematical letters", "𝐟𝐮𝐜𝐤", "fuck"],
+    ["spelled out with spaces", "f u c k you", "fuck"],
+    ["spelled out with dots", "f.u.c.k", "fuck"],
+    ["spelled out with dashes and leet", "s-h-1-t", "shit"],
+    ["single wildcard character", "f*ck", "fuck"],
+    ["everything at once", "Ｆ\u200bü\u00aduuu\u0441k", "fuck"],
+  ])("catches %s: %j", (_label, text, term) => {
+    expect(chat.check(text)).toEqual({ term, source: "dataset" });
+  });
+
+  it.each([
+    "assassin",
+    "classic",
+    "Scunthorpe",
+    "shiitake",
+    "Shiitake mushrooms are tasty",
+    "hello",
+    "grass",
+    "cockpit",
+    "Let's go to the cockpit!",
+    "cocktail",
+    "cumin",
+    "cumulative",
+    "Dickens",
+    "therapist",
+    "analysis",
+    "Sussex",
+    "title screen",
+    "button",
+    "peacock",
+    "document",
+    "Mississippi",
+    "this hit the target",
+    "Good game, well played!",
+    "I'll pass the ball!",
+    "@alice nice shot!",
+    "Is this $5?",
+    "I got 100 points!!!",
+    "a b c",
+    "r u a pro",
+  ])("does not flag innocent text %j", (text) => {
+    expect(chat.check(text)).toBeNull();
+  });
+
+  it("reports the earliest match in the message", () => {
+    const withTerms = new ChatDetector({ terms: ["noobface"] });
+    expect(withTerms.check("noobface and fuck")).toEqual({ term: "noobface", source: "term" });
+    expect(withTerms.check("fuck you noobface")).toEqual({ term: "fuck", source: "dataset" });
+  });
+
+  it("can be switched off", () => {
+    const off = new ChatDetector({ englishDataset: false });
+    expect(off.check("fuck")).toBeNull();
+  });
+});
+
+describe("ChatDetector: game terms", () => {
+  const chat = new ChatDetector({ englishDataset: false, terms: ["noobface", "kill yourself", "butt"] });
+
+  it.each([
+    ["plain", "noobface"],
+    ["in a sentence with punctuation", "you NOOBFACE!"],
+    ["after a mention", "@noobface hi"],
+    ["in parentheses", "(noobface)"],
+    ["leet", "n00bf4ce"],
+    ["repeated letters", "nooooobfaaaace"],
+    ["zero-width", "noob\u200bface"],
+    ["diacritics and look-alikes", "n\u043e\u043ebf\u00e4ce"],
+    ["spelled out", "n o o b f a c e"],
+  ])("catches %s: %j", (_label, text) => {
+    expect(chat.check(text)).toEqual({ term: "noobface", source: "term" });
+  });
+
+  it("matches phrases across extra whitespace and leet", () => {
+    expect(chat.check("just KILL   yourself")).toEqual({ term: "kill yourself", source: "term" });
+    expect(chat.check("k1ll y0urself")).toEqual({ term: "kill yourself", source: "term" });
+  });
+
+  it("matches whole words only", () => {
+    expect(chat.check("noobfaces")).toBeNull();
+    expect(chat.check("xnoobface")).toBeNull();
+  });
+
+  it("keeps a term's doubled letters significant", () => {
+    expect(chat.check("butt")).toEqual({ term: "butt", source: "term" });
+    expect(chat.check("buuuttttt")).toEqual({ term: "butt", source: "term" });
+    expect(chat.check("but why")).toBeNull();
+  });
+
+  it("treats obscenity's pattern syntax in terms literally", () => {
+    const special = new ChatDetector({ englishDataset: false, terms: ["wh?t", "n[o]ob"] });
+    expect(special.check("wh?t")).toEqual({ term: "wh?t", source: "term" });
+    expect(special.check("what")).toBeNull();
+    expect(special.check("n[o]ob")).toEqual({ term: "n[o]ob", source: "term" });
+    expect(special.check("noob")).toBeNull();
+    expect(special.check("nob")).toBeNull();
+  });
+
+  it("reports the configured term, bounded to 64 characters", () => {
+    const long = "abcdefghij".repeat(10);
+    const result = new ChatDetector({ englishDataset: false, terms: [long] }).check(long);
+    expect(result?.source).toBe("term");
+    expect(result?.term).toBe(long.slice(0, 64));
+  });
+});
+
+describe("ChatDetector: patterns", () => {
+  const chat = new ChatDetector({ englishDataset: false, patterns: [/\bkys\b/] });
+
+  it.each(["kys", "KYS", "just kys!", "k y s", "k.y.s", "\u043a\u0443s"])("catches %j", (text) => {
+    expect(chat.check(text)).toEqual({ term: "\\bkys\\b", source: "pattern" });
+  });
+
+  it.each(["skyscraper", "keys", "sky's the limit"])("does not flag %j", (text) => {
+    expect(chat.check(text)).toBeNull();
+  });
+
+  it("sees normalised text", () => {
+    const idiot = new ChatDetector({ englishDataset: false, patterns: [/\bidiot\b/] });
+    expect(idiot.check("\u0406D\u0406\u041eT")).toEqual({ term: "\\bidiot\\b", source: "pattern" });
+    expect(idiot.check("idi\u200bot")).toEqual({ term: "\\bidiot\\b", source: "pattern" });
+  });
+
+  it("is not affected by the g and y flags' lastIndex", () => {
+    const sticky = new ChatDetector({ englishDataset: false, patterns: [/kys/g, /noob/y] });
+    for (let i = 0; i < 3; i++) {
+      expect(sticky.check("xx kys")).toEqual({ term: "kys", source: "pattern" });
+      expect(sticky.check("xx noob")).toEqual({ term: "noob", source: "pattern" });
+    }
+  });
+
+  it("ignores zero-length matches", () => {
+    const empty = new ChatDetector({ englishDataset: false, patterns: [/x*/, /(?=a)/] });
+    expect(empty.check("banana")).toBeNull();
+  });
+
+  it("reports the source bounded to 64 characters", () => {
+    const source = `(?:${"a".repeat(100)})`;
+    const result = new ChatDetector({ englishDataset: false, patterns: [new RegExp(source)] }).check("a".repeat(100));
+    expect(result).toEqual({ term: source.slice(0, 64), source: "pattern" });
+  });
+});
+
+describe("ChatDetector: allow list", () => {
+  it("suppresses dataset matches inside an allowed word", () => {
+    expect(new ChatDetector().check("Emily Dickinson")).toEqual({ term: "dick", source: "dataset" });
+    const chat = new ChatDetector({ allow: ["Dickinson"] });
+    expect(chat.check("Emily DICKINSON")).toBeNull();
+    expect(chat.check("Moby Dick")).toEqual({ term: "dick", source: "dataset" });
+    expect(chat.check("Dickinson, fuck")).toEqual({ term: "fuck", source: "dataset" });
+  });
+
+  it("suppresses game terms and patterns too", () => {
+    const chat = new ChatDetector({ terms: ["noobface"], patterns: [/\bkys\b/], allow: ["noobface", "kys"] });
+    expect(chat.check("noobface")).toBeNull();
+    expect(chat.check("KYS")).toBeNull();
+  });
+
+  it("is normalised like the message", () => {
+    const chat = new ChatDetector({ allow: ["ＤＩＣＫＩＮ\u200bＳＯＮ"] });
+    expect(chat.check("dickinson")).toBeNull();
+  });
+});
+
+describe("ChatDetector: option validation", () => {
+  it.each([
+    [null, "chat options must be an object"],
+    [[], "chat options must be an object"],
+    [{ englishDataset: "yes" }, "chat.englishDataset must be a boolean"],
+    [{ terms: "noob" }, "chat.terms must be an array of strings"],
+    [{ terms: ["ok", 5] }, "chat.terms[1] must be a string"],
+    [{ terms: ["ok", " \u200b "] }, "chat.terms[1] must contain at least one visible character"],
+    [{ patterns: /kys/ }, "chat.patterns must be an array of RegExp"],
+    [{ patterns: [/a/, "b"] }, "chat.patterns[1] must be a RegExp"],
+    [{ allow: [""] }, "chat.allow[0] must contain at least one visible character"],
+    [{ allowList: ["x"] }, "chat.allowList is not a known option"],
+  ])("rejects %j", (options, message) => {
+    const error = constructionError(options);
+    expect(error.constructor).toBe(Error);
+    expect(error.message).toBe(message);
+  });
+
+  it("accepts no options and empty lists", () => {
+    expect(() => new ChatDetector()).not.toThrow();
+    expect(() => new ChatDetector({ terms: [], patterns: [], allow: [] })).not.toThrow();
+  });
+});
+
+describe("ChatDetector: hostile input", () => {
+  const chat = new ChatDetector({ terms: ["noobface"], patterns: [/\bkys\b/] });
+
+  it("only examines the first 2000 characters", () => {
+    expect(chat.check(`${" ".repeat(1990)}fuck`)).toEqual({ term: "fuck", source: "dataset" });
+    expect(chat.check(`${" ".repeat(2000)}fuck`)).toBeNull();
+  });
+
+  it("handles a 1 MB message quickly", () => {
+    const huge = `${"a".repeat(1024 * 1024)}fuck`;
+    const started = performance.now();
+    expect(chat.check(huge)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(chat.check(`fuck${"a ".repeat(512 * 1024)}`)).toEqual({ term: "fuck", source: "dataset" });
+  });
+
+  it.each([
+    ["empty", ""],
+    ["lone high surrogate", "\ud800"],
+    ["lone low surrogate", "\udc00 hi \ud800"],
+    ["control characters", "\u0000\u0001\u001b[31m\u007f\u0085"],
+    ["emoji", "😀👍🏽👨‍👩‍👧‍👦🇫🇷"],
+    ["surrogate pair across the cap", "😀".repeat(1500)],
+    ["combining marks only", "\u0301".repeat(5000)],
+    ["NFKD expansion", "\ufdfa".repeat(3000)],
+    ["right-to-left override", "\u202egnirts"],
+    ["private use and noncharacters", "\ue000\uffff\u{10ffff}"],
+  ])("does not throw on %s", (_label, text) => {
+    expect(() => chat.check(text)).not.toThrow();
+    expect(chat.check(text)).toBeNull();
+  });
+
+  it("still finds abuse among weird characters", () => {
+    expect(chat.check("\ud800 😀 f\u200bu\u0308ck \udc00")).toEqual({ term: "fuck", source: "dataset" });
+  });
+
+  it("returns null for a non-string at runtime", () => {
+    expect(chat.check(undefined as unknown as string)).toBeNull();
+  });
+});
