@@ -82,3 +82,33 @@ describe("warden CLI: end to end with --json", () => {
     }
   });
 });
+
+describe("warden CLI: history and tail", () => {
+  it("history lists an ID's recorded offenses; tail follows the live feed as NDJSON", async () => {
+    const { RedisStore } = await import("../src/index.js");
+    const store = new RedisStore({ connection: redisUrl(), prefix });
+    const offender = deriveDigitalId(secret, "cli-offender");
+    const record = (kind: string) => ({
+      event: { at: Date.now(), did: offender, room: { name: "world", id: "r1" }, detector: "payload" as const, kind, track: "malformed", severity: 1, evidence: { type: "teleport" } },
+      halfLifeMs: 600_000,
+    });
+    await store.recordOffenses([record("unknown_type"), record("oversized")], Date.now(), 3_600_000);
+
+    const history = await warden(["history", offender, "--json"], env);
+    expect(history.code).toBe(0);
+    expect(JSON.parse(history.stdout).map((e: { kind: string }) => e.kind)).toEqual(["oversized", "unknown_type"]);
+    const table = await warden(["history", offender], env);
+    expect(table.stdout).toContain("payload/unknown_type");
+    expect(table.stdout).toContain('type="teleport"');
+
+    const tail = warden(["tail", "--json", "--count", "2"], env);
+    // tail starts from the newest event: write two more once it is listening.
+    await new Promise((r) => setTimeout(r, 1500));
+    await store.recordOffenses([record("live-1"), record("live-2")], Date.now(), 3_600_000);
+    const run = await tail;
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.kind)).toEqual(["live-1", "live-2"]);
+    await store.close();
+  });
+});

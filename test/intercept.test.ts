@@ -17,7 +17,13 @@ const bannedFirst = "first-instance-banned";
 const received: string[] = [];
 
 beforeAll(async () => {
-  warden = createWarden({ secret: "intercept-secret-0123456789", muteTypes: ["chat", 7], logger: { info() {}, warn() {}, error() {} } });
+  warden = createWarden({
+    secret: "intercept-secret-0123456789",
+    muteTypes: ["chat", 7],
+    // Our own flood limit off, so that Colyseus's maxMessagesPerSecond is what trips.
+    guard: { flood: false },
+    logger: { info() {}, warn() {}, error() {} },
+  });
   // A ban that exists before the very first room of the class is created.
   await warden.sanctions.issue({ did: warden.digitalId(bannedFirst), kind: "ban", reason: "pre-existing", by: "test" });
 
@@ -32,6 +38,7 @@ beforeAll(async () => {
       7: (_client: Client, message: { text: string }) => received.push(`7:${message.text}`),
       move: (_client: Client, message: { text: string }) => received.push(`move:${message.text}`),
     };
+    override maxMessagesPerSecond = 20;
     override onJoin() {}
     override onUncaughtException() {}
   }
@@ -49,6 +56,21 @@ describe("interception of Colyseus internals", () => {
   it("Colyseus still routes inbound frames through Room#_onMessage and offers allowReconnection", () => {
     expect(typeof (Room.prototype as unknown as Record<string, unknown>)._onMessage).toBe("function");
     expect(typeof Room.prototype.allowReconnection).toBe("function");
+    const events = Object.getOwnPropertyDescriptor(Room.prototype, "onMessageEvents");
+    expect(typeof events?.get).toBe("function");
+  });
+
+  it("Colyseus's own flood disconnect (maxMessagesPerSecond) is recorded, with the rate", async () => {
+    const sub = "intercept-flooder";
+    const room = await client(port, sub).joinOrCreate("guarded");
+    const seen = observe(room);
+    for (let i = 0; i < 60; i++) room.send("move", { text: String(i) });
+    await waitFor(() => seen.leftCode !== null, "Colyseus closing the flooder");
+    expect(seen.leftCode).toBe(4002);
+    await waitFor(async () => (await warden.store.offensesOf(warden.digitalId(sub), { limit: 10 })).length > 0, "the recorded event");
+    const [event] = await warden.store.offensesOf(warden.digitalId(sub), { limit: 10 });
+    expect(event).toMatchObject({ detector: "colyseus", kind: "flood_disconnect", track: "spam" });
+    expect(String(event!.evidence.detail)).toMatch(/maxMessagesPerSecond 20/);
   });
 
   it("the first instance of a room class with onUncaughtException still runs the join gate", async () => {

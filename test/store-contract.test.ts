@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deriveDigitalId, MemoryStore, RedisStore, type BusMessage, type Sanction, type WardenStore } from "../src/index.js";
 import { draftSanction } from "../src/sanctions/model.js";
+import type { OffenseRecord } from "../src/recorder/offense.js";
 import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { waitFor } from "./helpers/world.js";
 
@@ -127,6 +128,68 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect(sessions.map((s) => s.sessionId).sort()).toEqual(["s1", "s2"]);
       await h.store.unbindSession(id, "s1", "pA");
       expect((await h.store.sessionsOf(id)).map((s) => s.sessionId)).toEqual(["s2"]);
+    });
+
+    it("records offense batches: ids in order, decaying points per ID and track, history newest first, the live feed", async () => {
+      const id = did();
+      const other = did();
+      const now = Date.now();
+      const event = (d: string, kind: string, track = "spam"): OffenseRecord => ({
+        event: { at: now, did: d, room: { name: "world", id: "r1" }, detector: "flood", kind, track, severity: 1, evidence: { n: 1 } },
+        halfLifeMs: 600_000,
+      });
+      const start = await h.store.lastFeedId();
+      const results = await h.store.recordOffenses([event(id, "a"), event(other, "b"), event(id, "c"), event(id, "d", "abuse")], now, 3_600_000);
+      expect(results.map((r) => [r.before, r.after])).toEqual([[0, 1], [0, 1], [1, 2], [0, 1]]);
+      const ids = results.map((r) => r.id);
+      expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
+      const later = await h.store.recordOffenses([event(id, "e")], now + 600_000, 3_600_000);
+      expect(later[0]!.before).toBeCloseTo(1, 6); // 2 points halved after one half-life
+      expect(later[0]!.after).toBeCloseTo(2, 6);
+
+      const history = await h.store.offensesOf(id, { limit: 10 });
+      expect(history.map((e) => e.kind)).toEqual(["e", "d", "c", "a"]);
+      expect(history[1]).toMatchObject({ id: ids[3], did: id, room: { name: "world", id: "r1" }, evidence: { n: 1 } });
+      expect((await h.store.offensesOf(id, { limit: 2, before: history[1]!.id })).map((e) => e.kind)).toEqual(["c", "a"]);
+
+      const feed = await h.store.readFeed(start, { count: 100, blockMs: 0 });
+      expect(feed.map((e) => e.kind)).toEqual(["a", "b", "c", "d", "e"]);
+      const waiting = h.store.readFeed(await h.store.lastFeedId(), { count: 10, blockMs: 2000 });
+      await new Promise((r) => setTimeout(r, 50));
+      await h.store.recordOffenses([event(other, "live")], Date.now(), 3_600_000);
+      expect((await waiting).map((e) => e.kind)).toEqual(["live"]);
+    });
+
+    it("expires offense records after their retention", async () => {
+      const id = did();
+      const now = Date.now();
+      const record: OffenseRecord = { event: { at: now, did: id, room: { name: "w", id: "r" }, detector: "payload", kind: "x", track: "malformed", severity: 1, evidence: {} }, halfLifeMs: 1000 };
+      await h.store.recordOffenses([record], now, 200);
+      expect(await h.store.offensesOf(id, { limit: 10 })).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await h.store.offensesOf(id, { limit: 10 })).toEqual([]);
+      // The feed drops events older than the retention on the next write.
+      const start = Date.now();
+      await h.store.recordOffenses([{ ...record, event: { ...record.event, at: start, kind: "fresh" } }], start, 200);
+      const feed = await h.store.readFeed("0", { count: 1000, blockMs: 0 });
+      expect(feed.every((e) => e.at >= start - 200)).toBe(true);
+      expect(feed.map((e) => e.kind)).toContain("fresh");
+    });
+
+    it("files reports once per reporter per window and sums their weights; remembers first sighting", async () => {
+      const target = did();
+      const now = Date.now();
+      expect(await h.store.fileReport(target, "r1", 0.25, now, 1000)).toEqual({ status: "filed", total: 0.25 });
+      expect(await h.store.fileReport(target, "r1", 1, now + 10, 1000)).toEqual({ status: "duplicate" });
+      expect(await h.store.fileReport(target, "r2", 1, now + 20, 1000)).toEqual({ status: "filed", total: 1.25 });
+      // After the window, r1's report has gone and r1 may report again.
+      expect(await h.store.fileReport(target, "r1", 1, now + 1015, 1000)).toEqual({ status: "filed", total: 2 });
+      await h.store.clearReports(target);
+      expect(await h.store.fileReport(target, "r2", 1, now + 1020, 1000)).toEqual({ status: "filed", total: 1 });
+
+      const first = await h.store.touchProfile(target, now, 60_000);
+      expect(first).toBe(now);
+      expect(await h.store.touchProfile(target, now + 5000, 60_000)).toBe(now);
     });
 
     it("sweeps the bindings of a process whose heartbeat lapsed, and only those", async () => {

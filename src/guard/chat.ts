@@ -85,16 +85,17 @@ const MAX_REPORTED_TERM = 64;
 
 /**
  * Innocent words that obscenity's English dataset flags on its own (checked
- * against obscenity 0.4.6): "cockpit" hits `|cockp`, "cumin" hits `|cum`, and
- * "shiitake" collapses to "shitake" before its own whitelist entry is looked
- * up, so it hits `|shit`.
+ * against obscenity 0.4.6): "cockpit" hits `|cockp`, "cumin" hits `|cum`,
+ * "rapeseed" hits `|rape`, and "shiitake" collapses to "shitake" only for
+ * blacklist matching, so the dataset's own "shitake" whitelist entry never
+ * covers it.
  */
 const BUILTIN_ALLOW: readonly string[] = ["cockpit", "cumin", "rapeseed", "shiitake"];
 
 /**
- * Repeat thresholds of obscenity's English preset. They are not exported, and
- * the game-term matcher must collapse repeats the same way for these letters
- * so that "ass"-like double letters keep working.
+ * Repeat thresholds of obscenity's English preset, copied because the preset
+ * does not export them. Game terms start from the same thresholds so they
+ * tolerate the same stretched spellings as the dataset.
  */
 const ENGLISH_REPEAT_THRESHOLDS: ReadonlyMap<string, number> = new Map([
   ["b", 2],
@@ -140,10 +141,11 @@ const CONFUSABLES: ReadonlyMap<string, string> = new Map(
     Х: "x",
     // Greek lower case
     α: "a", β: "b", γ: "y", ε: "e", η: "n", ι: "i", κ: "k", μ: "u", ν: "v", ο: "o",
-    ρ: "p", τ: "t", υ: "u", χ: "x", ω: "w", ϲ: "c", ϳ: "j",
+    // ς also covers the lunate sigma ϲ, which NFKD folds into it.
+    ρ: "p", ς: "c", τ: "t", υ: "u", χ: "x", ω: "w", ϳ: "j",
     // Greek upper case
     Α: "a", Β: "b", Ε: "e", Ζ: "z", Η: "h", Ι: "i", Κ: "k", Μ: "m", Ν: "n", Ο: "o",
-    Ρ: "p", Τ: "t", Υ: "y", Χ: "x", Ϲ: "c", Ϳ: "j",
+    Ρ: "p", Τ: "t", Υ: "y", Χ: "x", Ϳ: "j",
     // Latin letters outside ASCII that NFKD leaves alone
     ı: "i", ɑ: "a", ɡ: "g", ɩ: "i", ʟ: "l",
     // Armenian
@@ -283,7 +285,10 @@ interface PreparedTerm {
  * characters, because obscenity compiles them to `\b`, which never holds
  * beside punctuation or non-ASCII letters.
  */
-function termPattern(runs: ReadonlyArray<{ char: string; length: number }>, thresholds: ReadonlyMap<string, number>): string {
+function termPattern(
+  runs: ReadonlyArray<{ char: string; length: number }>,
+  thresholds: ReadonlyMap<string, number>,
+): string {
   let body = "";
   for (const { char, length } of runs) {
     const escaped = escapePatternChar(char);

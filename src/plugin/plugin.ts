@@ -28,6 +28,8 @@ export class WardenPlugin extends RoomPlugin {
   private readonly sessions = new Map<string, LiveSession>();
   private readonly types: TypeTable;
   private host: Room | undefined;
+  /** The session whose frame is being handled (see closedWhileHandling). */
+  private framing: LiveSession | undefined;
 
   constructor(private readonly warden: Warden) {
     super();
@@ -130,6 +132,7 @@ export class WardenPlugin extends RoomPlugin {
   private inspect(client: Client, buffer: Buffer): boolean {
     const session = this.sessions.get(client.sessionId);
     if (session === undefined || buffer.length === 0) return true;
+    this.framing = session;
     const code = buffer[0]! & PROTOCOL_CODE_MASK;
     if (code === ROOM_DATA || code === ROOM_DATA_BYTES || code === ROOM_REQUEST) {
       return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
@@ -162,7 +165,8 @@ export class WardenPlugin extends RoomPlugin {
 
   /** Colyseus closed the client while handling `buffer`: record why, unless the room meant it. */
   private closedWhileHandling(client: Client, buffer: Buffer): void {
-    const session = this.sessions.get(client.sessionId);
+    // Our onLeave may already have run (synchronously) inside the close: use the frame's session.
+    const session = this.framing?.sessionId === client.sessionId ? this.framing : this.sessions.get(client.sessionId);
     const room = this.host;
     if (session === undefined || room === undefined) return;
     const reason = colyseusCloseReason(room, client, () => decodeFrame(buffer));
