@@ -65,7 +65,7 @@ const OPEN = 1; // WebSocket.OPEN
 
 interface RoomInternals {
   _onMessage?: (client: Client, buffer: Buffer) => void;
-  onMessageEvents?: { emit: (event: string, ...args: unknown[]) => void; events: Record<string, unknown> };
+  onMessageEvents?: { emit: (event: string, a: unknown, b: unknown, c: unknown) => void; events: Record<string, unknown> };
   onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
   maxMessagesPerSecond?: number;
   allowReconnection: (client: Client, seconds: number | "manual") => unknown;
@@ -109,10 +109,11 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
     throw new UnsupportedColyseusError("colyseus-warden: Room#onMessageEvents is missing; this Colyseus version is not supported");
   }
   const emit = events.emit;
-  events.emit = function (this: unknown, event: string, ...args: unknown[]): void {
-    // The "*" fallback handler receives (client, type, message); named handlers (client, message).
-    const allowed = event === "*" ? handlers.dispatch(args[1] as string | number, args[0] as Client, args[2]) : handlers.dispatch(event, args[0] as Client, args[1]);
-    if (allowed) emit.call(this, event, ...args);
+  // Fixed parameters rather than a rest array: this runs for every dispatched message.
+  // Colyseus emits (type, client, message, context), or ("*", client, type, message).
+  events.emit = function (this: unknown, event: string, a: unknown, b: unknown, c: unknown): void {
+    const allowed = event === "*" ? handlers.dispatch(b as string | number, a as Client, c) : handlers.dispatch(event, a as Client, b);
+    if (allowed) emit.call(this, event, a, b, c);
   };
 
   const allowReconnection = internals.allowReconnection;
