@@ -3,7 +3,7 @@ import { defineRoom, defineServer, matchMaker, type Server } from "@colyseus/cor
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
-import { createWarden, type Warden, type WardenOptions } from "../src/index.js";
+import { createWarden, type AdminApiOptions, type Warden, type WardenOptions } from "../src/index.js";
 import { createWorldRoom, type Avatar } from "./world.js";
 
 /** Options of {@link startWorld}. */
@@ -18,6 +18,8 @@ export interface WorldOptions {
   redisUrl?: string;
   /** Seconds a dropped client may reconnect. @defaultValue 20 */
   reconnectSeconds?: number;
+  /** Admin API tokens; default from the environment. */
+  admin?: AdminApiOptions;
 }
 
 /** A running demo world. */
@@ -51,6 +53,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           selectProcessIdToCreateRoom: async () => matchMaker.processId,
         }
       : {}),
+    // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
+    express: (app) => {
+      app.use("/warden/api", warden.adminRoutes(options.admin));
+    },
     greet: false,
     gracefullyShutdown: false,
   });

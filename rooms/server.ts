@@ -33,8 +33,7 @@ const world = await startWorld({
     ...(process.env.WARDEN_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WARDEN_HEARTBEAT_MS) } : {}),
   },
 });
-if (!process.env.WARDEN_ADMIN_TOKEN) console.info("[warden-demo] WARDEN_ADMIN_TOKEN not set: admin API disabled");
-console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind})`);
+console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind}; admin API under /warden/api when a token is set)`);
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);
 

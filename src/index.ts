@@ -28,6 +28,15 @@ export {
 export { SanctionsService, type IssueResult, type RevokeResult } from "./sanctions/service.js";
 export { CLOSE_BANNED, CLOSE_KICKED, NOTICE_TYPE, type WardenNotice } from "./sanctions/enforcer.js";
 export { parseDuration, formatDuration } from "./duration.js";
+export { AdminService, type Actor, type IdentityExport, type IdentitySummary } from "./admin/service.js";
+export { AuditLog, type AuditEntry, type AuditVerification } from "./admin/audit.js";
+export type { AdminApiOptions, AdminRole } from "./admin/http.js";
+export type { WardenStats } from "./warden.js";
+export type { ReportOutcome } from "./reports.js";
+export type { OffenseEvent, Detector, Evidence } from "./recorder/offense.js";
+export type { GuardOptions, ChatGuardOptions, FloodLimit, ReportOptions } from "./options.js";
+export type { PolicyOptions, TrackOptions, LadderStep } from "./policy/ladder.js";
+export type { RecorderOptions } from "./recorder/recorder.js";
 export { MemoryStore } from "./stores/memory/memory-store.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis/redis-store.js";
 export type { WardenStore, SessionBinding, BusMessage, StoreRetention, StoreRevokeResult } from "./stores/store.js";

@@ -172,9 +172,9 @@ export interface WardenOptions {
   heartbeatMs?: number;
   /**
    * Retention, in ms.
-   * @defaultValue `{ eventsMs: 30 days, sanctionsMs: 365 days, bindingsMs: 1 day }`
+   * @defaultValue `{ eventsMs: 30 days, sanctionsMs: 365 days, auditMs: 730 days, namesMs: 30 days, bindingsMs: 1 day }`
    */
-  retention?: { eventsMs?: number; sanctionsMs?: number; bindingsMs?: number };
+  retention?: { eventsMs?: number; sanctionsMs?: number; auditMs?: number; namesMs?: number; bindingsMs?: number };
   /** The hot-path detectors. */
   guard?: GuardOptions;
   /**
@@ -215,7 +215,7 @@ export interface ResolvedOptions {
   failMode: "open" | "closed";
   storeTimeoutMs: number;
   heartbeatMs: number;
-  retention: { eventsMs: number; sanctionsMs: number; bindingsMs: number };
+  retention: { eventsMs: number; sanctionsMs: number; auditMs: number; namesMs: number; bindingsMs: number };
   guard: {
     maxMessageBytes: number;
     flood: { default: FloodLimit | false; types: Record<string, FloodLimit | false> } | false;
@@ -255,7 +255,7 @@ export const DEFAULT_OPTIONS = {
   failMode: "open",
   storeTimeoutMs: 1500,
   heartbeatMs: 5000,
-  retention: { eventsMs: 30 * DAY, sanctionsMs: 365 * DAY, bindingsMs: DAY },
+  retention: { eventsMs: 30 * DAY, sanctionsMs: 365 * DAY, auditMs: 730 * DAY, namesMs: 30 * DAY, bindingsMs: DAY },
   guard: {
     maxMessageBytes: 2048,
     flood: { default: { rate: 15, burst: 30 }, types: { chat: { rate: 1, burst: 5 } } },
@@ -401,6 +401,8 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
     retention: {
       eventsMs: positiveMs("retention.eventsMs", retention.eventsMs, DEFAULT_OPTIONS.retention.eventsMs),
       sanctionsMs: positiveMs("retention.sanctionsMs", retention.sanctionsMs, DEFAULT_OPTIONS.retention.sanctionsMs),
+      auditMs: positiveMs("retention.auditMs", retention.auditMs, DEFAULT_OPTIONS.retention.auditMs),
+      namesMs: positiveMs("retention.namesMs", retention.namesMs, DEFAULT_OPTIONS.retention.namesMs),
       bindingsMs: positiveMs("retention.bindingsMs", retention.bindingsMs, DEFAULT_OPTIONS.retention.bindingsMs),
     },
     noticeIntervalMs: positiveMs("noticeIntervalMs", options.noticeIntervalMs, DEFAULT_OPTIONS.noticeIntervalMs),

@@ -18,6 +18,11 @@ import { escalate } from "./policy/ladder.js";
 import { boundEvidence, type Detector, type Evidence, type OffenseEvent, type RecordedOffense } from "./recorder/offense.js";
 import { Recorder, type RecorderStats } from "./recorder/recorder.js";
 import { ReportService } from "./reports.js";
+import { AuditLog } from "./admin/audit.js";
+import { AdminService } from "./admin/service.js";
+import { FeedHub } from "./admin/feed.js";
+import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
+import express, { type Router } from "express";
 
 /** Counters for dashboards and tests: `warden.stats()`. */
 export interface WardenStats extends RecorderStats {
@@ -58,6 +63,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly guard: Guard;
   /** @internal The chat detector and where it looks; null when off. */
   readonly chat: { detector: ChatDetector; types: ReadonlySet<string | number>; field: string; recordText: boolean } | null;
+  /** The moderators' service (lookups, sanctions, export, forget — all audited); the HTTP API and the CLI call it. */
+  readonly admin: AdminService;
+  /** @internal The live feed for SSE clients. */
+  readonly feed: FeedHub;
   /** Player reports; rooms call it through `plugin.report(...)`. */
   readonly reports: ReportService;
   /** @internal Background writer of offense events. */
@@ -97,6 +106,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
       issued: (sanction) => this.emit("sanction:applied", sanction),
       revoked: (sanction) => this.emit("sanction:revoked", sanction),
     });
+    this.feed = new FeedHub(this.store, (e) => this.storeFailed("feed", e));
+    this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, this.options.retention.auditMs), this.options);
     this.guard = new Guard(this.options.guard, {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
       remind: (session, kind) => this.enforcer.remind(session, kind),
@@ -135,6 +146,23 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** A Colyseus room plugin bound to this warden: `plugins = definePlugins([warden.plugin()])`. */
   plugin(): WardenPlugin {
     return new WardenPlugin(this);
+  }
+
+  /**
+   * The admin HTTP API as an express router: `app.use("/warden/api", warden.adminRoutes())`.
+   * Tokens default to `WARDEN_ADMIN_TOKEN` (moderator) and `WARDEN_VIEWER_TOKEN` (viewer);
+   * with none configured the router is empty (the API is not there) and a line says so.
+   */
+  adminRoutes(options: AdminApiOptions = {}): Router {
+    const moderatorTokens = options.moderatorTokens ?? (process.env.WARDEN_ADMIN_TOKEN ? [process.env.WARDEN_ADMIN_TOKEN] : []);
+    const viewerTokens = options.viewerTokens ?? (process.env.WARDEN_VIEWER_TOKEN ? [process.env.WARDEN_VIEWER_TOKEN] : []);
+    const router = createAdminRouter(this.admin, this.feed, { moderatorTokens, viewerTokens }, (m) => this.options.logger.error(m));
+    if (router === null) {
+      this.options.logger.info("admin API disabled: no WARDEN_ADMIN_TOKEN or WARDEN_VIEWER_TOKEN configured");
+      return express.Router();
+    }
+    this.options.logger.info(`admin API enabled (${moderatorTokens.length} moderator, ${viewerTokens.length} viewer token(s))`);
+    return router;
   }
 
   /** The live sessions of an ID, in every process. */
@@ -217,6 +245,9 @@ export class Warden extends TypedEmitter<WardenEvents> {
       },
       (e: unknown) => this.storeFailed("touchProfile", e),
     );
+    if (session.name !== undefined) {
+      this.store.recordName(session.did, session.name, now, this.options.retention.namesMs).catch((e: unknown) => this.storeFailed("recordName", e));
+    }
   }
 
   /** @internal Removes a session's binding from the store. */
@@ -266,7 +297,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
       if (this.closed) throw new WardenError("CLOSED", "the warden was closed before it connected");
       try {
         await this.store.connect();
-        this.unsubscribe = await this.store.subscribe((message) => this.enforcer.apply(message));
+        this.unsubscribe = await this.store.subscribe((message) => {
+          this.enforcer.apply(message);
+          this.feed.bus(message);
+        });
         break;
       } catch (e) {
         this.storeFailed("connect", e);

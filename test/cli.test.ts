@@ -75,7 +75,7 @@ describe("warden CLI: end to end with --json", () => {
   });
 
   it("--help works on every command", async () => {
-    for (const command of ["id", "warn", "mute", "freeze", "kick", "ban", "revoke", "sanctions", "sessions"]) {
+    for (const command of ["id", "lookup", "warn", "mute", "freeze", "kick", "ban", "revoke", "sanctions", "sessions", "history", "tail", "export", "forget", "audit"]) {
       const run = await warden([command, "--help"], env);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: warden ${command}`);
@@ -110,5 +110,66 @@ describe("warden CLI: history and tail", () => {
     const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((e) => e.kind)).toEqual(["live-1", "live-2"]);
     await store.close();
+  });
+});
+
+describe("warden CLI: lookups, export, forget and the audit log", () => {
+  it("every look and act lands in the audit log; audit verify passes, then fails naming the altered or missing entry", async () => {
+    const { RedisKeys } = await import("../src/stores/redis/keys.js");
+    const keys = new RedisKeys(prefix);
+    const target = deriveDigitalId(secret, "cli-audited");
+    expect((await warden(["warn", target, "--reason", "first warning"], env)).code).toBe(0);
+    const lookup = await warden(["lookup", target, "--json", "--why", "ticket 9"], env);
+    expect(lookup.code).toBe(0);
+    expect(JSON.parse(lookup.stdout)[0]).toMatchObject({ did: target });
+    expect((await warden(["lookup", "nobody-by-this-name"], env)).code).toBe(3);
+
+    const exported = await warden(["export", target], env);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ did: target, sanctions: [{ kind: "warn", reason: "first warning" }] });
+
+    const audit = JSON.parse((await warden(["audit", "--json", "--limit", "100"], env)).stdout) as { action: string; target: string | null; why: string | null; actor: string }[];
+    const about = audit.filter((e) => e.target === target).map((e) => e.action);
+    expect(about).toEqual(expect.arrayContaining(["issue", "lookup", "export"]));
+    expect(audit.find((e) => e.action === "lookup" && e.target === target)?.why).toBe("ticket 9");
+    expect(audit.every((e) => e.actor.startsWith("cli:"))).toBe(true);
+
+    const ok = await warden(["audit", "verify", "--json"], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+
+    // Alter one entry: rewrite the stream with the same ids, one entry's detail changed.
+    const entries = await admin.xrange(keys.auditLog(), "-", "+");
+    const victim = entries[1]!;
+    const altered = JSON.parse(victim[1][1]!);
+    altered.detail = { ...altered.detail, forged: true };
+    await admin.del(keys.auditLog());
+    for (const [id, fields] of entries) await admin.xadd(keys.auditLog(), id, "e", id === victim[0] ? JSON.stringify(altered) : fields[1]!);
+    const broken = await warden(["audit", "verify"], env);
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toContain(`entry ${altered.seq}`);
+    expect(broken.stderr).toMatch(/altered/);
+
+    // Put it back, then delete one entry in the middle.
+    await admin.del(keys.auditLog());
+    for (const [id, fields] of entries) await admin.xadd(keys.auditLog(), id, "e", fields[1]!);
+    expect((await warden(["audit", "verify"], env)).code).toBe(0);
+    await admin.xdel(keys.auditLog(), entries[2]![0]);
+    const gap = await warden(["audit", "verify", "--json"], env);
+    expect(gap.code).toBe(4);
+    expect(JSON.parse(gap.stdout)).toMatchObject({ ok: false, seq: JSON.parse(entries[2]![1][1]!).seq });
+    await admin.del(keys.auditLog(), keys.auditHead());
+  });
+
+  it("forget erases the ID and says what it kept", async () => {
+    const target = deriveDigitalId(secret, "cli-forgotten");
+    await warden(["ban", target, "--for", "1h", "--reason", "cheating"], env);
+    const forgot = await warden(["forget", target, "--json"], env);
+    expect(forgot.code).toBe(0);
+    expect(JSON.parse(forgot.stdout)).toEqual({ keptBans: 1 });
+    const [kept] = JSON.parse((await warden(["sanctions", target, "--json"], env)).stdout);
+    expect(kept).toMatchObject({ kind: "ban", reason: "(erased)" });
+    expect((await warden(["forget", target, "--including-sanctions"], env)).code).toBe(0);
+    expect(JSON.parse((await warden(["sanctions", target, "--all", "--json"], env)).stdout)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import type { Revocation, Sanction } from "../sanctions/model.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
+import type { AuditEntry, AuditHead } from "../admin/audit.js";
 
 /** One live session of a digital ID, as the store keeps it. */
 export interface SessionBinding {
@@ -26,6 +27,24 @@ export type StoreRevokeResult =
 
 /** Result of {@link WardenStore.fileReport}. */
 export type StoreReportResult = { status: "duplicate" } | { status: "filed"; total: number };
+
+/** What the store keeps about an ID besides sanctions and events. */
+export interface Profile {
+  /** First seen (epoch ms). */
+  firstSeen?: number;
+  /** Last display name seen, and when. */
+  name?: string;
+  nameSeen?: number;
+}
+
+/** Raw points of one track (decay them with the track's half-life to read them now). */
+export interface TrackPoints {
+  points: number;
+  /** When `points` was last written (epoch ms). */
+  at: number;
+  /** Offenses counted on the track within retention. */
+  count: number;
+}
 
 /** Retention the store applies, in milliseconds. */
 export interface StoreRetention {
@@ -82,6 +101,26 @@ export interface WardenStore {
   fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult>;
   /** Forgets the reports against an ID (after they turned into an offense). */
   clearReports(target: DigitalId): Promise<void>;
+  /** Remembers the display name an ID was last seen under (kept `retentionMs` after it was last seen). */
+  recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void>;
+  /** IDs last seen under a display name (case- and width-insensitive) within `retentionMs`. */
+  didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]>;
+  /** What the store knows of an ID besides sanctions and events; null if nothing. */
+  profileOf(did: DigitalId): Promise<Profile | null>;
+  /** The ID's raw points per track. */
+  pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>>;
+  /** Reports against the ID within their window. */
+  reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]>;
+  /** Erases everything kept about an ID; only `keep` (minimal records of active bans) remains. */
+  forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void>;
+  /** The audit log's head. */
+  auditHead(): Promise<AuditHead>;
+  /** Appends `entry` if the head's hash is still `expectedPrev`; trims entries older than `keepAfter`. */
+  appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean>;
+  /** Audit entries, newest first. */
+  auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]>;
+  /** Audit entries after the entry `after` (`"0"` = from the oldest), oldest first. */
+  auditRange(after: string, count: number): Promise<AuditEntry[]>;
   /** Delivers every bus message (from any process, this one included) to `handler`. */
   subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
   /** Releases what the store opened itself. */

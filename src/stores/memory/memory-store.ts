@@ -4,7 +4,9 @@ import { didOfSanctionId } from "../../sanctions/model.js";
 import { EventEmitter } from "node:events";
 import { decay } from "../../policy/ladder.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
-import type { BusMessage, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
+import type { AuditEntry, AuditHead } from "../../admin/audit.js";
+import { nameKey, normalizeName } from "../names.js";
+import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
 interface Expiring<T> {
@@ -29,7 +31,10 @@ export class MemoryStore implements WardenStore {
   private readonly feedSignal = new EventEmitter();
   private readonly histories = new Map<DigitalId, Expiring<OffenseEvent[]>>();
   private readonly points = new Map<DigitalId, Expiring<Map<string, { points: number; at: number; count: number }>>>();
-  private readonly profiles = new Map<DigitalId, Expiring<number>>();
+  private readonly profiles = new Map<DigitalId, Expiring<Profile>>();
+  private readonly names = new Map<string, Map<DigitalId, number>>();
+  private audit: AuditEntry[] = [];
+  private head: AuditHead = { seq: 0, hash: "", trimmed: 0 };
   private readonly reports = new Map<DigitalId, Expiring<Map<DigitalId, { at: number; weight: number }>>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -155,10 +160,85 @@ export class MemoryStore implements WardenStore {
   }
 
   async touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number> {
-    const profile = this.live(this.profiles, did) ?? { value: now, expiresAt: 0 };
+    const profile = this.live(this.profiles, did) ?? { value: {}, expiresAt: 0 };
+    profile.value.firstSeen ??= now;
     profile.expiresAt = now + retentionMs;
     this.profiles.set(did, profile);
-    return profile.value;
+    return profile.value.firstSeen;
+  }
+
+  async recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void> {
+    const profile = this.live(this.profiles, did) ?? { value: {}, expiresAt: now + retentionMs };
+    if (profile.value.name !== undefined) this.names.get(nameKey(profile.value.name))?.delete(did);
+    profile.value.name = normalizeName(name);
+    profile.value.nameSeen = now;
+    this.profiles.set(did, profile);
+    const key = nameKey(name);
+    const index = this.names.get(key) ?? new Map<DigitalId, number>();
+    index.set(did, now);
+    this.names.set(key, index);
+  }
+
+  async didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]> {
+    const index = this.names.get(nameKey(name));
+    if (index === undefined) return [];
+    return [...index]
+      .filter(([, seen]) => seen >= now - retentionMs)
+      .sort((a, b) => b[1] - a[1])
+      .map(([did, lastSeen]) => ({ did, lastSeen }));
+  }
+
+  async profileOf(did: DigitalId): Promise<Profile | null> {
+    const profile = this.live(this.profiles, did);
+    return profile ? { ...profile.value } : null;
+  }
+
+  async pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>> {
+    const tracks = this.live(this.points, did);
+    const out: Record<string, TrackPoints> = {};
+    for (const [track, p] of tracks?.value ?? []) out[track] = { points: p.points, at: p.at, count: p.count };
+    return out;
+  }
+
+  async reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]> {
+    const reports = this.live(this.reports, did);
+    return [...(reports?.value ?? [])].map(([reporter, r]) => ({ reporter, at: r.at, weight: r.weight }));
+  }
+
+  async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
+    this.feed = this.feed.filter((e) => e.did !== did);
+    const name = this.live(this.profiles, did)?.value.name;
+    if (name !== undefined) this.names.get(nameKey(name))?.delete(did);
+    for (const map of [this.histories, this.points, this.profiles, this.sessions, this.reports, this.sanctions] as Map<DigitalId, unknown>[]) map.delete(did);
+    if (keep.length > 0) {
+      this.sanctions.set(did, {
+        value: new Map(keep.map((s) => [s.id, structuredClone(s)] as const)),
+        expiresAt: sanctionsKeepUntil(keep, retention.sanctionsMs) ?? Infinity,
+      });
+    }
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return { ...this.head };
+  }
+
+  async appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean> {
+    if (this.head.hash !== expectedPrev) return false;
+    const id = this.nextId(Date.now());
+    this.audit.push({ ...structuredClone(entry), id });
+    const kept = this.audit.filter((e) => e.at >= keepAfter);
+    this.head = { seq: entry.seq, hash: entry.hash, trimmed: this.head.trimmed + (this.audit.length - kept.length) };
+    this.audit = kept;
+    return true;
+  }
+
+  async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
+    const older = options.before === undefined ? this.audit : this.audit.filter((e) => compareIds(e.id!, options.before!) < 0);
+    return older.slice(-options.limit).reverse().map((e) => structuredClone(e));
+  }
+
+  async auditRange(after: string, count: number): Promise<AuditEntry[]> {
+    return this.audit.filter((e) => compareIds(e.id!, after) > 0).slice(0, count).map((e) => structuredClone(e));
   }
 
   async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {

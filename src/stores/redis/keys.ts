@@ -55,6 +55,21 @@ export class RedisKeys {
     return `${this.prefix}:{${did}}:report-weights`;
   }
 
+  /** Sorted set of the IDs last seen under a display name (normalised): did → last seen. */
+  name(normalizedName: string): string {
+    return `${this.prefix}:name:{${normalizedName}}`;
+  }
+
+  /** Stream of audit entries (hash-chained). */
+  auditLog(): string {
+    return `${this.prefix}:{audit}:log`;
+  }
+
+  /** Hash: `seq`, `hash` of the newest audit entry, `trimmed` (entries removed by retention). */
+  auditHead(): string {
+    return `${this.prefix}:{audit}:head`;
+  }
+
   /** Stream of every offense event: the live feed (`warden tail`). */
   feed(): string {
     return `${this.prefix}:feed`;

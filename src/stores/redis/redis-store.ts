@@ -4,7 +4,10 @@ import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
-import type { BusMessage, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, WardenStore } from "../store.js";
+import type { AuditEntry, AuditHead } from "../../admin/audit.js";
+import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import { normalizeName, nameKey } from "../names.js";
+import { sanctionsKeepUntil } from "../store.js";
 import { RedisKeys } from "./keys.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
 
@@ -275,6 +278,145 @@ export class RedisStore implements WardenStore {
     }
   }
 
+  async recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void> {
+    const index = this.keys.name(nameKey(name));
+    const profile = this.keys.profile(did);
+    try {
+      const previous = await this.redis.hget(profile, "name");
+      if (previous !== null && nameKey(previous) !== nameKey(name)) await this.redis.zrem(this.keys.name(nameKey(previous)), did);
+      await Promise.all([
+        this.redis.hset(profile, "name", normalizeName(name), "nameSeen", now),
+        this.redis.zadd(index, now, did),
+        this.redis.zremrangebyscore(index, "-inf", `(${now - retentionMs}`),
+        this.redis.pexpire(index, retentionMs),
+      ]);
+    } catch (e) {
+      throw storeError("recordName", e);
+    }
+  }
+
+  async didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]> {
+    try {
+      const flat = await this.redis.zrevrangebyscore(this.keys.name(nameKey(name)), "+inf", now - retentionMs, "WITHSCORES");
+      const out: { did: DigitalId; lastSeen: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) out.push({ did: flat[i]!, lastSeen: Number(flat[i + 1]) });
+      return out;
+    } catch (e) {
+      throw storeError("didsByName", e);
+    }
+  }
+
+  async profileOf(did: DigitalId): Promise<Profile | null> {
+    try {
+      const raw = await this.redis.hgetall(this.keys.profile(did));
+      if (Object.keys(raw).length === 0) return null;
+      const profile: Profile = {};
+      if (raw.first !== undefined) profile.firstSeen = Number(raw.first);
+      if (raw.name !== undefined) profile.name = raw.name;
+      if (raw.nameSeen !== undefined) profile.nameSeen = Number(raw.nameSeen);
+      return profile;
+    } catch (e) {
+      throw storeError("profileOf", e);
+    }
+  }
+
+  async pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>> {
+    try {
+      const raw = await this.redis.hgetall(this.keys.points(did));
+      const out: Record<string, TrackPoints> = {};
+      for (const [field, value] of Object.entries(raw)) {
+        if (field.includes(":")) continue;
+        out[field] = { points: Number(value), at: Number(raw[`${field}:t`] ?? 0), count: Number(raw[`${field}:n`] ?? 0) };
+      }
+      return out;
+    } catch (e) {
+      throw storeError("pointsOf", e);
+    }
+  }
+
+  async reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]> {
+    try {
+      const [flat, weights] = await Promise.all([this.redis.zrange(this.keys.reports(did), 0, -1, "WITHSCORES"), this.redis.hgetall(this.keys.reportWeights(did))]);
+      const out: { reporter: DigitalId; at: number; weight: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) out.push({ reporter: flat[i]!, at: Number(flat[i + 1]), weight: Number(weights[flat[i]!] ?? 0) });
+      return out;
+    } catch (e) {
+      throw storeError("reportsAgainst", e);
+    }
+  }
+
+  async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
+    try {
+      // The feed holds the ID's events under the same ids as its own history: remove those first.
+      const history = this.keys.events(did);
+      let after = "-";
+      for (;;) {
+        const page = await this.redis.xrange(history, after === "-" ? "-" : `(${after}`, "+", "COUNT", 1000);
+        if (page.length === 0) break;
+        await this.redis.xdel(this.keys.feed(), ...page.map(([id]) => id));
+        after = page[page.length - 1]![0];
+      }
+      const name = await this.redis.hget(this.keys.profile(did), "name");
+      if (name !== null) await this.redis.zrem(this.keys.name(nameKey(name)), did);
+      const bindings = await this.sessionsOf(did);
+      for (const b of bindings) await this.redis.srem(this.keys.processSessions(b.processId), `${did} ${b.sessionId}`);
+      await this.redis.del(
+        history,
+        this.keys.points(did),
+        this.keys.profile(did),
+        this.keys.sessions(did),
+        this.keys.reports(did),
+        this.keys.reportWeights(did),
+        this.keys.sanctions(did),
+      );
+      // The minimal records of active bans are written back quietly: nothing to publish, they are in force already.
+      if (keep.length > 0) {
+        const key = this.keys.sanctions(did);
+        await this.redis.hset(key, ...keep.flatMap((s) => [s.id, JSON.stringify(s)]));
+        const until = sanctionsKeepUntil(keep, retention.sanctionsMs);
+        if (until !== null) await this.redis.pexpireat(key, until);
+      }
+    } catch (e) {
+      throw storeError("forget", e);
+    }
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    try {
+      const head = await this.redis.hgetall(this.keys.auditHead());
+      return { seq: Number(head.seq ?? 0), hash: head.hash ?? "", trimmed: Number(head.trimmed ?? 0) };
+    } catch (e) {
+      throw storeError("auditHead", e);
+    }
+  }
+
+  async appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean> {
+    try {
+      const { id: _id, ...stored } = entry;
+      return (await this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), expectedPrev, entry.seq, JSON.stringify(stored), entry.hash, keepAfter)) === 1;
+    } catch (e) {
+      throw storeError("appendAudit", e);
+    }
+  }
+
+  async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
+    try {
+      const page = await this.redis.xrevrange(this.keys.auditLog(), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
+      return page.map(parseAudit);
+    } catch (e) {
+      throw storeError("auditEntries", e);
+    }
+  }
+
+  async auditRange(after: string, count: number): Promise<AuditEntry[]> {
+    try {
+      const page = await this.redis.xrange(this.keys.auditLog(), after === "0" ? "-" : `(${after}`, "+", "COUNT", count);
+      return page.map(parseAudit);
+    } catch (e) {
+      throw storeError("auditRange", e);
+    }
+  }
+
   async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
     const channel = this.keys.busChannel();
     const subscriber = this.subscriber ?? this.redis.duplicate();
@@ -330,4 +472,9 @@ export class RedisStore implements WardenStore {
 function parseEntry([id, fields]: [string, string[]]): OffenseEvent {
   const json = fields[fields.indexOf("e") + 1] ?? "{}";
   return { ...(JSON.parse(json) as OffenseEvent), id };
+}
+
+function parseAudit([id, fields]: [string, string[]]): AuditEntry {
+  const json = fields[fields.indexOf("e") + 1] ?? "{}";
+  return { ...(JSON.parse(json) as AuditEntry), id };
 }

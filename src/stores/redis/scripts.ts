@@ -8,7 +8,7 @@ const INCLUDE = /^--- @include "([\w-]+)"$/gm;
  * Script name → number of KEYS, as in the file name (`name-N.lua`); `"n"` = variable, the
  * caller passes the key count first.
  */
-const SCRIPTS = { saveSanction: 1, revokeSanction: 1, fileReport: 2, recordOffenses: "n" } as const;
+const SCRIPTS = { saveSanction: 1, revokeSanction: 1, fileReport: 2, recordOffenses: "n", appendAudit: 2 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 function loadLua(name: string, keys: number | "n"): string {
@@ -22,6 +22,7 @@ export interface WardenCommands {
   revokeSanction(key: string, ...args: (string | number)[]): Promise<[number, string?, string?]>;
   fileReport(reporters: string, weights: string, ...args: (string | number)[]): Promise<[number, string?]>;
   recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<[string, string, string][]>;
+  appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<number>;
 }
 
 /** Loads every script once per connection (ioredis `defineCommand`: EVALSHA with EVAL fallback). */

@@ -1,0 +1,201 @@
+/**
+ * The admin HTTP API: JSON over the same AdminService the CLI uses. Mounted by one call:
+ * `app.use("/warden/api", warden.adminRoutes())`.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { z } from "zod";
+import { parseDuration } from "../duration.js";
+import { ERROR_CATALOGUE, WardenError, type WardenErrorCode } from "../errors.js";
+import { assertDigitalId } from "../identity/digital-id.js";
+import { SANCTION_KINDS } from "../sanctions/model.js";
+import { cleanText } from "../sanctions/model.js";
+import type { Actor, AdminService } from "./service.js";
+import type { FeedHub, FeedItem } from "./feed.js";
+
+/** Roles of the admin API: a viewer reads; a moderator also sanctions, revokes, exports and forgets. */
+export type AdminRole = "viewer" | "moderator";
+
+/** Options of `warden.adminRoutes()`. */
+export interface AdminApiOptions {
+  /**
+   * Bearer tokens of moderators (at least 16 characters each).
+   * @defaultValue `[process.env.WARDEN_ADMIN_TOKEN]` when set
+   */
+  moderatorTokens?: readonly string[];
+  /**
+   * Bearer tokens of read-only viewers.
+   * @defaultValue `[process.env.WARDEN_VIEWER_TOKEN]` when set
+   */
+  viewerTokens?: readonly string[];
+}
+
+interface Authenticated {
+  role: AdminRole;
+  actor: Actor;
+}
+
+const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
+
+/** Compares a presented token with every known one in constant time (digests of equal length, no early exit). */
+function roleOf(presented: string, known: readonly { digest: Buffer; role: AdminRole }[]): AdminRole | null {
+  const candidate = digest(presented);
+  let role: AdminRole | null = null;
+  for (const entry of known) {
+    if (timingSafeEqual(candidate, entry.digest) && role === null) role = entry.role;
+  }
+  return role;
+}
+
+const SanctionBody = z.object({
+  kind: z.enum(SANCTION_KINDS),
+  duration: z.union([z.string().max(16), z.number().int().positive()]).optional(),
+  reason: z.string().trim().min(1).max(500),
+  why: z.string().max(500).optional(),
+}).strict();
+const RevokeBody = z.object({ reason: z.string().max(500).default(""), why: z.string().max(500).optional() }).strict();
+const ForgetBody = z.object({ includingSanctions: z.boolean().default(false), why: z.string().max(500).optional() }).strict();
+const Paging = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), before: z.string().regex(/^\d+-\d+$/).optional() });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.join(".") || "body";
+  throw new WardenError("INVALID_REQUEST", `${path}: ${issue?.message ?? "invalid"}`);
+}
+
+function fail(res: Response, code: WardenErrorCode, message: string): void {
+  res.status(ERROR_CATALOGUE[code].status).json({ error: { code, message } });
+}
+
+/** Builds the router. Returns null when no token is configured (the API is then not mounted). */
+export function createAdminRouter(admin: AdminService, feed: FeedHub, options: AdminApiOptions, logError: (message: string) => void): Router | null {
+  const known = [
+    ...(options.moderatorTokens ?? []).map((t) => ({ digest: digest(t), role: "moderator" as const })),
+    ...(options.viewerTokens ?? []).map((t) => ({ digest: digest(t), role: "viewer" as const })),
+  ];
+  if (known.length === 0) return null;
+  for (const token of [...(options.moderatorTokens ?? []), ...(options.viewerTokens ?? [])]) {
+    if (typeof token !== "string" || token.length < 16) throw new WardenError("INVALID_OPTION", "adminRoutes: every token must be a string of at least 16 characters");
+  }
+
+  const router = express.Router();
+  router.use(express.json({ limit: "16kb" }));
+
+  // Authentication first: nothing, not even a 404, is revealed without a valid token.
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const header = req.get("authorization") ?? "";
+    const match = /^Bearer (\S+)$/.exec(header);
+    if (!match) return fail(res, "UNAUTHORIZED", "missing bearer token");
+    const role = roleOf(match[1]!, known);
+    if (role === null) return fail(res, "UNAUTHORIZED", "unknown token");
+    const name = cleanText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
+    const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
+    const auth: Authenticated = { role, actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? cleanText(why, 500) : null } };
+    res.locals.auth = auth;
+    next();
+  });
+
+  const moderatorOnly = (req: Request, res: Response, next: NextFunction) => {
+    if ((res.locals.auth as Authenticated).role !== "moderator") return fail(res, "FORBIDDEN", `a viewer may not ${req.method === "DELETE" ? "forget identities" : "do this"}: moderator token required`);
+    next();
+  };
+
+  /** Wraps an async handler: errors become `{ error: { code, message } }`. */
+  const handle = (fn: (req: Request, res: Response, auth: Authenticated) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res, res.locals.auth as Authenticated).catch(next);
+  };
+
+  const withWhy = (auth: Authenticated, why: string | undefined): Actor => (why ? { ...auth.actor, why: cleanText(why, 500) } : auth.actor);
+
+  router.get("/identities", handle(async (req, res, auth) => {
+    const q = parse(z.object({ q: z.string().trim().min(1).max(64) }), req.query).q;
+    res.json({ identities: await admin.lookup(q, auth.actor) });
+  }));
+
+  router.get("/identities/:did", handle(async (req, res, auth) => {
+    res.json(await admin.identity(assertDigitalId(req.params.did), auth.actor));
+  }));
+
+  router.get("/identities/:did/sanctions", handle(async (req, res, auth) => {
+    const all = req.query.all === "true" || req.query.all === "1";
+    res.json({ sanctions: await admin.sanctionsOf(assertDigitalId(req.params.did), auth.actor, { all }) });
+  }));
+
+  router.get("/identities/:did/events", handle(async (req, res, auth) => {
+    const did = assertDigitalId(req.params.did);
+    const paging = parse(Paging, req.query);
+    const events = await admin.events(did, auth.actor, paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit });
+    res.json({ events, next: events.length === paging.limit ? events[events.length - 1]?.id ?? null : null });
+  }));
+
+  router.post("/identities/:did/sanctions", moderatorOnly, handle(async (req, res, auth) => {
+    const did = assertDigitalId(req.params.did);
+    const body = parse(SanctionBody, req.body);
+    const duration = body.duration === undefined ? undefined : typeof body.duration === "number" ? body.duration : parseDuration(body.duration);
+    const result = await admin.issue({ did, kind: body.kind, reason: body.reason, ...(duration === undefined ? {} : { duration }) }, withWhy(auth, body.why));
+    if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
+    res.status(201).json({ sanction: result.sanction });
+  }));
+
+  router.post("/sanctions/:id/revoke", moderatorOnly, handle(async (req, res, auth) => {
+    const body = parse(RevokeBody, req.body);
+    const result = await admin.revoke(String(req.params.id), body.reason, withWhy(auth, body.why));
+    if (result.status === "not_found") return fail(res, "SANCTION_NOT_FOUND", `no sanction with id ${JSON.stringify(String(req.params.id).slice(0, 80))}`);
+    res.json(result);
+  }));
+
+  router.get("/identities/:did/export", moderatorOnly, handle(async (req, res, auth) => {
+    res.json(await admin.export(assertDigitalId(req.params.did), auth.actor));
+  }));
+
+  router.delete("/identities/:did", moderatorOnly, handle(async (req, res, auth) => {
+    const did = assertDigitalId(req.params.did);
+    const body = parse(ForgetBody, req.body);
+    res.json(await admin.forget(did, withWhy(auth, body.why), { includingSanctions: body.includingSanctions }));
+  }));
+
+  router.get("/audit", handle(async (req, res) => {
+    const paging = parse(Paging, req.query);
+    const entries = await admin.auditLog(paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit });
+    res.json({ entries, next: entries.length === paging.limit ? entries[entries.length - 1]?.id ?? null : null });
+  }));
+
+  router.get("/audit/verify", handle(async (_req, res) => {
+    res.json(await admin.verifyAudit());
+  }));
+
+  /** Server-Sent Events: `offense`, `sanction` and `revocation` events as they happen anywhere. */
+  router.get("/feed", handle(async (_req, res, auth) => {
+    await admin.audit.append({ actor: auth.actor.who, face: "api", action: "view", target: null, why: auth.actor.why ?? null, detail: { what: "live feed" } });
+    res.status(200).set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+    res.flushHeaders();
+    res.write(": connected\n\n");
+    const send = (item: FeedItem) => {
+      const [name, data] = item.type === "offense" ? ["offense", item.event] : item.type === "issued" ? ["sanction", item.sanction] : ["revocation", item];
+      res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const unsubscribe = feed.subscribe(send);
+    const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+    res.on("close", () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  }));
+
+  router.use((_req: Request, res: Response) => fail(res, "NOT_FOUND", "no such admin API route"));
+
+  // Errors thrown by handlers and by the JSON body parser.
+  router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof WardenError) return fail(res, error.code, error.message);
+    const status = (error as { status?: number; type?: string }).status;
+    if (status === 400 || status === 413 || (error as { type?: string }).type === "entity.parse.failed") {
+      return fail(res, "INVALID_REQUEST", status === 413 ? "request body too large" : "request body is not valid JSON");
+    }
+    logError(`admin API: ${error instanceof Error ? error.message : String(error)}`);
+    fail(res, "INTERNAL", "the request could not be completed");
+  });
+
+  return router;
+}
