@@ -192,6 +192,48 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect(await h.store.touchProfile(target, now + 5000, 60_000)).toBe(now);
     });
 
+    it("remembers last-seen names (case-insensitively, within retention) and forgets an ID whole but for the kept bans", async () => {
+      const id = did();
+      const now = Date.now();
+      await h.store.touchProfile(id, now - 5000, 60_000);
+      await h.store.recordName(id, "Ａlice\u200b", now, 60_000);
+      expect(await h.store.didsByName("alice", now, 60_000)).toEqual([{ did: id, lastSeen: now }]);
+      expect(await h.store.didsByName("alice", now + 120_000, 60_000)).toEqual([]);
+      await h.store.recordName(id, "Bob", now + 1, 60_000);
+      expect(await h.store.didsByName("alice", now + 1, 60_000)).toEqual([]);
+      expect(await h.store.profileOf(id)).toEqual({ firstSeen: now - 5000, name: "Bob", nameSeen: now + 1 });
+
+      const ban = sanction("ban", 60_000, id);
+      await h.store.saveSanction(ban, retention);
+      await h.store.saveSanction(sanction("warn", undefined, id), retention);
+      await h.store.recordOffenses([{ event: { at: now, did: id, room: { name: "w", id: "r" }, detector: "flood", kind: "rate", track: "spam", severity: 1, evidence: {} }, halfLifeMs: 1000 }], now, 60_000);
+      await h.store.fileReport(id, "someone", 1, now, 60_000);
+      await h.store.bindSession({ did: id, sessionId: "s", processId: "p", roomName: "w", roomId: "r", since: now }, retention);
+      const minimal = { ...ban, reason: "(erased)", by: "(erased)" };
+      await h.store.forget(id, [minimal], retention);
+      expect(await h.store.sanctionsOf(id)).toEqual([minimal]);
+      expect(await h.store.offensesOf(id, { limit: 10 })).toEqual([]);
+      expect(await h.store.profileOf(id)).toBeNull();
+      expect(await h.store.pointsOf(id)).toEqual({});
+      expect(await h.store.reportsAgainst(id)).toEqual([]);
+      expect(await h.store.sessionsOf(id)).toEqual([]);
+      expect(await h.store.didsByName("bob", now + 1, 60_000)).toEqual([]);
+      expect((await h.store.readFeed("0", { count: 1000, blockMs: 0 })).some((e) => e.did === id)).toBe(false);
+    });
+
+    it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
+      const head = await h.store.auditHead();
+      const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
+      expect(await h.store.appendAudit(entry(head.seq + 1, head.hash, "h1"), head.hash, 0)).toBe(true);
+      expect(await h.store.appendAudit(entry(head.seq + 2, "stale", "h2"), "stale", 0)).toBe(false);
+      expect(await h.store.appendAudit(entry(head.seq + 2, "h1", "h2"), "h1", 0)).toBe(true);
+      expect(await h.store.auditHead()).toMatchObject({ seq: head.seq + 2, hash: "h2" });
+      const newest = await h.store.auditEntries({ limit: 2 });
+      expect(newest.map((e) => e.hash)).toEqual(["h2", "h1"]);
+      const range = await h.store.auditRange(newest[1]!.id!, 10);
+      expect(range.map((e) => e.hash)).toEqual(["h2"]);
+    });
+
     it("sweeps the bindings of a process whose heartbeat lapsed, and only those", async () => {
       const id = did();
       const now = Date.now();
