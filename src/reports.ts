@@ -38,7 +38,8 @@ export class ReportService {
     const standing = reporter.standing;
     let weight = 1;
     if (standing.firstSeen === undefined || now - standing.firstSeen < this.options.newIdMs) weight *= 0.25;
-    const recent = standing.recentSanctions.filter((t) => t > now - RECENT_SANCTIONS_MS).length;
+    let recent = 0;
+    for (const start of standing.recentSanctions.values()) if (start > now - RECENT_SANCTIONS_MS) recent++;
     if (recent >= 3) return 0;
     if (recent >= 1) weight *= 0.5;
     return weight;

@@ -175,6 +175,17 @@ describe("malformed input", () => {
     await bystander.room.leave();
   });
 
+  it("junk cannot flood the recorder: unknown-type spam is rate-limited like any other traffic", async () => {
+    const { room, did } = await join(nextAccount());
+    for (let i = 0; i < 300; i++) room.send(`junk-${i % 7}`, {});
+    await waitFor(async () => (await events(did)).some((e) => e.kind === "rate"), "the flood event for junk");
+    await world.warden.recorder.drain();
+    const recorded = await events(did);
+    // The default bucket (burst 30) lets ~30 junk frames be recorded one by one, then one flood event a second.
+    expect(recorded.filter((e) => e.kind === "unknown_type").length).toBeLessThanOrEqual(35);
+    expect(recorded.find((e) => e.kind === "rate")!.evidence).toMatchObject({ type: "(malformed)" });
+  });
+
   it("a frame over the transport's maxPayload is recorded (oversized_frame)", async () => {
     const { room, did } = await join(nextAccount());
     sendRaw(room, new Uint8Array(8 * 1024).fill(13));

@@ -31,6 +31,8 @@ export const OFFENSE_TRACKS: Record<string, { track: string; severity: number }>
 };
 
 const WILDCARD = "*";
+/** Bucket shared by oversized and unknown-type frames, so that junk cannot flood the recorder. */
+const MALFORMED = "(malformed)";
 
 /**
  * The synchronous part of the hot path: size, type, flood, mute and freeze, in that
@@ -64,7 +66,9 @@ export class Guard {
    */
   inspect(session: LiveSession, table: TypeTable, buffer: Buffer, code: number, handlerKeys: () => readonly string[]): boolean {
     if (buffer.length > this.options.maxMessageBytes) {
-      this.host.offense(session, "payload", "oversized", { bytes: buffer.length, limit: this.options.maxMessageBytes });
+      if (this.take(session, this.slotOf(MALFORMED), MALFORMED)) {
+        this.host.offense(session, "payload", "oversized", { bytes: buffer.length, limit: this.options.maxMessageBytes });
+      }
       return false;
     }
     let offset = 1;
@@ -78,7 +82,9 @@ export class Guard {
     if (entry === undefined) {
       if (table.wildcard) return this.take(session, this.slotOf(WILDCARD), WILDCARD);
       if (!this.options.unknownTypes) return true;
-      this.host.offense(session, "payload", "unknown_type", { type: readType(buffer, offset) });
+      if (this.take(session, this.slotOf(MALFORMED), MALFORMED)) {
+        this.host.offense(session, "payload", "unknown_type", { type: readType(buffer, offset) });
+      }
       return false;
     }
     if (!this.take(session, entry.slot, entry.type)) return false;

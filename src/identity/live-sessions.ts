@@ -34,8 +34,8 @@ export class Standing {
   flood: FloodBuckets | undefined;
   /** When the store first saw this ID (epoch ms); unknown until the join's profile read returns. */
   firstSeen: number | undefined;
-  /** Start times of this ID's recent sanctions (any kind), for the weight of its reports. */
-  recentSanctions: number[] = [];
+  /** This ID's recent sanctions (any kind): id → start, for the weight of its reports. */
+  readonly recentSanctions = new Map<string, number>();
   /** When this ID filed its recent reports, for report-abuse detection. */
   reportTimes: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -79,9 +79,9 @@ export class Standing {
   }
 
   /** Notes sanctions (of any kind) that started within `windowMs` of `now`. */
-  noteSanctions(sanctions: readonly Pick<Sanction, "start">[], now: number, windowMs: number): void {
-    for (const s of sanctions) if (s.start > now - windowMs && !this.recentSanctions.includes(s.start)) this.recentSanctions.push(s.start);
-    this.recentSanctions = this.recentSanctions.filter((t) => t > now - windowMs);
+  noteSanctions(sanctions: readonly Pick<Sanction, "id" | "start">[], now: number, windowMs: number): void {
+    for (const s of sanctions) if (s.start > now - windowMs) this.recentSanctions.set(s.id, s.start);
+    for (const [id, start] of this.recentSanctions) if (start <= now - windowMs) this.recentSanctions.delete(id);
   }
 
   /** True when nothing keeps this entry worth holding. */
