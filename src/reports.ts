@@ -1,7 +1,7 @@
 import type { LiveSession } from "./identity/live-sessions.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Detector, Evidence } from "./recorder/offense.js";
-import { cleanText } from "./sanctions/model.js";
+import { boundText } from "./util/text.js";
 import type { WardenStore } from "./stores/store.js";
 
 /** What happened to a report. Reports never throw at the reporter. */
@@ -69,7 +69,7 @@ export class ReportService {
     if (result.status === "duplicate") return { status: "duplicate" };
     const escalated = result.total >= this.options.threshold - 1e-9;
     if (escalated) {
-      this.host.offense(target, "report", "reported", { weight: Math.round(result.total * 100) / 100, reason: cleanText(reasonText, 120) });
+      this.host.offense(target, "report", "reported", { weight: Math.round(result.total * 100) / 100, reason: boundText(reasonText, 120) });
       await this.store.clearReports(target.did).catch((e: unknown) => this.host.storeFailed("clearReports", e));
     }
     return { status: "filed", weight, escalated };

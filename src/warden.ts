@@ -217,14 +217,19 @@ export class Warden extends TypedEmitter<WardenEvents> {
 
   /** Applies the policy to freshly recorded events: the points come from the store, so offenses everywhere count. */
   private escalate(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
+    const issued = new Map<string, number>();
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const result = results[i]!;
       const track = this.options.policy.tracks.get(event.track);
       if (track === undefined) continue;
-      const step = escalate(track, result.before, result.after);
+      // Several events of one ID in a batch: the later ones see the step the earlier ones issued.
+      const key = `${event.did} ${event.track}`;
+      const step = escalate(track, result.before, result.after, Math.max(result.issuedAt, issued.get(key) ?? 0));
       if (step === null) continue;
+      issued.set(key, step.at);
       this.counters.policySanctions++;
+      this.store.markIssued(event.did, event.track, step.at).catch((e: unknown) => this.storeFailed("markIssued", e));
       this.sanctions
         .issue({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) })
         .catch((e: unknown) => this.storeFailed("policy issue", e));

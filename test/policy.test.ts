@@ -332,3 +332,20 @@ describe("escalate", () => {
     expect(escalate(t, 4, 5)?.kind).toBe("ban");
   });
 });
+
+describe("escalate with the step last issued (hysteresis)", () => {
+  const track = resolvePolicy().tracks.get("spam")!; // 1 warn · 3 mute · 6 kick · 10 ban
+  it("does not issue the same step again after a second of decay", () => {
+    // One offense a second: the 3rd reaches mute; by the 4th, decay took `before` just under 3.
+    expect(escalate(track, 1.998, 2.998, 1)?.kind).toBe("mute");
+    expect(escalate(track, 2.99, 3.99, 3)).toBeNull();
+    expect(escalate(track, 4.99, 5.99, 3)?.kind).toBe("kick");
+  });
+  it("issues a step again once the points fell a whole point below it", () => {
+    expect(escalate(track, 1.9, 2.9 + 0.2, 3)?.kind).toBe("mute");
+  });
+  it("without a known issued step it behaves as before", () => {
+    expect(escalate(track, 2.99, 3.99)?.kind).toBe("mute");
+    expect(escalate(track, 3, 4)).toBeNull();
+  });
+});

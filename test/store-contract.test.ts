@@ -146,14 +146,18 @@ for (const [name, make] of Object.entries(harnesses)) {
       const later = await h.store.recordOffenses([event(id, "e")], now + 600_000, 3_600_000);
       expect(later[0]!.before).toBeCloseTo(1, 6); // 2 points halved after one half-life
       expect(later[0]!.after).toBeCloseTo(2, 6);
+      expect(later[0]!.issuedAt).toBe(0);
+      await h.store.markIssued(id, "spam", 3);
+      const marked = await h.store.recordOffenses([event(id, "f")], now + 600_000, 3_600_000);
+      expect(marked[0]!.issuedAt).toBe(3);
 
       const history = await h.store.offensesOf(id, { limit: 10 });
-      expect(history.map((e) => e.kind)).toEqual(["e", "d", "c", "a"]);
-      expect(history[1]).toMatchObject({ id: ids[3], did: id, room: { name: "world", id: "r1" }, evidence: { n: 1 } });
-      expect((await h.store.offensesOf(id, { limit: 2, before: history[1]!.id })).map((e) => e.kind)).toEqual(["c", "a"]);
+      expect(history.map((e) => e.kind)).toEqual(["f", "e", "d", "c", "a"]);
+      expect(history[2]).toMatchObject({ id: ids[3], did: id, room: { name: "world", id: "r1" }, evidence: { n: 1 } });
+      expect((await h.store.offensesOf(id, { limit: 2, before: history[2]!.id })).map((e) => e.kind)).toEqual(["c", "a"]);
 
       const feed = await h.store.readFeed(start, { count: 100, blockMs: 0 });
-      expect(feed.map((e) => e.kind)).toEqual(["a", "b", "c", "d", "e"]);
+      expect(feed.map((e) => e.kind)).toEqual(["a", "b", "c", "d", "e", "f"]);
       const waiting = h.store.readFeed(await h.store.lastFeedId(), { count: 10, blockMs: 2000 });
       await new Promise((r) => setTimeout(r, 50));
       await h.store.recordOffenses([event(other, "live")], Date.now(), 3_600_000);
@@ -185,7 +189,9 @@ for (const [name, make] of Object.entries(harnesses)) {
       // After the window, r1's report has gone and r1 may report again.
       expect(await h.store.fileReport(target, "r1", 1, now + 1015, 1000)).toEqual({ status: "filed", total: 2 });
       await h.store.clearReports(target);
-      expect(await h.store.fileReport(target, "r2", 1, now + 1020, 1000)).toEqual({ status: "filed", total: 1 });
+      // Cleared weights, but the same reporters cannot report again within the window.
+      expect(await h.store.fileReport(target, "r2", 1, now + 1020, 1000)).toEqual({ status: "duplicate" });
+      expect(await h.store.fileReport(target, "r3", 1, now + 1020, 1000)).toEqual({ status: "filed", total: 1 });
 
       const first = await h.store.touchProfile(target, now, 60_000);
       expect(first).toBe(now);

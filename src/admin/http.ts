@@ -9,7 +9,7 @@ import { parseDuration } from "../duration.js";
 import { ERROR_CATALOGUE, WardenError, type WardenErrorCode } from "../errors.js";
 import { assertDigitalId } from "../identity/digital-id.js";
 import { SANCTION_KINDS } from "../sanctions/model.js";
-import { cleanText } from "../sanctions/model.js";
+import { boundText } from "../util/text.js";
 import type { Actor, AdminService } from "./service.js";
 import type { FeedHub, FeedItem } from "./feed.js";
 
@@ -90,9 +90,9 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
     if (!match) return fail(res, "UNAUTHORIZED", "missing bearer token");
     const role = roleOf(match[1]!, known);
     if (role === null) return fail(res, "UNAUTHORIZED", "unknown token");
-    const name = cleanText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
+    const name = boundText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
     const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
-    const auth: Authenticated = { role, actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? cleanText(why, 500) : null } };
+    const auth: Authenticated = { role, actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? boundText(why, 500) : null } };
     res.locals.auth = auth;
     next();
   });
@@ -107,7 +107,7 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
     fn(req, res, res.locals.auth as Authenticated).catch(next);
   };
 
-  const withWhy = (auth: Authenticated, why: string | undefined): Actor => (why ? { ...auth.actor, why: cleanText(why, 500) } : auth.actor);
+  const withWhy = (auth: Authenticated, why: string | undefined): Actor => (why ? { ...auth.actor, why: boundText(why, 500) } : auth.actor);
 
   router.get("/identities", handle(async (req, res, auth) => {
     const q = parse(z.object({ q: z.string().trim().min(1).max(64) }), req.query).q;

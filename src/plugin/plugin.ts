@@ -4,7 +4,7 @@ import { readType, ROOM_DATA, ROOM_DATA_BYTES, ROOM_REQUEST } from "../guard/gua
 import { numberLength, TypeTable } from "../guard/types.js";
 import type { LiveSession } from "../identity/live-sessions.js";
 import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
-import { cleanText } from "../sanctions/model.js";
+import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports.js";
 import type { Warden } from "../warden.js";
 import { colyseusCloseReason, handlerKeys, interceptRoom, watchOversizedFrames } from "./intercept.js";
@@ -101,7 +101,7 @@ export class WardenPlugin extends RoomPlugin {
       sessionId: client.sessionId,
       client,
       room,
-      name: typeof identity.name === "string" ? cleanText(identity.name, 64) || undefined : undefined,
+      name: typeof identity.name === "string" ? boundText(identity.name, 64) || undefined : undefined,
       standing,
       closedBy: null,
       lastNoticeAt: 0,

@@ -230,14 +230,25 @@ export function stepAt(track: ResolvedTrack, points: number): ResolvedStep | nul
  *
  * @param before - Decayed points just before the offense.
  * @param after - Points just after it.
+ * @param issuedAt - `at` of the step last issued on this track for this ID (0 = none known),
+ *   as the store keeps it: stateless in itself, the calculator reads that state as input.
  */
-export function escalate(track: ResolvedTrack, before: number, after: number): ResolvedStep | null {
+export function escalate(track: ResolvedTrack, before: number, after: number, issuedAt = 0): ResolvedStep | null {
   const next = stepAt(track, after);
   if (next === null) return null;
-  const previous = stepAt(track, before);
+  const reached = stepAt(track, before)?.at ?? 0;
+  // The step last issued is still held while the points stay within HYSTERESIS below it:
+  // a second of decay between two offenses must not issue the same step again.
+  const held = issuedAt > 0 && before >= issuedAt - HYSTERESIS ? Math.max(issuedAt, reached) : reached;
   // `at` values are distinct and sorted, so a higher `at` is a higher rung.
-  return previous === null || next.at > previous.at ? next : null;
+  return next.at > held ? next : null;
 }
+
+/**
+ * How far (in points) an ID must fall below the step it was last given before that step
+ * can be given again. One offense's worth: re-issuing needs real decay, not a second's.
+ */
+export const HYSTERESIS = 1;
 
 // ---------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 import type { DigitalId } from "../identity/digital-id.js";
+import { boundText } from "../util/text.js";
 
 /** Which detector saw it. */
 export type Detector = "flood" | "payload" | "chat" | "colyseus" | "report";
@@ -31,6 +32,8 @@ export interface RecordedOffense {
   before: number;
   /** Points after adding this event's severity. */
   after: number;
+  /** `at` of the ladder step last issued on this track for this ID (0 = none). */
+  issuedAt: number;
 }
 
 /** An event to record with the half-life of its track. */
@@ -49,8 +52,7 @@ export function boundEvidence(evidence: Evidence): Evidence {
   for (const key of Object.keys(evidence)) {
     if (n++ >= MAX_EVIDENCE_FIELDS) break;
     const value = evidence[key]!;
-    // eslint-disable-next-line no-control-regex
-    out[key.slice(0, 32)] = typeof value === "string" ? value.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").slice(0, MAX_EVIDENCE_TEXT) : value;
+    out[boundText(key, 32)] = typeof value === "string" ? boundText(value, MAX_EVIDENCE_TEXT) : value;
   }
   return out;
 }

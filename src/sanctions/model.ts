@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { DigitalId } from "../identity/digital-id.js";
 import { assertDigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
+import { boundText } from "../util/text.js";
 
 /** The sanctions the warden can apply, mildest first. */
 export const SANCTION_KINDS = ["warn", "mute", "freeze", "kick", "ban"] as const;
@@ -48,21 +49,15 @@ export interface SanctionRequest {
 const SANCTION_ID = /^([a-z2-7]{26})\.([a-z2-7]{8})$/;
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 
-/** Removes control characters and bounds the length of free text that ends up in records and notices. */
-export function cleanText(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, " ").trim().slice(0, max);
-}
-
 /** Validates a request and builds the sanction it describes. Throws `INVALID_SANCTION`. */
 export function draftSanction(request: SanctionRequest, now: number): Sanction {
   const did = assertDigitalId(request.did);
   if (!SANCTION_KINDS.includes(request.kind)) {
     throw new WardenError("INVALID_SANCTION", `unknown sanction kind ${JSON.stringify(request.kind)}: use one of ${SANCTION_KINDS.join(", ")}`);
   }
-  const reason = typeof request.reason === "string" ? cleanText(request.reason, MAX_REASON_LENGTH) : "";
+  const reason = typeof request.reason === "string" ? boundText(request.reason, MAX_REASON_LENGTH) : "";
   if (reason.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs a reason");
-  const by = typeof request.by === "string" ? cleanText(request.by, 100) : "";
+  const by = typeof request.by === "string" ? boundText(request.by, 100) : "";
   if (by.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs an issuer (by)");
   let end: number | null;
   if (request.duration === undefined) {

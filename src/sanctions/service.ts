@@ -1,7 +1,8 @@
 import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
 import type { StoreRetention, WardenStore } from "../stores/store.js";
-import { cleanText, draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
+import { draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
+import { boundText } from "../util/text.js";
 
 /** Result of {@link SanctionsService.issue}: a veto is an outcome, not an error. */
 export type IssueResult = { status: "issued"; sanction: Sanction } | { status: "cancelled"; reason: string };
@@ -47,9 +48,9 @@ export class SanctionsService {
   /** Revokes a sanction by id. */
   async revoke(sanctionId: string, revocation: { by: string; reason: string }): Promise<RevokeResult> {
     if (typeof sanctionId !== "string") throw new WardenError("INVALID_SANCTION", "a sanction id is a string");
-    const by = typeof revocation?.by === "string" ? cleanText(revocation.by, 100) : "";
+    const by = typeof revocation?.by === "string" ? boundText(revocation.by, 100) : "";
     if (by.length === 0) throw new WardenError("INVALID_SANCTION", "a revocation needs an issuer (by)");
-    const reason = typeof revocation.reason === "string" ? cleanText(revocation.reason, MAX_REASON_LENGTH) : "";
+    const reason = typeof revocation.reason === "string" ? boundText(revocation.reason, MAX_REASON_LENGTH) : "";
     const record: Revocation = { at: this.now(), by, reason };
     const result = await this.store.revokeSanction(sanctionId, record, this.retention);
     if (result.status === "revoked") this.hooks.revoked(result.sanction);

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
+import { boundText } from "../util/text.js";
 
 /** A display name as shown to moderators: NFKC, control characters removed, trimmed, at most 64 characters. */
 export function normalizeName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return name.normalize("NFKC").replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, "").trim().slice(0, 64);
+  return boundText(name.normalize("NFKC"), 64);
 }
 
 /**

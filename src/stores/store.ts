@@ -89,6 +89,8 @@ export interface WardenStore {
    * round trip. Returns, in order, each event's id and its track's points before and after.
    */
   recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]>;
+  /** Remembers the `at` of the ladder step just issued on a track for an ID (returned as `issuedAt` by recordOffenses). */
+  markIssued(did: DigitalId, track: string, at: number): Promise<void>;
   /** An ID's offense events, newest first: at most `limit`, older than the event `before` if given. */
   offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]>;
   /** Events of the live feed after the event `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
@@ -99,7 +101,7 @@ export interface WardenStore {
   touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number>;
   /** Files a report by `reporter` against `target` with `weight`; one per reporter per target per window. */
   fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult>;
-  /** Forgets the reports against an ID (after they turned into an offense). */
+  /** Zeroes the weight of the reports against an ID (after they turned into an offense); the reporters stay listed until the window ends. */
   clearReports(target: DigitalId): Promise<void>;
   /** Remembers the display name an ID was last seen under (kept `retentionMs` after it was last seen). */
   recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void>;

@@ -30,7 +30,7 @@ export class MemoryStore implements WardenStore {
   private lastId = { ms: 0, seq: 0 };
   private readonly feedSignal = new EventEmitter();
   private readonly histories = new Map<DigitalId, Expiring<OffenseEvent[]>>();
-  private readonly points = new Map<DigitalId, Expiring<Map<string, { points: number; at: number; count: number }>>>();
+  private readonly points = new Map<DigitalId, Expiring<Map<string, { points: number; at: number; count: number; issuedAt: number }>>>();
   private readonly profiles = new Map<DigitalId, Expiring<Profile>>();
   private readonly names = new Map<string, Map<DigitalId, number>>();
   private audit: AuditEntry[] = [];
@@ -123,15 +123,21 @@ export class MemoryStore implements WardenStore {
       const previous = tracks.value.get(event.track);
       const before = previous ? decay(previous.points, now - previous.at, halfLifeMs) : 0;
       const after = before + event.severity;
-      tracks.value.set(event.track, { points: after, at: now, count: (previous?.count ?? 0) + 1 });
+      const issuedAt = previous?.issuedAt ?? 0;
+      tracks.value.set(event.track, { points: after, at: now, count: (previous?.count ?? 0) + 1, issuedAt });
       tracks.expiresAt = expiresAt;
       this.points.set(event.did, tracks);
-      out.push({ id, before, after });
+      out.push({ id, before, after, issuedAt });
     }
     const oldest = now - eventsRetentionMs;
     if ((this.feed[0]?.at ?? Infinity) < oldest) this.feed = this.feed.filter((e) => e.at >= oldest);
     if (batch.length > 0) this.feedSignal.emit("event");
     return out;
+  }
+
+  async markIssued(did: DigitalId, track: string, at: number): Promise<void> {
+    const entry = this.live(this.points, did)?.value.get(track);
+    if (entry !== undefined) entry.issuedAt = at;
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
@@ -254,7 +260,8 @@ export class MemoryStore implements WardenStore {
   }
 
   async clearReports(target: DigitalId): Promise<void> {
-    this.reports.delete(target);
+    // Only the weights: the reporters stay listed until the window ends (see RedisStore).
+    for (const report of this.live(this.reports, target)?.value.values() ?? []) report.weight = 0;
   }
 
   async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {

@@ -29,7 +29,9 @@ export interface RedisStoreOptions {
 export function storeError(operation: string, cause: unknown): WardenError {
   if (cause instanceof WardenError) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new WardenError("STORE_UNAVAILABLE", `redis ${operation} failed: ${message}`, { cause });
+  // A script that ran and failed is not an unreachable store: say which.
+  const scriptFailed = /user_script|Error running script|ERR Error|script:/.test(message);
+  return new WardenError(scriptFailed ? "STORE_SCRIPT" : "STORE_UNAVAILABLE", `redis ${operation} failed: ${message}`, { cause });
 }
 
 /**
@@ -216,7 +218,15 @@ export class RedisStore implements WardenStore {
     if (!Array.isArray(reply) || reply.length !== batch.length) {
       throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${String(reply).slice(0, 80)} for ${batch.length} events`);
     }
-    return reply.map(([id, before, after]) => ({ id, before: Number(before), after: Number(after) }));
+    return reply.map(([id, before, after, issuedAt]) => ({ id, before: Number(before), after: Number(after), issuedAt: Number(issuedAt ?? 0) }));
+  }
+
+  async markIssued(did: DigitalId, track: string, at: number): Promise<void> {
+    try {
+      await this.redis.hset(this.keys.points(did), `${track}:s`, at);
+    } catch (e) {
+      throw storeError("markIssued", e);
+    }
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
@@ -272,7 +282,9 @@ export class RedisStore implements WardenStore {
 
   async clearReports(target: DigitalId): Promise<void> {
     try {
-      await this.redis.del(this.keys.reports(target), this.keys.reportWeights(target));
+      // Only the weights: the reporters stay listed until the window ends, so that the same
+      // reporters cannot report again at once (brigading).
+      await this.redis.del(this.keys.reportWeights(target));
     } catch (e) {
       throw storeError("clearReports", e);
     }
@@ -325,7 +337,7 @@ export class RedisStore implements WardenStore {
       const raw = await this.redis.hgetall(this.keys.points(did));
       const out: Record<string, TrackPoints> = {};
       for (const [field, value] of Object.entries(raw)) {
-        if (field.includes(":")) continue;
+        if (field.includes(":")) continue; // <track>:t, <track>:n, <track>:s belong to <track>
         out[field] = { points: Number(value), at: Number(raw[`${field}:t`] ?? 0), count: Number(raw[`${field}:n`] ?? 0) };
       }
       return out;

@@ -21,7 +21,7 @@ export interface WardenCommands {
   saveSanction(key: string, ...args: (string | number)[]): Promise<number>;
   revokeSanction(key: string, ...args: (string | number)[]): Promise<[number, string?, string?]>;
   fileReport(reporters: string, weights: string, ...args: (string | number)[]): Promise<[number, string?]>;
-  recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<[string, string, string][]>;
+  recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<[string, string, string, string][]>;
   appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<number>;
 }
 

@@ -14,7 +14,8 @@
 
   Points decay: p(now) = p(t) * 2^(-(now - t) / halfLife)   (same formula as src/policy/ladder.ts)
 
-  Output   { { id, pointsBefore, pointsAfter }, ... }  one per event, points as strings
+  Output   { { id, pointsBefore, pointsAfter, issuedAt }, ... }  one per event, numbers as
+           strings; issuedAt = `at` of the step last issued on the track (0 = none), see markIssued
 ]]
 local now = tonumber(ARGV[1])
 local retention = tonumber(ARGV[2])
@@ -30,7 +31,7 @@ for i = 1, count do
   redis.call("XADD", history, "MINID", minid, id, "e", json)
   redis.call("PEXPIRE", history, retention)
 
-  local stored = redis.call("HMGET", points, track, track .. ":t")
+  local stored = redis.call("HMGET", points, track, track .. ":t", track .. ":s")
   local before = 0
   if stored[1] then
     local elapsed = math.max(0, now - tonumber(stored[2]))
@@ -40,6 +41,6 @@ for i = 1, count do
   redis.call("HSET", points, track, string.format("%.17g", after), track .. ":t", ARGV[1])
   redis.call("HINCRBY", points, track .. ":n", 1)
   redis.call("PEXPIRE", points, retention)
-  out[i] = { id, string.format("%.17g", before), string.format("%.17g", after) }
+  out[i] = { id, string.format("%.17g", before), string.format("%.17g", after), stored[3] or "0" }
 end
 return out

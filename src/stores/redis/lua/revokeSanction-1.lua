@@ -13,6 +13,7 @@
            { 0 }                                no such sanction
 ]]
 --- @include "retain"
+cjson.decode(ARGV[2]) -- refuse an unreadable revocation before writing anything
 local sanction = redis.call("HGET", KEYS[1], ARGV[1])
 if not sanction then return { 0 } end
 local previous = redis.call("HGET", KEYS[1], ARGV[1] .. ":r")

@@ -11,6 +11,9 @@
   Output   1
 ]]
 --- @include "retain"
+-- Decode before writing: a record that retain() could not read must never be stored
+-- (a script error after a write leaves the write in place).
+cjson.decode(ARGV[2])
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 retain(KEYS[1], tonumber(ARGV[3]))
 redis.call("PUBLISH", ARGV[4], ARGV[5])
