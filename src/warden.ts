@@ -15,6 +15,7 @@ import { withTimeout } from "./util/timeout.js";
 import { ChatDetector } from "./guard/chat.js";
 import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
 import { escalate } from "./policy/ladder.js";
+import { isActive } from "./sanctions/model.js";
 import { boundEvidence, type Detector, type Evidence, type OffenseEvent, type RecordedOffense } from "./recorder/offense.js";
 import { Recorder, type RecorderStats } from "./recorder/recorder.js";
 import { ReportService } from "./reports.js";
@@ -78,6 +79,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private unsubscribe: (() => Promise<void>) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private storeDown = false;
+  /** A binding write failed: rewrite this process's bindings once the store answers again. */
+  private rebindPending = false;
+  /** Unbinds that failed, retried once the store answers again. */
+  private readonly unbindPending = new Map<string, { did: DigitalId; sessionId: string }>();
   private closed = false;
 
   constructor(options: WardenOptions) {
@@ -103,8 +108,15 @@ export class Warden extends TypedEmitter<WardenEvents> {
         this.emit("sanction:before", { sanction, cancel: (reason) => { veto ??= String(reason || "cancelled"); } });
         return veto;
       },
-      issued: (sanction) => this.emit("sanction:applied", sanction),
-      revoked: (sanction) => this.emit("sanction:revoked", sanction),
+      // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
+      issued: (sanction) => {
+        this.enforcer.apply({ type: "issued", sanction });
+        this.emit("sanction:applied", sanction);
+      },
+      revoked: (sanction) => {
+        if (sanction.revoked) this.enforcer.apply({ type: "revoked", did: sanction.did, sanctionId: sanction.id, revocation: sanction.revoked });
+        this.emit("sanction:revoked", sanction);
+      },
     });
     this.feed = new FeedHub(this.store, (e) => this.storeFailed("feed", e));
     this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, this.options.retention.auditMs), this.options);
@@ -242,7 +254,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const binding = this.bindingOf(session, now);
     this.store.bindSession(binding, this.options.retention).then(
       () => this.emit("session:bound", binding),
-      (e: unknown) => this.storeFailed("bindSession", e),
+      (e: unknown) => {
+        this.rebindPending = true;
+        this.storeFailed("bindSession", e);
+      },
     );
     this.store.touchProfile(session.did, now, this.options.retention.eventsMs).then(
       (first) => {
@@ -261,6 +276,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       await this.store.unbindSession(session.did, session.sessionId, this.processId);
       this.emit("session:unbound", this.bindingOf(session, 0));
     } catch (e) {
+      this.unbindPending.set(`${session.did} ${session.sessionId}`, { did: session.did, sessionId: session.sessionId });
       this.storeFailed("unbindSession", e);
     }
   }
@@ -302,10 +318,13 @@ export class Warden extends TypedEmitter<WardenEvents> {
       if (this.closed) throw new WardenError("CLOSED", "the warden was closed before it connected");
       try {
         await this.store.connect();
-        this.unsubscribe = await this.store.subscribe((message) => {
-          this.enforcer.apply(message);
-          this.feed.bus(message);
-        });
+        this.unsubscribe = await this.store.subscribe(
+          (message) => {
+            this.enforcer.apply(message);
+            this.feed.bus(message);
+          },
+          (since) => void this.resync(since),
+        );
         break;
       } catch (e) {
         this.storeFailed("connect", e);
@@ -316,6 +335,39 @@ export class Warden extends TypedEmitter<WardenEvents> {
     await this.beat();
   }
 
+  /** Rewrites bindings and replays unbinds that failed while the store was away. */
+  private async repairBindings(): Promise<void> {
+    for (const [key, { did, sessionId }] of this.unbindPending) {
+      await this.store.unbindSession(did, sessionId, this.processId);
+      this.unbindPending.delete(key);
+    }
+    if (!this.rebindPending) return;
+    const now = Date.now();
+    for (const session of this.enforcer.liveSessions()) {
+      if (session.closedBy === null) await this.store.bindSession(this.bindingOf(session, now), this.options.retention);
+    }
+    this.rebindPending = false;
+  }
+
+  /**
+   * After the bus was cut: reads the sanctions of every ID this process holds from the
+   * store and applies what it missed — lasting sanctions in force, kicks and warns issued
+   * since the cut, revocations of what it still enforces.
+   */
+  private async resync(since: number): Promise<void> {
+    const now = Date.now();
+    for (const did of this.enforcer.knownIds()) {
+      try {
+        for (const sanction of await this.store.sanctionsOf(did)) {
+          if (sanction.revoked) this.enforcer.apply({ type: "revoked", did, sanctionId: sanction.id, revocation: sanction.revoked });
+          else if (isActive(sanction, now) || sanction.start >= since - 1000) this.enforcer.apply({ type: "issued", sanction });
+        }
+      } catch (e) {
+        this.storeFailed("resync", e);
+      }
+    }
+  }
+
   private async beat(): Promise<void> {
     if (this.closed) return;
     const now = Date.now();
@@ -323,6 +375,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       await this.store.heartbeat(this.processId, now, this.options.heartbeatMs * 3);
       const swept = await this.store.sweepDeadProcesses(now);
       if (swept > 0) this.options.logger.info(`removed ${swept} session binding(s) of dead processes`);
+      await this.repairBindings();
       if (this.storeDown) {
         this.storeDown = false;
         this.options.logger.info("store reachable again");

@@ -171,18 +171,21 @@ export function handlerKeys(room: Room): string[] {
   return Object.keys((room as unknown as RoomInternals).onMessageEvents?.events ?? {});
 }
 
-/** What made the room close a client inside `_onMessage`; null if it was the room's own decision. */
-export function colyseusCloseReason(room: Room, client: Client, payload: () => { type: string | number; message: unknown } | "undecodable" | null): { kind: "flood_disconnect" | "undecodable" | "invalid"; detail: string } | null {
-  const internals = room as unknown as RoomInternals;
+/** A frame's fault as Colyseus sees it: undecodable, or failing the type's `validate()` schema. */
+export type FrameFault = { kind: "flood_disconnect" | "undecodable" | "invalid"; detail: string };
+
+/** Did Colyseus close the client for its own flood limit (`maxMessagesPerSecond`)? */
+export function floodDisconnect(room: Room, client: Client): FrameFault | null {
   const counted = (client as unknown as { _numMessagesLastSecond?: number })._numMessagesLastSecond ?? 0;
-  const limit = internals.maxMessagesPerSecond ?? Infinity;
-  if (counted > limit) return { kind: "flood_disconnect", detail: `${counted} messages/s > maxMessagesPerSecond ${limit}` };
-  const decoded = payload();
-  if (decoded === "undecodable") return { kind: "undecodable", detail: "payload is not valid msgpack" };
-  if (decoded === null) return null;
-  const validator = internals.onMessageValidators?.[String(decoded.type)]?.["~standard"];
+  const limit = (room as unknown as RoomInternals).maxMessagesPerSecond ?? Infinity;
+  return counted > limit ? { kind: "flood_disconnect", detail: `${counted} messages/s > maxMessagesPerSecond ${limit}` } : null;
+}
+
+/** Runs the room's `validate()` schema of `type` (if any) the way Colyseus does; the first issue, or null. */
+export function validationFault(room: Room, type: string | number, message: unknown): FrameFault | null {
+  const validator = (room as unknown as RoomInternals).onMessageValidators?.[String(type)]?.["~standard"];
   if (validator === undefined) return null;
-  const result = validator.validate(decoded.message) as { issues?: readonly { message?: string; path?: readonly unknown[] }[] } | Promise<unknown>;
+  const result = validator.validate(message) as { issues?: readonly { message?: string; path?: readonly unknown[] }[] } | Promise<unknown>;
   if (result instanceof Promise || !result.issues || result.issues.length === 0) return null;
   const issue = result.issues[0]!;
   const path = issue.path?.map((p) => (typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") ?? "";

@@ -7,7 +7,7 @@ import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
 import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports.js";
 import type { Warden } from "../warden.js";
-import { colyseusCloseReason, handlerKeys, interceptRoom, watchOversizedFrames } from "./intercept.js";
+import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchOversizedFrames, type FrameFault } from "./intercept.js";
 
 const PROTOCOL_CODE_MASK = 0x1f;
 const JOIN_ROOM = 10;
@@ -134,9 +134,8 @@ export class WardenPlugin extends RoomPlugin {
     if (session === undefined || buffer.length === 0) return true;
     this.framing = session;
     const code = buffer[0]! & PROTOCOL_CODE_MASK;
-    if (code === ROOM_DATA || code === ROOM_DATA_BYTES || code === ROOM_REQUEST) {
-      return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
-    }
+    if (code === ROOM_DATA || code === ROOM_DATA_BYTES) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
+    if (code === ROOM_REQUEST) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys) && this.inspectRequest(session, client, buffer);
     // The client acknowledged its join: its avatar exists now, publish a restriction loaded at join.
     if (code === JOIN_ROOM && (session.standing.muteUntil !== 0 || session.standing.freezeUntil !== 0)) this.warden.enforcer.publishRestriction(session);
     return true;
@@ -169,11 +168,33 @@ export class WardenPlugin extends RoomPlugin {
     const session = this.framing?.sessionId === client.sessionId ? this.framing : this.sessions.get(client.sessionId);
     const room = this.host;
     if (session === undefined || room === undefined) return;
-    const reason = colyseusCloseReason(room, client, () => decodeFrame(buffer));
-    if (reason === null) return;
-    this.warden.offense(session, reason.kind === "flood_disconnect" ? "colyseus" : "payload", reason.kind, {
+    this.recordFault(session, buffer, floodDisconnect(room, client) ?? this.frameFault(room, buffer));
+  }
+
+  /**
+   * Requests (`room.request(type, …)`) reach their handler without the dispatch the chat
+   * detector watches, and Colyseus answers a bad one with an error instead of closing: so
+   * a request is decoded here (requests are rare; ordinary messages never pay for this).
+   */
+  private inspectRequest(session: LiveSession, client: Client, buffer: Buffer): boolean {
+    const room = this.host;
+    if (room === undefined) return true;
+    const decoded = decodeFrame(buffer);
+    if (decoded !== "undecodable" && decoded !== null && !this.dispatch(decoded.type, client, decoded.message)) return false;
+    this.recordFault(session, buffer, this.frameFault(room, buffer, decoded));
+    return true;
+  }
+
+  private frameFault(room: Room, buffer: Buffer, decoded = decodeFrame(buffer)): FrameFault | null {
+    if (decoded === "undecodable") return { kind: "undecodable", detail: "payload is not valid msgpack" };
+    return decoded === null ? null : validationFault(room, decoded.type, decoded.message);
+  }
+
+  private recordFault(session: LiveSession, buffer: Buffer, fault: FrameFault | null): void {
+    if (fault === null) return;
+    this.warden.offense(session, fault.kind === "flood_disconnect" ? "colyseus" : "payload", fault.kind, {
       type: readType(buffer, typeOffset(buffer)),
-      detail: reason.detail,
+      detail: fault.detail,
     });
   }
 

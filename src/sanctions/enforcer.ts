@@ -45,6 +45,12 @@ export function banMessage(ban: Sanction): string {
  */
 export class Enforcer {
   private readonly standings = new Map<DigitalId, Standing>();
+  /**
+   * Messages already applied (`i:<id>` issued, `r:<id>` revoked): a sanction reaches this
+   * process up to three ways — applied locally when issued here, echoed by the bus, and
+   * replayed by a resync after the bus was cut — and must act once.
+   */
+  private readonly applied = new Set<string>();
 
   constructor(
     private readonly options: Pick<ResolvedOptions, "restrictionField" | "noticeIntervalMs" | "logger">,
@@ -93,10 +99,25 @@ export class Enforcer {
     }
   }
 
-  /** Applies a message from the bus (any process, this one included). */
+  /** Applies a sanction or revocation (from this process, the bus, or a resync), once. */
   apply(message: BusMessage): void {
+    const key = message.type === "issued" ? `i:${message.sanction.id}` : `r:${message.sanctionId}`;
+    if (this.applied.has(key)) return;
+    this.applied.add(key);
+    // Bounded: the oldest keys go first (a Set iterates in insertion order).
+    if (this.applied.size > 10_000) for (const old of this.applied) { this.applied.delete(old); if (this.applied.size <= 9_000) break; }
     if (message.type === "issued") this.applyIssued(message.sanction);
     else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+  }
+
+  /** The IDs this process holds state for (live sessions or remembered bans). */
+  knownIds(): DigitalId[] {
+    return [...this.standings.keys()];
+  }
+
+  /** Every live session of this process. */
+  *liveSessions(): IterableIterator<LiveSession> {
+    for (const standing of this.standings.values()) yield* standing.sessions;
   }
 
   private applyIssued(sanction: Sanction): void {

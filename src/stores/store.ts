@@ -123,8 +123,12 @@ export interface WardenStore {
   auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]>;
   /** Audit entries after the entry `after` (`"0"` = from the oldest), oldest first. */
   auditRange(after: string, count: number): Promise<AuditEntry[]>;
-  /** Delivers every bus message (from any process, this one included) to `handler`. */
-  subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Delivers every bus message (from any process, this one included) to `handler`. When the
+   * subscription was cut and is back, calls `onGap(since)`: messages published meanwhile
+   * are lost (pub/sub keeps nothing), so the caller resyncs from the store.
+   */
+  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void): Promise<() => Promise<void>>;
   /** Releases what the store opened itself. */
   close(): Promise<void>;
 }

@@ -209,7 +209,7 @@ export class RedisStore implements WardenStore {
       keys.push(this.keys.events(event.did), this.keys.points(event.did));
       args.push(JSON.stringify(event), event.track, event.severity, halfLifeMs);
     }
-    let reply: [string, string, string][];
+    let reply: [string, string, string, string][];
     try {
       reply = await this.redis.recordOffenses(keys.length, ...keys, ...args);
     } catch (e) {
@@ -429,11 +429,20 @@ export class RedisStore implements WardenStore {
     }
   }
 
-  async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
+  async subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void): Promise<() => Promise<void>> {
     const channel = this.keys.busChannel();
     const subscriber = this.subscriber ?? this.redis.duplicate();
     this.subscriber = subscriber;
     subscriber.on("error", () => {});
+    // ioredis re-subscribes by itself after a reconnect; what was published in between is gone.
+    let lostAt: number | null = null;
+    subscriber.on("close", () => {
+      lostAt ??= Date.now();
+    });
+    subscriber.on("ready", () => {
+      if (lostAt !== null && onGap !== undefined) onGap(lostAt);
+      lostAt = null;
+    });
     const listener = (from: string, payload: string) => {
       if (from !== channel) return;
       let message: BusMessage;
