@@ -81,9 +81,9 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
   }
 
   const router = express.Router();
-  router.use(express.json({ limit: "16kb" }));
 
-  // Authentication first: nothing, not even a 404, is revealed without a valid token.
+  // Authentication first: nothing — not a 404, not a body-parsing error, not a log line — is
+  // produced for a request without a valid token. The body is read only after it.
   router.use((req: Request, res: Response, next: NextFunction) => {
     const header = req.get("authorization") ?? "";
     const match = /^Bearer (\S+)$/.exec(header);
@@ -96,6 +96,7 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
     res.locals.auth = auth;
     next();
   });
+  router.use(express.json({ limit: "16kb" }));
 
   const moderatorOnly = (req: Request, res: Response, next: NextFunction) => {
     if ((res.locals.auth as Authenticated).role !== "moderator") return fail(res, "FORBIDDEN", `a viewer may not ${req.method === "DELETE" ? "forget identities" : "do this"}: moderator token required`);
@@ -189,9 +190,10 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
   // Errors thrown by handlers and by the JSON body parser.
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof WardenError) return fail(res, error.code, error.message);
-    const status = (error as { status?: number; type?: string }).status;
-    if (status === 400 || status === 413 || (error as { type?: string }).type === "entity.parse.failed") {
-      return fail(res, "INVALID_REQUEST", status === 413 ? "request body too large" : "request body is not valid JSON");
+    // body-parser's own errors (bad JSON 400, too large 413, unsupported charset or encoding 415).
+    const status = (error as { status?: number }).status;
+    if (status === 400 || status === 413 || status === 415) {
+      return fail(res, "INVALID_REQUEST", status === 413 ? "request body too large" : status === 415 ? "unsupported body charset or encoding" : "request body is not valid JSON");
     }
     logError(`admin API: ${error instanceof Error ? error.message : String(error)}`);
     fail(res, "INTERNAL", "the request could not be completed");
