@@ -1,0 +1,126 @@
+/**
+ * What the plugin keeps in memory per joined client, measured in-process (started by
+ * bench/run.ts's heap section, `node --expose-gc`): 2000 sessions bound by the plugin's
+ * own `onJoin` in rooms of 100 (stand-in room objects, real `WebSocketClient`s in the
+ * state Colyseus leaves them in, the real RedisStore), each having sent one `move`;
+ * minus the same clients without the plugin. Then the size of the per-ID structures
+ * alone (FloodBuckets, Standing), to say where the bytes are.
+ * Environment: REDIS_URL, WARDEN_PREFIX. Prints one JSON line.
+ */
+import { ClientState } from "@colyseus/core";
+import { WebSocketClient } from "@colyseus/ws-transport";
+import { Room as SdkRoom } from "@colyseus/sdk";
+import { createWarden, type WardenPlugin } from "../src/index.js";
+import { FloodBuckets } from "../src/guard/flood.js";
+import { Standing } from "../src/identity/live-sessions.js";
+import { WARDEN_SECRET } from "./lib/clients.js";
+import { round } from "./lib/stats.js";
+
+const N = process.argv.includes("--quick") ? 500 : 2000;
+const PER_ROOM = 100;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("run with --expose-gc");
+const heap = async () => {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  return process.memoryUsage().heapUsed;
+};
+
+const warden = createWarden({ secret: WARDEN_SECRET, store: process.env.REDIS_URL!, prefix: process.env.WARDEN_PREFIX!, logger: { info() {}, warn() {}, error() {} } });
+await warden.ready();
+
+class StandInSocket {
+  private _readyState = 1;
+  private readonly listeners: Record<string, unknown[]> = {};
+  get readyState(): number {
+    return this._readyState;
+  }
+  on(event: string, listener: unknown): this {
+    (this.listeners[event] ??= []).push(listener);
+    return this;
+  }
+  send(): void {}
+  close(): void {}
+  removeAllListeners(): this {
+    return this;
+  }
+  removeListener(): this {
+    return this;
+  }
+}
+
+const sdk = new SdkRoom("world");
+let move: Buffer | undefined;
+(sdk as unknown as { connection: unknown }).connection = { isOpen: true, send: (d: Uint8Array) => (move = Buffer.from(d)) };
+sdk.send("move", { x: 1, y: 2 });
+
+interface StandInRoom {
+  roomName: string;
+  roomId: string;
+  _onMessage(client: unknown, buffer: Buffer): void;
+}
+const plugins: { plugin: WardenPlugin; room: StandInRoom }[] = [];
+function roomFor(i: number) {
+  const k = Math.floor(i / PER_ROOM);
+  if (plugins[k] === undefined) {
+    const room = { roomName: "world", roomId: `room${k}`, _onMessage() {}, onMessageEvents: { emit() {}, events: { chat: [], move: [], report: [] } }, allowReconnection() {} };
+    const plugin = warden.plugin();
+    (plugin as unknown as { room: unknown }).room = room;
+    plugins[k] = { plugin, room };
+  }
+  return plugins[k]!;
+}
+function client(id: string, sub: string): WebSocketClient {
+  const c = new WebSocketClient(id, new StandInSocket() as never);
+  (c as unknown as { auth: unknown }).auth = { sub, name: sub.slice(0, 16) };
+  return c;
+}
+const kept: unknown[] = [];
+async function join(from: number, count: number) {
+  for (let i = from; i < from + count; i++) {
+    const { plugin, room } = roomFor(i);
+    const c = client(`s${i}`, `account-${i}`);
+    await (plugin as unknown as { onJoin(c: unknown, o: unknown): Promise<void> }).onJoin(c, {});
+    c.state = ClientState.JOINED;
+    delete (c as unknown as { _enqueuedMessages?: unknown })._enqueuedMessages;
+    room._onMessage(c, move!);
+    kept.push(c);
+  }
+}
+
+await join(0, 50); // warm-up: rooms and code paths exist
+await new Promise((r) => setTimeout(r, 300));
+const h0 = await heap();
+await join(50, N);
+await new Promise((r) => setTimeout(r, 1000)); // background binds answered
+const h1 = await heap();
+const bareClients: unknown[] = [];
+const h2 = await heap();
+for (let i = 0; i < N; i++) {
+  const c = client(`b${i}`, `account-${i}`);
+  c.state = ClientState.JOINED;
+  delete (c as unknown as { _enqueuedMessages?: unknown })._enqueuedMessages;
+  bareClients.push(c);
+}
+const h3 = await heap();
+const measure = async (make: () => unknown) => {
+  const held: unknown[] = [];
+  const a = await heap();
+  for (let i = 0; i < N; i++) held.push(make());
+  const b = await heap();
+  return round((b - a) / N - 8, 0); // minus the array slot holding it
+};
+const floodBuckets = await measure(() => new FloodBuckets());
+const standing = await measure(() => new Standing(`${"x".repeat(26)}${Math.random()}` as never));
+await warden.close();
+console.log(
+  JSON.stringify({
+    sessions: N,
+    roomSize: PER_ROOM,
+    pluginBytesPerClient: round((h1 - h0 - (h3 - h2)) / N, 0),
+    breakdown: { floodBuckets, standing, rest: round((h1 - h0 - (h3 - h2)) / N - floodBuckets - standing, 0) },
+  }),
+);
+process.exit(0);
