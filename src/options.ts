@@ -262,7 +262,7 @@ export const DEFAULT_OPTIONS = {
     unknownTypes: true,
     chat: { types: ["chat"], field: "text", recordText: false },
   },
-  recorder: { flushMs: 10, batchSize: 1000, maxBuffered: 100_000, maxInFlight: 2 },
+  recorder: { flushMs: 10, batchSize: 200, maxBuffered: 100_000, maxInFlight: 2 },
   reports: { windowMs: 600_000, threshold: 3, newIdMs: 3_600_000, maxPerWindow: 5 },
   noticeIntervalMs: 1000,
   logger: consoleLogger,

@@ -39,7 +39,7 @@ export class ReportService {
     let weight = 1;
     if (standing.firstSeen === undefined || now - standing.firstSeen < this.options.newIdMs) weight *= 0.25;
     let recent = 0;
-    for (const start of standing.recentSanctions.values()) if (start > now - RECENT_SANCTIONS_MS) recent++;
+    for (const start of standing.recentSanctions?.values() ?? []) if (start > now - RECENT_SANCTIONS_MS) recent++;
     if (recent >= 3) return 0;
     if (recent >= 1) weight *= 0.5;
     return weight;
@@ -49,7 +49,7 @@ export class ReportService {
   async file(reporter: LiveSession, target: LiveSession, reasonText: string): Promise<ReportOutcome> {
     const now = this.now();
     const standing = reporter.standing;
-    standing.reportTimes = standing.reportTimes.filter((t) => t > now - this.options.windowMs);
+    standing.reportTimes = (standing.reportTimes ?? []).filter((t) => t > now - this.options.windowMs);
     standing.reportTimes.push(now);
     if (standing.reportTimes.length > this.options.maxPerWindow) {
       // Record once when the limit is passed, not for every further report.

@@ -12,6 +12,7 @@ import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
 import type { SessionBinding, WardenStore } from "./stores/store.js";
 import { withTimeout } from "./util/timeout.js";
+import { holdCoarseClock } from "./util/clock.js";
 import { ChatDetector } from "./guard/chat.js";
 import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
 import { escalate } from "./policy/ladder.js";
@@ -84,6 +85,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** Unbinds that failed, retried once the store answers again. */
   private readonly unbindPending = new Map<string, { did: DigitalId; sessionId: string }>();
   private closed = false;
+  private readonly releaseClock = holdCoarseClock();
 
   constructor(options: WardenOptions) {
     super();
@@ -250,6 +252,12 @@ export class Warden extends TypedEmitter<WardenEvents> {
 
   /** @internal Records a joined session in the store (in the background: a join never waits for it). */
   bind(session: LiveSession): void {
+    // After the join completes: these writes are bookkeeping, not part of the join's latency.
+    setImmediate(() => this.writeBinding(session));
+  }
+
+  private writeBinding(session: LiveSession): void {
+    if (session.closedBy !== null || !session.standing.sessions.has(session)) return;
     const now = Date.now();
     const binding = this.bindingOf(session, now);
     this.store.bindSession(binding, this.options.retention).then(
@@ -300,6 +308,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.releaseClock();
     clearTimeout(this.heartbeatTimer);
     await this.recorder.close(this.options.storeTimeoutMs);
     await this.subscribed.catch(() => {});

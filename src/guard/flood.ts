@@ -6,37 +6,44 @@ import type { FloodLimit } from "../options.js";
  * A never-used slot (stamp 0) starts full.
  */
 export class FloodBuckets {
-  tokens = new Float64Array(8);
-  stamps = new Float64Array(8);
-  /** Messages dropped since the last recorded flood event, per slot. */
-  dropped = new Uint32Array(8);
-  /** When the last flood event of a slot was recorded (one event per second per slot at most). */
-  recordedAt = new Float64Array(8);
+  /**
+   * Four numbers per slot in ONE typed array (one ArrayBuffer, not four): tokens, last
+   * refill (ms), messages dropped since the last recorded flood event, and when that event
+   * was recorded (one per second per slot at most).
+   */
+  private state = new Float64Array(4 * 4);
 
   /** Takes one token from `slot`; false when the bucket is empty. Allocates nothing once sized. */
   take(slot: number, limit: FloodLimit, now: number): boolean {
-    if (slot >= this.tokens.length) this.grow(slot + 1);
-    const last = this.stamps[slot]!;
-    let tokens = last === 0 ? limit.burst : this.tokens[slot]! + ((now - last) * limit.rate) / 1000;
+    const i = slot * 4;
+    if (i >= this.state.length) this.grow(i + 4);
+    const s = this.state;
+    const last = s[i + 1]!;
+    let tokens = last === 0 ? limit.burst : s[i]! + ((now - last) * limit.rate) / 1000;
     if (tokens > limit.burst) tokens = limit.burst;
-    this.stamps[slot] = now;
+    s[i + 1] = now;
     if (tokens >= 1) {
-      this.tokens[slot] = tokens - 1;
+      s[i] = tokens - 1;
       return true;
     }
-    this.tokens[slot] = tokens;
+    s[i] = tokens;
     return false;
   }
 
+  /** Counts a dropped message; returns how many were dropped if a flood event is due (≥ 1 s since the last), else 0. */
+  drop(slot: number, now: number): number {
+    const i = slot * 4;
+    const s = this.state;
+    const dropped = ++s[i + 2]!;
+    if (now - s[i + 3]! < 1000) return 0;
+    s[i + 2] = 0;
+    s[i + 3] = now;
+    return dropped;
+  }
+
   private grow(length: number): void {
-    const size = Math.max(length, this.tokens.length * 2);
-    const grow = <T extends Float64Array | Uint32Array>(from: T, to: T): T => {
-      to.set(from);
-      return to;
-    };
-    this.tokens = grow(this.tokens, new Float64Array(size));
-    this.stamps = grow(this.stamps, new Float64Array(size));
-    this.dropped = grow(this.dropped, new Uint32Array(size));
-    this.recordedAt = grow(this.recordedAt, new Float64Array(size));
+    const next = new Float64Array(Math.max(length, this.state.length * 2));
+    next.set(this.state);
+    this.state = next;
   }
 }

@@ -3,6 +3,7 @@ import type { LiveSession } from "../identity/live-sessions.js";
 import type { FloodLimit, ResolvedOptions } from "../options.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
 import { FloodBuckets } from "./flood.js";
+import { coarse } from "../util/clock.js";
 import { numberLength, type TypeEntry, type TypeTable } from "./types.js";
 
 // Protocol codes (byte 0 & 0x1F) of frames that carry a message type.
@@ -95,22 +96,18 @@ export class Guard {
     const limit = this.limits[slot];
     if (limit === false || limit === undefined) return true;
     const buckets = (session.standing.flood ??= new FloodBuckets());
-    const now = Date.now();
+    const now = coarse.now;
     if (buckets.take(slot, limit, now)) return true;
-    buckets.dropped[slot]!++;
     // One event per type per second while the flood lasts, carrying how many were dropped.
-    if (now - buckets.recordedAt[slot]! >= 1000) {
-      this.host.offense(session, "flood", "rate", { type: String(type).slice(0, 32), dropped: buckets.dropped[slot]!, rate: limit.rate, burst: limit.burst });
-      buckets.recordedAt[slot] = now;
-      buckets.dropped[slot] = 0;
-    }
+    const dropped = buckets.drop(slot, now);
+    if (dropped > 0) this.host.offense(session, "flood", "rate", { type: String(type).slice(0, 32), dropped, rate: limit.rate, burst: limit.burst });
     return false;
   }
 
   private restrictionAllows(session: LiveSession, entry: TypeEntry): boolean {
     const standing = session.standing;
     if (standing.muteUntil === 0 && standing.freezeUntil === 0) return true;
-    const now = Date.now();
+    const now = coarse.now;
     if (entry.muted && standing.muteUntil > now) {
       this.host.remind(session, "mute");
       return false;

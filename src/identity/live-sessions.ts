@@ -17,6 +17,8 @@ export interface LiveSession {
   closedBy: { code: number; message: string } | null;
   /** Last time a "you are muted/frozen" notice went out (epoch ms). */
   lastNoticeAt: number;
+  /** The room is closing this session: its close has been looked at once. */
+  closing: boolean;
 }
 
 /**
@@ -34,10 +36,10 @@ export class Standing {
   flood: FloodBuckets | undefined;
   /** When the store first saw this ID (epoch ms); unknown until the join's profile read returns. */
   firstSeen: number | undefined;
-  /** This ID's recent sanctions (any kind): id → start, for the weight of its reports. */
-  readonly recentSanctions = new Map<string, number>();
-  /** When this ID filed its recent reports, for report-abuse detection. */
-  reportTimes: number[] = [];
+  /** This ID's recent sanctions (any kind): id → start, for the weight of its reports (created on first use). */
+  recentSanctions: Map<string, number> | undefined;
+  /** When this ID filed its recent reports, for report-abuse detection (created on first use). */
+  reportTimes: number[] | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly did: DigitalId) {}
@@ -80,7 +82,8 @@ export class Standing {
 
   /** Notes sanctions (of any kind) that started within `windowMs` of `now`. */
   noteSanctions(sanctions: readonly Pick<Sanction, "id" | "start">[], now: number, windowMs: number): void {
-    for (const s of sanctions) if (s.start > now - windowMs) this.recentSanctions.set(s.id, s.start);
+    for (const s of sanctions) if (s.start > now - windowMs) (this.recentSanctions ??= new Map()).set(s.id, s.start);
+    if (this.recentSanctions === undefined) return;
     for (const [id, start] of this.recentSanctions) if (start <= now - windowMs) this.recentSanctions.delete(id);
   }
 

@@ -95,11 +95,11 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
     if (!handlers.inspect(client, buffer)) return;
     // Colyseus closes a client for its own flood limit (maxMessagesPerSecond), an
     // undecodable payload or a failed validate() — and records nothing. Notice it here.
-    const socket = client as unknown as { readyState?: number };
-    const wasLeaving = client.state === ClientState.LEAVING;
-    const wasOpen = socket.readyState === OPEN;
+    // Read only after the call (reads on a joined client are slow: Colyseus deletes a
+    // property on it, which leaves V8 with a dictionary-mode object). The plugin counts a
+    // session's close once, so a frame arriving while it is already closing costs nothing more.
     onMessage.call(this, client, buffer);
-    if ((!wasLeaving && client.state === ClientState.LEAVING) || (wasOpen && socket.readyState !== OPEN)) {
+    if (client.state === ClientState.LEAVING || (client as unknown as { readyState?: number }).readyState !== OPEN) {
       handlers.closedWhileHandling(client, buffer);
     }
   };

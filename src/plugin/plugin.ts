@@ -105,6 +105,7 @@ export class WardenPlugin extends RoomPlugin {
       standing,
       closedBy: null,
       lastNoticeAt: 0,
+      closing: false,
     };
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
@@ -167,7 +168,8 @@ export class WardenPlugin extends RoomPlugin {
     // Our onLeave may already have run (synchronously) inside the close: use the frame's session.
     const session = this.framing?.sessionId === client.sessionId ? this.framing : this.sessions.get(client.sessionId);
     const room = this.host;
-    if (session === undefined || room === undefined) return;
+    if (session === undefined || room === undefined || session.closing) return;
+    session.closing = true;
     this.recordFault(session, buffer, floodDisconnect(room, client) ?? this.frameFault(room, buffer));
   }
 

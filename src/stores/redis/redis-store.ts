@@ -480,10 +480,11 @@ export class RedisStore implements WardenStore {
   private async removeBindingsOf(processId: string): Promise<number> {
     const processKey = this.keys.processSessions(processId);
     const members = await this.redis.smembers(processKey);
-    for (const member of members) {
+    // Sent together, not one round trip each: a dead process may have held thousands.
+    await Promise.all(members.map((member) => {
       const [did, sessionId] = member.split(" ") as [DigitalId, string];
-      await this.redis.hdel(this.keys.sessions(did), sessionId);
-    }
+      return this.redis.hdel(this.keys.sessions(did), sessionId);
+    }));
     await this.redis.del(processKey);
     return members.length;
   }

@@ -22,6 +22,7 @@ local retention = tonumber(ARGV[2])
 local minid = string.format("%d", now - retention)
 local out = {}
 local count = (#KEYS - 1) / 2
+local expiring = {} -- each per-ID key gets its TTL once per batch, not once per event
 for i = 1, count do
   local a = 3 + (i - 1) * 4
   local json, track, severity, halfLife = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
@@ -29,18 +30,21 @@ for i = 1, count do
 
   local id = redis.call("XADD", KEYS[1], "MINID", minid, "*", "e", json)
   redis.call("XADD", history, "MINID", minid, id, "e", json)
-  redis.call("PEXPIRE", history, retention)
 
-  local stored = redis.call("HMGET", points, track, track .. ":t", track .. ":s")
+  local stored = redis.call("HMGET", points, track, track .. ":t", track .. ":s", track .. ":n")
   local before = 0
   if stored[1] then
     local elapsed = math.max(0, now - tonumber(stored[2]))
     before = tonumber(stored[1]) * math.pow(2, -elapsed / halfLife)
   end
   local after = before + severity
-  redis.call("HSET", points, track, string.format("%.17g", after), track .. ":t", ARGV[1])
-  redis.call("HINCRBY", points, track .. ":n", 1)
-  redis.call("PEXPIRE", points, retention)
+  redis.call("HSET", points, track, string.format("%.17g", after), track .. ":t", ARGV[1], track .. ":n", (tonumber(stored[4]) or 0) + 1)
+  if not expiring[history] then
+    expiring[history] = true
+    expiring[points] = true
+    redis.call("PEXPIRE", history, retention)
+    redis.call("PEXPIRE", points, retention)
+  end
   out[i] = { id, string.format("%.17g", before), string.format("%.17g", after), stored[3] or "0" }
 end
 return out
