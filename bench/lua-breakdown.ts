@@ -38,11 +38,10 @@ function without(patterns: RegExp[], replace: [RegExp, string][] = []): string |
 const variants: Record<string, string | null> = {
   "full script": full,
   "− per-ID history (XADD + PEXPIRE)": without([/^\s*redis\.call\("XADD", history.*\n/m, /^\s*redis\.call\("PEXPIRE", history.*\n/m]),
-  "− points (HMGET, HSET, HINCRBY, PEXPIRE, decay)": without(
-    [/^\s*local stored = [\s\S]*?redis\.call\("PEXPIRE", points, retention\)\n/m],
-    [[/out\[i\] = .*\n/, 'out[i] = { id, "0", "1" }\n']],
+  "− points (HMGET, HSET, decay) and the TTL block": without(
+    [/^\s*local stored = [\s\S]*?redis\.call\("PEXPIRE", points, retention\)\n\s*end\n/m],
+    [[/out\[i\] = .*\n/, 'out[i] = { id, "0", "1", "0" }\n']],
   ),
-  "− HINCRBY count": without([/^\s*redis\.call\("HINCRBY".*\n/m]),
   "− both PEXPIREs": without([/^\s*redis\.call\("PEXPIRE", history.*\n/m, /^\s*redis\.call\("PEXPIRE", points.*\n/m]),
   "feed XADD only (MINID)": `local minid = string.format("%d", tonumber(ARGV[1]) - tonumber(ARGV[2])) local out = {} for i = 1, (#KEYS - 1) / 2 do local a = 3 + (i - 1) * 4 out[i] = redis.call("XADD", KEYS[1], "MINID", minid, "*", "e", ARGV[a]) end return out`,
   "loop over the arguments only": `local out = {} for i = 1, (#KEYS - 1) / 2 do out[i] = i end return out`,
