@@ -85,11 +85,13 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** Unbinds that failed, retried once the store answers again. */
   private readonly unbindPending = new Map<string, { did: DigitalId; sessionId: string }>();
   private closed = false;
-  private readonly releaseClock = holdCoarseClock();
+  private readonly releaseClock: () => void;
 
   constructor(options: WardenOptions) {
     super();
     this.options = resolveOptions(options);
+    // Held only once the options are valid: a refused configuration leaves no timer behind.
+    this.releaseClock = holdCoarseClock();
     this.processId = this.options.processId ?? `p${randomBytes(6).toString("hex")}`;
     const { store, prefix, logger } = this.options;
     if (store === undefined) {
