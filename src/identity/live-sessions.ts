@@ -17,7 +17,9 @@ export interface LiveSession {
   closedBy: { code: number; message: string } | null;
   /** Last time a "you are muted/frozen" notice went out (epoch ms). */
   lastNoticeAt: number;
-  /** The room is closing this session: its close has been looked at once. */
+  /** Something made the client leave (Colyseus, the room, or the warden). */
+  leaving: boolean;
+  /** The close was examined for a fault once (see WardenPlugin.closedWhileHandling). */
   closing: boolean;
 }
 

@@ -24,7 +24,6 @@
  * `test/intercept.test.ts` fails if a Colyseus upgrade moves any of this.
  */
 import {
-  ClientState,
   OnAuthException,
   OnCreateException,
   OnDisposeException,
@@ -43,8 +42,10 @@ export interface InterceptHandlers {
   refuseReconnection(sessionId: string): { code: number; message: string } | null;
   /** A reconnection went through: the session now has a new client object. */
   reconnected(client: Client): void;
-  /** The room (Colyseus) closed the client while handling this frame. */
-  closedWhileHandling(client: Client, buffer: Buffer): void;
+  /** After the room handled a frame that `inspect` let through. */
+  afterFrame(buffer: Buffer): void;
+  /** Colyseus is closing a client (its flood limit calls `_onLeave` directly). */
+  leaving(client: Client): void;
   /** Before a decoded message reaches its handler: true lets it through. */
   dispatch(type: string | number, client: Client, message: unknown): boolean;
 }
@@ -61,10 +62,9 @@ const HOOK_EXCEPTIONS: Record<Hook, [ExceptionClass, boolean]> = {
 
 const repairedClasses = new WeakSet<object>();
 
-const OPEN = 1; // WebSocket.OPEN
-
 interface RoomInternals {
   _onMessage?: (client: Client, buffer: Buffer) => void;
+  _onLeave?: (client: Client, code?: number) => Promise<unknown>;
   onMessageEvents?: { emit: (event: string, a: unknown, b: unknown, c: unknown) => void; events: Record<string, unknown> };
   onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
   maxMessagesPerSecond?: number;
@@ -95,13 +95,11 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
     if (!handlers.inspect(client, buffer)) return;
     // Colyseus closes a client for its own flood limit (maxMessagesPerSecond), an
     // undecodable payload or a failed validate() — and records nothing. Notice it here.
-    // Read only after the call (reads on a joined client are slow: Colyseus deletes a
-    // property on it, which leaves V8 with a dictionary-mode object). The plugin counts a
-    // session's close once, so a frame arriving while it is already closing costs nothing more.
     onMessage.call(this, client, buffer);
-    if (client.state === ClientState.LEAVING || (client as unknown as { readyState?: number }).readyState !== OPEN) {
-      handlers.closedWhileHandling(client, buffer);
-    }
+    // Whether Colyseus closed the client meanwhile is a flag on our own session (set by the
+    // leave hooks below), not a read of the client: reads on a joined client are slow
+    // (Colyseus deletes a property on it, which leaves V8 with a dictionary-mode object).
+    handlers.afterFrame(buffer);
   };
 
   const events = internals.onMessageEvents;
@@ -114,6 +112,16 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
   events.emit = function (this: unknown, event: string, a: unknown, b: unknown, c: unknown): void {
     const allowed = event === "*" ? handlers.dispatch(b as string | number, a as Client, c) : handlers.dispatch(event, a as Client, b);
     if (allowed) emit.call(this, event, a, b, c);
+  };
+
+  // Colyseus's own flood limit closes through `_onLeave` (synchronously, inside `_onMessage`).
+  const onLeave = internals._onLeave;
+  if (typeof onLeave !== "function") {
+    throw new UnsupportedColyseusError("colyseus-warden: Room._onLeave is missing; this Colyseus version is not supported");
+  }
+  internals._onLeave = function (this: Room, client: Client, code?: number) {
+    handlers.leaving(client);
+    return onLeave.call(this, client, code);
   };
 
   const allowReconnection = internals.allowReconnection;
@@ -190,6 +198,19 @@ export function validationFault(room: Room, type: string | number, message: unkn
   const issue = result.issues[0]!;
   const path = issue.path?.map((p) => (typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") ?? "";
   return { kind: "invalid", detail: `${path ? `${path}: ` : ""}${issue.message ?? "invalid"}` };
+}
+
+/**
+ * Calls `onLeave` when something makes the client leave (a failed validate() or an
+ * undecodable payload: Colyseus calls `client.leave(4002)` inside `_onMessage`). An own
+ * property on this client object; a reconnection brings a new object, hooked again.
+ */
+export function watchLeave(client: Client, onLeave: () => void): void {
+  const leave = client.leave;
+  client.leave = function (this: Client, code?: number, reason?: string) {
+    onLeave();
+    return leave.call(this, code, reason);
+  } as Client["leave"];
 }
 
 /** Calls `onOversized` when the client's socket refuses a frame over the transport's maxPayload. */

@@ -7,7 +7,7 @@ import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
 import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports.js";
 import type { Warden } from "../warden.js";
-import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchOversizedFrames, type FrameFault } from "./intercept.js";
+import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchLeave, watchOversizedFrames, type FrameFault } from "./intercept.js";
 
 const PROTOCOL_CODE_MASK = 0x1f;
 const JOIN_ROOM = 10;
@@ -48,9 +48,19 @@ export class WardenPlugin extends RoomPlugin {
           refuseReconnection: (sessionId) => this.sessions.get(sessionId)?.closedBy ?? this.bannedRefusal(sessionId),
           reconnected: (client) => {
             const session = this.sessions.get(client.sessionId);
-            if (session !== undefined) session.client = client;
+            if (session === undefined) return;
+            session.client = client;
+            session.leaving = false;
+            watchLeave(client, () => (session.leaving = true));
           },
-          closedWhileHandling: (client, buffer) => this.closedWhileHandling(client, buffer),
+          afterFrame: (buffer) => {
+            const session = this.framing;
+            if (session !== undefined && session.leaving && !session.closing) this.closedWhileHandling(session, buffer);
+          },
+          leaving: (client) => {
+            const session = this.sessions.get(client.sessionId);
+            if (session !== undefined) session.leaving = true;
+          },
           dispatch: (type, client, message) => this.dispatch(type, client, message),
         });
       },
@@ -105,6 +115,7 @@ export class WardenPlugin extends RoomPlugin {
       standing,
       closedBy: null,
       lastNoticeAt: 0,
+      leaving: false,
       closing: false,
     };
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
@@ -118,6 +129,7 @@ export class WardenPlugin extends RoomPlugin {
     }
     enforcer.attach(session);
     watchOversizedFrames(client, () => this.warden.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }));
+    watchLeave(client, () => (session.leaving = true));
     this.warden.bind(session);
   }
 
@@ -132,8 +144,8 @@ export class WardenPlugin extends RoomPlugin {
   /** The hot path: every inbound frame, synchronously, before the room sees it. */
   private inspect(client: Client, buffer: Buffer): boolean {
     const session = this.sessions.get(client.sessionId);
-    if (session === undefined || buffer.length === 0) return true;
     this.framing = session;
+    if (session === undefined || buffer.length === 0) return true;
     const code = buffer[0]! & PROTOCOL_CODE_MASK;
     if (code === ROOM_DATA || code === ROOM_DATA_BYTES) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
     if (code === ROOM_REQUEST) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys) && this.inspectRequest(session, client, buffer);
@@ -163,14 +175,12 @@ export class WardenPlugin extends RoomPlugin {
     return false;
   }
 
-  /** Colyseus closed the client while handling `buffer`: record why, unless the room meant it. */
-  private closedWhileHandling(client: Client, buffer: Buffer): void {
-    // Our onLeave may already have run (synchronously) inside the close: use the frame's session.
-    const session = this.framing?.sessionId === client.sessionId ? this.framing : this.sessions.get(client.sessionId);
+  /** Colyseus closed the session's client while handling `buffer`: record why, once, unless the room meant it. */
+  private closedWhileHandling(session: LiveSession, buffer: Buffer): void {
     const room = this.host;
-    if (session === undefined || room === undefined || session.closing) return;
+    if (room === undefined) return;
     session.closing = true;
-    this.recordFault(session, buffer, floodDisconnect(room, client) ?? this.frameFault(room, buffer));
+    this.recordFault(session, buffer, floodDisconnect(room, session.client) ?? this.frameFault(room, buffer));
   }
 
   /**
