@@ -77,6 +77,7 @@ const room = {
   onMessageEvents: { emit: originalEmit, events: { chat: [() => {}], move: [() => {}], report: [() => {}] } as Record<string, unknown> },
   onMessageValidators: {},
   allowReconnection: () => Promise.resolve(),
+  _onLeave: () => Promise.resolve(),
 };
 // What Colyseus does in Room.__init: `plugin.room = room`.
 (plugin as unknown as { room: unknown }).room = room;
