@@ -41,15 +41,16 @@ export function verifyDemoToken(token: string | undefined, secret: string): { su
 
 /**
  * Builds the demo room class `world` for a warden. A factory because the room's plugin
- * list needs the warden instance.
+ * list needs the warden instance. With `null`, the same room without the plugin (the
+ * benchmarks' baseline); player reports are then answered "rejected".
  */
-export function createWorldRoom(warden: Warden, options: WorldRoomOptions): new () => Room<{ state: WorldState }> {
+export function createWorldRoom(warden: Warden | null, options: WorldRoomOptions): new () => Room<{ state: WorldState }> {
   return class WorldRoom extends Room<{ state: WorldState }> {
     static override async onAuth(token: string) {
       return verifyDemoToken(token, options.jwtSecret);
     }
 
-    override plugins = definePlugins([warden.plugin()]);
+    override plugins = warden === null ? undefined : definePlugins([warden.plugin()]);
     override state = new WorldState();
 
     override messages = {
@@ -64,7 +65,7 @@ export function createWorldRoom(warden: Warden, options: WorldRoomOptions): new 
         avatar.y = message.y;
       }),
       report: validate(ReportMessage, async (client: Client, message: z.infer<typeof ReportMessage>) => {
-        const outcome = await this.plugins.warden.report(client, message);
+        const outcome = this.plugins ? await this.plugins.warden.report(client, message) : ({ status: "rejected", reason: "no warden in this room" } as const);
         client.send("report:ack", { sessionId: message.sessionId, accepted: outcome.status === "filed", ...outcome });
       }),
     };

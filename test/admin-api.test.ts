@@ -7,6 +7,7 @@ import { startWorld, type World } from "../rooms/app.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
 import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, waitFor, WARDEN_SECRET } from "./helpers/world.js";
+import { ADMIN_ROUTES } from "./helpers/admin-routes.js";
 
 const MODERATOR = "moderator-token-0123456789";
 const VIEWER = "viewer-token-0123456789abc";
@@ -53,21 +54,7 @@ async function player(name?: string) {
   return { sub, did: world.warden.digitalId(sub), room, seen };
 }
 
-const DID = "a".repeat(26);
-const ROUTES: [string, string, unknown?][] = [
-  ["GET", `/identities?q=${DID}`],
-  ["GET", `/identities/${DID}`],
-  ["GET", `/identities/${DID}/sanctions`],
-  ["GET", `/identities/${DID}/events`],
-  ["POST", `/identities/${DID}/sanctions`, { kind: "warn", reason: "x" }],
-  ["POST", `/sanctions/${DID}.aaaaaaaa/revoke`, {}],
-  ["GET", `/identities/${DID}/export`],
-  ["DELETE", `/identities/${DID}`, {}],
-  ["GET", "/audit"],
-  ["GET", "/audit/verify"],
-  ["GET", "/feed"],
-  ["GET", "/no/such/route"],
-];
+const ROUTES = ADMIN_ROUTES;
 
 describe("authentication and roles", () => {
   it.each(ROUTES)("%s %s refuses a missing or wrong token with 401", async (method, path, body) => {

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startWorld, type World } from "../../rooms/app.js";
 import { keysUnder, ownRedis, type OwnRedis } from "./helpers/redis.js";
 import { figure, join, JWT_SECRET, leave, memoryLogger, percentile, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import { ADMIN_ROUTES, UNKNOWN_DID } from "../helpers/admin-routes.js";
 
 // Pass-through spies on the two crypto calls the token check is made of (only src/admin/http.ts
 // calls timingSafeEqual), so the test can see what is compared, not only the outcome.
@@ -34,7 +35,7 @@ const prefix = "rel-admin";
 /** Random tokens (no fixed part), so that any trace of them anywhere is unmistakable. */
 const MODERATOR = randomBytes(24).toString("base64url");
 const VIEWER = randomBytes(24).toString("base64url");
-const DID = "a".repeat(26);
+const DID = UNKNOWN_DID;
 
 let redis: OwnRedis;
 let world: World;
@@ -128,21 +129,7 @@ function request(method: string, path: string, headers: Record<string, string | 
 const get = (path: string, headers: Record<string, string | string[]> = {}) => request("GET", path, headers);
 const post = (path: string, body: unknown, headers: Record<string, string | string[]> = {}) => request("POST", path, headers, typeof body === "string" ? body : JSON.stringify(body));
 
-/** Every route of the API (as in test/admin-api.test.ts) and the `/feed` stream. */
-const ROUTES: [string, string, unknown?][] = [
-  ["GET", `/identities?q=${DID}`],
-  ["GET", `/identities/${DID}`],
-  ["GET", `/identities/${DID}/sanctions`],
-  ["GET", `/identities/${DID}/events`],
-  ["POST", `/identities/${DID}/sanctions`, { kind: "warn", reason: "x" }],
-  ["POST", `/sanctions/${DID}.aaaaaaaa/revoke`, {}],
-  ["GET", `/identities/${DID}/export`],
-  ["DELETE", `/identities/${DID}`, {}],
-  ["GET", "/audit"],
-  ["GET", "/audit/verify"],
-  ["GET", "/feed"],
-  ["GET", "/no/such/route"],
-];
+const ROUTES = ADMIN_ROUTES;
 
 /** A token equal to `t` except at position `i`. */
 function flip(t: string, i: number): string {
