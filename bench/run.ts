@@ -9,7 +9,7 @@
  * It starts what it needs: Redis through scripts/redis.mjs's resolveRedis() (REDIS_URL,
  * else 127.0.0.1:6379, else a redis-server of its own), two server processes (the demo
  * room with the plugin — bench/server.ts BENCH_VARIANT=plugin, rooms/world.ts's room —
- * and the same room without it, bench/bare-world.ts), load-generator processes of real
+ * and the same room without it, createWorldRoom(null) in rooms/world.ts), load-generator processes of real
  * @colyseus/sdk clients (bench/load.ts), and single-purpose processes for the guard
  * micro-benchmark (bench/guard-micro.ts), the recorder (bench/record.ts), the Lua script
  * breakdown (bench/lua-breakdown.ts) and the per-session memory (bench/session-memory.ts).

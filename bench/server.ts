@@ -2,7 +2,7 @@
  * A benchmark server process: the demo room `world` with the warden plugin
  * (BENCH_VARIANT=plugin: rooms/world.ts's createWorldRoom, with the restrictionField that
  * rooms/app.ts configures, and a Redis store) or without it (BENCH_VARIANT=bare:
- * bench/bare-world.ts, same state and handlers). Everything else is the same in both:
+ * createWorldRoom(null) in rooms/world.ts, same state and handlers). Everything else is the same in both:
  * WebSocket transport, local presence and driver (matchmaking stays in the process, so
  * that Redis round trips in a join are the plugin's), the demo's 20 s reconnection, a
  * 60 s seat reservation and a 256 KB state encoder buffer (for the 2000-client heap test).
@@ -23,7 +23,6 @@ import { Encoder } from "@colyseus/schema";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { createWarden, type Warden } from "../src/index.js";
 import { createWorldRoom, type Avatar } from "../rooms/world.js";
-import { createBareWorldRoom } from "./bare-world.js";
 import { ready, serve } from "./lib/ipc.js";
 
 const variant = process.env.BENCH_VARIANT;
@@ -61,7 +60,6 @@ const SEAT_RESERVATION_SECONDS = 60;
 Encoder.BUFFER_SIZE = 256 * 1024;
 
 let warden: Warden | undefined;
-let RoomClass: new () => Room;
 if (variant === "plugin") {
   const generous = process.env.BENCH_FLOOD === "generous";
   const unlimited = { rate: 1e9, burst: 1e9 };
@@ -77,32 +75,20 @@ if (variant === "plugin") {
     ...(generous ? { guard: { flood: { default: unlimited, types: { chat: unlimited } } } } : {}),
   });
   await warden.ready();
-  const Base = createWorldRoom(warden, roomOptions);
-  RoomClass = class BenchWorldRoom extends Base {
-    override onCreate() {
-      this.seatReservationTimeout = SEAT_RESERVATION_SECONDS;
-      rooms++;
-      liveRooms.add(this);
-      countHandlers(this);
-    }
-    override onDispose() {
-      liveRooms.delete(this);
-    }
-  };
-} else {
-  const Base = createBareWorldRoom(roomOptions);
-  RoomClass = class BenchBareWorldRoom extends Base {
-    override onCreate() {
-      this.seatReservationTimeout = SEAT_RESERVATION_SECONDS;
-      rooms++;
-      liveRooms.add(this);
-      countHandlers(this);
-    }
-    override onDispose() {
-      liveRooms.delete(this);
-    }
-  };
 }
+// The same subclass for both variants: only the warden (or its absence) differs.
+const Base = createWorldRoom(warden ?? null, roomOptions);
+const RoomClass: new () => Room = class BenchWorldRoom extends Base {
+  override onCreate() {
+    this.seatReservationTimeout = SEAT_RESERVATION_SECONDS;
+    rooms++;
+    liveRooms.add(this);
+    countHandlers(this);
+  }
+  override onDispose() {
+    liveRooms.delete(this);
+  }
+};
 
 const server = defineServer({
   rooms: { world: defineRoom(RoomClass) },

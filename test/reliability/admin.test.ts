@@ -20,7 +20,7 @@ import { format } from "node:util";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startWorld, type World } from "../../rooms/app.js";
-import { keysUnder, ownRedis, type OwnRedis } from "./helpers/redis.js";
+import { keysUnder, ownRedis, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { figure, join, JWT_SECRET, leave, memoryLogger, percentile, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 import { ADMIN_ROUTES, UNKNOWN_DID } from "../helpers/admin-routes.js";
 
@@ -59,14 +59,7 @@ const VIEW = () => bearer(VIEWER);
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 0,
-    warden: { secret: WARDEN_SECRET, store: redis.url, prefix, logger, heartbeatMs: 500 },
-    admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
-  });
-  await world.warden.ready();
+  world = await worldOver(redis, { prefix, logger, heartbeatMs: 500 }, { admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] } });
 }, 60_000);
 
 afterAll(async () => {

@@ -11,8 +11,8 @@
 import fc from "fast-check";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, type World } from "../../rooms/app.js";
-import { feedLength, historyLength, ownRedis, storedEvents, type OwnRedis } from "./helpers/redis.js";
+import type { World } from "../../rooms/app.js";
+import { feedLength, historyLength, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { figure, join, JWT_SECRET, leave, memoryLogger, ping, sendRaw, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 
 const prefix = "rel-fuzz";
@@ -41,22 +41,14 @@ let fuzzerCount = 0;
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 0,
-    warden: {
-      secret: WARDEN_SECRET,
-      store: redis.url,
-      prefix,
-      logger,
-      // Every rejected frame must be recorded: no flood limiter (it records one event per
-      // second, not per frame), and no policy (a kick would end the fuzzing session).
-      guard: { flood: false },
-      policy: { tracks: { spam: false, abuse: false, malformed: false, reported: false } },
-    },
+  world = await worldOver(redis, {
+    prefix,
+    logger,
+    // Every rejected frame must be recorded: no flood limiter (it records one event per
+    // second, not per frame), and no policy (a kick would end the fuzzing session).
+    guard: { flood: false },
+    policy: { tracks: { spam: false, abuse: false, malformed: false, reported: false } },
   });
-  await world.warden.ready();
   bystander = await join(world.port, "fuzz-bystander");
 }, 60_000);
 

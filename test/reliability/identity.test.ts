@@ -7,8 +7,8 @@
 import { Client } from "@colyseus/sdk";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, type World } from "../../rooms/app.js";
-import { keysUnder, ownRedis, storedEvents, type OwnRedis } from "./helpers/redis.js";
+import type { World } from "../../rooms/app.js";
+import { keysUnder, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { avatarIn, join, JWT_SECRET, leave, memoryLogger, rejection, sendRaw, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 
 const prefix = "rel-identity";
@@ -19,13 +19,7 @@ const players: Player[] = [];
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 20,
-    warden: { secret: WARDEN_SECRET, store: redis.url, prefix, logger: memoryLogger(), heartbeatMs: 500 },
-  });
-  await world.warden.ready();
+  world = await worldOver(redis, { prefix, logger: memoryLogger(), heartbeatMs: 500 }, { reconnectSeconds: 20 });
 }, 60_000);
 
 afterAll(async () => {

@@ -16,9 +16,9 @@
  */
 import { Client } from "@colyseus/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, type World } from "../../rooms/app.js";
+import type { World } from "../../rooms/app.js";
 import { createWarden, type Warden, type WardenStats } from "../../src/index.js";
-import { feedLength, historyLength, ownRedis, sleep, type OwnRedis } from "./helpers/redis.js";
+import { feedLength, historyLength, ownRedis, sleep, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { startFixtureServer, type ServerProcess } from "./helpers/server.js";
 import { avatarIn, figure, join, JWT_SECRET, leave, memoryLogger, percentile, rejection, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 
@@ -92,12 +92,7 @@ function every(ms: number, fn: () => void): void {
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 20,
-    warden: { secret: WARDEN_SECRET, store: redis.url, prefix: OPEN, logger, heartbeatMs: 500, storeTimeoutMs: STORE_TIMEOUT_MS },
-  });
+  world = await worldOver(redis, { prefix: OPEN, logger, heartbeatMs: 500, storeTimeoutMs: STORE_TIMEOUT_MS }, { reconnectSeconds: 20 });
   closed = await startFixtureServer({
     jwtSecret: JWT_SECRET,
     reconnectSeconds: 20,

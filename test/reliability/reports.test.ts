@@ -5,8 +5,8 @@
  */
 import type { Room } from "@colyseus/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, type World } from "../../rooms/app.js";
-import { dumpValues, ownRedis, storedEvents, type OwnRedis } from "./helpers/redis.js";
+import type { World } from "../../rooms/app.js";
+import { dumpValues, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { figure, join, JWT_SECRET, leave, memoryLogger, rejection, sendRaw, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 import { Client } from "@colyseus/sdk";
 
@@ -21,21 +21,13 @@ const fresh = (label: string) => `${label}-${++n}`;
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 0,
-    warden: {
-      secret: WARDEN_SECRET,
-      store: redis.url,
-      prefix,
-      logger: memoryLogger(),
-      // Reports are paced by the report rules here, not by the flood limiter.
-      guard: { flood: { types: { report: { rate: 200, burst: 200 } } } },
-      reports: { windowMs: 120_000, threshold: 3, newIdMs: NEW_ID_MS, maxPerWindow: 5 },
-    },
+  world = await worldOver(redis, {
+    prefix,
+    logger: memoryLogger(),
+    // Reports are paced by the report rules here, not by the flood limiter.
+    guard: { flood: { types: { report: { rate: 200, burst: 200 } } } },
+    reports: { windowMs: 120_000, threshold: 3, newIdMs: NEW_ID_MS, maxPerWindow: 5 },
   });
-  await world.warden.ready();
 }, 60_000);
 
 afterAll(async () => {

@@ -10,8 +10,8 @@
  */
 import { Client } from "@colyseus/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, type World } from "../../rooms/app.js";
-import { historyLength, ownRedis, sleep, type OwnRedis } from "./helpers/redis.js";
+import type { World } from "../../rooms/app.js";
+import { historyLength, ownRedis, sleep, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { startFixtureServer, type ServerProcess } from "./helpers/server.js";
 import { avatarIn, figure, join, JWT_SECRET, leave, memoryLogger, percentile, rejection, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 
@@ -30,24 +30,16 @@ const players: Player[] = [];
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await startWorld({
-    port: 0,
-    jwtSecret: JWT_SECRET,
-    reconnectSeconds: 0,
-    warden: {
-      secret: WARDEN_SECRET,
-      store: redis.url,
-      prefix: "rel-slow-open",
-      logger: memoryLogger(),
-      storeTimeoutMs: STORE_TIMEOUT_MS,
-      guard: { flood: { types: { chat: { rate: 50, burst: 100 } } } },
-    },
+  world = await worldOver(redis, {
+    prefix: "rel-slow-open",
+    logger: memoryLogger(),
+    storeTimeoutMs: STORE_TIMEOUT_MS,
+    guard: { flood: { types: { chat: { rate: 50, burst: 100 } } } },
   });
   closed = await startFixtureServer({
     jwtSecret: JWT_SECRET,
     warden: { secret: WARDEN_SECRET, store: redis.url, prefix: "rel-slow-closed", failMode: "closed", storeTimeoutMs: STORE_TIMEOUT_MS },
   });
-  await world.warden.ready();
   sender = await join(world.port, "slow-sender");
   receiver = await join(world.port, "slow-receiver", { roomId: sender.room.roomId });
   offender = await join(world.port, "slow-offender", { roomId: sender.room.roomId });

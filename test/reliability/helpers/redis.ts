@@ -5,6 +5,9 @@
  */
 import { Redis } from "ioredis";
 import { pingRedis, startRedisServer } from "../../../scripts/redis.mjs";
+import { startWorld, type World } from "../../../rooms/app.js";
+import type { AdminApiOptions, WardenOptions } from "../../../src/index.js";
+import { JWT_SECRET, WARDEN_SECRET } from "../../helpers/world.js";
 
 export interface OwnRedis {
   readonly url: string;
@@ -104,4 +107,24 @@ export async function dumpValues(redis: Redis, prefix: string): Promise<{ key: s
     else if (type === "stream") for (const [, fields] of await redis.xrange(key, "-", "+")) push(fields.join("="));
   }
   return out;
+}
+
+/**
+ * The demo world in this process, over a Redis of the test's own: port 0, the suite's
+ * secrets, the given warden options on top; resolves once the warden receives sanctions.
+ */
+export async function worldOver(
+  redis: OwnRedis,
+  warden: Omit<WardenOptions, "secret" | "store">,
+  options: { reconnectSeconds?: number; admin?: AdminApiOptions } = {},
+): Promise<World> {
+  const world = await startWorld({
+    port: 0,
+    jwtSecret: JWT_SECRET,
+    reconnectSeconds: options.reconnectSeconds ?? 0,
+    warden: { secret: WARDEN_SECRET, store: redis.url, ...warden },
+    ...(options.admin ? { admin: options.admin } : {}),
+  });
+  await world.warden.ready();
+  return world;
 }
