@@ -237,19 +237,19 @@ describe("ChatDetector: allow list", () => {
 
 describe("ChatDetector: option validation", () => {
   it.each([
-    [null, "chat options must be an object"],
-    [[], "chat options must be an object"],
-    [{ englishDataset: "yes" }, "chat.englishDataset must be a boolean"],
-    [{ terms: "noob" }, "chat.terms must be an array of strings"],
-    [{ terms: ["ok", 5] }, "chat.terms[1] must be a string"],
-    [{ terms: ["ok", " \u200b "] }, "chat.terms[1] must contain at least one visible character"],
-    [{ patterns: /kys/ }, "chat.patterns must be an array of RegExp"],
-    [{ patterns: [/a/, "b"] }, "chat.patterns[1] must be a RegExp"],
-    [{ allow: [""] }, "chat.allow[0] must contain at least one visible character"],
-    [{ allowList: ["x"] }, "chat.allowList is not a known option"],
+    [null, 'createWarden: option "guard.chat" must be an object, got null'],
+    [[], 'createWarden: option "guard.chat" must be an object, got an array'],
+    [{ englishDataset: "yes" }, 'createWarden: option "guard.chat.englishDataset" must be true or false, got "yes"'],
+    [{ terms: "noob" }, 'createWarden: option "guard.chat.terms" must be an array of strings, got "noob"'],
+    [{ terms: ["ok", 5] }, 'createWarden: option "guard.chat.terms[1]" must be a string of at most 200 characters, got 5'],
+    [{ terms: ["ok", " \u200b "] }, 'createWarden: option "guard.chat.terms[1]" must contain at least one visible character, got " \u200b "'],
+    [{ patterns: /kys/ }, 'createWarden: option "guard.chat.patterns" must be an array of RegExp, got a RegExp'],
+    [{ patterns: [/a/, "b"] }, 'createWarden: option "guard.chat.patterns[1]" must be a RegExp, got "b"'],
+    [{ allow: [""] }, 'createWarden: option "guard.chat.allow[0]" must contain at least one visible character, got ""'],
+    [{ allowList: ["x"] }, 'createWarden: unknown option "guard.chat.allowList" — did you mean "guard.chat.allow"?'],
   ])("rejects %j", (options, message) => {
     const error = constructionError(options);
-    expect(error.constructor).toBe(Error);
+    expect(error).toMatchObject({ name: "WardenError", code: "INVALID_OPTION" });
     expect(error.message).toBe(message);
   });
 

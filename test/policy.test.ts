@@ -140,79 +140,91 @@ describe("merging over the defaults", () => {
 });
 
 describe("validation", () => {
+  /** Every option refusal reads `createWarden: option "<path>" <sentence>` (src/util/validate.ts). */
+  const at = (path: string, sentence: string): string => `createWarden: option "${path}" ${sentence}`;
+  const AT_RANGE = "must be a number above 0 and at most 1000000";
+  const MS_OR_DURATION = 'must be a whole number of milliseconds from 1 to 315360000000 (10 years) or a duration such as "10m"';
+  const TRACK_NAME = "is not a valid track name: it must match /^[a-z][a-z0-9_-]{0,31}$/";
   it.each<[string, unknown, string]>([
     [
       "a duration on kick",
       spamWith([{ at: 1, kind: "warn" }, { at: 2, kind: "mute" }, { at: 3, kind: "kick", duration: "5m" }]),
-      "policy.tracks.spam.ladder[2]: kick cannot have a duration",
+      at("policy.tracks.spam.ladder[2].duration", "is not allowed: kick acts once and cannot have a duration"),
     ],
-    ["a duration on warn", spamWith([{ at: 1, kind: "warn", duration: 1000 }]), "policy.tracks.spam.ladder[0]: warn cannot have a duration"],
-    ["a negative at", spamWith([{ at: 1, kind: "warn" }, { at: -1, kind: "kick" }]), 'policy.tracks.spam.ladder[1]: "at" must be a positive number, got -1'],
-    ["a zero at", spamWith([{ at: 0, kind: "warn" }]), 'policy.tracks.spam.ladder[0]: "at" must be a positive number, got 0'],
-    ["a string at", spamWith([{ at: "3", kind: "warn" }]), 'policy.tracks.spam.ladder[0]: "at" must be a positive number, got "3"'],
-    ["an infinite at", spamWith([{ at: Infinity, kind: "warn" }]), 'policy.tracks.spam.ladder[0]: "at" must be a positive number, got Infinity'],
-    ["a NaN at", spamWith([{ at: NaN, kind: "warn" }]), 'policy.tracks.spam.ladder[0]: "at" must be a positive number, got NaN'],
-    ["a missing at", spamWith([{ kind: "warn" }]), 'policy.tracks.spam.ladder[0]: "at" must be a positive number, got undefined'],
+    ["a duration on warn", spamWith([{ at: 1, kind: "warn", duration: 1000 }]), at("policy.tracks.spam.ladder[0].duration", "is not allowed: warn acts once and cannot have a duration")],
+    ["a negative at", spamWith([{ at: 1, kind: "warn" }, { at: -1, kind: "kick" }]), at("policy.tracks.spam.ladder[1].at", `${AT_RANGE}, got -1`)],
+    ["a zero at", spamWith([{ at: 0, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got 0`)],
+    ["a string at", spamWith([{ at: "3", kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got "3"`)],
+    ["an infinite at", spamWith([{ at: Infinity, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got Infinity`)],
+    ["a NaN at", spamWith([{ at: NaN, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got NaN`)],
+    ["a huge at", spamWith([{ at: 1e9, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got 1000000000`)],
+    ["a missing at", spamWith([{ kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got undefined`)],
     [
       "duplicate at values",
       spamWith([{ at: 3, kind: "warn" }, { at: 1, kind: "warn" }, { at: 3, kind: "kick" }]),
-      'policy.tracks.spam.ladder: steps must have distinct "at" values (3 appears twice)',
+      at("policy.tracks.spam.ladder", 'must have steps with distinct "at" values (3 appears twice)'),
     ],
     [
       "an at value three times",
       spamWith([{ at: 2, kind: "warn" }, { at: 2, kind: "kick" }, { at: 2, kind: "ban" }]),
-      'policy.tracks.spam.ladder: steps must have distinct "at" values (2 appears 3 times)',
+      at("policy.tracks.spam.ladder", 'must have steps with distinct "at" values (2 appears 3 times)'),
     ],
-    ["an unknown kind", spamWith([{ at: 1, kind: "nuke" }]), 'policy.tracks.spam.ladder[0]: unknown kind "nuke" (use warn, mute, freeze, kick, ban)'],
-    ["a missing kind", spamWith([{ at: 1 }]), "policy.tracks.spam.ladder[0]: unknown kind undefined (use warn, mute, freeze, kick, ban)"],
+    ["an unknown kind", spamWith([{ at: 1, kind: "nuke" }]), at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got "nuke"')],
+    ["a missing kind", spamWith([{ at: 1 }]), at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got undefined')],
     [
       "a bad halfLifeMs string",
       spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: "10x" }),
-      'policy.tracks.spam.halfLifeMs: bad duration "10x": use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)',
+      at("policy.tracks.spam.halfLifeMs", 'is invalid: bad duration "10x": use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)'),
     ],
-    [
-      "a zero halfLifeMs",
-      spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 0 }),
-      'policy.tracks.spam.halfLifeMs: must be a positive whole number of milliseconds or a duration such as "10m", got 0',
-    ],
-    [
-      "a fractional duration",
-      spamWith([{ at: 1, kind: "mute", duration: 1.5 }]),
-      'policy.tracks.spam.ladder[0].duration: must be a positive whole number of milliseconds or a duration such as "10m", got 1.5',
-    ],
+    ["a zero halfLifeMs", spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 0 }), at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 0`)],
+    ["a halfLifeMs over 10 years", spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 1e15 }), at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 1000000000000000`)],
+    ["a fractional duration", spamWith([{ at: 1, kind: "mute", duration: 1.5 }]), at("policy.tracks.spam.ladder[0].duration", `${MS_OR_DURATION}, got 1.5`)],
     [
       "a bad duration string",
       { tracks: { abuse: { ladder: [{ at: 1, kind: "warn" }, { at: 2, kind: "ban", duration: "0s" }] } } },
-      'policy.tracks.abuse.ladder[1].duration: duration "0s" must be longer than zero',
+      at("policy.tracks.abuse.ladder[1].duration", 'is invalid: duration "0s" must be longer than zero'),
     ],
-    ["an empty ladder", spamWith([]), "policy.tracks.spam.ladder: must have at least one step"],
-    ["a missing ladder", { tracks: { spam: {} } }, "policy.tracks.spam.ladder: must be an array of steps, got undefined"],
-    ["a ladder that is no array", spamWith({ 0: { at: 1, kind: "warn" } }), "policy.tracks.spam.ladder: must be an array of steps, got an object"],
-    ["a step that is no object", spamWith([{ at: 1, kind: "warn" }, "kick"]), 'policy.tracks.spam.ladder[1]: must be a step ({ at, kind, duration? }), got "kick"'],
-    ["a misspelt step key", spamWith([{ at: 1, kind: "mute", durration: "5m" }]), 'policy.tracks.spam.ladder[0]: unknown option "durration" (use at, kind, duration)'],
-    ["a misspelt track key", spamWith([{ at: 1, kind: "warn" }], { halfLife: "5m" }), 'policy.tracks.spam: unknown option "halfLife" (use halfLifeMs, ladder)'],
-    ["a misspelt policy key", { track: {} }, 'policy: unknown option "track" (use tracks)'],
-    ["a bad track name", { tracks: { Spam: { ladder: [{ at: 1, kind: "warn" }] } } }, "policy.tracks.Spam: name must match /^[a-z][a-z0-9_-]{0,31}$/"],
-    ["a track name with a space", { tracks: { "bad name": false } }, 'policy.tracks["bad name"]: name must match /^[a-z][a-z0-9_-]{0,31}$/'],
-    ["a too long track name", { tracks: { ["x".repeat(33)]: false } }, `policy.tracks.${"x".repeat(33)}: name must match /^[a-z][a-z0-9_-]{0,31}$/`],
-    ["a __proto__ track name", JSON.parse('{"tracks":{"__proto__":{"ladder":[]}}}'), "policy.tracks.__proto__: name must match /^[a-z][a-z0-9_-]{0,31}$/"],
+    ["an empty ladder", spamWith([]), at("policy.tracks.spam.ladder", "must have at least one step")],
+    ["a missing ladder", { tracks: { spam: {} } }, at("policy.tracks.spam.ladder", "must be an array of steps, got undefined")],
+    ["a ladder that is no array", spamWith({ 0: { at: 1, kind: "warn" } }), at("policy.tracks.spam.ladder", "must be an array of steps, got an object")],
+    ["a step that is no object", spamWith([{ at: 1, kind: "warn" }, "kick"]), at("policy.tracks.spam.ladder[1]", 'must be a step ({ at, kind, duration? }), got "kick"')],
+    [
+      "a misspelt step key",
+      spamWith([{ at: 1, kind: "mute", durration: "5m" }]),
+      'createWarden: unknown option "policy.tracks.spam.ladder[0].durration" — did you mean "policy.tracks.spam.ladder[0].duration"?',
+    ],
+    [
+      "a misspelt track key",
+      spamWith([{ at: 1, kind: "warn" }], { halfLife: "5m" }),
+      'createWarden: unknown option "policy.tracks.spam.halfLife" — did you mean "policy.tracks.spam.halfLifeMs"?',
+    ],
+    ["a misspelt policy key", { track: {} }, 'createWarden: unknown option "policy.track" — did you mean "policy.tracks"?'],
+    ["a bad track name", { tracks: { Spam: { ladder: [{ at: 1, kind: "warn" }] } } }, at("policy.tracks.Spam", TRACK_NAME)],
+    ["a track name with a space", { tracks: { "bad name": false } }, at('policy.tracks["bad name"]', TRACK_NAME)],
+    ["a too long track name", { tracks: { ["x".repeat(33)]: false } }, at(`policy.tracks.${"x".repeat(33)}`, TRACK_NAME)],
+    ["a __proto__ track name", JSON.parse('{"tracks":{"__proto__":{"ladder":[]}}}'), at("policy.tracks.__proto__", TRACK_NAME)],
     [
       "false for a track that is no default",
       { tracks: { spma: false } },
-      "policy.tracks.spma: false only removes a default track, and there is none by this name (defaults: spam, abuse, malformed, reported)",
+      at("policy.tracks.spma", 'is false, which only removes a default track, and there is none by this name — did you mean "policy.tracks.spam"?'),
     ],
-    ["a track that is true", { tracks: { spam: true } }, "policy.tracks.spam: must be a track ({ halfLifeMs, ladder }) or false to remove it, got true"],
-    ["a track that is an array", { tracks: { spam: [] } }, "policy.tracks.spam: must be a track ({ halfLifeMs, ladder }) or false to remove it, got an array"],
-    ["tracks that is no object", { tracks: [] }, "policy.tracks: must be an object of tracks by name, got an array"],
-    ["a policy that is no object", "strict", 'policy: must be an object, got "strict"'],
-    ["a policy that is null", null, "policy: must be an object, got null"],
+    [
+      "false for a track far from any default",
+      { tracks: { griefing: false } },
+      at("policy.tracks.griefing", "is false, which only removes a default track, and there is none by this name (defaults: spam, abuse, malformed or reported)"),
+    ],
+    ["a track that is true", { tracks: { spam: true } }, at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got true")],
+    ["a track that is an array", { tracks: { spam: [] } }, at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got an array")],
+    ["tracks that is no object", { tracks: [] }, at("policy.tracks", "must be an object of tracks by name, got an array")],
+    ["a policy that is no object", "strict", at("policy", 'must be an object, got "strict"')],
+    ["a policy that is null", null, at("policy", "must be an object, got null")],
   ])("refuses %s with INVALID_OPTION and the exact path", (_label, options, message) => {
     expect(refusal(options).message).toBe(message);
   });
 
   it("names the index as given, before sorting", () => {
     expect(refusal(spamWith([{ at: 9, kind: "ban" }, { at: 1, kind: "warn", duration: "1m" }])).message).toBe(
-      "policy.tracks.spam.ladder[1]: warn cannot have a duration",
+      at("policy.tracks.spam.ladder[1].duration", "is not allowed: warn acts once and cannot have a duration"),
     );
   });
 

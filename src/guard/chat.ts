@@ -22,6 +22,7 @@ import {
   toAsciiLowerCaseTransformer,
 } from "obscenity";
 import type { MatchPayload, TransformerContainer } from "obscenity";
+import { attempt, childPath, fail, readArray, readObject, show } from "../util/validate.js";
 
 /** Options of the chat detector. */
 export interface ChatDetectorOptions {
@@ -179,7 +180,17 @@ const PATTERN_META = /[\\[\]?|]/;
 /** Where obscenity's `|` assertion compiles to a meaningful `\b`. */
 const ASCII_WORD_CHAR = /^[A-Za-z0-9_]$/;
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["englishDataset", "terms", "patterns", "allow"]);
+/** The keys of {@link ChatDetectorOptions}. */
+export const CHAT_OPTION_KEYS = ["englishDataset", "terms", "patterns", "allow"] as const;
+
+/** Most entries of `terms` or `allow`. */
+const MAX_WORDS = 10_000;
+/** Longest entry of `terms` or `allow`, in UTF-16 code units. */
+const MAX_WORD_CHARS = 200;
+/** Most `patterns`. */
+const MAX_PATTERNS = 1000;
+/** Longest pattern source. */
+const MAX_PATTERN_CHARS = 1000;
 
 /**
  * Normalises text so evasions collapse: NFKD + strip combining marks
@@ -301,17 +312,74 @@ function termPattern(
   return `${ASCII_WORD_CHAR.test(first) ? "|" : ""}${body}${ASCII_WORD_CHAR.test(last) ? "|" : ""}`;
 }
 
-function stringList(value: unknown, field: string): string[] {
+/** Chat detector options after {@link resolveChatOptions}: every field present and checked. */
+export interface ResolvedChatOptions {
+  readonly englishDataset: boolean;
+  readonly terms: readonly string[];
+  /** Fresh copies, without the `g` and `y` flags. */
+  readonly patterns: readonly RegExp[];
+  readonly allow: readonly string[];
+}
+
+/** The transformers a game term is decoded with, both when checked and when compiled. */
+function termDecoders(): TransformerContainer[] {
+  return [resolveConfusablesTransformer(), resolveLeetSpeakTransformer(), toAsciiLowerCaseTransformer()];
+}
+
+/** Checks a list of words (`terms`, `allow`): strings, each with something visible in it. */
+function wordList(path: string, value: unknown): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new Error(`chat.${field} must be an array of strings`);
-  return value.map((entry: unknown, index) => {
-    if (typeof entry !== "string") throw new Error(`chat.${field}[${index}] must be a string`);
-    const normalised = normalizeChat(entry).trim();
-    if (normalised === "") {
-      throw new Error(`chat.${field}[${index}] must contain at least one visible character`);
-    }
+  return readArray(path, value, MAX_WORDS, "an array of strings").map((entry, index) => {
+    const entryPath = `${path}[${index}]`;
+    if (typeof entry !== "string" || entry.length > MAX_WORD_CHARS) fail(entryPath, `must be a string of at most ${MAX_WORD_CHARS} characters, got ${show(entry)}`);
+    if (normalizeChat(entry).trim() === "") fail(entryPath, `must contain at least one visible character, got ${show(entry)}`);
     return entry;
   });
+}
+
+/**
+ * Validates the chat detector's options, so that `new ChatDetector(resolved)` cannot throw.
+ * `createWarden` calls it (through `resolveOptions`) before anything is created.
+ *
+ * @param options - The detector's part of the `guard.chat` option; `undefined` = defaults.
+ * @param path - Where the options sit, for error sentences.
+ * @throws `WardenError("INVALID_OPTION")` naming the path, e.g.
+ *   `createWarden: option "guard.chat.patterns[1]" must be a RegExp, got "b"`.
+ */
+export function resolveChatOptions(options: unknown, path = "guard.chat"): ResolvedChatOptions {
+  const given = readObject(path, options === undefined ? {} : options, CHAT_OPTION_KEYS);
+  const englishDataset = given.englishDataset ?? true;
+  if (typeof englishDataset !== "boolean") fail(childPath(path, "englishDataset"), `must be true or false, got ${show(englishDataset)}`);
+
+  const terms = wordList(childPath(path, "terms"), given.terms);
+  const decode = termDecoders();
+  terms.forEach((term, index) => {
+    // Escaping makes every term a valid pattern; checked here all the same, so that the
+    // constructor has nothing left that could fail.
+    try {
+      parseRawPattern(termPattern(runsOf(applyTransformers(normalizeChat(term).trim(), decode)), ENGLISH_REPEAT_THRESHOLDS));
+    } catch (error) {
+      fail(`${childPath(path, "terms")}[${index}]`, `cannot be turned into a pattern, got ${show(term)}`, error);
+    }
+  });
+  const allow = wordList(childPath(path, "allow"), given.allow);
+
+  const patternsPath = childPath(path, "patterns");
+  const patterns =
+    given.patterns === undefined
+      ? []
+      : readArray(patternsPath, given.patterns, MAX_PATTERNS, "an array of RegExp").map((entry, index) => {
+          const entryPath = `${patternsPath}[${index}]`;
+          return attempt(entryPath, () => {
+            if (!(entry instanceof RegExp)) fail(entryPath, `must be a RegExp, got ${show(entry)}`);
+            const { source, flags } = entry;
+            if (source.length > MAX_PATTERN_CHARS) fail(entryPath, `must have a source of at most ${MAX_PATTERN_CHARS} characters, got ${source.length}`);
+            // A copy without g and y: a shared lastIndex must not make results depend on earlier calls.
+            return new RegExp(source, flags.replace(/[gy]/g, ""));
+          });
+        });
+
+  return Object.freeze({ englishDataset, terms: Object.freeze(terms), patterns: Object.freeze(patterns), allow: Object.freeze(allow) });
 }
 
 /**
@@ -359,37 +427,22 @@ export class ChatDetector {
   readonly #allow: readonly string[];
 
   /**
-   * @param options - Detector configuration; every field is optional.
-   * @throws Error naming the offending field (e.g. `chat.patterns[1] must be a
-   * RegExp`) when the options are malformed.
+   * @param options - Detector configuration; every field is optional. Options that went
+   * through {@link resolveChatOptions} (as `createWarden` does) are never refused.
+   * @throws `WardenError("INVALID_OPTION")` naming the offending path (e.g.
+   * `guard.chat.patterns[1]`) when the options are malformed.
    */
   constructor(options: ChatDetectorOptions = {}) {
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new Error("chat options must be an object");
-    }
-    for (const key of Object.keys(options)) {
-      // A misspelt key (say "allowList") would otherwise silently do nothing.
-      if (!KNOWN_OPTIONS.has(key)) throw new Error(`chat.${key} is not a known option`);
-    }
-    const useDataset: unknown = options.englishDataset ?? true;
-    if (typeof useDataset !== "boolean") throw new Error("chat.englishDataset must be a boolean");
-
-    const terms = stringList(options.terms, "terms");
-    const allowRaw = stringList(options.allow, "allow");
-    const patternsRaw: unknown = options.patterns ?? [];
-    if (!Array.isArray(patternsRaw)) throw new Error("chat.patterns must be an array of RegExp");
-    this.#patterns = patternsRaw.map((entry: unknown, index): CompiledPattern => {
-      if (!(entry instanceof RegExp)) throw new Error(`chat.patterns[${index}] must be a RegExp`);
-      return {
-        reported: boundTerm(entry.source),
-        regExp: new RegExp(entry.source, `${entry.flags.replace(/[gy]/g, "")}g`),
-      };
-    });
+    // The one validation path; idempotent, so options resolved before pass unchanged.
+    const checked = resolveChatOptions(options);
+    this.#patterns = checked.patterns.map(
+      (pattern): CompiledPattern => ({ reported: boundTerm(pattern.source), regExp: new RegExp(pattern.source, `${pattern.flags}g`) }),
+    );
 
     // Whitelist lookups see the normalised text, so the words must be normalised too.
-    this.#allow = [...new Set(allowRaw.map((word) => normalizeChat(word).trim()))];
+    this.#allow = [...new Set(checked.allow.map((word) => normalizeChat(word).trim()))];
 
-    if (useDataset) {
+    if (checked.englishDataset) {
       const built = obscenityEnglishDataset.build();
       this.#datasetMatcher = new RegExpMatcher({
         blacklistedTerms: built.blacklistedTerms,
@@ -401,7 +454,7 @@ export class ChatDetector {
     }
 
     this.#termSet = new DataSet<{ term: string }>();
-    this.#termMatcher = terms.length === 0 ? null : this.#buildTermMatcher(terms);
+    this.#termMatcher = checked.terms.length === 0 ? null : this.#buildTermMatcher(checked.terms);
   }
 
   /**
@@ -412,11 +465,7 @@ export class ChatDetector {
    * preset allows.
    */
   #buildTermMatcher(terms: readonly string[]): RegExpMatcher {
-    const decode: TransformerContainer[] = [
-      resolveConfusablesTransformer(),
-      resolveLeetSpeakTransformer(),
-      toAsciiLowerCaseTransformer(),
-    ];
+    const decode = termDecoders();
     const prepared: PreparedTerm[] = terms.map((raw) => ({
       reported: boundTerm(raw.trim()),
       runs: runsOf(applyTransformers(normalizeChat(raw).trim(), decode)),

@@ -7,9 +7,8 @@
  * get a step out, so the same inputs always give the same answer (safe to retry, easy to
  * mirror in Lua).
  */
-import { parseDuration } from "../duration.js";
-import { WardenError } from "../errors.js";
 import { LASTING_KINDS, SANCTION_KINDS, type SanctionKind } from "../sanctions/model.js";
+import { childPath, deepFreeze, durationIn, fail, listOf, numberIn, readArray, readObject, show, suggest } from "../util/validate.js";
 
 /** One rung: at `at` points (or more) the ID gets `kind`, for `duration` if given. */
 export interface LadderStep {
@@ -18,7 +17,7 @@ export interface LadderStep {
   /** The sanction this step issues. */
   kind: SanctionKind;
   /**
-   * Milliseconds, or a string such as `"10m"` (see {@link parseDuration}). Only for lasting
+   * Milliseconds, or a string such as `"10m"` (see `parseDuration` in src/duration.ts; at most 10 years). Only for lasting
    * kinds (mute, freeze, ban); refused for warn and kick, which act once.
    * @defaultValue omitted: a lasting kind is then permanent
    */
@@ -133,42 +132,55 @@ const TRACK_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
  * half-life): without this slack, three offenses a second apart add up to 2.998 and miss
  * the step at 3 — and the step below would be issued a second time.
  */
-const EPSILON = 0.005;
+export const EPSILON = 0.005;
 
 const POLICY_KEYS = ["tracks"] as const;
 const TRACK_KEYS = ["halfLifeMs", "ladder"] as const;
 const STEP_KEYS = ["at", "kind", "duration"] as const;
 
+/** Most tracks in `policy.tracks`, and most steps in one ladder. */
+const MAX_TRACKS = 64;
+const MAX_STEPS = 100;
+/** Highest `at`: points are small numbers, a million is surely a typo. */
+const MAX_AT = 1_000_000;
+
 /**
  * Validates `options`, merges them over {@link DEFAULT_TRACKS} and resolves durations to
  * milliseconds and ladders to ascending order.
  *
- * Throws `WardenError("INVALID_OPTION")` with a sentence that starts with the path of the
- * bad value, e.g. `policy.tracks.spam.ladder[2]: kick cannot have a duration`. Indexes in
- * paths are those of the ladder as given, before sorting, so they point at the config line.
+ * Throws `WardenError("INVALID_OPTION")` with a sentence that names the path of the bad
+ * value, in the style of every option (see `src/util/validate.ts`), e.g.
+ * `createWarden: option "policy.tracks.spam.ladder[2].duration" is not allowed: kick acts once and cannot have a duration`.
+ * Indexes in paths are those of the ladder as given, before sorting, so they point at the
+ * config line. Unknown keys are refused with the nearest known one.
  *
  * @param options - The `policy` option; omitted = the defaults.
+ * @param path - Where the option sits, for error sentences.
  */
-export function resolvePolicy(options?: PolicyOptions): Policy {
-  if (options !== undefined) {
-    if (!isPlainObject(options)) fail("policy", `must be an object, got ${show(options)}`);
-    checkKeys("policy", options, POLICY_KEYS);
-  }
-  const given: unknown = options?.tracks;
-  if (given !== undefined && !isPlainObject(given)) {
-    fail("policy.tracks", `must be an object of tracks by name, got ${show(given)}`);
-  }
+export function resolvePolicy(options?: PolicyOptions, path = "policy"): Policy {
+  const given = options === undefined ? undefined : readObject(path, options, POLICY_KEYS);
+  const tracksPath = childPath(path, "tracks");
+  const tracksGiven = given?.tracks === undefined ? {} : readObject(tracksPath, given.tracks, null, "an object of tracks by name");
+  const names = Object.keys(tracksGiven);
+  if (names.length > MAX_TRACKS) fail(tracksPath, `must have at most ${MAX_TRACKS} tracks, got ${names.length}`);
 
   // Start from the defaults so a track given replaces its default in place and keeps its order.
   const merged = new Map<string, unknown>(Object.entries(DEFAULT_TRACKS));
-  for (const [name, track] of Object.entries(given ?? {})) {
-    const path = `policy.tracks${segment(name)}`;
-    if (!TRACK_NAME.test(name)) fail(path, `name must match ${String(TRACK_NAME)}`);
+  for (const name of names) {
+    const track = tracksGiven[name];
+    const trackPath = childPath(tracksPath, name);
+    if (!TRACK_NAME.test(name)) fail(trackPath, `is not a valid track name: it must match ${String(TRACK_NAME)}`);
     if (track === false) {
       // A `false` for a name that is no default is almost surely a typo ("spma": false)
       // that would leave the intended track on; say so rather than ignore it.
       if (!Object.hasOwn(DEFAULT_TRACKS, name)) {
-        fail(path, `false only removes a default track, and there is none by this name (defaults: ${Object.keys(DEFAULT_TRACKS).join(", ")})`);
+        const defaults = Object.keys(DEFAULT_TRACKS);
+        const near = suggest(name, defaults);
+        fail(
+          trackPath,
+          `is false, which only removes a default track, and there is none by this name` +
+            (near === undefined ? ` (defaults: ${listOf(defaults)})` : ` — did you mean "${childPath(tracksPath, near)}"?`),
+        );
       }
       merged.delete(name);
     } else {
@@ -177,7 +189,7 @@ export function resolvePolicy(options?: PolicyOptions): Policy {
   }
 
   const tracks = new Map<string, ResolvedTrack>();
-  for (const [name, track] of merged) tracks.set(name, resolveTrack(name, track));
+  for (const [name, track] of merged) tracks.set(name, resolveTrack(childPath(tracksPath, name), name, track));
   return Object.freeze({ tracks: new ReadonlyMapView(tracks) });
 }
 
@@ -252,97 +264,41 @@ export const HYSTERESIS = 1;
 
 // ---------------------------------------------------------------------------------------
 
-function resolveTrack(name: string, track: unknown): ResolvedTrack {
-  const path = `policy.tracks${segment(name)}`;
-  if (!isPlainObject(track)) fail(path, `must be a track ({ halfLifeMs, ladder }) or false to remove it, got ${show(track)}`);
-  checkKeys(path, track, TRACK_KEYS);
-  const halfLifeMs = track.halfLifeMs === undefined ? DEFAULT_HALF_LIFE_MS : toMs(`${path}.halfLifeMs`, track.halfLifeMs);
+function resolveTrack(path: string, name: string, track: unknown): ResolvedTrack {
+  const given = readObject(path, track, TRACK_KEYS, "a track ({ halfLifeMs, ladder }) or false to remove it");
+  const halfLifeMs = given.halfLifeMs === undefined ? DEFAULT_HALF_LIFE_MS : durationIn(childPath(path, "halfLifeMs"), given.halfLifeMs);
 
-  const ladderPath = `${path}.ladder`;
-  const ladder: unknown = track.ladder;
-  if (!Array.isArray(ladder)) fail(ladderPath, `must be an array of steps, got ${show(ladder)}`);
+  const ladderPath = childPath(path, "ladder");
+  const ladder = readArray(ladderPath, given.ladder, MAX_STEPS, "an array of steps");
   if (ladder.length === 0) fail(ladderPath, "must have at least one step");
-  const steps = ladder.map((step: unknown, i) => resolveStep(`${ladderPath}[${i}]`, step));
+  const steps = ladder.map((step, i) => resolveStep(`${ladderPath}[${i}]`, step));
 
   const seen = new Map<number, number>();
   for (const step of steps) seen.set(step.at, (seen.get(step.at) ?? 0) + 1);
   for (const [at, count] of seen) {
     // Two steps at the same points would make "the step at these points" ambiguous.
-    if (count > 1) fail(ladderPath, `steps must have distinct "at" values (${at} appears ${count === 2 ? "twice" : `${count} times`})`);
+    if (count > 1) fail(ladderPath, `must have steps with distinct "at" values (${at} appears ${count === 2 ? "twice" : `${count} times`})`);
   }
   steps.sort((a, b) => a.at - b.at);
   return Object.freeze({ name, halfLifeMs, ladder: Object.freeze(steps) });
 }
 
 function resolveStep(path: string, step: unknown): ResolvedStep {
-  if (!isPlainObject(step)) fail(path, `must be a step ({ at, kind, duration? }), got ${show(step)}`);
-  checkKeys(path, step, STEP_KEYS);
-  const { at, kind } = step;
-  if (typeof at !== "number" || !Number.isFinite(at) || at <= 0) fail(path, `"at" must be a positive number, got ${show(at)}`);
-  if (!isKind(kind)) fail(path, `unknown kind ${show(kind)} (use ${SANCTION_KINDS.join(", ")})`);
+  const given = readObject(path, step, STEP_KEYS, "a step ({ at, kind, duration? })");
+  const at = numberIn(childPath(path, "at"), given.at, { min: 0, above: true, max: MAX_AT });
+  const kind = given.kind;
+  if (!isKind(kind)) fail(childPath(path, "kind"), `must be ${listOf(SANCTION_KINDS.map((k) => JSON.stringify(k)))}, got ${show(kind)}`);
   let duration: number | undefined;
-  if (step.duration !== undefined) {
-    if (!LASTING_KINDS.has(kind)) fail(path, `${kind} cannot have a duration`);
-    duration = toMs(`${path}.duration`, step.duration);
+  if (given.duration !== undefined) {
+    const durationPath = childPath(path, "duration");
+    if (!LASTING_KINDS.has(kind)) fail(durationPath, `is not allowed: ${kind} acts once and cannot have a duration`);
+    duration = durationIn(durationPath, given.duration);
   }
   return Object.freeze({ at, kind, duration });
 }
 
-/** Milliseconds from a number or a duration string; the path prefixes parseDuration's own sentence. */
-function toMs(path: string, value: unknown): number {
-  if (typeof value === "string") {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      fail(path, error instanceof Error ? error.message : String(error));
-    }
-  }
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-    fail(path, `must be a positive whole number of milliseconds or a duration such as "10m", got ${show(value)}`);
-  }
-  return value;
-}
-
 function isKind(value: unknown): value is SanctionKind {
   return typeof value === "string" && (SANCTION_KINDS as readonly string[]).includes(value);
-}
-
-/** Unknown keys are refused: a misspelt "durration" would otherwise silently make a ban permanent. */
-function checkKeys(path: string, value: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(path, `unknown option ${JSON.stringify(key)} (use ${allowed.join(", ")})`);
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** `.spam` for a plain name, `["Bad Name"]` otherwise, so the path stays readable. */
-function segment(name: string): string {
-  return /^[A-Za-z_$][\w$-]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
-}
-
-/** A short rendering of a bad value for an error sentence. */
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (Array.isArray(value)) return "an array";
-  if (value === null) return "null";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "function") return "a function";
-  return String(value);
-}
-
-function fail(path: string, sentence: string): never {
-  throw new WardenError("INVALID_OPTION", `${path}: ${sentence}`);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /**
