@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as HttpServer } from "node:net";
 import { defineRoom, defineServer, matchMaker, type Server } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
@@ -41,10 +41,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     },
     ...options.warden,
   });
+  const transport = new WebSocketTransport();
   const WorldRoom = createWorldRoom(warden, { jwtSecret: options.jwtSecret, reconnectSeconds: options.reconnectSeconds ?? 20 });
   const server = defineServer({
     rooms: { world: defineRoom(WorldRoom) },
-    transport: new WebSocketTransport(),
+    transport,
     ...(options.redisUrl
       ? {
           presence: new RedisPresence(options.redisUrl),
@@ -60,7 +61,14 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     greet: false,
     gracefullyShutdown: false,
   });
-  await server.listen(options.port);
+  try {
+    await listen(server, transport.server, options.port);
+  } catch (e) {
+    // Nothing half-started is left behind: rooms, presence, driver and the warden's store.
+    await server.gracefullyShutdown(false).catch(() => {});
+    await warden.close().catch(() => {});
+    throw e;
+  }
   const address = server.transport.server?.address() as AddressInfo | null;
   const port = address?.port ?? options.port;
   return {
@@ -72,4 +80,38 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       await warden.close();
     },
   };
+}
+
+/** Why {@link startWorld} could not take its port (`code` is Node's: `EADDRINUSE`, `EACCES`…). */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+  constructor(readonly port: number, readonly code: string, options?: { cause?: unknown }) {
+    super(code === "EADDRINUSE" ? `port ${port} is already in use: set PORT to another port`
+      : code === "EACCES" ? `port ${port} may not be used by this user (EACCES): set PORT to another port`
+      : `cannot listen on port ${port} (${code})`, options);
+  }
+}
+
+/**
+ * `server.listen(port)`, except that a port it cannot take rejects with a {@link ListenError}.
+ * Colyseus's WebSocketTransport only prints an http server's errors (with a stack) and its
+ * `listen()` then waits for a "listening" that never comes: the process would hang on. So
+ * while binding, the transport's error listeners are set aside and ours decides; they are
+ * put back once the port is taken.
+ */
+async function listen(server: Server, http: HttpServer | undefined, port: number): Promise<void> {
+  if (http === undefined) return server.listen(port);
+  const theirs = http.listeners("error") as ((error: Error) => void)[];
+  http.removeAllListeners("error");
+  let onError: (error: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    onError = (error: Error & { code?: string }) => reject(new ListenError(port, error.code ?? "unknown error", { cause: error }));
+    http.once("error", onError);
+  });
+  try {
+    await Promise.race([server.listen(port), failed]);
+  } finally {
+    http.off("error", onError);
+    for (const listener of theirs) http.on("error", listener);
+  }
 }

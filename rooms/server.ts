@@ -8,7 +8,8 @@
  *   WARDEN_PREFIX       Redis key prefix (default "warden")
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
  */
-import { startWorld } from "./app.js";
+import { WardenError } from "../src/index.js";
+import { ListenError, startWorld, type World } from "./app.js";
 
 const DEV_WARDEN_SECRET = "dev-only-warden-secret-change-me";
 const DEV_JWT_SECRET = "dev-only-jwt-secret-change-me";
@@ -22,17 +23,26 @@ function secretFromEnv(name: string, fallback: string): string {
 
 const port = Number(process.env.PORT ?? 2567);
 const redisUrl = process.env.REDIS_URL || undefined;
-const world = await startWorld({
-  port,
-  jwtSecret: secretFromEnv("JWT_SECRET", DEV_JWT_SECRET),
-  redisUrl,
-  warden: {
-    secret: secretFromEnv("WARDEN_SECRET", DEV_WARDEN_SECRET),
-    store: redisUrl,
-    ...(process.env.WARDEN_PREFIX ? { prefix: process.env.WARDEN_PREFIX } : {}),
-    ...(process.env.WARDEN_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WARDEN_HEARTBEAT_MS) } : {}),
-  },
-});
+let world: World;
+try {
+  world = await startWorld({
+    port,
+    jwtSecret: secretFromEnv("JWT_SECRET", DEV_JWT_SECRET),
+    redisUrl,
+    warden: {
+      secret: secretFromEnv("WARDEN_SECRET", DEV_WARDEN_SECRET),
+      store: redisUrl,
+      ...(process.env.WARDEN_PREFIX ? { prefix: process.env.WARDEN_PREFIX } : {}),
+      ...(process.env.WARDEN_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WARDEN_HEARTBEAT_MS) } : {}),
+    },
+  });
+} catch (e) {
+  // One line, no stack: the usual causes (port taken, bad option) are fixed from the message.
+  const message = e instanceof ListenError || e instanceof WardenError ? e.message : `could not start: ${e instanceof Error ? e.message : String(e)}`;
+  console.error(`[warden-demo] ${message}`);
+  // exit, not exitCode: presence, driver or store connections may still hold the event loop.
+  process.exit(1);
+}
 console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind}; admin API under /warden/api when a token is set)`);
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);

@@ -9,7 +9,7 @@ export const ERROR_CATALOGUE = {
   INVALID_OPTION: { status: 500, description: "createWarden() was given an option it cannot use." },
   INVALID_SANCTION: { status: 400, description: "A sanction request is malformed (unknown kind, bad duration, missing reason…)." },
   INVALID_DID: { status: 400, description: "A string is not a well-formed digital ID." },
-  INVALID_DURATION: { status: 400, description: "A duration is not of the form 30s, 10m, 2h or 7d." },
+  INVALID_DURATION: { status: 400, description: "A duration is not of the form 30s, 10m, 2h or 7d, or is longer than 3650d (10 years)." },
   SANCTION_NOT_FOUND: { status: 404, description: "No stored sanction has this id." },
   IDENTITY_NOT_FOUND: { status: 404, description: "The store holds nothing about this digital ID." },
   NOT_FOUND: { status: 404, description: "No admin API route has this path." },

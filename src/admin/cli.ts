@@ -14,6 +14,7 @@
 import { userInfo } from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { parseDuration, formatDuration } from "../duration.js";
+import { formatInstant } from "../util/time.js";
 import { WardenError } from "../errors.js";
 import { assertDigitalId, deriveDigitalId } from "../identity/digital-id.js";
 import { DEFAULT_OPTIONS } from "../options.js";
@@ -70,7 +71,7 @@ function actorOf(who: string, why?: string): Actor {
 }
 
 function when(ms: number | null): string {
-  return ms === null ? "permanent" : new Date(ms).toISOString();
+  return ms === null ? "permanent" : formatInstant(ms);
 }
 
 function sanctionRows(sanctions: readonly Sanction[]): string {
@@ -121,7 +122,7 @@ export function buildProgram(io: Io): Command {
       .requiredOption("--reason <text>", "why; shown to the player")
       .option("--by <name>", "issuer recorded with the sanction", defaultIssuer())
       .addOption(json());
-    if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w");
+    if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
     command.action(async (didArg: string, opts: Common & { reason: string; by: string; for?: string }) => {
       // Everything is checked before the store is opened: bad input writes nothing.
       const did = assertDigitalId(didArg);
@@ -200,7 +201,7 @@ export function buildProgram(io: Io): Command {
       const limit = opts.count === undefined ? Infinity : Number(opts.count);
       if (opts.count !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new CliError("--count must be a positive whole number", EXIT.badInput);
       await withService(io, async (admin, store) => {
-        await admin.audit.append({ actor: defaultIssuer(), face: "cli", action: "view", target: null, detail: { what: "live feed" } });
+        await admin.watchFeed(actorOf(defaultIssuer()));
         let after = opts.fromStart ? "0" : await store.lastFeedId();
         let seen = 0;
         let stopping = false;
@@ -296,7 +297,7 @@ export function buildProgram(io: Io): Command {
 
 function eventLine(e: OffenseEvent): string {
   const evidence = Object.entries(e.evidence).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
-  return `${new Date(e.at).toISOString()}  ${e.did}  ${e.room.name}/${e.room.id}  ${e.detector}/${e.kind}  ${e.track}+${e.severity}  ${evidence}`;
+  return `${formatInstant(e.at)}  ${e.did}  ${e.room.name}/${e.room.id}  ${e.detector}/${e.kind}  ${e.track}+${e.severity}  ${evidence}`;
 }
 
 /** Runs the CLI; resolves the exit code. Errors are one line on stderr. */

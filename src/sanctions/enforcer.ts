@@ -3,7 +3,8 @@ import { Standing, type LiveSession } from "../identity/live-sessions.js";
 import type { EnforcementEvent } from "../events.js";
 import type { ResolvedOptions } from "../options.js";
 import type { BusMessage } from "../stores/store.js";
-import { describeSanction, isActive, type Sanction } from "./model.js";
+import { formatInstant } from "../util/time.js";
+import { describeSanction, isActive, SANCTION_KINDS, type Sanction } from "./model.js";
 
 /** WebSocket close code of a kick. */
 export const CLOSE_KICKED = 4401;
@@ -34,8 +35,13 @@ function closeReason(text: string): string {
 
 /** The join error message of a ban: reason and end time. */
 export function banMessage(ban: Sanction): string {
-  const until = ban.end === null ? "permanently" : `until ${new Date(ban.end).toISOString()}`;
+  const until = ban.end === null ? "permanently" : `until ${formatInstant(ban.end)}`;
   return `banned ${until}: ${ban.reason}`;
+}
+
+/** The close reason (and join error message) of a kick. */
+export function kickMessage(kick: Sanction): string {
+  return `kicked: ${kick.reason}`;
 }
 
 /**
@@ -51,6 +57,8 @@ export class Enforcer {
    * replayed by a resync after the bus was cut — and must act once.
    */
   private readonly applied = new Set<string>();
+  /** Kinds of message whose failure to apply was logged already (one line per kind, not one per message). */
+  private readonly failedKinds = new Set<string>();
 
   constructor(
     private readonly options: Pick<ResolvedOptions, "restrictionField" | "noticeIntervalMs" | "logger">,
@@ -99,15 +107,32 @@ export class Enforcer {
     }
   }
 
-  /** Applies a sanction or revocation (from this process, the bus, or a resync), once. */
+  /**
+   * Applies a sanction or revocation (from this process, the bus, or a resync), once.
+   * Never throws: it runs inside the bus listener, where a throw would end the process.
+   * Messages are checked before they get here (sanctions/codec.ts); a failure anyway is
+   * logged once per kind of message and the message is dropped.
+   */
   apply(message: BusMessage): void {
-    const key = message.type === "issued" ? `i:${message.sanction.id}` : `r:${message.sanctionId}`;
-    if (this.applied.has(key)) return;
-    this.applied.add(key);
-    // Bounded: the oldest keys go first (a Set iterates in insertion order).
-    if (this.applied.size > 10_000) for (const old of this.applied) { this.applied.delete(old); if (this.applied.size <= 9_000) break; }
-    if (message.type === "issued") this.applyIssued(message.sanction);
-    else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+    try {
+      const key = message.type === "issued" ? `i:${message.sanction.id}` : `r:${message.sanctionId}`;
+      if (this.applied.has(key)) return;
+      this.applied.add(key);
+      // Bounded: the oldest keys go first (a Set iterates in insertion order).
+      if (this.applied.size > 10_000) for (const old of this.applied) { this.applied.delete(old); if (this.applied.size <= 9_000) break; }
+      if (message.type === "issued") this.applyIssued(message.sanction);
+      else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+    } catch (e) {
+      // The kind names a bounded set of lines: anything unexpected shares one.
+      const kind = message?.type === "revoked" ? "revoked" : message?.type === "issued" && SANCTION_KINDS.includes(message.sanction?.kind) ? `issued ${message.sanction.kind}` : "malformed";
+      if (this.failedKinds.has(kind)) return;
+      this.failedKinds.add(kind);
+      try {
+        this.options.logger.error(`could not apply a ${kind} message (further failures of this kind are not logged): ${e instanceof Error ? e.message : String(e)}`);
+      } catch {
+        // A logger that throws must not turn a dropped message into a dead process.
+      }
+    }
   }
 
   /** The IDs this process holds state for (live sessions or remembered bans). */
@@ -157,7 +182,7 @@ export class Enforcer {
   /** Closes a session for a kick or ban; marks it so that it can never reconnect. */
   close(session: LiveSession, sanction: Sanction): void {
     const code = sanction.kind === "ban" ? CLOSE_BANNED : CLOSE_KICKED;
-    const message = sanction.kind === "ban" ? banMessage(sanction) : `kicked: ${sanction.reason}`;
+    const message = sanction.kind === "ban" ? banMessage(sanction) : kickMessage(sanction);
     if (session.closedBy === null) session.closedBy = { code, message };
     this.notify(session, sanction);
     try {

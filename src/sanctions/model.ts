@@ -3,6 +3,8 @@ import type { DigitalId } from "../identity/digital-id.js";
 import { assertDigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
 import { boundText } from "../util/text.js";
+import { formatInstant, isInstant } from "../util/time.js";
+import { checkDuration, MAX_DURATION_MS } from "../duration.js";
 
 /** The sanctions the warden can apply, mildest first. */
 export const SANCTION_KINDS = ["warn", "mute", "freeze", "kick", "ban"] as const;
@@ -13,6 +15,9 @@ export const LASTING_KINDS: ReadonlySet<SanctionKind> = new Set(["mute", "freeze
 
 /** Longest reason kept; longer reasons are cut, never refused. */
 export const MAX_REASON_LENGTH = 500;
+
+/** Longest issuer (`by`) kept; longer ones are cut. */
+export const MAX_BY_LENGTH = 100;
 
 /** Who lifted a sanction, when and why. */
 export interface Revocation {
@@ -49,7 +54,10 @@ export interface SanctionRequest {
 const SANCTION_ID = /^([a-z2-7]{26})\.([a-z2-7]{8})$/;
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 
-/** Validates a request and builds the sanction it describes. Throws `INVALID_SANCTION`. */
+/**
+ * Validates a request and builds the sanction it describes. Throws `INVALID_SANCTION`, or
+ * `INVALID_DURATION` for a duration over {@link MAX_DURATION_MS}.
+ */
 export function draftSanction(request: SanctionRequest, now: number): Sanction {
   const did = assertDigitalId(request.did);
   if (!SANCTION_KINDS.includes(request.kind)) {
@@ -57,7 +65,7 @@ export function draftSanction(request: SanctionRequest, now: number): Sanction {
   }
   const reason = typeof request.reason === "string" ? boundText(request.reason, MAX_REASON_LENGTH) : "";
   if (reason.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs a reason");
-  const by = typeof request.by === "string" ? boundText(request.by, 100) : "";
+  const by = typeof request.by === "string" ? boundText(request.by, MAX_BY_LENGTH) : "";
   if (by.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs an issuer (by)");
   let end: number | null;
   if (request.duration === undefined) {
@@ -66,10 +74,16 @@ export function draftSanction(request: SanctionRequest, now: number): Sanction {
     if (!LASTING_KINDS.has(request.kind)) {
       throw new WardenError("INVALID_SANCTION", `${request.kind} cannot have a duration: it acts once`);
     }
+    // Too long is INVALID_DURATION, like a too long `--for` or API duration; malformed stays INVALID_SANCTION.
+    if (typeof request.duration === "number" && request.duration > MAX_DURATION_MS) checkDuration(request.duration);
     if (!Number.isSafeInteger(request.duration) || request.duration <= 0) {
       throw new WardenError("INVALID_SANCTION", `duration must be a positive whole number of milliseconds, got ${String(request.duration)}`);
     }
     end = now + request.duration;
+  }
+  // A clock gone wrong must not store an instant no Date can hold.
+  if (!isInstant(now) || (end !== null && !isInstant(end))) {
+    throw new WardenError("INVALID_SANCTION", `the sanction would start or end outside the range of valid times (now = ${String(now)})`);
   }
   const suffix = Array.from(randomBytes(8), (b) => ID_ALPHABET[b & 31]).join("");
   return { id: `${did}.${suffix}`, did, kind: request.kind, reason, by, start: now, end };
@@ -88,7 +102,7 @@ export function isActive(s: Sanction, now: number): boolean {
 
 /** The player-facing sentence of a sanction: what, why, until when. */
 export function describeSanction(s: Pick<Sanction, "kind" | "reason" | "end">): string {
-  const until = !LASTING_KINDS.has(s.kind) ? "" : s.end === null ? " permanently" : ` until ${new Date(s.end).toISOString()}`;
-  const verb = { warn: "warned", mute: "muted", freeze: "frozen", kick: "kicked", ban: "banned" }[s.kind];
+  const until = !LASTING_KINDS.has(s.kind) ? "" : s.end === null ? " permanently" : ` until ${formatInstant(s.end)}`;
+  const verb = { warn: "warned", mute: "muted", freeze: "frozen", kick: "kicked", ban: "banned" }[s.kind] ?? "sanctioned";
   return `You are ${verb}${until}: ${s.reason}`;
 }
