@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { parseDuration } from "../duration.js";
+import { checkDuration, parseDuration } from "../duration.js";
 import { ERROR_CATALOGUE, WardenError, type WardenErrorCode } from "../errors.js";
 import { assertDigitalId } from "../identity/digital-id.js";
 import { SANCTION_KINDS } from "../sanctions/model.js";
@@ -49,7 +49,8 @@ function roleOf(presented: string, known: readonly { digest: Buffer; role: Admin
 
 const SanctionBody = z.object({
   kind: z.enum(SANCTION_KINDS),
-  duration: z.union([z.string().max(16), z.number().int().positive()]).optional(),
+  // Any number here; checkDuration gives every bad one the same answer (400 INVALID_DURATION).
+  duration: z.union([z.string().max(16), z.number()]).optional(),
   reason: z.string().trim().min(1).max(500),
   why: z.string().max(500).optional(),
 }).strict();
@@ -134,7 +135,8 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
   router.post("/identities/:did/sanctions", moderatorOnly, handle(async (req, res, auth) => {
     const did = assertDigitalId(req.params.did);
     const body = parse(SanctionBody, req.body);
-    const duration = body.duration === undefined ? undefined : typeof body.duration === "number" ? body.duration : parseDuration(body.duration);
+    // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
+    const duration = body.duration === undefined ? undefined : typeof body.duration === "number" ? checkDuration(body.duration) : parseDuration(body.duration);
     const result = await admin.issue({ did, kind: body.kind, reason: body.reason, ...(duration === undefined ? {} : { duration }) }, withWhy(auth, body.why));
     if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
     res.status(201).json({ sanction: result.sanction });
@@ -169,7 +171,10 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
 
   /** Server-Sent Events: `offense`, `sanction` and `revocation` events as they happen anywhere. */
   router.get("/feed", handle(async (_req, res, auth) => {
-    await admin.audit.append({ actor: auth.actor.who, face: "api", action: "view", target: null, why: auth.actor.why ?? null, detail: { what: "live feed" } });
+    // Audited before the stream opens; the append waits its turn behind other acts, never fails for contention.
+    await admin.watchFeed(auth.actor);
+    // The client may have gone while the entry was written: then a close listener added now would never fire.
+    if (res.destroyed) return;
     res.status(200).set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
     res.flushHeaders();
     res.write(": connected\n\n");

@@ -107,19 +107,37 @@ export class AdminService {
     return this.store.sessionsOf(did);
   }
 
-  /** Issues a sanction as `actor` (audited); `by` (the issuer shown on the sanction) defaults to the actor. */
+  /**
+   * Issues a sanction as `actor`; `by` (the issuer shown on the sanction) defaults to the
+   * actor. The audit entry (with the sanction's id, kind and end) is written before the
+   * sanction is stored: no sanction without its entry. A veto is recorded too.
+   */
   async issue(request: Omit<SanctionRequest, "by"> & { by?: string }, actor: Actor): Promise<IssueResult> {
-    const result = await this.sanctions.issue({ ...request, by: request.by ?? actor.who });
-    await this.record(actor, "issue", request.did, result.status === "issued"
-      ? { sanctionId: result.sanction.id, kind: result.sanction.kind, end: result.sanction.end }
-      : { kind: request.kind, cancelled: result.reason });
-    return result;
+    const drafted = this.sanctions.draft({ ...request, by: request.by ?? actor.who });
+    if (drafted.status === "cancelled") {
+      await this.record(actor, "issue", request.did, { kind: request.kind, cancelled: drafted.reason });
+      return drafted;
+    }
+    const { sanction } = drafted;
+    const entry = await this.record(actor, "issue", sanction.did, { sanctionId: sanction.id, kind: sanction.kind, end: sanction.end });
+    return this.thenAct(entry, actor, { sanctionId: sanction.id }, () => this.sanctions.commit(sanction));
   }
 
-  /** Revokes a sanction as `actor` (audited unless there was no such sanction: then nothing happened). */
+  /**
+   * Revokes a sanction as `actor`, entry first. No entry when there is no such sanction:
+   * then nothing happens. If the outcome is not the one the entry announced (another
+   * moderator revoked it meanwhile), a second entry says what happened.
+   */
   async revoke(sanctionId: string, reason: string, actor: Actor, by: string = actor.who): Promise<RevokeResult> {
-    const result = await this.sanctions.revoke(sanctionId, { by, reason });
-    if (result.status !== "not_found") await this.record(actor, "revoke", sanctionId.slice(0, 64), { status: result.status });
+    if (typeof sanctionId !== "string") throw new WardenError("INVALID_SANCTION", "a sanction id is a string");
+    const existing = await this.sanctions.find(sanctionId);
+    if (existing === null) return { status: "not_found" };
+    const expected = existing.revoked ? "already_revoked" : "revoked";
+    const entry = await this.record(actor, "revoke", existing.id, { status: expected });
+    const result = await this.thenAct(entry, actor, {}, () => this.sanctions.revoke(existing.id, { by, reason }));
+    if (result.status !== expected) {
+      await this.record(actor, "revoke", existing.id, { status: result.status, entry: entry.seq }).catch(() => {});
+    }
     return result;
   }
 
@@ -142,7 +160,7 @@ export class AdminService {
   /**
    * Erases an ID's events, history, points, bindings, names and reports. An active ban
    * stays as a minimal record (ID, kind, end) so that erasure is no way out of it, unless
-   * `includingSanctions`. The audit entry records the act, not the erased data.
+   * `includingSanctions`. The audit entry, written first, records the act, not the erased data.
    */
   async forget(did: DigitalId, actor: Actor, options: { includingSanctions?: boolean } = {}): Promise<{ keptBans: number }> {
     assertDigitalId(did);
@@ -152,8 +170,8 @@ export class AdminService {
       : (await this.store.sanctionsOf(did))
           .filter((s) => s.kind === "ban" && isActive(s, now))
           .map((s): Sanction => ({ id: s.id, did, kind: "ban", reason: "(erased)", by: "(erased)", start: s.start, end: s.end }));
-    await this.store.forget(did, keep, this.options.retention);
-    await this.record(actor, "forget", did, { keptBans: keep.length, includingSanctions: options.includingSanctions === true });
+    const entry = await this.record(actor, "forget", did, { keptBans: keep.length, includingSanctions: options.includingSanctions === true });
+    await this.thenAct(entry, actor, {}, () => this.store.forget(did, keep, this.options.retention));
     return { keptBans: keep.length };
   }
 
@@ -167,8 +185,27 @@ export class AdminService {
     return this.audit.verify();
   }
 
-  private async record(actor: Actor, action: AuditEntry["action"], target: string | null, detail: AuditEntry["detail"]): Promise<void> {
-    await this.audit.append({ actor: actor.who, face: actor.face, action, target, why: actor.why ?? null, detail });
+  /** Records that `actor` watches the live feed (before the first event reaches them). */
+  async watchFeed(actor: Actor): Promise<void> {
+    await this.record(actor, "view", null, { what: "live feed" });
+  }
+
+  private record(actor: Actor, action: AuditEntry["action"], target: string | null, detail: AuditEntry["detail"]): Promise<AuditEntry> {
+    return this.audit.append({ actor: actor.who, face: actor.face, action, target, why: actor.why ?? null, detail });
+  }
+
+  /**
+   * Performs an act whose entry is already in the log. If the act fails, appends an entry
+   * that says so (best effort: the store may be down for it too) and rethrows the failure.
+   */
+  private async thenAct<T>(entry: AuditEntry, actor: Actor, detail: AuditEntry["detail"], act: () => Promise<T>): Promise<T> {
+    try {
+      return await act();
+    } catch (e) {
+      const failed = e instanceof WardenError ? e.code : "INTERNAL";
+      await this.record(actor, entry.action, entry.target, { ...detail, failed, entry: entry.seq }).catch(() => {});
+      throw e;
+    }
   }
 
   private async summary(did: DigitalId): Promise<IdentitySummary | null> {

@@ -1,11 +1,14 @@
 import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
 import type { StoreRetention, WardenStore } from "../stores/store.js";
-import { draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
+import { didOfSanctionId, draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
 import { boundText } from "../util/text.js";
 
 /** Result of {@link SanctionsService.issue}: a veto is an outcome, not an error. */
 export type IssueResult = { status: "issued"; sanction: Sanction } | { status: "cancelled"; reason: string };
+
+/** Result of {@link SanctionsService.draft}: a sanction ready to commit, or the veto. */
+export type DraftResult = { status: "drafted"; sanction: Sanction } | { status: "cancelled"; reason: string };
 
 /** Result of {@link SanctionsService.revoke}. */
 export type RevokeResult =
@@ -28,6 +31,9 @@ export interface SanctionsHooks {
  * every process does that when the published sanction reaches it.
  */
 export class SanctionsService {
+  /** Drafts that passed validation and the veto and were not committed yet (forgotten with them). */
+  private readonly drafts = new WeakSet<Sanction>();
+
   constructor(
     private readonly store: WardenStore,
     private readonly retention: StoreRetention,
@@ -35,14 +41,48 @@ export class SanctionsService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Issues a sanction. Throws `INVALID_SANCTION` / `INVALID_DID` for bad input. */
+  /** Issues a sanction: {@link SanctionsService.draft} then {@link SanctionsService.commit}. Throws `INVALID_SANCTION` / `INVALID_DID` for bad input. */
   async issue(request: SanctionRequest): Promise<IssueResult> {
+    const drafted = this.draft(request);
+    return drafted.status === "cancelled" ? drafted : this.commit(drafted.sanction);
+  }
+
+  /**
+   * The first half of {@link SanctionsService.issue}: validates the request, builds the sanction (its id is
+   * known from here on) and lets `sanction:before` listeners veto it. Nothing is stored;
+   * a caller that must record the act first (the audit log) does so, then commits.
+   */
+  draft(request: SanctionRequest): DraftResult {
     const sanction = draftSanction(request, this.now());
     const veto = this.hooks.before(sanction);
     if (veto !== null) return { status: "cancelled", reason: veto };
-    await this.store.saveSanction(sanction, this.retention);
+    this.drafts.add(sanction);
+    return { status: "drafted", sanction };
+  }
+
+  /**
+   * The second half of {@link SanctionsService.issue}: stores and publishes a sanction this service drafted
+   * (once: a draft is spent even if storing fails). Anything else is refused with
+   * `INVALID_SANCTION`, so that no sanction gets around validation or the veto.
+   */
+  async commit(sanction: Sanction): Promise<{ status: "issued"; sanction: Sanction }> {
+    if (!this.drafts.delete(sanction)) throw new WardenError("INVALID_SANCTION", "only a sanction drafted by this service, and not committed yet, can be committed");
+    try {
+      await this.store.saveSanction(sanction, this.retention);
+    } catch (e) {
+      // Not stored, or not known to be: it may be committed again (same id; saving is idempotent by id).
+      this.drafts.add(sanction);
+      throw e;
+    }
     this.hooks.issued(sanction);
     return { status: "issued", sanction };
+  }
+
+  /** The stored sanction with this id, or null. */
+  async find(sanctionId: string): Promise<Sanction | null> {
+    const did = typeof sanctionId === "string" ? didOfSanctionId(sanctionId) : null;
+    if (did === null) return null;
+    return (await this.store.sanctionsOf(did)).find((s) => s.id === sanctionId) ?? null;
   }
 
   /** Revokes a sanction by id. */
