@@ -42,7 +42,7 @@ describe("recorder", () => {
     expect(r.stats.buffered).toBeGreaterThan(0); // nothing was awaited
     expect(await r.drain()).toBe(true);
     expect(hooks.recorded).toBe(2500);
-    expect(r.stats).toMatchObject({ recorded: 2500, buffered: 0, overflowed: 0, failedBatches: 0 });
+    expect(r.stats).toMatchObject({ recorded: 2500, duplicates: 0, buffered: 0, overflowed: 0, failedBatches: 0 });
     const history = await store.offensesOf(did, { limit: 10_000 });
     expect(history.map((e) => e.evidence.n)).toEqual(Array.from({ length: 2500 }, (_, i) => 2499 - i));
     await store.close();
@@ -64,6 +64,9 @@ describe("recorder", () => {
     const history = await store.offensesOf(did, { limit: 1000 });
     expect(history).toHaveLength(300);
     expect(new Set(history.map((e) => e.evidence.n)).size).toBe(300);
+    // Each event got a uid before its first (failed) write and is stored under it.
+    expect(new Set(history.map((e) => e.uid)).size).toBe(300);
+    expect(history.every((e) => typeof e.uid === "string" && e.uid.length > 0)).toBe(true);
     await store.close();
   });
 

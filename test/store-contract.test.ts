@@ -2,7 +2,8 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deriveDigitalId, MemoryStore, RedisStore, type BusMessage, type Sanction, type WardenStore } from "../src/index.js";
 import { draftSanction } from "../src/sanctions/model.js";
-import type { OffenseRecord } from "../src/recorder/offense.js";
+import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
+import { resolvePolicy } from "../src/policy/ladder.js";
 import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { waitFor } from "./helpers/world.js";
 
@@ -13,6 +14,12 @@ const did = () => deriveDigitalId(secret, `contract-${++n}-${Math.random()}`);
 
 function sanction(kind: Sanction["kind"], duration?: number, subject = did()): Sanction {
   return draftSanction({ did: subject, kind, reason: `contract ${kind}`, by: "test", ...(duration ? { duration } : {}) }, Date.now());
+}
+
+/** A result that must be a recorded event (not a duplicate). */
+function recorded(result: RecordedOffense | undefined): Extract<RecordedOffense, { status: "recorded" }> {
+  if (result?.status !== "recorded") throw new Error(`expected a recorded event, got ${JSON.stringify(result)}`);
+  return result;
 }
 
 interface Harness {
@@ -139,17 +146,15 @@ for (const [name, make] of Object.entries(harnesses)) {
         halfLifeMs: 600_000,
       });
       const start = await h.store.lastFeedId();
-      const results = await h.store.recordOffenses([event(id, "a"), event(other, "b"), event(id, "c"), event(id, "d", "abuse")], now, 3_600_000);
+      const results = (await h.store.recordOffenses([event(id, "a"), event(other, "b"), event(id, "c"), event(id, "d", "abuse")], now, 3_600_000)).map(recorded);
       expect(results.map((r) => [r.before, r.after])).toEqual([[0, 1], [0, 1], [1, 2], [0, 1]]);
+      expect(results.map((r) => r.step)).toEqual([null, null, null, null]); // no ladder passed: no step decided
       const ids = results.map((r) => r.id);
       expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
-      const later = await h.store.recordOffenses([event(id, "e")], now + 600_000, 3_600_000);
-      expect(later[0]!.before).toBeCloseTo(1, 6); // 2 points halved after one half-life
-      expect(later[0]!.after).toBeCloseTo(2, 6);
-      expect(later[0]!.issuedAt).toBe(0);
-      await h.store.markIssued(id, "spam", 3);
-      const marked = await h.store.recordOffenses([event(id, "f")], now + 600_000, 3_600_000);
-      expect(marked[0]!.issuedAt).toBe(3);
+      const later = recorded((await h.store.recordOffenses([event(id, "e")], now + 600_000, 3_600_000))[0]);
+      expect(later.before).toBeCloseTo(1, 6); // 2 points halved after one half-life
+      expect(later.after).toBeCloseTo(2, 6);
+      await h.store.recordOffenses([event(id, "f")], now + 600_000, 3_600_000);
 
       const history = await h.store.offensesOf(id, { limit: 10 });
       expect(history.map((e) => e.kind)).toEqual(["f", "e", "d", "c", "a"]);
@@ -162,6 +167,39 @@ for (const [name, make] of Object.entries(harnesses)) {
       await new Promise((r) => setTimeout(r, 50));
       await h.store.recordOffenses([event(other, "live")], Date.now(), 3_600_000);
       expect((await waiting).map((e) => e.kind)).toEqual(["live"]);
+    });
+
+    it("decides and marks the ladder step of each offense as it records it, and skips an event (uid) it recorded already", async () => {
+      const id = did();
+      const now = Date.now();
+      const ladder = resolvePolicy().tracks.get("spam")!.ladder; // 1 warn, 3 mute, 6 kick, 10 ban
+      let n = 0;
+      const event = (uid: string | undefined, severity = 1, track = "spam"): OffenseRecord => ({
+        event: { at: now, did: id, room: { name: "world", id: "r1" }, detector: "flood", kind: `k${++n}`, track, severity, evidence: {}, ...(uid === undefined ? {} : { uid }) },
+        halfLifeMs: 600_000,
+        ladder,
+      });
+      // Several events of one ID in one batch: each sees the step the one before it marked.
+      const first = await h.store.recordOffenses([event("u1"), event("u2"), event("u3"), event("u4"), event("u5")], now, 3_600_000);
+      expect(first.map((r) => r.step)).toEqual([0, null, 1, null, null]);
+      // Jumping several rungs at once issues only the highest; a duplicate uid writes nothing
+      // and hands back the step its first write decided (u3: mute); a new uid in the same batch is recorded.
+      const second = await h.store.recordOffenses([event("u3"), event("u6", 5), event("u1"), event(undefined)], now, 3_600_000);
+      expect(second).toEqual([
+        { status: "duplicate", step: 1 },
+        expect.objectContaining({ status: "recorded", before: 5, after: 10, step: 3 }),
+        { status: "duplicate", step: 0 },
+        expect.objectContaining({ status: "recorded", before: 10, after: 11, step: null }),
+      ]);
+      expect((await h.store.pointsOf(id)).spam).toMatchObject({ points: 11, count: 7 });
+      expect(await h.store.offensesOf(id, { limit: 100 })).toHaveLength(7);
+      // Decayed below the ban's 10 but by less than HYSTERESIS: the ban is still held, not issued again…
+      const held = await h.store.recordOffenses([event("u7")], now + 127_000, 3_600_000); // 11 → 9.50, +1
+      expect(held[0]).toMatchObject({ status: "recorded", step: null });
+      expect(recorded(held[0]).before).toBeCloseTo(9.5, 2);
+      // …once it fell further than that, crossing 10 again issues the ban again.
+      const again = await h.store.recordOffenses([event("u8", 3)], now + 427_000, 3_600_000); // 10.50 → 7.42, +3
+      expect(again[0]).toMatchObject({ status: "recorded", step: 3 });
     });
 
     it("expires offense records after their retention", async () => {
@@ -230,14 +268,47 @@ for (const [name, make] of Object.entries(harnesses)) {
     it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
       const head = await h.store.auditHead();
       const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
-      expect(await h.store.appendAudit(entry(head.seq + 1, head.hash, "h1"), head.hash, 0)).toBe(true);
-      expect(await h.store.appendAudit(entry(head.seq + 2, "stale", "h2"), "stale", 0)).toBe(false);
-      expect(await h.store.appendAudit(entry(head.seq + 2, "h1", "h2"), "h1", 0)).toBe(true);
+      expect(await h.store.appendAudit([entry(head.seq + 1, head.hash, "h1")], head.hash, 0)).toEqual({ status: "appended", head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed } });
+      // A stale head: nothing written, and the answer names the head to rechain on.
+      expect(await h.store.appendAudit([entry(head.seq + 2, "stale", "h2")], "stale", 0)).toEqual({ status: "conflict", head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed } });
+      expect(await h.store.appendAudit([entry(head.seq + 2, "h1", "h2")], "h1", 0)).toMatchObject({ status: "appended", head: { seq: head.seq + 2, hash: "h2" } });
       expect(await h.store.auditHead()).toMatchObject({ seq: head.seq + 2, hash: "h2" });
       const newest = await h.store.auditEntries({ limit: 2 });
       expect(newest.map((e) => e.hash)).toEqual(["h2", "h1"]);
       const range = await h.store.auditRange(newest[1]!.id!, 10);
       expect(range.map((e) => e.hash)).toEqual(["h2"]);
+    });
+
+    it("appends a chained batch of audit entries all at once, and refuses a batch that does not chain (all or none)", async () => {
+      const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: { n: seq }, prev, hash });
+      const head = await h.store.auditHead();
+      const s = head.seq;
+      const batch = [entry(s + 1, head.hash, "b1"), entry(s + 2, "b1", "b2"), entry(s + 3, "b2", "b3")];
+      expect(await h.store.appendAudit(batch, head.hash, 0)).toMatchObject({ status: "appended", head: { seq: s + 3, hash: "b3" } });
+      expect((await h.store.auditRange("0", 100)).slice(-3).map((e) => [e.seq, e.prev, e.hash, e.detail])).toEqual(batch.map((e) => [e.seq, e.prev, e.hash, e.detail]));
+
+      // A gap in seq, a broken link, or a first entry that skips the head: refused, nothing written.
+      for (const bad of [
+        [entry(s + 4, "b3", "c1"), entry(s + 6, "c1", "c2")],
+        [entry(s + 4, "b3", "c1"), entry(s + 5, "other", "c2")],
+        [entry(s + 5, "b3", "c1")],
+        [entry(s + 4, "not-the-head", "c1")],
+      ]) {
+        await expect(h.store.appendAudit(bad, "b3", 0)).rejects.toMatchObject({ name: "WardenError", code: "STORE_SCRIPT" });
+      }
+      expect(await h.store.auditHead()).toMatchObject({ seq: s + 3, hash: "b3" });
+      expect((await h.store.auditRange("0", 100)).length).toBe(3);
+    });
+
+    it("trims audit entries older than the retention, and counts them in the head", async () => {
+      const old = Date.now() - 60_000;
+      const entry = (seq: number, prev: string, hash: string, at: number) => ({ seq, at, actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
+      expect(await h.store.appendAudit([entry(1, "", "t1", old), entry(2, "t1", "t2", old)], "", 0)).toMatchObject({ status: "appended" });
+      await new Promise((r) => setTimeout(r, 20));
+      // Keep only what is newer than now: both old entries go (the stream trims by its own ids, which are the store's clock).
+      const result = await h.store.appendAudit([entry(3, "t2", "t3", Date.now())], "t2", Date.now() - 2);
+      expect(result).toEqual({ status: "appended", head: { seq: 3, hash: "t3", trimmed: 2 } });
+      expect((await h.store.auditRange("0", 10)).map((e) => e.seq)).toEqual([3]);
     });
 
     it("sweeps the bindings of a process whose heartbeat lapsed, and only those", async () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import type { ResolvedStep } from "../policy/ladder.js";
 import type { WardenStore } from "../stores/store.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "./offense.js";
 
@@ -32,6 +34,11 @@ export interface RecorderOptions {
 export interface RecorderStats {
   /** Events acknowledged by the store. */
   recorded: number;
+  /**
+   * Of those, events the store had recorded already: a batch written again after its reply
+   * was lost (the store skipped them, so nothing counted twice).
+   */
+  duplicates: number;
   /** Events waiting in memory. */
   buffered: number;
   /** Events dropped because the buffer was full. */
@@ -43,7 +50,12 @@ export interface RecorderStats {
 interface Hooks {
   /** Half-life of a track, for the points the store keeps. */
   halfLifeOf(track: string): number;
-  /** A batch was recorded: events with their ids and points, in order. */
+  /**
+   * The ladder of a track, for the store to decide the step each event makes due (in the
+   * same atomic step that records it). Omitted or undefined: no step is decided.
+   */
+  ladderOf?(track: string): readonly ResolvedStep[] | undefined;
+  /** A batch was recorded: events with their ids, points and the steps they made due, in order. */
   recorded(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void;
   /** A batch failed; it stays buffered and is retried. */
   failed(error: unknown): void;
@@ -57,7 +69,8 @@ interface Hooks {
  * batch is full, by one store call per batch, with at most `maxInFlight` batches under
  * way. A failed batch goes back to the front of the buffer and is retried (with backoff),
  * so that nothing is lost while Redis is away — unless the buffer overflows, which is
- * counted and reported once per episode.
+ * counted and reported once per episode. Each event gets a uid before its first write, so a
+ * batch that was written but whose reply was lost is not counted twice when retried.
  */
 export class Recorder {
   private readonly ring: (OffenseEvent | undefined)[];
@@ -69,10 +82,13 @@ export class Recorder {
   private overflowing = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Events get `<uidPrefix><counter>`: 72 random bits tell recorders (and processes) apart. */
+  private readonly uidPrefix = `${randomBytes(9).toString("base64url")}:`;
+  private uidCounter = 0;
   private readonly flushMs: number;
   private readonly batchSize: number;
   private readonly maxInFlight: number;
-  readonly stats: RecorderStats = { recorded: 0, buffered: 0, overflowed: 0, failedBatches: 0 };
+  readonly stats: RecorderStats = { recorded: 0, duplicates: 0, buffered: 0, overflowed: 0, failedBatches: 0 };
 
   constructor(
     private readonly store: WardenStore,
@@ -155,13 +171,19 @@ export class Recorder {
 
   private write(events: OffenseEvent[]): void {
     this.inFlight++;
-    const batch: OffenseRecord[] = events.map((event) => ({ event, halfLifeMs: this.hooks.halfLifeOf(event.track) }));
+    const batch: OffenseRecord[] = events.map((event) => {
+      // Given here, off the hot path, before the first write; a failed batch is requeued as the
+      // same objects, so a retry carries the same uids and the store skips what it already has.
+      event.uid ??= this.uidPrefix + (++this.uidCounter).toString(36);
+      return { event, halfLifeMs: this.hooks.halfLifeOf(event.track), ladder: this.hooks.ladderOf?.(event.track) };
+    });
     this.store.recordOffenses(batch, Date.now(), this.eventsRetentionMs).then(
       (results) => {
         this.inFlight--;
         this.retryDelay = 0;
         this.overflowing = this.size === this.ring.length;
         this.stats.recorded += events.length;
+        for (const result of results) if (result.status === "duplicate") this.stats.duplicates++;
         try {
           this.hooks.recorded(events, results);
         } finally {

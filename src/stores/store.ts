@@ -1,6 +1,6 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import type { Revocation, Sanction } from "../sanctions/model.js";
-import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
+import type { OFFENSE_DEDUPE_WINDOW_MS, OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
 import type { AuditEntry, AuditHead } from "../admin/audit.js";
 
 /** One live session of a digital ID, as the store keeps it. */
@@ -24,6 +24,9 @@ export type StoreRevokeResult =
   | { status: "revoked"; sanction: Sanction }
   | { status: "already_revoked"; sanction: Sanction }
   | { status: "not_found" };
+
+/** Result of {@link WardenStore.appendAudit}: whether the entries went in, and the log's head after the call. */
+export type AuditAppendResult = { status: "appended"; head: AuditHead } | { status: "conflict"; head: AuditHead };
 
 /** Result of {@link WardenStore.fileReport}. */
 export type StoreReportResult = { status: "duplicate" } | { status: "filed"; total: number };
@@ -86,11 +89,14 @@ export interface WardenStore {
   retireProcess(processId: string): Promise<void>;
   /**
    * Records a batch of offense events (feed, per-ID history, per-ID decaying points) in one
-   * round trip. Returns, in order, each event's id and its track's points before and after.
+   * atomic round trip, and decides for each event, in that same step, the ladder step it makes
+   * due (`escalate()` of src/policy/ladder.ts over the `ladder` passed with it, against the
+   * step last issued on the track) and marks it — so no step is issued twice by two batches,
+   * two processes or a replay. An event whose `uid` was recorded within
+   * {@link OFFENSE_DEDUPE_WINDOW_MS} is not recorded again: it comes back as a `duplicate`
+   * with the step its first write decided. Returns one result per event, in order.
    */
   recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]>;
-  /** Remembers the `at` of the ladder step just issued on a track for an ID (returned as `issuedAt` by recordOffenses). */
-  markIssued(did: DigitalId, track: string, at: number): Promise<void>;
   /** An ID's offense events, newest first: at most `limit`, older than the event `before` if given. */
   offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]>;
   /** Events of the live feed after the event `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
@@ -117,8 +123,14 @@ export interface WardenStore {
   forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void>;
   /** The audit log's head. */
   auditHead(): Promise<AuditHead>;
-  /** Appends `entry` if the head's hash is still `expectedPrev`; trims entries older than `keepAfter`. */
-  appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean>;
+  /**
+   * Appends `entries` — all of them or none, in one atomic step — if the head's hash is still
+   * `expectedPrev` (compare-and-set); trims entries older than `keepAfter`. The entries must
+   * chain to that head and to one another (seq + 1, `prev` = the hash before); a batch that
+   * does not is refused with `STORE_SCRIPT`. Answers with the head after the call: the new
+   * one, or on a conflict the one to rechain on.
+   */
+  appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult>;
   /** Audit entries, newest first. */
   auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]>;
   /** Audit entries after the entry `after` (`"0"` = from the oldest), oldest first. */
@@ -127,8 +139,14 @@ export interface WardenStore {
    * Delivers every bus message (from any process, this one included) to `handler`. When the
    * subscription was cut and is back, calls `onGap(since)`: messages published meanwhile
    * are lost (pub/sub keeps nothing), so the caller resyncs from the store.
+   *
+   * Every message is checked first (`parseBusMessage` / `toBusMessage` in
+   * sanctions/codec.ts): one that is not a valid sanction or revocation, or that `handler`
+   * throws on, is dropped and reported to `onBad(reason, count)` (`count` = messages this
+   * store dropped so far, 1 for the first; without `onBad` the store logs the first one).
+   * Nothing that arrives on the bus can make the listener throw.
    */
-  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void): Promise<() => Promise<void>>;
+  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>>;
   /** Releases what the store opened itself. */
   close(): Promise<void>;
 }

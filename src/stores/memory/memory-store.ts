@@ -1,18 +1,32 @@
+import { toSanction } from "../../sanctions/codec.js";
 import type { DigitalId } from "../../identity/digital-id.js";
+import { WardenError } from "../../errors.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
+import { toBusMessage } from "../../sanctions/codec.js";
 import { EventEmitter } from "node:events";
-import { decay } from "../../policy/ladder.js";
-import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
+import { decay, escalate } from "../../policy/ladder.js";
+import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS, type OffenseEvent, type OffenseRecord, type RecordedOffense } from "../../recorder/offense.js";
 import type { AuditEntry, AuditHead } from "../../admin/audit.js";
 import { nameKey, normalizeName } from "../names.js";
-import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type { AuditAppendResult, BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
 interface Expiring<T> {
   value: T;
   /** epoch ms; Infinity = no expiry */
   expiresAt: number;
+}
+
+/**
+ * One ID's points per track (`<track>:s` of the Redis hash is `issuedAt`), and the uids of
+ * its recorded events, oldest first, with the step each made due: kept and expired together,
+ * like the Redis keys of one ID.
+ */
+class IdPoints extends Map<string, { points: number; at: number; count: number; issuedAt: number }> {
+  readonly recorded = new Map<string, { at: number; step: number | null }>();
+  /** When uids past the dedupe window were last dropped (`:recorded` of the Redis hash). */
+  upkeptAt = 0;
 }
 
 /**
@@ -26,11 +40,13 @@ export class MemoryStore implements WardenStore {
   private readonly sessions = new Map<DigitalId, Expiring<Map<string, SessionBinding>>>();
   private readonly processes = new Map<string, number>();
   private readonly handlers = new Set<(message: BusMessage) => void>();
+  /** Bus messages dropped because they were not valid (see `subscribe`); the first is logged. */
+  readonly dropped = { busMessages: 0 };
   private feed: OffenseEvent[] = [];
   private lastId = { ms: 0, seq: 0 };
   private readonly feedSignal = new EventEmitter();
   private readonly histories = new Map<DigitalId, Expiring<OffenseEvent[]>>();
-  private readonly points = new Map<DigitalId, Expiring<Map<string, { points: number; at: number; count: number; issuedAt: number }>>>();
+  private readonly points = new Map<DigitalId, Expiring<IdPoints>>();
   private readonly profiles = new Map<DigitalId, Expiring<Profile>>();
   private readonly names = new Map<string, Map<DigitalId, number>>();
   private audit: AuditEntry[] = [];
@@ -46,6 +62,8 @@ export class MemoryStore implements WardenStore {
   async connect(): Promise<void> {}
 
   async saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void> {
+    // The same check a Redis record gets when it is read back: no malformed sanction acts at the join gate.
+    if (toSanction(sanction) === null) throw new WardenError("INVALID_SANCTION", "saveSanction: not a well-formed sanction");
     const entry = this.live(this.sanctions, sanction.did) ?? { value: new Map<string, Sanction>(), expiresAt: Infinity };
     entry.value.set(sanction.id, structuredClone(sanction));
     entry.expiresAt = sanctionsKeepUntil([...entry.value.values()], retention.sanctionsMs) ?? Infinity;
@@ -111,7 +129,25 @@ export class MemoryStore implements WardenStore {
   async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
     const out: RecordedOffense[] = [];
     const expiresAt = now + eventsRetentionMs;
-    for (const { event, halfLifeMs } of batch) {
+    const forgetBefore = now - Math.min(OFFENSE_DEDUPE_WINDOW_MS, eventsRetentionMs);
+    // Upkeep as Redis does it: uids past the window go at most once per OFFENSE_DEDUPE_UPKEEP_MS
+    // per ID (at its first event of the batch), noted if one of its events is recorded.
+    const upkept = new Map<DigitalId, boolean>();
+    for (const { event, halfLifeMs, ladder } of batch) {
+      const tracks = this.live(this.points, event.did) ?? { value: new IdPoints(), expiresAt };
+      const { uid } = event;
+      if (uid !== undefined && !upkept.has(event.did)) {
+        const upkeep = now - tracks.value.upkeptAt >= OFFENSE_DEDUPE_UPKEEP_MS;
+        upkept.set(event.did, upkeep);
+        if (upkeep) for (const [old, seen] of tracks.value.recorded) if (seen.at < forgetBefore) tracks.value.recorded.delete(old);
+      }
+      if (uid !== undefined) {
+        const seen = tracks.value.recorded.get(uid);
+        if (seen !== undefined) {
+          out.push({ status: "duplicate", step: seen.step });
+          continue;
+        }
+      }
       const id = this.nextId(now);
       const stored = { ...structuredClone(event), id };
       this.feed.push(stored);
@@ -119,25 +155,30 @@ export class MemoryStore implements WardenStore {
       history.value.push(stored);
       history.expiresAt = expiresAt;
       this.histories.set(event.did, history);
-      const tracks = this.live(this.points, event.did) ?? { value: new Map(), expiresAt };
       const previous = tracks.value.get(event.track);
       const before = previous ? decay(previous.points, now - previous.at, halfLifeMs) : 0;
       const after = before + event.severity;
-      const issuedAt = previous?.issuedAt ?? 0;
+      let issuedAt = previous?.issuedAt ?? 0;
+      let step: number | null = null;
+      if (ladder !== undefined) {
+        // The same pure calculator the Lua script mirrors, and the mark set in the same step.
+        const due = escalate({ name: event.track, halfLifeMs, ladder }, before, after, issuedAt);
+        if (due !== null) {
+          step = ladder.indexOf(due);
+          issuedAt = due.at;
+        }
+      }
       tracks.value.set(event.track, { points: after, at: now, count: (previous?.count ?? 0) + 1, issuedAt });
+      if (uid !== undefined) tracks.value.recorded.set(uid, { at: now, step });
+      if (upkept.get(event.did) === true) tracks.value.upkeptAt = now;
       tracks.expiresAt = expiresAt;
       this.points.set(event.did, tracks);
-      out.push({ id, before, after, issuedAt });
+      out.push({ status: "recorded", id, before, after, step });
     }
     const oldest = now - eventsRetentionMs;
     if ((this.feed[0]?.at ?? Infinity) < oldest) this.feed = this.feed.filter((e) => e.at >= oldest);
-    if (batch.length > 0) this.feedSignal.emit("event");
+    if (out.some((r) => r.status === "recorded")) this.feedSignal.emit("event");
     return out;
-  }
-
-  async markIssued(did: DigitalId, track: string, at: number): Promise<void> {
-    const entry = this.live(this.points, did)?.value.get(track);
-    if (entry !== undefined) entry.issuedAt = at;
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
@@ -228,14 +269,24 @@ export class MemoryStore implements WardenStore {
     return { ...this.head };
   }
 
-  async appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean> {
-    if (this.head.hash !== expectedPrev) return false;
-    const id = this.nextId(Date.now());
-    this.audit.push({ ...structuredClone(entry), id });
+  async appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult> {
+    if (this.head.hash !== expectedPrev) return { status: "conflict", head: { ...this.head } };
+    // The whole batch is checked before any of it is written: all or none, as in Redis.
+    let seq = this.head.seq;
+    let hash = this.head.hash;
+    for (const entry of entries) {
+      if (entry.seq !== seq + 1 || entry.prev !== hash) {
+        throw new WardenError("STORE_SCRIPT", `memory appendAudit refused the batch: its entries do not chain to the log's head (seq ${this.head.seq}) or to one another`);
+      }
+      seq = entry.seq;
+      hash = entry.hash;
+    }
+    if (entries.length === 0) return { status: "appended", head: { ...this.head } };
+    for (const entry of entries) this.audit.push({ ...structuredClone(entry), id: this.nextId(Date.now()) });
     const kept = this.audit.filter((e) => e.at >= keepAfter);
-    this.head = { seq: entry.seq, hash: entry.hash, trimmed: this.head.trimmed + (this.audit.length - kept.length) };
+    this.head = { seq, hash, trimmed: this.head.trimmed + (this.audit.length - kept.length) };
     this.audit = kept;
-    return true;
+    return { status: "appended", head: { ...this.head } };
   }
 
   async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
@@ -264,10 +315,31 @@ export class MemoryStore implements WardenStore {
     for (const report of this.live(this.reports, target)?.value.values() ?? []) report.weight = 0;
   }
 
-  async subscribe(handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
-    this.handlers.add(handler);
+  async subscribe(handler: (message: BusMessage) => void, _onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>> {
+    // What `saveSanction` was given is published as is; check it like a message from another
+    // process (sanctions/codec.ts), so that no caller of the store can make a subscriber throw
+    // (here a throw would escape from a microtask and end the process).
+    const bad = (reason: string) => {
+      const count = ++this.dropped.busMessages;
+      try {
+        if (onBad !== undefined) onBad(reason, count);
+        else if (count === 1) console.warn(`[warden] dropped a ${reason} on the memory bus; further ones are counted in store.dropped.busMessages, not logged`);
+      } catch {
+        // A reporter that throws changes nothing: the message is dropped either way.
+      }
+    };
+    const checked = (raw: BusMessage) => {
+      const message = toBusMessage(raw);
+      if (message === null) return bad("malformed message");
+      try {
+        handler(message);
+      } catch (e) {
+        bad(`message the handler failed on (${e instanceof Error ? e.message.slice(0, 200) : "not an Error"})`);
+      }
+    };
+    this.handlers.add(checked);
     return async () => {
-      this.handlers.delete(handler);
+      this.handlers.delete(checked);
     };
   }
 

@@ -35,9 +35,18 @@ export class RedisKeys {
     return `${this.prefix}:{${did}}:events`;
   }
 
-  /** Hash of one ID's decaying points per track: `<track>`, `<track>:t` (last update), `<track>:n` (count). */
+  /** Hash of one ID's decaying points per track: `<track>`, `<track>:t` (last update), `<track>:n` (count), `<track>:s` (`at` of the step last issued). */
   points(did: DigitalId): string {
     return `${this.prefix}:{${did}}:points`;
+  }
+
+  /**
+   * Sorted set of the uids of one ID's recorded events (score: when recorded, trimmed to the
+   * dedupe window), plus `<uid>>k` for an event that issued ladder step k: a retried batch
+   * records nothing twice and hands back the step its first write decided.
+   */
+  recorded(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:recorded`;
   }
 
   /** Hash of facts about one ID kept for its standing: `first` (first seen, epoch ms). */

@@ -3,13 +3,16 @@ import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
+import { MAX_RECORD_CHARS, parseBusMessage, parseRevocation, parseSanction } from "../../sanctions/codec.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
 import type { AuditEntry, AuditHead } from "../../admin/audit.js";
-import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type { AuditAppendResult, BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
 import { normalizeName, nameKey } from "../names.js";
 import { sanctionsKeepUntil } from "../store.js";
 import { RedisKeys } from "./keys.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
+import { EPSILON, HYSTERESIS, type ResolvedStep } from "../../policy/ladder.js";
+import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS } from "../../recorder/offense.js";
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -46,6 +49,12 @@ export class RedisStore implements WardenStore {
   private readonly ownsConnection: boolean;
   private subscriber: Redis | Cluster | undefined;
   private reader: Redis | Cluster | undefined;
+  /**
+   * What this store dropped because it was not valid (see sanctions/codec.ts): messages on
+   * the bus channel, and stored sanction records (written by someone with Redis access).
+   * The first of each is logged; the rest are only counted here.
+   */
+  readonly dropped = { busMessages: 0, records: 0 };
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix ?? "warden");
@@ -109,10 +118,20 @@ export class RedisStore implements WardenStore {
     }
     const [status, sanctionJson, previousJson] = reply;
     if (status === 0) return { status: "not_found" };
-    if (sanctionJson === undefined) throw new WardenError("STORE_SCRIPT", `revokeSanction answered ${JSON.stringify(reply)}`);
-    const sanction = JSON.parse(sanctionJson) as Sanction;
+    if (sanctionJson === undefined) throw new WardenError("STORE_SCRIPT", `revokeSanction answered ${JSON.stringify(reply).slice(0, 80)}`);
+    // The record was written by whoever had Redis access: one that is not a sanction of this
+    // id is, for the warden, no sanction at all.
+    const sanction = parseSanction(sanctionJson);
+    if (sanction === null || sanction.id !== sanctionId) {
+      this.droppedRecord(did, sanctionId);
+      return { status: "not_found" };
+    }
     if (status === 2 && previousJson !== undefined) {
-      return { status: "already_revoked", sanction: { ...sanction, revoked: JSON.parse(previousJson) as Revocation } };
+      const previous = parseRevocation(previousJson);
+      // An unreadable revocation: the script still counts the sanction as revoked, so say so, without details.
+      if (previous === null) this.droppedRecord(did, `${sanctionId}:r`);
+      const { revoked: _stored, ...unrevoked } = sanction;
+      return { status: "already_revoked", sanction: previous === null ? unrevoked : { ...unrevoked, revoked: previous } };
     }
     return { status: "revoked", sanction: { ...sanction, revoked: revocation } };
   }
@@ -127,12 +146,30 @@ export class RedisStore implements WardenStore {
     const out: Sanction[] = [];
     for (const [field, json] of Object.entries(all)) {
       if (field.endsWith(":r")) continue;
-      const sanction = JSON.parse(json) as Sanction;
-      const revocation = all[`${field}:r`];
-      if (revocation !== undefined) sanction.revoked = JSON.parse(revocation) as Revocation;
+      // Records are checked like bus messages: a junk one is skipped (and counted), never thrown on.
+      const sanction = parseSanction(json);
+      if (sanction === null || sanction.id !== field || sanction.did !== did) {
+        this.droppedRecord(did, field);
+        continue;
+      }
+      const revocationJson = all[`${field}:r`];
+      if (revocationJson !== undefined) {
+        const revocation = parseRevocation(revocationJson);
+        // An unreadable revocation lifts nothing: the sanction stays in force.
+        if (revocation === null) this.droppedRecord(did, `${field}:r`);
+        else sanction.revoked = revocation;
+      } else {
+        delete sanction.revoked;
+      }
       out.push(sanction);
     }
     return out.sort((a, b) => a.start - b.start);
+  }
+
+  /** Counts a stored record that is not a valid sanction or revocation; logs the first. */
+  private droppedRecord(did: DigitalId, field: string): void {
+    if (++this.dropped.records > 1) return;
+    console.warn(`[warden] skipped an unreadable sanction record ${JSON.stringify(field.slice(0, 80))} of ${did} (written outside the warden?); further ones are counted in store.dropped.records, not logged`);
   }
 
   async bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void> {
@@ -204,12 +241,12 @@ export class RedisStore implements WardenStore {
   async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
     if (batch.length === 0) return [];
     const keys: string[] = [this.keys.feed()];
-    const args: (string | number)[] = [now, eventsRetentionMs];
-    for (const { event, halfLifeMs } of batch) {
-      keys.push(this.keys.events(event.did), this.keys.points(event.did));
-      args.push(JSON.stringify(event), event.track, event.severity, halfLifeMs);
+    const args: (string | number)[] = [now, eventsRetentionMs, Math.min(OFFENSE_DEDUPE_WINDOW_MS, eventsRetentionMs), HYSTERESIS, EPSILON, OFFENSE_DEDUPE_UPKEEP_MS];
+    for (const { event, halfLifeMs, ladder } of batch) {
+      keys.push(this.keys.events(event.did), this.keys.points(event.did), this.keys.recorded(event.did));
+      args.push(JSON.stringify(event), event.uid ?? "", event.track, event.severity, halfLifeMs, ladder === undefined ? "" : ladderText(ladder));
     }
-    let reply: [string, string, string, string][];
+    let reply: unknown;
     try {
       reply = await this.redis.recordOffenses(keys.length, ...keys, ...args);
     } catch (e) {
@@ -218,15 +255,7 @@ export class RedisStore implements WardenStore {
     if (!Array.isArray(reply) || reply.length !== batch.length) {
       throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${String(reply).slice(0, 80)} for ${batch.length} events`);
     }
-    return reply.map(([id, before, after, issuedAt]) => ({ id, before: Number(before), after: Number(after), issuedAt: Number(issuedAt ?? 0) }));
-  }
-
-  async markIssued(did: DigitalId, track: string, at: number): Promise<void> {
-    try {
-      await this.redis.hset(this.keys.points(did), `${track}:s`, at);
-    } catch (e) {
-      throw storeError("markIssued", e);
-    }
+    return (reply as unknown[]).map(parseRecorded);
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
@@ -379,6 +408,7 @@ export class RedisStore implements WardenStore {
         this.keys.sessions(did),
         this.keys.reports(did),
         this.keys.reportWeights(did),
+        this.keys.recorded(did),
         this.keys.sanctions(did),
       );
       // The minimal records of active bans are written back quietly: nothing to publish, they are in force already.
@@ -402,13 +432,23 @@ export class RedisStore implements WardenStore {
     }
   }
 
-  async appendAudit(entry: AuditEntry, expectedPrev: string, keepAfter: number): Promise<boolean> {
-    try {
+  async appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult> {
+    const args: (string | number)[] = [expectedPrev, keepAfter, entries.length];
+    for (const entry of entries) {
       const { id: _id, ...stored } = entry;
-      return (await this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), expectedPrev, entry.seq, JSON.stringify(stored), entry.hash, keepAfter)) === 1;
+      args.push(entry.seq, entry.prev, entry.hash, JSON.stringify(stored));
+    }
+    let reply: [number, number, string, number];
+    try {
+      reply = await this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), ...args);
     } catch (e) {
       throw storeError("appendAudit", e);
     }
+    const [code, seq, hash, trimmed] = reply;
+    const head: AuditHead = { seq: Number(seq), hash: String(hash), trimmed: Number(trimmed) };
+    if (code === 1) return { status: "appended", head };
+    if (code === 0) return { status: "conflict", head };
+    throw new WardenError("STORE_SCRIPT", `redis appendAudit refused the batch: its entries do not chain to the log's head (seq ${head.seq}) or to one another`);
   }
 
   async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
@@ -429,7 +469,7 @@ export class RedisStore implements WardenStore {
     }
   }
 
-  async subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void): Promise<() => Promise<void>> {
+  async subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>> {
     const channel = this.keys.busChannel();
     const subscriber = this.subscriber ?? this.redis.duplicate();
     this.subscriber = subscriber;
@@ -443,15 +483,28 @@ export class RedisStore implements WardenStore {
       if (lostAt !== null && onGap !== undefined) onGap(lostAt);
       lostAt = null;
     });
+    // Anyone who can publish on the channel reaches this listener, and a throw here would end
+    // the process: every message is checked (sanctions/codec.ts), a bad one is counted and
+    // reported (the first logged when no `onBad` is given), and the handler's own failures
+    // stay here too.
+    const bad = (reason: string) => {
+      const count = ++this.dropped.busMessages;
+      try {
+        if (onBad !== undefined) onBad(reason, count);
+        else if (count === 1) console.warn(`[warden] dropped a ${reason} on the bus channel ${channel}; further ones are counted in store.dropped.busMessages, not logged`);
+      } catch {
+        // A reporter that throws changes nothing: the message is dropped either way.
+      }
+    };
     const listener = (from: string, payload: string) => {
       if (from !== channel) return;
-      let message: BusMessage;
+      const message = parseBusMessage(payload);
+      if (message === null) return bad(typeof payload === "string" && payload.length > MAX_RECORD_CHARS ? "message too long" : "malformed message");
       try {
-        message = JSON.parse(payload) as BusMessage;
-      } catch {
-        return; // not ours: someone else published on our channel
+        handler(message);
+      } catch (e) {
+        bad(`message the handler failed on (${e instanceof Error ? e.message.slice(0, 200) : "not an Error"})`);
       }
-      handler(message);
     };
     subscriber.on("message", listener);
     try {
@@ -499,4 +552,31 @@ function parseEntry([id, fields]: [string, string[]]): OffenseEvent {
 function parseAudit([id, fields]: [string, string[]]): AuditEntry {
   const json = fields[fields.indexOf("e") + 1] ?? "{}";
   return { ...(JSON.parse(json) as AuditEntry), id };
+}
+
+/** A ladder as the recording script takes it (`"1 3 6 10"`), built once per ladder. */
+const ladderTexts = new WeakMap<readonly ResolvedStep[], string>();
+function ladderText(ladder: readonly ResolvedStep[]): string {
+  let text = ladderTexts.get(ladder);
+  if (text === undefined) {
+    // String(n) is the shortest text that reads back as the same double (Lua's tonumber too).
+    text = ladder.map((step) => String(step.at)).join(" ");
+    ladderTexts.set(ladder, text);
+  }
+  return text;
+}
+
+/** One event's answer of the recording script: `{1, id, before, after, step}` or `{0, step}` (step -1 = none). */
+function parseRecorded(entry: unknown): RecordedOffense {
+  if (Array.isArray(entry)) {
+    if (entry[0] === 1 && entry.length === 5) {
+      const [, id, before, after, step] = entry as [number, string, string, string, number];
+      return { status: "recorded", id, before: Number(before), after: Number(after), step: step >= 0 ? step : null };
+    }
+    if (entry[0] === 0 && entry.length === 2) {
+      const step = entry[1] as number;
+      return { status: "duplicate", step: step >= 0 ? step : null };
+    }
+  }
+  throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${JSON.stringify(entry)?.slice(0, 80)} for an event`);
 }

@@ -21,8 +21,9 @@ export interface WardenCommands {
   saveSanction(key: string, ...args: (string | number)[]): Promise<number>;
   revokeSanction(key: string, ...args: (string | number)[]): Promise<[number, string?, string?]>;
   fileReport(reporters: string, weights: string, ...args: (string | number)[]): Promise<[number, string?]>;
-  recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<[string, string, string, string][]>;
-  appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<number>;
+  /** Per event: `[1, id, before, after, step]` (step -1 = none), or `[0, step]` for an event recorded before (a replay). */
+  recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<([1, string, string, string, number] | [0, number])[]>;
+  appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<[number, number, string, number]>;
 }
 
 /** Loads every script once per connection (ioredis `defineCommand`: EVALSHA with EVAL fallback). */
