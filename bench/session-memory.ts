@@ -4,14 +4,16 @@
  * own `onJoin` in rooms of 100 (stand-in room objects, real `WebSocketClient`s in the
  * state Colyseus leaves them in, the real RedisStore), each having sent one `move`;
  * minus the same clients without the plugin. Then the size of the per-ID structures
- * alone (FloodBuckets, Standing), to say where the bytes are.
+ * alone, to say where the bytes are: the ID's flood buckets as the guard's FloodLedger
+ * holds them (FloodBuckets sized for the slots a `move` uses, plus the ledger's entry),
+ * and its Standing.
  * Environment: REDIS_URL, WARDEN_PREFIX. Prints one JSON line.
  */
 import { ClientState } from "@colyseus/core";
 import { WebSocketClient } from "@colyseus/ws-transport";
 import { Room as SdkRoom } from "@colyseus/sdk";
 import { createWarden, type WardenPlugin } from "../src/index.js";
-import { FloodBuckets } from "../src/guard/flood.js";
+import { FloodLedger } from "../src/guard/flood.js";
 import { Standing } from "../src/identity/live-sessions.js";
 import { WARDEN_SECRET } from "./lib/clients.js";
 import { round } from "./lib/stats.js";
@@ -60,14 +62,40 @@ interface StandInRoom {
   roomName: string;
   roomId: string;
   _onMessage(client: unknown, buffer: Buffer): void;
+  onMessageEvents: { on(event: string, callback: () => void): () => void; events: Record<string, (() => void)[] | undefined> };
+}
+/** What the plugin's interception needs of a room (see src/plugin/intercept.ts). */
+function standInRoom(k: number): StandInRoom {
+  return {
+    roomName: "world",
+    roomId: `room${k}`,
+    _onMessage() {},
+    onMessageEvents: {
+      // A nanoevents registry, as Colyseus's RoomMessages holds it.
+      events: Object.create(null) as Record<string, (() => void)[] | undefined>,
+      on(event: string, callback: () => void) {
+        (this.events[event] ??= []).push(callback);
+        return () => {
+          this.events[event] = this.events[event]?.filter((c) => c !== callback);
+        };
+      },
+    },
+    onMessageValidators: Object.create(null) as Record<string, unknown>,
+    _inputController: undefined,
+    _reserveSeat: () => Promise.resolve(true),
+    allowReconnection: () => Promise.resolve(),
+    _onLeave: () => Promise.resolve(),
+  } as StandInRoom;
 }
 const plugins: { plugin: WardenPlugin; room: StandInRoom }[] = [];
 function roomFor(i: number) {
   const k = Math.floor(i / PER_ROOM);
   if (plugins[k] === undefined) {
-    const room = { roomName: "world", roomId: `room${k}`, _onMessage() {}, onMessageEvents: { emit() {}, events: { chat: [], move: [], report: [] } }, allowReconnection() {} };
+    const room = standInRoom(k);
     const plugin = warden.plugin();
     (plugin as unknown as { room: unknown }).room = room;
+    // Registered after the plugin is attached, as Colyseus does (Room.__init, then onCreate): wrapped.
+    for (const type of ["chat", "move", "report"]) room.onMessageEvents.on(type, () => {});
     plugins[k] = { plugin, room };
   }
   return plugins[k]!;
@@ -105,14 +133,20 @@ for (let i = 0; i < N; i++) {
   bareClients.push(c);
 }
 const h3 = await heap();
-const measure = async (make: () => unknown) => {
+const measure = async (make: (i: number) => unknown) => {
   const held: unknown[] = [];
   const a = await heap();
-  for (let i = 0; i < N; i++) held.push(make());
+  for (let i = 0; i < N; i++) held.push(make(i));
   const b = await heap();
   return round((b - a) / N - 8, 0); // minus the array slot holding it
 };
-const floodBuckets = await measure(() => new FloodBuckets());
+// The ID's flood buckets as the guard keeps them: a ledger entry, sized by a `move` (its slot).
+const ledger = new FloodLedger(() => false);
+const dids = Array.from({ length: N }, (_, i) => `${"y".repeat(26)}${i}` as never); // the IDs exist anyway (session, Standing)
+const moveSlot = (warden.guard as unknown as { slots: Map<string, number> }).slots.get("move");
+if (moveSlot === undefined) throw new Error("the guard has no flood slot for move");
+const someLimit = { rate: 1, burst: 1 };
+const floodBuckets = await measure((i) => ledger.acquire(dids[i]!).take(moveSlot, someLimit, 1));
 const standing = await measure(() => new Standing(`${"x".repeat(26)}${Math.random()}` as never));
 await warden.close();
 console.log(

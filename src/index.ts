@@ -2,10 +2,11 @@
  * colyseus-warden — in-world enforcement for Colyseus 0.18.
  * Curated public exports; anything not listed here is internal.
  */
-export { createWarden, Warden, JOIN_STORE_UNAVAILABLE, type JoinDenial } from "./warden.js";
+export { createWarden, Warden, JOIN_STORE_UNAVAILABLE, JOIN_TOO_MANY_SESSIONS, type JoinDenial } from "./warden.js";
 export { WardenPlugin } from "./plugin/plugin.js";
 export {
   DEFAULT_OPTIONS,
+  INPUT_TYPE,
   identifyFromJwtClaims,
   type Identity,
   type RestrictionFieldOptions,
@@ -15,7 +16,7 @@ export {
 } from "./options.js";
 export { WardenError, ERROR_CATALOGUE, type WardenErrorCode } from "./errors.js";
 export type { WardenEvents, BeforeSanctionEvent, EnforcementEvent } from "./events.js";
-export { deriveDigitalId, isDigitalId, type DigitalId } from "./identity/digital-id.js";
+export { deriveDigitalId, isDigitalId, MAX_SUBJECT_LENGTH, type DigitalId } from "./identity/digital-id.js";
 export {
   SANCTION_KINDS,
   describeSanction,
@@ -25,11 +26,11 @@ export {
   type SanctionKind,
   type SanctionRequest,
 } from "./sanctions/model.js";
-export { SanctionsService, type IssueResult, type RevokeResult } from "./sanctions/service.js";
+export { SanctionsService, type DraftResult, type IssueResult, type RevokeResult } from "./sanctions/service.js";
 export { CLOSE_BANNED, CLOSE_KICKED, NOTICE_TYPE, type WardenNotice } from "./sanctions/enforcer.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { AdminService, type Actor, type IdentityExport, type IdentitySummary } from "./admin/service.js";
-export { AuditLog, type AuditEntry, type AuditVerification } from "./admin/audit.js";
+export { AuditLog, type AuditEntry, type AuditLogOptions, type AuditVerification } from "./admin/audit.js";
 export type { AdminApiOptions, AdminRole } from "./admin/http.js";
 export type { WardenStats } from "./warden.js";
 export type { ReportOutcome } from "./reports.js";
@@ -39,4 +40,4 @@ export type { PolicyOptions, TrackOptions, LadderStep } from "./policy/ladder.js
 export type { RecorderOptions } from "./recorder/recorder.js";
 export { MemoryStore } from "./stores/memory/memory-store.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis/redis-store.js";
-export type { WardenStore, SessionBinding, BusMessage, StoreRetention, StoreRevokeResult } from "./stores/store.js";
+export type { WardenStore, SessionBinding, BusMessage, StoreRetention, StoreRevokeResult, AuditAppendResult } from "./stores/store.js";

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { TypedEmitter, type WardenEvents } from "./events.js";
 import { WardenError, toError } from "./errors.js";
-import { deriveDigitalId, type DigitalId } from "./identity/digital-id.js";
+import { deriveDigitalId, isValidSubject, type DigitalId } from "./identity/digital-id.js";
 import type { LiveSession, Standing } from "./identity/live-sessions.js";
-import { resolveOptions, type ResolvedOptions, type WardenOptions } from "./options.js";
+import { resolveOptions, type Identity, type ResolvedOptions, type WardenOptions } from "./options.js";
 import { WardenPlugin } from "./plugin/plugin.js";
-import { banMessage, CLOSE_BANNED, Enforcer } from "./sanctions/enforcer.js";
+import { banMessage, CLOSE_BANNED, CLOSE_KICKED, Enforcer, kickMessage } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
 import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
@@ -15,7 +15,6 @@ import { withTimeout } from "./util/timeout.js";
 import { holdCoarseClock } from "./util/clock.js";
 import { ChatDetector } from "./guard/chat.js";
 import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
-import { escalate } from "./policy/ladder.js";
 import { isActive } from "./sanctions/model.js";
 import { boundEvidence, type Detector, type Evidence, type OffenseEvent, type RecordedOffense } from "./recorder/offense.js";
 import { Recorder, type RecorderStats } from "./recorder/recorder.js";
@@ -34,6 +33,11 @@ export interface WardenStats extends RecorderStats {
   policySanctions: number;
   /** Store failures seen (each also emitted as `store:error`). */
   storeErrors: number;
+  /**
+   * Frames whose handler Colyseus picked differently from the type the guard decided on
+   * (dropped; 0 unless Colyseus changed how it reads frames — the differential tests say so).
+   */
+  frameDisagreements: number;
 }
 
 /** Why a join was refused: the code and message the client's join promise rejects with. */
@@ -44,6 +48,11 @@ export interface JoinDenial {
 
 /** Join error code when the store cannot be reached and `failMode` is `"closed"`. */
 export const JOIN_STORE_UNAVAILABLE = 4503;
+
+/** Join error code when the ID already holds `maxSessionsPerId` sessions. */
+export const JOIN_TOO_MANY_SESSIONS = 4429;
+
+
 
 /**
  * A warden: one per server process. Holds the store, the sanctions service, the enforcer
@@ -73,7 +82,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly reports: ReportService;
   /** @internal Background writer of offense events. */
   readonly recorder: Recorder;
-  private readonly counters = { offenses: 0, policySanctions: 0, storeErrors: 0 };
+  private readonly counters = { offenses: 0, policySanctions: 0, storeErrors: 0, frameDisagreements: 0 };
 
   private readonly ownsStore: boolean;
   private readonly subscribed: Promise<void>;
@@ -124,22 +133,27 @@ export class Warden extends TypedEmitter<WardenEvents> {
     });
     this.feed = new FeedHub(this.store, (e) => this.storeFailed("feed", e));
     this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, this.options.retention.auditMs), this.options);
-    this.guard = new Guard(this.options.guard, {
-      offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
-      remind: (session, kind) => this.enforcer.remind(session, kind),
-    });
     const chat = this.options.guard.chat;
     if (chat === false) this.chat = null;
     else {
       const { types, field, recordText, ...detector } = chat;
       this.chat = { detector: new ChatDetector(detector), types: new Set(types), field, recordText };
     }
+    this.guard = new Guard(
+      this.options.guard,
+      {
+        offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
+        remind: (session, kind) => this.enforcer.remind(session, kind),
+      },
+      { muted: this.options.muteTypes, frozen: this.options.freezeTypes, chat: chat === false ? [] : chat.types },
+    );
     this.reports = new ReportService(this.store, this.options.reports, {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
       storeFailed: (operation, cause) => this.storeFailed(operation, cause),
     });
     this.recorder = new Recorder(this.store, this.options.retention.eventsMs, this.options.recorder, {
       halfLifeOf: (track) => this.options.policy.tracks.get(track)?.halfLifeMs ?? 600_000,
+      ladderOf: (track) => this.options.policy.tracks.get(track)?.ladder,
       recorded: (events, results) => this.escalate(events, results),
       failed: (error) => this.storeFailed("recordOffenses", error),
       overflow: (dropped) => this.options.logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
@@ -154,9 +168,30 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return this.subscribed;
   }
 
-  /** The digital ID of a verified subject. */
-  digitalId(subject: string): DigitalId {
-    return deriveDigitalId(this.options.secret, subject);
+  /** The digital ID of a verified subject, qualified by its issuer when there is one (see {@link Identity.issuer}). */
+  digitalId(subject: string, issuer?: string): DigitalId {
+    return deriveDigitalId(this.options.secret, subject, issuer);
+  }
+
+  /**
+   * The verified identity of a joining client through the `identify` option, checked:
+   * null when there is none or it is malformed (a throwing `identify` counts as none).
+   */
+  identify(auth: unknown, joinOptions: unknown): Identity | null {
+    let identity: Identity | null | undefined;
+    try {
+      identity = this.options.identify(auth, joinOptions);
+    } catch {
+      return null;
+    }
+    if (typeof identity !== "object" || identity === null || !isValidSubject(identity.subject)) return null;
+    if (identity.issuer !== undefined && !isValidSubject(identity.issuer)) return null;
+    return identity;
+  }
+
+  /** @internal The guard and Colyseus read a frame's type differently: count, log once, never let it through. */
+  frameDisagreement(detail: string): void {
+    if (this.counters.frameDisagreements++ === 0) this.options.logger.error(`frame decoded differently by the guard and by Colyseus (dropped): ${detail.slice(0, 200)}`);
   }
 
   /** A Colyseus room plugin bound to this warden: `plugins = definePlugins([warden.plugin()])`. */
@@ -191,12 +226,32 @@ export class Warden extends TypedEmitter<WardenEvents> {
    * The store is read with a timeout; if it fails, `failMode` decides, and a ban this
    * process already knows refuses the join either way.
    */
-  async admit(did: DigitalId, standing: Standing): Promise<JoinDenial | null> {
+  async admit(did: DigitalId, standing: Standing, join: { reservedAt: number; session: LiveSession } | undefined = undefined): Promise<JoinDenial | null> {
     if (this.closed) return { code: JOIN_STORE_UNAVAILABLE, message: "the warden is shutting down" };
+    // This process's sessions of the ID (the joining one is registered already): exact, synchronous.
+    const cap = this.options.maxSessionsPerId;
+    if (standing.sessions.size > cap) return tooManySessions(cap);
     try {
-      const [, sanctions] = await withTimeout(Promise.all([this.subscribed, this.store.sanctionsOf(did)]), this.options.storeTimeoutMs, "join check");
+      const [, sanctions, bindings] = await withTimeout(
+        Promise.all([this.subscribed, this.store.sanctionsOf(did), join === undefined ? [] : this.store.sessionsOf(did)]),
+        this.options.storeTimeoutMs,
+        "join check",
+      );
       this.enforcer.load(standing, sanctions);
       standing.noteSanctions(sanctions, Date.now(), 86_400_000);
+      if (join !== undefined) {
+        // Other processes' sessions, as bound in the store (a dead process's are swept within three heartbeats).
+        const elsewhere = bindings.filter((b) => b.processId !== this.processId).length;
+        if (standing.sessions.size + elsewhere > cap) return tooManySessions(cap);
+        // A kick (or warning) issued between the seat reservation and this join found no session to act on: it acts now.
+        // (The kick's `start` is the issuing process's clock: processes of one fleet are assumed NTP-synced.)
+        const since = join.reservedAt;
+        for (const sanction of sanctions) {
+          if (sanction.revoked !== undefined || sanction.start < since || (sanction.kind !== "kick" && sanction.kind !== "warn")) continue;
+          if (sanction.kind === "kick") return { code: CLOSE_KICKED, message: kickMessage(sanction) };
+          this.enforcer.notify(join.session, sanction);
+        }
+      }
     } catch (e) {
       this.storeFailed("join check", e);
       if (standing.banned === null && this.options.failMode === "closed") {
@@ -206,7 +261,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return standing.banned === null ? null : { code: CLOSE_BANNED, message: banMessage(standing.banned) };
   }
 
-  /** Counters: events recorded, buffered, overflowed; offenses; policy sanctions; store errors. */
+  /** Counters: events recorded, buffered, overflowed; offenses; policy sanctions; store errors; frame disagreements. */
   stats(): WardenStats {
     return { ...this.recorder.stats, ...this.counters };
   }
@@ -231,24 +286,51 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.recorder.record(event);
   }
 
-  /** Applies the policy to freshly recorded events: the points come from the store, so offenses everywhere count. */
+  /**
+   * Issues the ladder steps the store decided while recording: the store decides and marks
+   * each step in the same atomic step that records the event, so no step is issued twice by
+   * two batches in flight, two processes or a replay — this only issues what it is handed.
+   * A `duplicate` (an event written again because the reply to its first write was lost)
+   * carries the step that first write decided and nobody issued yet: it is issued now.
+   *
+   * A sanction that cannot be stored because the store is unavailable is committed again —
+   * the same draft, so the same id: storing is idempotent by id and enforcers apply an id
+   * once — a few times with backoff, then given up and logged.
+   */
   private escalate(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
-    const issued = new Map<string, number>();
+    const RETRIES = 5;
+    const FIRST_DELAY_MS = 250;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
-      const result = results[i]!;
-      const track = this.options.policy.tracks.get(event.track);
-      if (track === undefined) continue;
-      // Several events of one ID in a batch: the later ones see the step the earlier ones issued.
-      const key = `${event.did} ${event.track}`;
-      const step = escalate(track, result.before, result.after, Math.max(result.issuedAt, issued.get(key) ?? 0));
-      if (step === null) continue;
-      issued.set(key, step.at);
+      const index = results[i]?.step;
+      if (index === null || index === undefined) continue;
+      // The recorder passed this track's ladder, so the index is one of its steps.
+      const step = this.options.policy.tracks.get(event.track)?.ladder[index];
+      if (step === undefined) continue;
       this.counters.policySanctions++;
-      this.store.markIssued(event.did, event.track, step.at).catch((e: unknown) => this.storeFailed("markIssued", e));
-      this.sanctions
-        .issue({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) })
-        .catch((e: unknown) => this.storeFailed("policy issue", e));
+      const what = `policy ${step.kind} of ${event.did} (${event.track})`;
+      let drafted: ReturnType<SanctionsService["draft"]>;
+      try {
+        drafted = this.sanctions.draft({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) });
+      } catch (e) {
+        this.options.logger.error(`${what} not issued: ${toError(e).message}`);
+        continue;
+      }
+      if (drafted.status === "cancelled") continue;
+      const { sanction } = drafted;
+      const commit = (attempt: number): void => {
+        this.sanctions.commit(sanction).catch((e: unknown) => {
+          const code = e instanceof WardenError ? e.code : null;
+          if (code === "STORE_UNAVAILABLE" || code === "STORE_SCRIPT") this.storeFailed("policy issue", e);
+          // Only an unreachable store is worth waiting for; a refused draft or a script error is not.
+          if (code === "STORE_UNAVAILABLE" && attempt < RETRIES && !this.closed) {
+            setTimeout(() => commit(attempt + 1), FIRST_DELAY_MS * 2 ** attempt).unref();
+          } else {
+            this.options.logger.error(`${what} not issued (sanction ${sanction.id}, ${attempt + 1} attempt(s)): ${toError(e).message}`);
+          }
+        });
+      };
+      commit(0);
     }
   }
 
@@ -311,6 +393,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     if (this.closed) return;
     this.closed = true;
     this.releaseClock();
+    this.guard.ledger.stop();
     clearTimeout(this.heartbeatTimer);
     await this.recorder.close(this.options.storeTimeoutMs);
     await this.subscribed.catch(() => {});
@@ -335,6 +418,9 @@ export class Warden extends TypedEmitter<WardenEvents> {
             this.feed.bus(message);
           },
           (since) => void this.resync(since),
+          (reason, count) => {
+            if (count === 1) this.options.logger.warn(`dropped a ${reason} on the bus; further ones are counted, not logged`);
+          },
         );
         break;
       } catch (e) {
@@ -398,6 +484,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.heartbeatTimer = setTimeout(() => void this.beat(), this.options.heartbeatMs);
     this.heartbeatTimer.unref();
   }
+}
+
+function tooManySessions(cap: number): JoinDenial {
+  return { code: JOIN_TOO_MANY_SESSIONS, message: `this account already has ${cap} session(s) open: leave one first` };
 }
 
 /**

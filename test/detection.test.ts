@@ -183,7 +183,8 @@ describe("malformed input", () => {
     const recorded = await events(did);
     // The default bucket (burst 30) lets ~30 junk frames be recorded one by one, then one flood event a second.
     expect(recorded.filter((e) => e.kind === "unknown_type").length).toBeLessThanOrEqual(35);
-    expect(recorded.find((e) => e.kind === "rate")!.evidence).toMatchObject({ type: "(malformed)" });
+    // The junk bucket trips first (burst 30); 300 frames in a burst also pass the frame budget (burst 240).
+    expect(recorded.filter((e) => e.kind === "rate").map((e) => e.evidence.type)).toContain("(malformed)");
   });
 
   it("a frame over the transport's maxPayload is recorded (oversized_frame)", async () => {

@@ -1,3 +1,4 @@
+import type { DigitalId } from "../identity/digital-id.js";
 import type { FloodLimit } from "../options.js";
 
 /**
@@ -11,7 +12,7 @@ export class FloodBuckets {
    * refill (ms), messages dropped since the last recorded flood event, and when that event
    * was recorded (one per second per slot at most).
    */
-  private state = new Float64Array(4 * 4);
+  private state = new Float64Array(4 * 8);
 
   /** Takes one token from `slot`; false when the bucket is empty. Allocates nothing once sized. */
   take(slot: number, limit: FloodLimit, now: number): boolean {
@@ -41,9 +42,107 @@ export class FloodBuckets {
     return dropped;
   }
 
+  /** When every used bucket will be full again (epoch ms); 0 when none was used. */
+  fullAt(limitOf: (slot: number) => FloodLimit | false | undefined): number {
+    const s = this.state;
+    let at = 0;
+    for (let slot = 0; slot * 4 < s.length; slot++) {
+      const last = s[slot * 4 + 1]!;
+      const limit = limitOf(slot);
+      if (last === 0 || limit === false || limit === undefined) continue;
+      const missing = limit.burst - s[slot * 4]!;
+      if (missing > 0) at = Math.max(at, last + (missing * 1000) / limit.rate);
+    }
+    return at;
+  }
+
   private grow(length: number): void {
     const next = new Float64Array(Math.max(length, this.state.length * 2));
     next.set(this.state);
     this.state = next;
+  }
+}
+
+interface Held {
+  buckets: FloodBuckets;
+  /** Live sessions of the ID in this process. */
+  sessions: number;
+  /** With no session left: when the buckets are full again and the entry may go. */
+  keepUntil: number;
+}
+
+/** How often released entries are looked at. */
+const SWEEP_MS = 5_000;
+
+/**
+ * The flood buckets of every ID this process has seen lately. An ID's buckets outlive its
+ * sessions: they are kept until they would be full again, so leaving and rejoining (even
+ * in a loop, even into another room) refills nothing faster than waiting would.
+ *
+ * Per process: an ID spread over N processes has N sets of buckets (the hot path never
+ * asks Redis). Matchmaking, not the player, chooses the process for `joinOrCreate`; a
+ * player who can pick rooms by id in many processes gains at most a factor N.
+ */
+export class FloodLedger {
+  private readonly held = new Map<DigitalId, Held>();
+  private released = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly limitOf: (slot: number) => FloodLimit | false | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The buckets of an ID, for a session that joins. */
+  acquire(did: DigitalId): FloodBuckets {
+    let held = this.held.get(did);
+    if (held === undefined) {
+      held = { buckets: new FloodBuckets(), sessions: 0, keepUntil: 0 };
+      this.held.set(did, held);
+    } else if (held.sessions === 0) {
+      this.released--;
+    }
+    held.sessions++;
+    return held.buckets;
+  }
+
+  /** A session of the ID left: once none is left, its buckets stay until they are full again. */
+  release(did: DigitalId): void {
+    const held = this.held.get(did);
+    if (held === undefined || held.sessions === 0) return;
+    if (--held.sessions > 0) return;
+    held.keepUntil = held.buckets.fullAt(this.limitOf);
+    if (held.keepUntil <= this.now()) {
+      this.held.delete(did);
+      return;
+    }
+    this.released++;
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** IDs whose buckets are held (live or cooling down). */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Drops the buckets of IDs without sessions that are full again. */
+  sweep(): void {
+    const now = this.now();
+    for (const [did, held] of this.held) {
+      if (held.sessions === 0 && held.keepUntil <= now) {
+        this.held.delete(did);
+        this.released--;
+      }
+    }
+    if (this.released <= 0) this.stop();
+  }
+
+  /** Stops the sweep (warden closed). */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 }

@@ -1,21 +1,22 @@
-import { decode } from "@colyseus/schema";
 import type { LiveSession } from "../identity/live-sessions.js";
 import type { FloodLimit, ResolvedOptions } from "../options.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
-import { FloodBuckets } from "./flood.js";
+import { FloodLedger } from "./flood.js";
 import { coarse } from "../util/clock.js";
-import { numberLength, type TypeEntry, type TypeTable } from "./types.js";
-
-// Protocol codes (byte 0 & 0x1F) of frames that carry a message type.
-export const ROOM_DATA = 13;
-export const ROOM_DATA_BYTES = 17;
-export const ROOM_REQUEST = 21;
+import { BYTES_PREFIX, TypeTable, type TypeEntry, type TypeRules } from "./types.js";
+import { FrameKind, typeForEvidence, typeKey, type FrameHead } from "../plugin/frames.js";
+import { INPUT_TYPE } from "../options.js";
 
 /** Where the guard reports what it saw. */
 export interface GuardHost {
   offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void;
   remind(session: LiveSession, kind: "mute" | "freeze"): void;
 }
+
+// Imported bindings read once into module constants: the hot path reads locals, not
+// imports (a transpiled import can be a getter call on every read).
+const { control: CONTROL, data: DATA, bytes: BYTES, request: REQUEST, input: INPUT } = FrameKind;
+const clock = coarse;
 
 /** Track and points of each kind of offense the warden detects. */
 export const OFFENSE_TRACKS: Record<string, { track: string; severity: number }> = {
@@ -27,106 +28,244 @@ export const OFFENSE_TRACKS: Record<string, { track: string; severity: number }>
   oversized_frame: { track: "malformed", severity: 2 },
   undecodable: { track: "malformed", severity: 1 },
   unknown_type: { track: "malformed", severity: 1 },
+  unknown_frame: { track: "malformed", severity: 1 },
   invalid: { track: "malformed", severity: 1 },
   reported: { track: "reported", severity: 1 },
 };
 
-const WILDCARD = "*";
-/** Bucket shared by oversized and unknown-type frames, so that junk cannot flood the recorder. */
+/** Flood-bucket key of the frame budget (every frame of an ID counts). */
+const FRAMES = "(frames)";
+/** Bucket shared by junk frames (oversized, unknown type or protocol), so that junk cannot flood the recorder. */
 const MALFORMED = "(malformed)";
+/** Bucket of types only a `"*"` handler serves. */
+const WILDCARD = "*";
+
+// What a dropped request's sender is told (constants: the hot path builds no strings).
+const REFUSED_SIZE = "message too large";
+const REFUSED_TYPE = "unknown message type";
+const REFUSED_RATE = "too many messages: slow down";
+const REFUSED_MUTED = "you are muted";
+const REFUSED_FROZEN = "you are frozen";
 
 /**
- * The synchronous part of the hot path: size, type, flood, mute and freeze, in that
- * order. Flood comes before mute so that a muted player who keeps flooding still climbs
- * the ladder. Never awaits, never touches the store; a clean message allocates nothing.
+ * What the guard decided about the frame being handled. One per plugin, reused: Colyseus
+ * handles a frame synchronously, and the plugin's handler wrappers read this while it does.
+ */
+export interface FrameVerdict {
+  /** The session whose frame is being handled; undefined between frames. */
+  session: LiveSession | undefined;
+  kind: FrameKind;
+  /** The type's entry; null for a type only a `"*"` handler serves (or a control/input frame). */
+  entry: TypeEntry | null;
+  /** Muted chat: Colyseus decodes it, the detector reads it, and then it is dropped. */
+  hold: boolean;
+  /** A handler ran for this frame. */
+  dispatched: boolean;
+  /** A handler wrapper dropped this frame (and recorded why, if it was the player's doing). */
+  stopped: boolean;
+  /** The chat detector already read this frame's payload: its verdict. */
+  inspected: boolean;
+  flagged: boolean;
+  /**
+   * True from the guard's approval until the first handler of the frame was admitted:
+   * handler calls while it is false are room code (a handler calling another), or the
+   * further handlers of the same type for the same frame, and pass unchecked.
+   */
+  armed: boolean;
+  /** Why the guard dropped the frame (a constant: told to a request's sender). */
+  refusal: string;
+}
+
+/** A verdict with nothing in it. */
+export function emptyVerdict(): FrameVerdict {
+  return { session: undefined, kind: FrameKind.unknown, entry: null, hold: false, dispatched: false, stopped: false, inspected: false, flagged: false, armed: false, refusal: "" };
+}
+
+/**
+ * The synchronous part of the hot path, for every inbound frame: the per-ID frame budget,
+ * size, protocol code and type (read as Colyseus reads them), flood per type, mute and
+ * freeze, in that order. Flood comes before mute so that a muted player who keeps
+ * flooding still climbs the ladder. Never awaits, never touches the store; a clean
+ * message allocates nothing.
  */
 export class Guard {
-  private readonly slots = new Map<string | number, number>();
+  /** Flood buckets of every ID with a session in this process, kept after its last session until they are full again. */
+  readonly ledger: FloodLedger;
+  private readonly slots = new Map<string, number>();
   private readonly limits: (FloodLimit | false)[] = [];
+  private readonly framesSlot: number;
+  private readonly malformedSlot: number;
+  private readonly wildcardSlot: number;
+  /** The rules every room's type table is built from. */
+  readonly rules: TypeRules;
 
   constructor(
     private readonly options: ResolvedOptions["guard"],
     private readonly host: GuardHost,
-  ) {}
-
-  /** Flood-bucket slot of a message type, shared by every room of this warden. */
-  slotOf = (type: string | number): number => {
-    let slot = this.slots.get(type);
-    if (slot === undefined) {
-      slot = this.limits.length;
-      this.slots.set(type, slot);
-      const flood = this.options.flood;
-      this.limits.push(flood === false ? false : flood.types[String(type)] ?? flood.default);
-    }
-    return slot;
-  };
-
-  /**
-   * Inspects one data frame (`code` is ROOM_DATA, ROOM_DATA_BYTES or ROOM_REQUEST).
-   * Returns true to let the room handle it.
-   */
-  inspect(session: LiveSession, table: TypeTable, buffer: Buffer, code: number, handlerKeys: () => readonly string[]): boolean {
-    if (buffer.length > this.options.maxMessageBytes) {
-      if (this.take(session, this.slotOf(MALFORMED), MALFORMED)) {
-        this.host.offense(session, "payload", "oversized", { bytes: buffer.length, limit: this.options.maxMessageBytes });
-      }
-      return false;
-    }
-    let offset = 1;
-    if (code === ROOM_REQUEST) {
-      const skip = numberLength(buffer, offset);
-      if (skip === 0) return true; // Colyseus rejects it itself, and we record that (see closedByRoom)
-      offset += skip;
-    }
-    let entry = table.match(buffer, offset);
-    if (entry === undefined && table.refresh(handlerKeys())) entry = table.match(buffer, offset);
-    if (entry === undefined) {
-      if (table.wildcard) return this.take(session, this.slotOf(WILDCARD), WILDCARD);
-      if (!this.options.unknownTypes) return true;
-      if (this.take(session, this.slotOf(MALFORMED), MALFORMED)) {
-        this.host.offense(session, "payload", "unknown_type", { type: readType(buffer, offset) });
-      }
-      return false;
-    }
-    if (!this.take(session, entry.slot, entry.type)) return false;
-    return this.restrictionAllows(session, entry);
+    types: { muted: readonly (string | number)[]; frozen: readonly (string | number)[]; chat: readonly (string | number)[] },
+  ) {
+    this.ledger = new FloodLedger((slot) => this.limits[slot]);
+    this.framesSlot = this.slotOf(FRAMES, options.frames);
+    this.malformedSlot = this.slotOf(MALFORMED);
+    this.wildcardSlot = this.slotOf(WILDCARD);
+    this.rules = {
+      slotOf: (key) => this.slotOf(key),
+      muted: new Set(types.muted.map(String)),
+      frozen: new Set(types.frozen.map(String)),
+      chat: new Set(types.chat.map(String)),
+    };
   }
 
-  private take(session: LiveSession, slot: number, type: string | number): boolean {
-    const limit = this.limits[slot];
-    if (limit === false || limit === undefined) return true;
-    const buckets = (session.standing.flood ??= new FloodBuckets());
-    const now = coarse.now;
-    if (buckets.take(slot, limit, now)) return true;
-    // One event per type per second while the flood lasts, carrying how many were dropped.
-    const dropped = buckets.drop(slot, now);
-    if (dropped > 0) this.host.offense(session, "flood", "rate", { type: String(type).slice(0, 32), dropped, rate: limit.rate, burst: limit.burst });
+  /** A table of one room's message types. */
+  table(): TypeTable {
+    return new TypeTable(this.rules);
+  }
+
+  /** Flood-bucket slot of a handler key, shared by every room of this warden. */
+  private slotOf(key: string, limit?: FloodLimit | false): number {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.limits.length;
+      this.slots.set(key, slot);
+      const flood = this.options.flood;
+      this.limits.push(limit ?? (flood === false ? false : flood.types[key] ?? flood.default));
+    }
+    return slot;
+  }
+
+  /**
+   * Decides on one frame whose head `frames.readFrame` read. Returns true to let Colyseus
+   * handle it; `verdict` says what the handler wrappers must check.
+   */
+  inspect(session: LiveSession, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict, handlerKeys: () => readonly string[]): boolean {
+    // The frame budget comes first, before the kind is noted: a frame over it gets no reply of any sort.
+    if (!this.take(session, this.framesSlot, FRAMES)) return false;
+    verdict.kind = head.kind;
+    if (buffer.length > this.options.maxMessageBytes) {
+      verdict.refusal = REFUSED_SIZE;
+      this.junk(session, "payload", "oversized", { bytes: buffer.length, limit: this.options.maxMessageBytes });
+      return false;
+    }
+    switch (head.kind) {
+      case CONTROL:
+        return true;
+      case INPUT: {
+        // The plugin lists INPUT_TYPE among the handler keys when the room called defineInput.
+        let entry = table.get(INPUT_TYPE);
+        if (entry?.data !== true && table.refresh(handlerKeys())) entry = table.get(INPUT_TYPE);
+        if (entry === undefined || !entry.data) {
+          verdict.refusal = REFUSED_TYPE;
+          this.junk(session, "payload", "unknown_type", { type: INPUT_TYPE });
+          return false;
+        }
+        verdict.entry = entry;
+        return this.takeFor(session, entry.slot, entry.key, verdict) && this.restrictionAllows(session, entry, verdict);
+      }
+      case DATA:
+      case BYTES:
+      case REQUEST:
+        return this.inspectTyped(session, table, buffer, head, verdict, handlerKeys);
+      default:
+        verdict.refusal = REFUSED_TYPE;
+        this.junk(session, "payload", "unknown_frame", { protocol: head.code });
+        return false;
+    }
+  }
+
+  private inspectTyped(session: LiveSession, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict, handlerKeys: () => readonly string[]): boolean {
+    let entry = this.lookup(table, buffer, head);
+    if ((entry === undefined || !served(entry, head.kind)) && table.refresh(handlerKeys())) entry = this.lookup(table, buffer, head);
+    if (entry !== undefined && served(entry, head.kind)) {
+      verdict.entry = entry;
+      return this.takeFor(session, entry.slot, entry.key, verdict) && this.restrictionAllows(session, entry, verdict);
+    }
+    // Not a type the room serves by name: a "*" handler may take it (never a request's).
+    const key = entry?.key ?? typeKey(buffer, head);
+    // Forged types: "*" would reach the "*" handler with the payload in the type's place,
+    // and "_$bX" the byte handler of X. No client library sends either.
+    const forged = key === WILDCARD || key.startsWith(BYTES_PREFIX);
+    if (table.wildcard && head.kind !== REQUEST && !forged) {
+      verdict.entry = entry ?? null;
+      if (!this.takeFor(session, this.wildcardSlot, WILDCARD, verdict)) return false;
+      return entry === undefined || this.restrictionAllows(session, entry, verdict);
+    }
+    if (!this.options.unknownTypes && !forged) {
+      verdict.entry = null;
+      return true; // Colyseus answers it itself (no handler); no room code runs
+    }
+    verdict.refusal = REFUSED_TYPE;
+    this.junk(session, "payload", "unknown_type", { type: key.slice(0, 32) });
     return false;
   }
 
-  private restrictionAllows(session: LiveSession, entry: TypeEntry): boolean {
+  private lookup(table: TypeTable, buffer: Uint8Array, head: FrameHead): TypeEntry | undefined {
+    return head.canonical ? table.matchCanonical(buffer, head.typeOffset) : table.get(String(head.type));
+  }
+
+  /** Drops a junk frame; records it at most as often as the shared junk bucket allows. */
+  private junk(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void {
+    if (this.take(session, this.malformedSlot, MALFORMED)) this.host.offense(session, detector, kind, evidence);
+  }
+
+  private takeFor(session: LiveSession, slot: number, key: string, verdict: FrameVerdict): boolean {
+    if (this.take(session, slot, key)) return true;
+    verdict.refusal = REFUSED_RATE;
+    return false;
+  }
+
+  private take(session: LiveSession, slot: number, key: string): boolean {
+    const limit = this.limits[slot];
+    if (limit === false || limit === undefined) return true;
+    const buckets = session.flood;
+    const now = clock.now;
+    if (buckets.take(slot, limit, now)) return true;
+    // One event per type per second while the flood lasts, carrying how many were dropped.
+    const dropped = buckets.drop(slot, now);
+    if (dropped > 0) this.host.offense(session, "flood", "rate", { type: key.slice(0, 32), dropped, rate: limit.rate, burst: limit.burst });
+    return false;
+  }
+
+  /** Mute and freeze. A muted chat type is held, not dropped: the detector still reads it. */
+  private restrictionAllows(session: LiveSession, entry: TypeEntry, verdict: FrameVerdict): boolean {
     const standing = session.standing;
     if (standing.muteUntil === 0 && standing.freezeUntil === 0) return true;
-    const now = coarse.now;
-    if (entry.muted && standing.muteUntil > now) {
-      this.host.remind(session, "mute");
+    const now = clock.now;
+    if (entry.frozen && standing.freezeUntil > now) {
+      verdict.refusal = REFUSED_FROZEN;
+      this.host.remind(session, "freeze");
       return false;
     }
-    if (entry.frozen && standing.freezeUntil > now) {
-      this.host.remind(session, "freeze");
+    if (entry.muted && standing.muteUntil > now) {
+      if (entry.chat) {
+        verdict.hold = true;
+        return true;
+      }
+      verdict.refusal = REFUSED_MUTED;
+      this.host.remind(session, "mute");
       return false;
     }
     return true;
   }
+
+  /** The type of a frame, bounded, for evidence (rare path: allocates). */
+  static evidenceType(buffer: Uint8Array, head: FrameHead): string {
+    return head.kind === INPUT ? INPUT_TYPE : typeForEvidence(buffer, head);
+  }
 }
 
-/** The type named at `offset`, bounded, for evidence (rare path: allocates). */
-export function readType(buffer: Buffer, offset: number): string {
-  try {
-    const it = { offset };
-    const type = decode.stringCheck(buffer, it) ? decode.string(buffer, it) : decode.number(buffer, it);
-    return String(type).slice(0, 32);
-  } catch {
-    return "(undecodable)";
-  }
+/**
+ * Did Colyseus dispatch the frame to a handler that fits the guard's verdict? `key` is the
+ * key the handler was filed under; `wildcardType` the type a `"*"` handler was handed.
+ * The plugin drops the frame when this is false (and counts a disagreement).
+ */
+export function dispatchAgrees(key: string, wildcardType: unknown, verdict: Pick<FrameVerdict, "entry" | "kind">, table: TypeTable): boolean {
+  const entry = verdict.entry;
+  if (key !== WILDCARD) return entry !== null && key === (verdict.kind === BYTES ? entry.bytesKey : entry.key);
+  const dispatched = String(wildcardType);
+  // A type only "*" serves and the table does not know: no rule applies to it, as long as Colyseus agrees it is no configured type.
+  return entry === null ? table.get(dispatched) === undefined : dispatched === entry.key;
+}
+
+function served(entry: TypeEntry, kind: FrameKind): boolean {
+  return kind === BYTES ? entry.bytes : entry.data;
 }

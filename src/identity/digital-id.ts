@@ -33,12 +33,33 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** Derives the digital ID of `subject` under `secret`. */
-export function deriveDigitalId(secret: string | Buffer, subject: string): DigitalId {
-  if (typeof subject !== "string" || subject.length === 0) {
-    throw new WardenError("INVALID_DID", "a digital ID needs a non-empty subject");
+/** Longest subject or issuer accepted (an account id or an issuer URL, not a document). */
+export const MAX_SUBJECT_LENGTH = 512;
+
+/** A subject or issuer the warden accepts: 1-512 characters, no NUL (NUL separates the issuer). */
+export function isValidSubject(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH && !value.includes("\u0000");
+}
+
+/**
+ * Derives the digital ID of `subject` under `secret`, qualified by the identity provider
+ * that vouched for it (`issuer`, e.g. a JWT's `iss`) when there is one: the same account
+ * id at two providers is two people.
+ *
+ * Without an issuer the MAC input is the subject alone (so IDs made before issuers were
+ * taken into account stay the same); with one it is `NUL "iss" NUL issuer NUL subject`.
+ * Neither may contain NUL, so no unqualified subject and no other (issuer, subject) pair
+ * can produce the same input.
+ */
+export function deriveDigitalId(secret: string | Buffer, subject: string, issuer?: string): DigitalId {
+  if (!isValidSubject(subject)) {
+    throw new WardenError("INVALID_DID", `a digital ID needs a subject of 1-${MAX_SUBJECT_LENGTH} characters without NUL`);
   }
-  const mac = createHmac("sha256", secret).update(subject, "utf8").digest();
+  if (issuer !== undefined && !isValidSubject(issuer)) {
+    throw new WardenError("INVALID_DID", `an issuer is 1-${MAX_SUBJECT_LENGTH} characters without NUL`);
+  }
+  const input = issuer === undefined ? subject : `\u0000iss\u0000${issuer}\u0000${subject}`;
+  const mac = createHmac("sha256", secret).update(input, "utf8").digest();
   return base32(mac.subarray(0, DID_BYTES));
 }
 

@@ -2,7 +2,7 @@ import type { Client, Room } from "@colyseus/core";
 import type { DigitalId } from "./digital-id.js";
 import type { Sanction } from "../sanctions/model.js";
 import { isActive } from "../sanctions/model.js";
-import { FloodBuckets } from "../guard/flood.js";
+import type { FloodBuckets } from "../guard/flood.js";
 
 /** One session of this process, bound to its digital ID. */
 export interface LiveSession {
@@ -13,6 +13,8 @@ export interface LiveSession {
   readonly room: Room;
   readonly name: string | undefined;
   readonly standing: Standing;
+  /** The ID's flood buckets in this process (shared by its sessions, kept after they leave). */
+  readonly flood: FloodBuckets;
   /** Set when the warden closed the session: it may never come back by reconnection. */
   closedBy: { code: number; message: string } | null;
   /** Last time a "you are muted/frozen" notice went out (epoch ms). */
@@ -34,8 +36,6 @@ export class Standing {
   banned: Sanction | null = null;
   readonly sessions = new Set<LiveSession>();
   readonly sanctions = new Map<string, Sanction>();
-  /** Flood buckets, created on the first message. */
-  flood: FloodBuckets | undefined;
   /** When the store first saw this ID (epoch ms); unknown until the join's profile read returns. */
   firstSeen: number | undefined;
   /** This ID's recent sanctions (any kind): id → start, for the weight of its reports (created on first use). */

@@ -11,10 +11,14 @@
  *    reconnection seat, whatever the room's `onDrop` asks for.
  * 3. `onReconnect(client)`: the last gate — a banned ID, or a session the warden closed,
  *    is refused even if a seat was reserved before the sanction arrived.
- * 4. `onMessageEvents.emit(type, client, message)`: the dispatch of a decoded, validated
- *    message to the room's handler — where the chat detector reads the text without
- *    decoding the frame a second time.
- * 5. the client's raw socket `error` event: the only trace of a frame larger than the
+ * 4. `onMessageEvents.on(type, callback)`: every message handler the room (or a plugin)
+ *    registers is wrapped when it is registered — before `onCreate`, since the plugin is
+ *    attached first — so that whatever path leads a frame to a handler (`send`,
+ *    `sendBytes`, `request`, a `"*"` fallback), the handler runs only for the type the
+ *    guard approved, and the chat detector reads exactly the payload the handler gets.
+ * 5. `_reserveSeat(sessionId, …)`: when a seat was reserved, so that a kick issued
+ *    between matchmaking and the WebSocket join is enforced on that join.
+ * 6. the client's raw socket `error` event: the only trace of a frame larger than the
  *    transport's `maxPayload` (the socket is closed before any room code runs).
  *
  * It also repairs a Colyseus trap: a room class that defines `onUncaughtException` binds
@@ -42,13 +46,18 @@ export interface InterceptHandlers {
   refuseReconnection(sessionId: string): { code: number; message: string } | null;
   /** A reconnection went through: the session now has a new client object. */
   reconnected(client: Client): void;
-  /** After the room handled a frame that `inspect` let through. */
+  /** After Colyseus handled a frame that `inspect` let through (also when it threw). */
   afterFrame(buffer: Buffer): void;
   /** Colyseus is closing a client (its flood limit calls `_onLeave` directly). */
   leaving(client: Client): void;
-  /** Before a decoded message reaches its handler: true lets it through. */
-  dispatch(type: string | number, client: Client, message: unknown): boolean;
+  /** Wraps a message handler as it is registered under `key` (`"*"`, a type, `_$b<type>`). */
+  wrapHandler(key: string, callback: HandlerCallback): HandlerCallback;
+  /** A seat was reserved for `sessionId` (a new join, not a reconnection). */
+  seatReserved(sessionId: string): void;
 }
+
+/** A message handler as Colyseus stores it: `(client, payload, ctx)`, or `(client, type, payload)` for `"*"`. */
+export type HandlerCallback = (a: unknown, b: unknown, c: unknown) => unknown;
 
 type Hook = "onCreate" | "onAuth" | "onJoin" | "onLeave" | "onDispose";
 type ExceptionClass = new (cause: Error, message: string, ...args: unknown[]) => Error;
@@ -65,7 +74,9 @@ const repairedClasses = new WeakSet<object>();
 interface RoomInternals {
   _onMessage?: (client: Client, buffer: Buffer) => void;
   _onLeave?: (client: Client, code?: number) => Promise<unknown>;
-  onMessageEvents?: { emit: (event: string, a: unknown, b: unknown, c: unknown) => void; events: Record<string, unknown> };
+  onMessageEvents?: { on: (event: string, callback: HandlerCallback) => () => void; events: Record<string, HandlerCallback[] | undefined> };
+  _reserveSeat?: (sessionId: string, joinOptions?: unknown, authData?: unknown, seconds?: number, allowReconnection?: boolean, ...rest: unknown[]) => unknown;
+  _inputController?: unknown;
   onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
   maxMessagesPerSecond?: number;
   allowReconnection: (client: Client, seconds: number | "manual") => unknown;
@@ -94,24 +105,37 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
   internals._onMessage = function (this: Room, client: Client, buffer: Buffer): void {
     if (!handlers.inspect(client, buffer)) return;
     // Colyseus closes a client for its own flood limit (maxMessagesPerSecond), an
-    // undecodable payload or a failed validate() — and records nothing. Notice it here.
-    onMessage.call(this, client, buffer);
+    // undecodable payload or a failed validate() — and records nothing. Notice it afterwards.
     // Whether Colyseus closed the client meanwhile is a flag on our own session (set by the
     // leave hooks below), not a read of the client: reads on a joined client are slow
     // (Colyseus deletes a property on it, which leaves V8 with a dictionary-mode object).
-    handlers.afterFrame(buffer);
+    try {
+      onMessage.call(this, client, buffer);
+    } finally {
+      handlers.afterFrame(buffer);
+    }
   };
 
   const events = internals.onMessageEvents;
-  if (typeof events?.emit !== "function") {
+  if (typeof events?.on !== "function" || typeof events.events !== "object") {
     throw new UnsupportedColyseusError("colyseus-warden: Room#onMessageEvents is missing; this Colyseus version is not supported");
   }
-  const emit = events.emit;
-  // Fixed parameters rather than a rest array: this runs for every dispatched message.
-  // Colyseus emits (type, client, message, context), or ("*", client, type, message).
-  events.emit = function (this: unknown, event: string, a: unknown, b: unknown, c: unknown): void {
-    const allowed = event === "*" ? handlers.dispatch(b as string | number, a as Client, c) : handlers.dispatch(event, a as Client, b);
-    if (allowed) emit.call(this, event, a, b, c);
+  const on = events.on;
+  events.on = function (this: unknown, key: string, callback: HandlerCallback) {
+    return on.call(this, key, handlers.wrapHandler(String(key), callback));
+  };
+  // Handlers registered before the plugin was attached (none in Colyseus 0.18, where plugins come first).
+  for (const [key, callbacks] of Object.entries(events.events)) {
+    if (callbacks !== undefined) events.events[key] = callbacks.map((callback) => handlers.wrapHandler(key, callback));
+  }
+
+  const reserveSeat = internals._reserveSeat;
+  if (typeof reserveSeat !== "function") {
+    throw new UnsupportedColyseusError("colyseus-warden: Room._reserveSeat is missing; this Colyseus version is not supported");
+  }
+  internals._reserveSeat = function (this: Room, sessionId: string, joinOptions?: unknown, authData?: unknown, seconds?: number, allowReconnection?: boolean, ...rest: unknown[]) {
+    if (allowReconnection !== true) handlers.seatReserved(sessionId);
+    return reserveSeat.call(this, sessionId, joinOptions, authData, seconds, allowReconnection, ...rest);
   };
 
   // Colyseus's own flood limit closes through `_onLeave` (synchronously, inside `_onMessage`).
@@ -174,9 +198,16 @@ function repairFirstInstanceHooks(room: Room): void {
   }
 }
 
-/** The room's registered handler keys (message types, `"*"`, `_$b<type>` for byte messages). */
-export function handlerKeys(room: Room): string[] {
-  return Object.keys((room as unknown as RoomInternals).onMessageEvents?.events ?? {});
+/**
+ * The room's handler keys with at least one handler (message types, `"*"`, `_$b<type>` for
+ * byte messages), and `inputType` when the room called `defineInput`.
+ */
+export function handlerKeys(room: Room, inputType: string): string[] {
+  const internals = room as unknown as RoomInternals;
+  const events = internals.onMessageEvents?.events ?? {};
+  const keys = Object.keys(events).filter((key) => (events[key]?.length ?? 0) > 0);
+  if (internals._inputController !== undefined) keys.push(inputType);
+  return keys;
 }
 
 /** A frame's fault as Colyseus sees it: undecodable, or failing the type's `validate()` schema. */

@@ -1,24 +1,32 @@
-import { ErrorCode, RoomPlugin, ServerError, type Client, type Room } from "@colyseus/core";
-import { unpack } from "msgpackr";
-import { readType, ROOM_DATA, ROOM_DATA_BYTES, ROOM_REQUEST } from "../guard/guard.js";
-import { numberLength, TypeTable } from "../guard/types.js";
+import { ErrorCode, getMessageBytes, Protocol, ResponseStatus, RoomPlugin, ServerError, type Client, type Room } from "@colyseus/core";
+import { dispatchAgrees, emptyVerdict, Guard } from "../guard/guard.js";
+import { BYTES_PREFIX, type TypeEntry, type TypeTable } from "../guard/types.js";
 import type { LiveSession } from "../identity/live-sessions.js";
+import { INPUT_TYPE } from "../options.js";
 import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
 import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports.js";
 import type { Warden } from "../warden.js";
-import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchLeave, watchOversizedFrames, type FrameFault } from "./intercept.js";
+import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "./frames.js";
+import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchLeave, watchOversizedFrames, type FrameFault, type HandlerCallback } from "./intercept.js";
 
-const PROTOCOL_CODE_MASK = 0x1f;
-const JOIN_ROOM = 10;
+// Imported constants read once (a transpiled import can be a getter call on every read).
+const { control: CONTROL, data: DATA, bytes: BYTES, request: REQUEST, unknown: UNKNOWN } = FrameKind;
+
+/** Seat reservations older than this are forgotten (Colyseus's own reservations last seconds). */
+const SEAT_MEMORY_MS = 10 * 60_000;
+/** Longest chat text read from a byte message. */
+const MAX_CHAT_BYTES = 4096;
 
 /**
  * The Colyseus room plugin: `plugins = definePlugins([warden.plugin()])`.
  *
  * - `onJoin` (before the room's own): derives the digital ID from the verified auth, asks
  *   the warden's join gate, refuses a banned ID with 4403, binds the session.
- * - every inbound frame: the guard (size, type, flood, mute, freeze), synchronously.
- * - every decoded chat message: the chat detector.
+ * - every inbound frame: the guard (frame budget, size, protocol code and type as
+ *   Colyseus reads them, flood, mute, freeze), synchronously, before Colyseus decodes it.
+ * - every message handler: runs only for the type the guard approved, after the chat
+ *   detector read the very payload the handler gets.
  * - reconnection: a session the warden closed never comes back.
  * - `onLeave` (after the room's own): unbinds the session.
  * - `report(client, { sessionId, reason })`: player reports, for any room.
@@ -28,15 +36,19 @@ export class WardenPlugin extends RoomPlugin {
   private readonly sessions = new Map<string, LiveSession>();
   private readonly types: TypeTable;
   private host: Room | undefined;
-  /** The session whose frame is being handled (see closedWhileHandling). */
-  private framing: LiveSession | undefined;
+  /** The head of the frame being handled, and what the guard decided about it (reused). */
+  private readonly head = frameHead();
+  private readonly verdict = emptyVerdict();
+  /** When each pending seat was reserved (epoch ms), for sanctions issued before the join. */
+  private readonly seats = new Map<string, number>();
 
   constructor(private readonly warden: Warden) {
     super();
-    this.types = new TypeTable(warden.guard.slotOf, new Set(warden.options.muteTypes), new Set(warden.options.freezeTypes));
+    this.types = warden.guard.table();
     // Colyseus attaches the room with `plugin.room = room` inside Room.__init, before
-    // onCreate: the earliest moment to install the interception, and the only one that
-    // also works for the first instance of a class with onUncaughtException.
+    // onCreate and before any message handler is registered: the earliest moment to
+    // install the interception, and the only one that also works for the first instance
+    // of a class with onUncaughtException.
     Object.defineProperty(this, "room", {
       configurable: true,
       enumerable: false,
@@ -53,15 +65,13 @@ export class WardenPlugin extends RoomPlugin {
             session.leaving = false;
             watchLeave(client, () => (session.leaving = true));
           },
-          afterFrame: (buffer) => {
-            const session = this.framing;
-            if (session !== undefined && session.leaving && !session.closing) this.closedWhileHandling(session, buffer);
-          },
+          afterFrame: (buffer) => this.afterFrame(buffer),
           leaving: (client) => {
             const session = this.sessions.get(client.sessionId);
             if (session !== undefined) session.leaving = true;
           },
-          dispatch: (type, client, message) => this.dispatch(type, client, message),
+          wrapHandler: (key, callback) => this.wrapHandler(key, callback),
+          seatReserved: (sessionId) => this.seatReserved(sessionId),
         });
       },
     });
@@ -94,16 +104,11 @@ export class WardenPlugin extends RoomPlugin {
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
     const room = this.host;
     if (room === undefined) throw new ServerError(ErrorCode.APPLICATION_ERROR, "warden plugin is not attached to a room");
-    let identity;
-    try {
-      identity = this.warden.options.identify(client.auth, options);
-    } catch {
-      identity = null;
-    }
-    if (!identity || typeof identity.subject !== "string" || identity.subject.length === 0) {
-      throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
-    }
-    const did = this.warden.digitalId(identity.subject);
+    const reservedAt = this.seats.get(client.sessionId) ?? Date.now();
+    this.seats.delete(client.sessionId);
+    const identity = this.warden.identify(client.auth, options);
+    if (identity === null) throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
+    const did = this.warden.digitalId(identity.subject, identity.issuer);
     const enforcer = this.warden.enforcer;
     const standing = enforcer.standing(did);
     const session: LiveSession = {
@@ -113,6 +118,7 @@ export class WardenPlugin extends RoomPlugin {
       room,
       name: typeof identity.name === "string" ? boundText(identity.name, 64) || undefined : undefined,
       standing,
+      flood: this.warden.guard.ledger.acquire(did),
       closedBy: null,
       lastNoticeAt: 0,
       leaving: false,
@@ -121,10 +127,13 @@ export class WardenPlugin extends RoomPlugin {
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
     this.sessions.set(client.sessionId, session);
-    const denial = await this.warden.admit(did, standing);
+    let denial = await this.warden.admit(did, standing, { reservedAt, session });
+    // A kick or ban that reached this process while the gate was reading closes nothing yet: refuse here.
+    denial ??= session.closedBy;
     if (denial !== null) {
       this.sessions.delete(client.sessionId);
       enforcer.detach(session);
+      this.warden.guard.ledger.release(did);
       throw new ServerError(denial.code, denial.message);
     }
     enforcer.attach(session);
@@ -138,76 +147,161 @@ export class WardenPlugin extends RoomPlugin {
     if (session === undefined) return;
     this.sessions.delete(client.sessionId);
     this.warden.enforcer.detach(session);
+    this.warden.guard.ledger.release(session.did);
     await this.warden.unbind(session);
   }
 
-  /** The hot path: every inbound frame, synchronously, before the room sees it. */
+  /** The hot path: every inbound frame, synchronously, before Colyseus decodes it. */
   private inspect(client: Client, buffer: Buffer): boolean {
+    const verdict = this.verdict;
+    verdict.session = undefined;
     const session = this.sessions.get(client.sessionId);
-    this.framing = session;
-    if (session === undefined || buffer.length === 0) return true;
-    const code = buffer[0]! & PROTOCOL_CODE_MASK;
-    if (code === ROOM_DATA || code === ROOM_DATA_BYTES) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys);
-    if (code === ROOM_REQUEST) return this.warden.guard.inspect(session, this.types, buffer, code, this.handlerKeys) && this.inspectRequest(session, client, buffer);
+    // A frame reaches room code only after the guard saw it: no session, no frame.
+    if (session === undefined || buffer == null) return false;
+    const head = this.head;
+    readFrame(buffer, head);
+    verdict.entry = null;
+    verdict.kind = UNKNOWN;
+    verdict.hold = verdict.dispatched = verdict.stopped = verdict.inspected = verdict.flagged = verdict.armed = false;
+    if (!this.warden.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
+      // A dropped request is answered, or its sender's promise would hang until it times out
+      // (not when the frame budget dropped it: a flood gets no answers).
+      if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined) refuseRequest(client, head.requestId, verdict.refusal);
+      return false;
+    }
+    verdict.session = session;
+    verdict.armed = true;
     // The client acknowledged its join: its avatar exists now, publish a restriction loaded at join.
-    if (code === JOIN_ROOM && (session.standing.muteUntil !== 0 || session.standing.freezeUntil !== 0)) this.warden.enforcer.publishRestriction(session);
+    if (head.kind === CONTROL && (session.standing.muteUntil !== 0 || session.standing.freezeUntil !== 0)) {
+      this.warden.enforcer.publishRestriction(session);
+    }
     return true;
   }
 
-  private readonly handlerKeys = (): readonly string[] => (this.host === undefined ? [] : handlerKeys(this.host));
+  private readonly handlerKeys = (): readonly string[] => (this.host === undefined ? [] : handlerKeys(this.host, INPUT_TYPE));
 
-  /** The chat detector, on the decoded message (no second decode of the frame). */
-  private dispatch(type: string | number, client: Client, message: unknown): boolean {
+  /**
+   * Wraps one message handler: whatever path a frame takes to it (send, sendBytes, request,
+   * a "*" fallback), it runs only for the type the guard approved, and after the chat
+   * detector read the payload it is handed. Calls outside a frame (room code) pass through.
+   */
+  private wrapHandler(key: string, callback: HandlerCallback): HandlerCallback {
+    const plugin = this;
+    const verdict = this.verdict;
+    const wildcard = key === "*";
+    const bytesHandler = key.startsWith(BYTES_PREFIX);
+    // Colyseus calls handlers without a `this` of any use (they are bound when registered).
+    return function (a: unknown, b: unknown, c: unknown): unknown {
+      if (!verdict.armed) return callback(a, b, c);
+      const entry = verdict.entry;
+      // The common case first, without a call: a typed handler of the approved type, no chat, not held.
+      if (entry !== null && !entry.chat && !verdict.hold && !wildcard && key === (bytesHandler ? entry.bytesKey : entry.key) && bytesHandler === (verdict.kind === BYTES)) {
+        verdict.armed = false;
+        verdict.dispatched = true;
+        return callback(a, b, c);
+      }
+      // A "*" handler gets (client, type, payload); the others (client, payload, ctx).
+      if (!plugin.admits(key, wildcard ? b : undefined, wildcard ? c : b, wildcard ? undefined : c)) return undefined;
+      verdict.armed = false;
+      verdict.dispatched = true;
+      return callback(a, b, c);
+    };
+  }
+
+  /** Decides whether the handler filed under `key` may run for the frame being handled. */
+  private admits(key: string, wildcardType: unknown, payload: unknown, ctx: unknown): boolean {
+    const verdict = this.verdict;
+    const session = verdict.session!;
+    const entry = verdict.entry;
+    if (!dispatchAgrees(key, wildcardType, verdict, this.types)) {
+      verdict.stopped = true;
+      this.warden.frameDisagreement(`guard approved ${entry?.key ?? "(no type)"}, Colyseus dispatched ${wildcardType === undefined ? key : String(wildcardType)}`);
+      return false;
+    }
+    if (entry !== null && entry.chat) {
+      if (!verdict.inspected) {
+        verdict.inspected = true;
+        verdict.flagged = this.detect(session, entry, payload);
+      }
+      if (verdict.flagged) return this.stop(ctx, "message refused");
+    }
+    if (verdict.hold) {
+      this.warden.enforcer.remind(session, "mute");
+      return this.stop(ctx, "you are muted");
+    }
+    return true;
+  }
+
+  /** Drops the frame in a handler wrapper; a request is answered REJECTED rather than left hanging. */
+  private stop(ctx: unknown, reason: string): false {
+    this.verdict.stopped = true;
+    if (this.verdict.kind === REQUEST && typeof (ctx as { reject?: unknown } | undefined)?.reject === "function") {
+      (ctx as { reject(reason: unknown): unknown }).reject(reason);
+    }
+    return false;
+  }
+
+  /** The chat detector on a payload; records and returns true when it flags it. */
+  private detect(session: LiveSession, entry: TypeEntry, payload: unknown): boolean {
     const chat = this.warden.chat;
-    if (chat === null || !chat.types.has(type)) return true;
-    const session = this.sessions.get(client.sessionId);
-    if (session === undefined) return true;
-    const text = typeof message === "string" ? message : typeof message === "object" && message !== null ? (message as Record<string, unknown>)[chat.field] : undefined;
-    if (typeof text !== "string") return true;
+    if (chat === null) return false;
+    const text = chatText(payload, chat.field);
+    if (text === undefined) return false;
     const match = chat.detector.check(text);
-    if (match === null) return true;
+    if (match === null) return false;
     this.warden.offense(session, "chat", "abusive_text", {
-      type: String(type).slice(0, 32),
+      type: entry.key.slice(0, 32),
       term: match.term,
       source: match.source,
       ...(chat.recordText ? { text } : {}),
     });
-    return false;
-  }
-
-  /** Colyseus closed the session's client while handling `buffer`: record why, once, unless the room meant it. */
-  private closedWhileHandling(session: LiveSession, buffer: Buffer): void {
-    const room = this.host;
-    if (room === undefined) return;
-    session.closing = true;
-    this.recordFault(session, buffer, floodDisconnect(room, session.client) ?? this.frameFault(room, buffer));
-  }
-
-  /**
-   * Requests (`room.request(type, …)`) reach their handler without the dispatch the chat
-   * detector watches, and Colyseus answers a bad one with an error instead of closing: so
-   * a request is decoded here (requests are rare; ordinary messages never pay for this).
-   */
-  private inspectRequest(session: LiveSession, client: Client, buffer: Buffer): boolean {
-    const room = this.host;
-    if (room === undefined) return true;
-    const decoded = decodeFrame(buffer);
-    if (decoded !== "undecodable" && decoded !== null && !this.dispatch(decoded.type, client, decoded.message)) return false;
-    this.recordFault(session, buffer, this.frameFault(room, buffer, decoded));
     return true;
   }
 
-  private frameFault(room: Room, buffer: Buffer, decoded = decodeFrame(buffer)): FrameFault | null {
-    if (decoded === "undecodable") return { kind: "undecodable", detail: "payload is not valid msgpack" };
-    return decoded === null ? null : validationFault(room, decoded.type, decoded.message);
+  /**
+   * After Colyseus handled a frame the guard let through: if Colyseus refused it (closed
+   * the client, or answered a request with an error) and no handler ran, record why, once.
+   */
+  private afterFrame(buffer: Buffer): void {
+    const verdict = this.verdict;
+    const session = verdict.session;
+    verdict.session = undefined;
+    verdict.armed = false;
+    const room = this.host;
+    if (session === undefined || room === undefined) return;
+    if (session.leaving) {
+      if (session.closing) return;
+      session.closing = true;
+      this.recordFault(session, buffer, floodDisconnect(room, session.client) ?? (verdict.dispatched ? null : this.frameFault(room, buffer)));
+      return;
+    }
+    if (verdict.kind === REQUEST && !verdict.dispatched && !verdict.stopped) this.recordFault(session, buffer, this.frameFault(room, buffer));
+  }
+
+  /** Why Colyseus would refuse the frame just handled: an undecodable payload, or its `validate()` schema. */
+  private frameFault(room: Room, buffer: Buffer): FrameFault | null {
+    const head = this.head;
+    if (head.kind === BYTES) {
+      return validationFault(room, BYTES_PREFIX + typeKey(buffer, head), buffer.subarray(head.payloadOffset));
+    }
+    if (head.kind !== DATA && head.kind !== REQUEST) return null;
+    const message = decodePayload(buffer, head);
+    if (message === UNDECODABLE) return { kind: "undecodable", detail: "payload is not valid msgpack" };
+    return validationFault(room, typeKey(buffer, head), message);
   }
 
   private recordFault(session: LiveSession, buffer: Buffer, fault: FrameFault | null): void {
     if (fault === null) return;
     this.warden.offense(session, fault.kind === "flood_disconnect" ? "colyseus" : "payload", fault.kind, {
-      type: readType(buffer, typeOffset(buffer)),
+      type: Guard.evidenceType(buffer, this.head),
       detail: fault.detail,
     });
+  }
+
+  private seatReserved(sessionId: string): void {
+    const now = Date.now();
+    if (this.seats.size >= 1000) for (const [id, at] of this.seats) if (at < now - SEAT_MEMORY_MS) this.seats.delete(id);
+    this.seats.set(sessionId, now);
   }
 
   private bannedRefusal(sessionId: string): { code: number; message: string } | null {
@@ -216,26 +310,22 @@ export class WardenPlugin extends RoomPlugin {
   }
 }
 
-function typeOffset(buffer: Buffer): number {
-  return (buffer[0]! & PROTOCOL_CODE_MASK) === ROOM_REQUEST ? 1 + numberLength(buffer, 1) : 1;
+/** Answers a request the guard dropped: REJECTED with the reason, as a handler's `ctx.reject(reason)` would. */
+function refuseRequest(client: Client, requestId: number, reason: string): void {
+  try {
+    client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.REJECTED, reason));
+  } catch {
+    // The socket is going away: nobody is waiting for the answer.
+  }
 }
 
-/** Decodes a data frame's type and payload (rare path, after Colyseus rejected it). */
-function decodeFrame(buffer: Buffer): { type: string | number; message: unknown } | "undecodable" | null {
-  const code = buffer[0]! & PROTOCOL_CODE_MASK;
-  if (code !== ROOM_DATA && code !== ROOM_REQUEST) return null;
-  const offset = typeOffset(buffer);
-  const type = readType(buffer, offset);
-  // Skip the encoded type: re-encode its length the way readType decoded it.
-  const it = { offset };
-  try {
-    const first = buffer[offset]!;
-    if ((first & 0xe0) === 0xa0) it.offset += 1 + (first & 0x1f);
-    else if (first === 0xd9) it.offset += 2 + buffer[offset + 1]!;
-    else it.offset += numberLength(buffer, offset);
-    const message = buffer.length > it.offset ? unpack(buffer.subarray(it.offset)) : undefined;
-    return { type, message };
-  } catch {
-    return "undecodable";
+/** The text of a chat payload: the message itself, its text field, or a byte message read as UTF-8. */
+function chatText(payload: unknown, field: string): string | undefined {
+  if (typeof payload === "string") return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, MAX_CHAT_BYTES)).toString("utf8");
+  if (typeof payload === "object" && payload !== null) {
+    const text = (payload as Record<string, unknown>)[field];
+    return typeof text === "string" ? text : undefined;
   }
+  return undefined;
 }

@@ -9,6 +9,7 @@
  * counted offense is in Redis once, and no prototype was polluted.
  */
 import fc from "fast-check";
+import { decode } from "@colyseus/schema";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
@@ -16,6 +17,7 @@ import { feedLength, historyLength, ownRedis, storedEvents, type OwnRedis, world
 import { figure, join, JWT_SECRET, leave, memoryLogger, ping, sendRaw, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
 
 const prefix = "rel-fuzz";
+const JOIN_ROOM = 10;
 const ROOM_DATA = 13;
 const ROOM_DATA_BYTES = 17;
 const PING = 18;
@@ -46,7 +48,7 @@ beforeAll(async () => {
     logger,
     // Every rejected frame must be recorded: no flood limiter (it records one event per
     // second, not per frame), and no policy (a kick would end the fuzzing session).
-    guard: { flood: false },
+    guard: { flood: false, frames: false },
     policy: { tracks: { spam: false, abuse: false, malformed: false, reported: false } },
   });
   bystander = await join(world.port, "fuzz-bystander");
@@ -70,38 +72,35 @@ function encodeType(type: string): number[] {
   return bytes.length < 32 ? [0xa0 | bytes.length, ...bytes] : [0xd9, bytes.length, ...bytes];
 }
 
-function startsWith(frame: Uint8Array, offset: number, pattern: readonly number[]): boolean {
-  if (frame.length < offset + pattern.length) return false;
-  return pattern.every((b, i) => frame[offset + i] === b);
-}
-
-/** Bytes of the msgpack-style number at `offset` (a request id); 0 if none. Same rule as the guard's. */
-function numberLength(frame: Uint8Array, offset: number): number {
-  const p = frame[offset];
-  if (p === undefined) return 0;
-  if (p < 0x80 || p >= 0xe0) return 1;
-  return ({ 0xcc: 2, 0xd0: 2, 0xcd: 3, 0xd1: 3, 0xce: 5, 0xd2: 5, 0xca: 5, 0xcf: 9, 0xd3: 9, 0xcb: 9 } as Record<number, number>)[p] ?? 0;
+/** The handler key Colyseus files a typed frame under, read with Colyseus's own decode functions. */
+function colyseusKey(frame: Uint8Array, code: number): string {
+  const it = { offset: 1 };
+  const buffer = Buffer.from(frame);
+  if (code === ROOM_REQUEST) decode.number(buffer, it);
+  const error = console.error;
+  console.error = () => {}; // utf8Read reports bad bytes; expected here
+  try {
+    return String(decode.stringCheck(buffer, it) ? decode.string(buffer, it) : decode.number(buffer, it));
+  } finally {
+    console.error = error;
+  }
 }
 
 /**
- * What the warden must do with a frame, from its bytes alone: "must" record it (the guard
- * drops it: oversized, unknown type, byte message without handler; or the transport refuses
- * it), or "may" (a valid message, a control frame, or one that only Colyseus can judge —
- * if Colyseus then closes the socket, recording becomes a must too).
+ * What the warden must do with a frame, from its bytes alone (read the way Colyseus reads
+ * them): "must" record it (the guard drops it: oversized, unknown protocol code, unknown or
+ * forged type, byte message without handler, an input frame in a room without defineInput;
+ * or the transport refuses it), or "may" (a valid message, a control frame, or one that
+ * only Colyseus can judge — if Colyseus then closes the socket, recording becomes a must too).
  */
 function expectation(frame: Uint8Array): "must" | "may" {
   if (frame.length > MAX_PAYLOAD) return "must";
   const code = frame[0]! & 0x1f;
-  if (code !== ROOM_DATA && code !== ROOM_DATA_BYTES && code !== ROOM_REQUEST) return "may";
+  if (code === JOIN_ROOM || code === PING || code === LEAVE_ROOM) return "may";
+  if (code !== ROOM_DATA && code !== ROOM_DATA_BYTES && code !== ROOM_REQUEST) return "must";
   if (frame.length > MAX_MESSAGE_BYTES) return "must";
-  let offset = 1;
-  if (code === ROOM_REQUEST) {
-    const skip = numberLength(frame, 1);
-    if (skip === 0) return "may";
-    offset += skip;
-  }
   if (code === ROOM_DATA_BYTES) return "must"; // the demo room has no byte handlers
-  return HANDLED.some((t) => startsWith(frame, offset, encodeType(t))) ? "may" : "must";
+  return HANDLED.includes(colyseusKey(frame, code)) ? "may" : "must";
 }
 
 async function fuzzingSession(): Promise<Player> {
