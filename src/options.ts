@@ -208,7 +208,7 @@ export interface WardenOptions {
   storeTimeoutMs?: number;
   /**
    * How often this process tells the store it is alive (and sweeps dead processes), in ms
-   * (at most 10 min). A process silent for three periods counts as dead and its bindings
+   * (at most 1 h). A process silent for three periods counts as dead and its bindings
    * are removed.
    * @defaultValue `5000`
    */
@@ -376,7 +376,7 @@ const count = (max: number): NumberRule => ({ min: 1, max, integer: true });
 /** The bounds of every numeric option: far-out values are typos, not configurations. */
 const RULES = {
   storeTimeoutMs: ms(MINUTE),
-  heartbeatMs: ms(10 * MINUTE),
+  heartbeatMs: ms(60 * MINUTE),
   maxSessionsPerId: count(1000),
   retention: ms(MAX_SPAN_MS),
   maxMessageBytes: { ...count(16 * 1024 * 1024), unit: "bytes" },
