@@ -51,8 +51,8 @@ import { Room as SdkRoom } from "@colyseus/sdk";
 import { createWarden, MemoryStore } from "../src/index.js";
 import { emptyVerdict, type FrameVerdict } from "../src/guard/guard.js";
 import type { TypeTable } from "../src/guard/types.js";
-import type { LiveSession } from "../src/identity/live-sessions.js";
-import { FrameKind, frameHead, readFrame } from "../src/plugin/frames.js";
+import type { LiveSession } from "../src/sanctions/standing.js";
+import { FrameKind, frameHead, readFrame } from "../src/guard/frames.js";
 import { percentile } from "./lib/stats.js";
 import { WARDEN_SECRET } from "./lib/clients.js";
 

@@ -14,7 +14,7 @@ import { WebSocketClient } from "@colyseus/ws-transport";
 import { Room as SdkRoom } from "@colyseus/sdk";
 import { createWarden, type WardenPlugin } from "../src/index.js";
 import { FloodLedger } from "../src/guard/flood.js";
-import { Standing } from "../src/identity/live-sessions.js";
+import { Standing } from "../src/sanctions/standing.js";
 import { WARDEN_SECRET } from "./lib/clients.js";
 import { round } from "./lib/stats.js";
 

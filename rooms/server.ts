@@ -43,7 +43,7 @@ try {
   // exit, not exitCode: presence, driver or store connections may still hold the event loop.
   process.exit(1);
 }
-console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.kind}; admin API under /warden/api when a token is set)`);
+console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set)`);
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);
 

@@ -33,11 +33,35 @@ export { AdminService, type Actor, type IdentityExport, type IdentitySummary } f
 export { AuditLog, type AuditEntry, type AuditLogOptions, type AuditVerification } from "./admin/audit.js";
 export type { AdminApiOptions, AdminRole } from "./admin/http.js";
 export type { WardenStats } from "./warden.js";
-export type { ReportOutcome } from "./reports.js";
+export type { ReportOutcome } from "./reports/service.js";
 export type { OffenseEvent, Detector, Evidence } from "./recorder/offense.js";
 export type { GuardOptions, ChatGuardOptions, FloodLimit, ReportOptions } from "./options.js";
 export type { PolicyOptions, TrackOptions, LadderStep } from "./policy/ladder.js";
 export type { RecorderOptions } from "./recorder/recorder.js";
 export { MemoryStore } from "./stores/memory/memory-store.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis/redis-store.js";
-export type { WardenStore, SessionBinding, BusMessage, StoreRetention, StoreRevokeResult, AuditAppendResult } from "./stores/store.js";
+export type {
+  WardenStore,
+  StoreLifecycle,
+  SanctionStore,
+  BusStore,
+  SessionStore,
+  ProcessRegistryStore,
+  OffenseStore,
+  FeedStore,
+  ReportStore,
+  ProfileStore,
+  AuditStore,
+  ErasureStore,
+  SessionBinding,
+  BusMessage,
+  StoreRetention,
+  StoreRevokeResult,
+  StoreReportResult,
+  AuditAppendResult,
+  Profile,
+  TrackPoints,
+} from "./stores/store.js";
+export type { AuditHead, AuditFace, AuditAction } from "./stores/audit-records.js";
+export type { OffenseRecord, RecordedOffense } from "./recorder/offense.js";
+export type { PluginHost } from "./plugin/host.js";

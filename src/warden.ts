@@ -1,29 +1,37 @@
 import { randomBytes } from "node:crypto";
+import express, { type Router } from "express";
 import { Cluster, Redis } from "ioredis";
+import { AuditLog } from "./admin/audit.js";
+import { FeedHub } from "./admin/feed.js";
+import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
+import { AdminService } from "./admin/service.js";
 import { TypedEmitter, type WardenEvents } from "./events.js";
 import { WardenError, toError } from "./errors.js";
+import { ChatDetector } from "./guard/chat.js";
+import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
 import { deriveDigitalId, isValidSubject, type DigitalId } from "./identity/digital-id.js";
-import type { LiveSession, Standing } from "./identity/live-sessions.js";
-import { resolveOptions, type Identity, type ResolvedOptions, type WardenOptions } from "./options.js";
+import type { Identity } from "./identity/identify.js";
+import { Profiles } from "./identity/profiles.js";
+import { resolveOptions, type ResolvedOptions, type WardenOptions } from "./options.js";
+import type { ChatCheck, PluginHost } from "./plugin/host.js";
 import { WardenPlugin } from "./plugin/plugin.js";
-import { banMessage, CLOSE_BANNED, CLOSE_KICKED, Enforcer, kickMessage } from "./sanctions/enforcer.js";
+import { Escalation } from "./policy/escalation.js";
+import { boundEvidence, type Detector, type Evidence, type OffenseEvent } from "./recorder/offense.js";
+import { Recorder, type RecorderStats } from "./recorder/recorder.js";
+import { ReportService } from "./reports/service.js";
+import { Enforcer } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
+import type { LiveSession } from "./sanctions/standing.js";
+import { JoinGate } from "./sessions/gate.js";
+import { ProcessRegistry } from "./sessions/registry.js";
 import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
 import type { SessionBinding, WardenStore } from "./stores/store.js";
-import { withTimeout } from "./util/timeout.js";
 import { holdCoarseClock } from "./util/clock.js";
-import { ChatDetector } from "./guard/chat.js";
-import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
-import { isActive } from "./sanctions/model.js";
-import { boundEvidence, type Detector, type Evidence, type OffenseEvent, type RecordedOffense } from "./recorder/offense.js";
-import { Recorder, type RecorderStats } from "./recorder/recorder.js";
-import { ReportService } from "./reports.js";
-import { AuditLog } from "./admin/audit.js";
-import { AdminService } from "./admin/service.js";
-import { FeedHub } from "./admin/feed.js";
-import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
-import express, { type Router } from "express";
+import { withTimeout } from "./util/timeout.js";
+
+export { JOIN_STORE_UNAVAILABLE, JOIN_TOO_MANY_SESSIONS } from "./sessions/gate.js";
+export type { JoinDenial } from "./sessions/gate.js";
 
 /** Counters for dashboards and tests: `warden.stats()`. */
 export interface WardenStats extends RecorderStats {
@@ -40,24 +48,11 @@ export interface WardenStats extends RecorderStats {
   frameDisagreements: number;
 }
 
-/** Why a join was refused: the code and message the client's join promise rejects with. */
-export interface JoinDenial {
-  code: number;
-  message: string;
-}
-
-/** Join error code when the store cannot be reached and `failMode` is `"closed"`. */
-export const JOIN_STORE_UNAVAILABLE = 4503;
-
-/** Join error code when the ID already holds `maxSessionsPerId` sessions. */
-export const JOIN_TOO_MANY_SESSIONS = 4429;
-
-
-
 /**
- * A warden: one per server process. Holds the store, the sanctions service, the enforcer
- * of this process's live sessions, and the subscription that brings sanctions issued
- * anywhere to them. Rooms take part through {@link Warden.plugin}.
+ * A warden: one per server process. Wires the parts — store, sanctions service, enforcer
+ * of this process's live sessions, guard, recorder and escalation, join gate, process
+ * registry, reports, the moderators' service — and offers the public API. Rooms take part
+ * through {@link Warden.plugin}, which sees only a {@link PluginHost}.
  */
 export class Warden extends TypedEmitter<WardenEvents> {
   /** Options after defaults and validation. */
@@ -68,31 +63,27 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly sanctions: SanctionsService;
   /** This process's id in bindings. */
   readonly processId: string;
-  /** @internal The live-session side; used by the plugin. */
-  readonly enforcer: Enforcer;
-  /** @internal The hot-path detectors; used by the plugin. */
-  readonly guard: Guard;
-  /** @internal The chat detector and where it looks; null when off. */
-  readonly chat: { detector: ChatDetector; types: ReadonlySet<string | number>; field: string; recordText: boolean } | null;
   /** The moderators' service (lookups, sanctions, export, forget — all audited); the HTTP API and the CLI call it. */
   readonly admin: AdminService;
-  /** @internal The live feed for SSE clients. */
-  readonly feed: FeedHub;
-  /** Player reports; rooms call it through `plugin.report(...)`. */
-  readonly reports: ReportService;
+  /** @internal The live-session side of sanctions. */
+  readonly enforcer: Enforcer;
+  /** @internal The hot-path detectors. */
+  readonly guard: Guard<LiveSession>;
   /** @internal Background writer of offense events. */
   readonly recorder: Recorder;
-  private readonly counters = { offenses: 0, policySanctions: 0, storeErrors: 0, frameDisagreements: 0 };
-
+  private readonly feed: FeedHub;
+  private readonly reports: ReportService;
+  private readonly profiles = new Profiles();
+  private readonly chat: ChatCheck | null;
+  private readonly escalation: Escalation;
+  private readonly gate: JoinGate;
+  private readonly registry: ProcessRegistry;
+  private readonly host: PluginHost;
+  private readonly counters = { offenses: 0, storeErrors: 0, frameDisagreements: 0 };
   private readonly ownsStore: boolean;
   private readonly subscribed: Promise<void>;
   private unsubscribe: (() => Promise<void>) | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
   private storeDown = false;
-  /** A binding write failed: rewrite this process's bindings once the store answers again. */
-  private rebindPending = false;
-  /** Unbinds that failed, retried once the store answers again. */
-  private readonly unbindPending = new Map<string, { did: DigitalId; sessionId: string }>();
   private closed = false;
   private readonly releaseClock: () => void;
 
@@ -101,8 +92,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.options = resolveOptions(options);
     // Held only once the options are valid: a refused configuration leaves no timer behind.
     this.releaseClock = holdCoarseClock();
+    const { store, prefix, logger, policy, retention } = this.options;
     this.processId = this.options.processId ?? `p${randomBytes(6).toString("hex")}`;
-    const { store, prefix, logger } = this.options;
     if (store === undefined) {
       logger.warn("no store configured: using the embedded MemoryStore — sanctions are neither shared between processes nor kept across restarts");
       this.store = new MemoryStore();
@@ -114,8 +105,11 @@ export class Warden extends TypedEmitter<WardenEvents> {
       this.store = store;
       this.ownsStore = false;
     }
+    const storeFailed = (operation: string, cause: unknown) => this.storeFailed(operation, cause);
+    const closed = () => this.closed;
+
     this.enforcer = new Enforcer(this.options, (event) => this.emit("sanction:enforced", event));
-    this.sanctions = new SanctionsService(this.store, this.options.retention, {
+    this.sanctions = new SanctionsService(this.store, retention, {
       before: (sanction) => {
         let veto: string | null = null;
         this.emit("sanction:before", { sanction, cancel: (reason) => { veto ??= String(reason || "cancelled"); } });
@@ -124,6 +118,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
       issued: (sanction) => {
         this.enforcer.apply({ type: "issued", sanction });
+        this.reports.noteSanctions(sanction.did, [sanction]);
         this.emit("sanction:applied", sanction);
       },
       revoked: (sanction) => {
@@ -131,15 +126,16 @@ export class Warden extends TypedEmitter<WardenEvents> {
         this.emit("sanction:revoked", sanction);
       },
     });
-    this.feed = new FeedHub(this.store, (e) => this.storeFailed("feed", e));
-    this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, this.options.retention.auditMs), this.options);
+    this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
+    this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, retention.auditMs), this.options);
+
     const chat = this.options.guard.chat;
     if (chat === false) this.chat = null;
     else {
-      const { types, field, recordText, ...detector } = chat;
-      this.chat = { detector: new ChatDetector(detector), types: new Set(types), field, recordText };
+      const { types: _types, field, recordText, ...detector } = chat;
+      this.chat = { detector: new ChatDetector(detector), field, recordText };
     }
-    this.guard = new Guard(
+    this.guard = new Guard<LiveSession>(
       this.options.guard,
       {
         offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
@@ -149,15 +145,30 @@ export class Warden extends TypedEmitter<WardenEvents> {
     );
     this.reports = new ReportService(this.store, this.options.reports, {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
-      storeFailed: (operation, cause) => this.storeFailed(operation, cause),
+      storeFailed,
+      profileOf: (did) => this.profiles.peek(did),
     });
-    this.recorder = new Recorder(this.store, this.options.retention.eventsMs, this.options.recorder, {
-      halfLifeOf: (track) => this.options.policy.tracks.get(track)?.halfLifeMs ?? 600_000,
-      ladderOf: (track) => this.options.policy.tracks.get(track)?.ladder,
-      recorded: (events, results) => this.escalate(events, results),
-      failed: (error) => this.storeFailed("recordOffenses", error),
-      overflow: (dropped) => this.options.logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
+    this.escalation = new Escalation(policy, this.sanctions, logger, { storeFailed, closed });
+    this.recorder = new Recorder(this.store, retention.eventsMs, this.options.recorder, {
+      halfLifeOf: (track) => policy.tracks.get(track)?.halfLifeMs ?? 600_000,
+      ladderOf: (track) => policy.tracks.get(track)?.ladder,
+      recorded: (events, results) => this.escalation.recorded(events, results),
+      failed: (error) => storeFailed("recordOffenses", error),
+      overflow: (dropped) => logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
     });
+    this.gate = new JoinGate(this.store, this.enforcer, { ...this.options, processId: this.processId }, {
+      subscribed: () => this.subscribed,
+      closed,
+      storeFailed,
+      loaded: (session, sanctions) => this.reports.noteSanctions(session.did, sanctions),
+    });
+    this.registry = new ProcessRegistry(this.store, this.enforcer, this.profiles, { ...this.options, processId: this.processId }, {
+      storeFailed,
+      storeRecovered: () => this.storeRecovered(),
+      bound: (binding) => this.emit("session:bound", binding),
+      unbound: (binding) => this.emit("session:unbound", binding),
+    });
+    this.host = this.pluginHost();
     this.subscribed = this.start();
     // Failures are reported through `store:error` and retried; nobody must see an unhandled rejection.
     this.subscribed.catch(() => {});
@@ -189,14 +200,9 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return identity;
   }
 
-  /** @internal The guard and Colyseus read a frame's type differently: count, log once, never let it through. */
-  frameDisagreement(detail: string): void {
-    if (this.counters.frameDisagreements++ === 0) this.options.logger.error(`frame decoded differently by the guard and by Colyseus (dropped): ${detail.slice(0, 200)}`);
-  }
-
   /** A Colyseus room plugin bound to this warden: `plugins = definePlugins([warden.plugin()])`. */
   plugin(): WardenPlugin {
-    return new WardenPlugin(this);
+    return new WardenPlugin(this.host);
   }
 
   /**
@@ -221,49 +227,9 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return this.store.sessionsOf(did);
   }
 
-  /**
-   * The join gate: loads the ID's sanctions into `standing` and says whether it may join.
-   * The store is read with a timeout; if it fails, `failMode` decides, and a ban this
-   * process already knows refuses the join either way.
-   */
-  async admit(did: DigitalId, standing: Standing, join: { reservedAt: number; session: LiveSession } | undefined = undefined): Promise<JoinDenial | null> {
-    if (this.closed) return { code: JOIN_STORE_UNAVAILABLE, message: "the warden is shutting down" };
-    // This process's sessions of the ID (the joining one is registered already): exact, synchronous.
-    const cap = this.options.maxSessionsPerId;
-    if (standing.sessions.size > cap) return tooManySessions(cap);
-    try {
-      const [, sanctions, bindings] = await withTimeout(
-        Promise.all([this.subscribed, this.store.sanctionsOf(did), join === undefined ? [] : this.store.sessionsOf(did)]),
-        this.options.storeTimeoutMs,
-        "join check",
-      );
-      this.enforcer.load(standing, sanctions);
-      standing.noteSanctions(sanctions, Date.now(), 86_400_000);
-      if (join !== undefined) {
-        // Other processes' sessions, as bound in the store (a dead process's are swept within three heartbeats).
-        const elsewhere = bindings.filter((b) => b.processId !== this.processId).length;
-        if (standing.sessions.size + elsewhere > cap) return tooManySessions(cap);
-        // A kick (or warning) issued between the seat reservation and this join found no session to act on: it acts now.
-        // (The kick's `start` is the issuing process's clock: processes of one fleet are assumed NTP-synced.)
-        const since = join.reservedAt;
-        for (const sanction of sanctions) {
-          if (sanction.revoked !== undefined || sanction.start < since || (sanction.kind !== "kick" && sanction.kind !== "warn")) continue;
-          if (sanction.kind === "kick") return { code: CLOSE_KICKED, message: kickMessage(sanction) };
-          this.enforcer.notify(join.session, sanction);
-        }
-      }
-    } catch (e) {
-      this.storeFailed("join check", e);
-      if (standing.banned === null && this.options.failMode === "closed") {
-        return { code: JOIN_STORE_UNAVAILABLE, message: "sanction store unavailable, try again shortly" };
-      }
-    }
-    return standing.banned === null ? null : { code: CLOSE_BANNED, message: banMessage(standing.banned) };
-  }
-
-  /** Counters: events recorded, buffered, overflowed; offenses; policy sanctions; store errors; frame disagreements. */
+  /** Counters: events recorded, buffered, overflowed, replayed; offenses; policy sanctions; store errors; frame disagreements. */
   stats(): WardenStats {
-    return { ...this.recorder.stats, ...this.counters };
+    return { ...this.recorder.stats, ...this.counters, policySanctions: this.escalation.issued };
   }
 
   /**
@@ -286,99 +252,27 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.recorder.record(event);
   }
 
-  /**
-   * Issues the ladder steps the store decided while recording: the store decides and marks
-   * each step in the same atomic step that records the event, so no step is issued twice by
-   * two batches in flight, two processes or a replay — this only issues what it is handed.
-   * A `duplicate` (an event written again because the reply to its first write was lost)
-   * carries the step that first write decided and nobody issued yet: it is issued now.
-   *
-   * A sanction that cannot be stored because the store is unavailable is committed again —
-   * the same draft, so the same id: storing is idempotent by id and enforcers apply an id
-   * once — a few times with backoff, then given up and logged.
-   */
-  private escalate(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
-    const RETRIES = 5;
-    const FIRST_DELAY_MS = 250;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      const index = results[i]?.step;
-      if (index === null || index === undefined) continue;
-      // The recorder passed this track's ladder, so the index is one of its steps.
-      const step = this.options.policy.tracks.get(event.track)?.ladder[index];
-      if (step === undefined) continue;
-      this.counters.policySanctions++;
-      const what = `policy ${step.kind} of ${event.did} (${event.track})`;
-      let drafted: ReturnType<SanctionsService["draft"]>;
-      try {
-        drafted = this.sanctions.draft({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) });
-      } catch (e) {
-        this.options.logger.error(`${what} not issued: ${toError(e).message}`);
-        continue;
-      }
-      if (drafted.status === "cancelled") continue;
-      const { sanction } = drafted;
-      const commit = (attempt: number): void => {
-        this.sanctions.commit(sanction).catch((e: unknown) => {
-          const code = e instanceof WardenError ? e.code : null;
-          if (code === "STORE_UNAVAILABLE" || code === "STORE_SCRIPT") this.storeFailed("policy issue", e);
-          // Only an unreachable store is worth waiting for; a refused draft or a script error is not.
-          if (code === "STORE_UNAVAILABLE" && attempt < RETRIES && !this.closed) {
-            setTimeout(() => commit(attempt + 1), FIRST_DELAY_MS * 2 ** attempt).unref();
-          } else {
-            this.options.logger.error(`${what} not issued (sanction ${sanction.id}, ${attempt + 1} attempt(s)): ${toError(e).message}`);
-          }
-        });
-      };
-      commit(0);
-    }
+  /** Stops timers and subscriptions, unregisters this process, and closes a store it opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseClock();
+    this.guard.ledger.stop();
+    this.reports.stop();
+    await this.recorder.close(this.options.storeTimeoutMs);
+    await this.subscribed.catch(() => {});
+    await this.unsubscribe?.().catch(() => {});
+    await this.registry.close((work) => withTimeout(work, this.options.storeTimeoutMs, "retire"));
+    this.enforcer.clear();
+    if (this.ownsStore) await this.store.close();
   }
 
-  /** @internal Records a joined session in the store (in the background: a join never waits for it). */
-  bind(session: LiveSession): void {
-    // After the join completes: these writes are bookkeeping, not part of the join's latency.
-    setImmediate(() => this.writeBinding(session));
+  protected override onListenerError(event: string, error: unknown): void {
+    this.options.logger.error(`a "${event}" listener threw: ${toError(error).message}`);
   }
 
-  private writeBinding(session: LiveSession): void {
-    if (session.closedBy !== null || !session.standing.sessions.has(session)) return;
-    const now = Date.now();
-    const binding = this.bindingOf(session, now);
-    this.store.bindSession(binding, this.options.retention).then(
-      () => this.emit("session:bound", binding),
-      (e: unknown) => {
-        this.rebindPending = true;
-        this.storeFailed("bindSession", e);
-      },
-    );
-    this.store.touchProfile(session.did, now, this.options.retention.eventsMs).then(
-      (first) => {
-        session.standing.firstSeen = first;
-      },
-      (e: unknown) => this.storeFailed("touchProfile", e),
-    );
-    if (session.name !== undefined) {
-      this.store.recordName(session.did, session.name, now, this.options.retention.namesMs).catch((e: unknown) => this.storeFailed("recordName", e));
-    }
-  }
-
-  /** @internal Removes a session's binding from the store. */
-  async unbind(session: LiveSession): Promise<void> {
-    try {
-      await this.store.unbindSession(session.did, session.sessionId, this.processId);
-      this.emit("session:unbound", this.bindingOf(session, 0));
-    } catch (e) {
-      this.unbindPending.set(`${session.did} ${session.sessionId}`, { did: session.did, sessionId: session.sessionId });
-      this.storeFailed("unbindSession", e);
-    }
-  }
-
-  private bindingOf(session: LiveSession, since: number): SessionBinding {
-    return { did: session.did, sessionId: session.sessionId, processId: this.processId, roomName: session.room.roomName, roomId: session.room.roomId, since };
-  }
-
-  /** @internal Records that the store failed, once per outage; the caller goes on from memory. */
-  storeFailed(operation: string, cause: unknown): void {
+  /** Records that the store failed, once per outage; the caller goes on from memory. */
+  private storeFailed(operation: string, cause: unknown): void {
     const error = toError(cause);
     this.counters.storeErrors++;
     if (!this.storeDown) {
@@ -388,23 +282,49 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.emit("store:error", error, operation);
   }
 
-  /** Stops timers and subscriptions, unregisters this process, and closes a store it opened. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.releaseClock();
-    this.guard.ledger.stop();
-    clearTimeout(this.heartbeatTimer);
-    await this.recorder.close(this.options.storeTimeoutMs);
-    await this.subscribed.catch(() => {});
-    await this.unsubscribe?.().catch(() => {});
-    await withTimeout(this.store.retireProcess(this.processId), this.options.storeTimeoutMs, "retire").catch(() => {});
-    this.enforcer.clear();
-    if (this.ownsStore) await this.store.close();
+  private storeRecovered(): void {
+    if (!this.storeDown) return;
+    this.storeDown = false;
+    this.options.logger.info("store reachable again");
   }
 
-  protected override onListenerError(event: string, error: unknown): void {
-    this.options.logger.error(`a "${event}" listener threw: ${toError(error).message}`);
+  /** What the room plugin may use of this warden (see {@link PluginHost}). */
+  private pluginHost(): PluginHost {
+    const { enforcer, guard, registry, reports, profiles } = this;
+    const release = (session: LiveSession) => {
+      enforcer.detach(session);
+      guard.ledger.release(session.did);
+      reports.release(session.did);
+      profiles.release(session.did);
+    };
+    return {
+      guard,
+      chat: this.chat,
+      identify: (auth, joinOptions) => this.identify(auth, joinOptions),
+      digitalId: (subject, issuer) => this.digitalId(subject, issuer),
+      acquire: (did) => {
+        reports.acquire(did);
+        profiles.acquire(did);
+        return { standing: enforcer.standing(did), flood: guard.ledger.acquire(did) };
+      },
+      admit: (session, reservedAt) => this.gate.admit(session, reservedAt),
+      joined: (session) => {
+        enforcer.attach(session);
+        registry.bind(session);
+      },
+      drop: release,
+      leave: async (session) => {
+        release(session);
+        await registry.unbind(session);
+      },
+      offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
+      remind: (session, kind) => enforcer.remind(session, kind),
+      publishRestriction: (session) => enforcer.publishRestriction(session),
+      report: (from, target, reason) => reports.file(from, target, reason),
+      frameDisagreement: (detail) => {
+        if (this.counters.frameDisagreements++ === 0) this.options.logger.error(`frame decoded differently by the guard and by Colyseus (dropped): ${detail.slice(0, 200)}`);
+      },
+    };
   }
 
   private async start(): Promise<void> {
@@ -415,9 +335,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
         this.unsubscribe = await this.store.subscribe(
           (message) => {
             this.enforcer.apply(message);
+            if (message.type === "issued") this.reports.noteSanctions(message.sanction.did, [message.sanction]);
             this.feed.bus(message);
           },
-          (since) => void this.resync(since),
+          (since) => void this.registry.resync(since),
           (reason, count) => {
             if (count === 1) this.options.logger.warn(`dropped a ${reason} on the bus; further ones are counted, not logged`);
           },
@@ -429,65 +350,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
       }
     }
     this.storeDown = false;
-    await this.beat();
+    await this.registry.start();
   }
-
-  /** Rewrites bindings and replays unbinds that failed while the store was away. */
-  private async repairBindings(): Promise<void> {
-    for (const [key, { did, sessionId }] of this.unbindPending) {
-      await this.store.unbindSession(did, sessionId, this.processId);
-      this.unbindPending.delete(key);
-    }
-    if (!this.rebindPending) return;
-    const now = Date.now();
-    for (const session of this.enforcer.liveSessions()) {
-      if (session.closedBy === null) await this.store.bindSession(this.bindingOf(session, now), this.options.retention);
-    }
-    this.rebindPending = false;
-  }
-
-  /**
-   * After the bus was cut: reads the sanctions of every ID this process holds from the
-   * store and applies what it missed — lasting sanctions in force, kicks and warns issued
-   * since the cut, revocations of what it still enforces.
-   */
-  private async resync(since: number): Promise<void> {
-    const now = Date.now();
-    for (const did of this.enforcer.knownIds()) {
-      try {
-        for (const sanction of await this.store.sanctionsOf(did)) {
-          if (sanction.revoked) this.enforcer.apply({ type: "revoked", did, sanctionId: sanction.id, revocation: sanction.revoked });
-          else if (isActive(sanction, now) || sanction.start >= since - 1000) this.enforcer.apply({ type: "issued", sanction });
-        }
-      } catch (e) {
-        this.storeFailed("resync", e);
-      }
-    }
-  }
-
-  private async beat(): Promise<void> {
-    if (this.closed) return;
-    const now = Date.now();
-    try {
-      await this.store.heartbeat(this.processId, now, this.options.heartbeatMs * 3);
-      const swept = await this.store.sweepDeadProcesses(now);
-      if (swept > 0) this.options.logger.info(`removed ${swept} session binding(s) of dead processes`);
-      await this.repairBindings();
-      if (this.storeDown) {
-        this.storeDown = false;
-        this.options.logger.info("store reachable again");
-      }
-    } catch (e) {
-      this.storeFailed("heartbeat", e);
-    }
-    if (this.closed) return;
-    this.heartbeatTimer = setTimeout(() => void this.beat(), this.options.heartbeatMs);
-    this.heartbeatTimer.unref();
-  }
-}
-
-function tooManySessions(cap: number): JoinDenial {
-  return { code: JOIN_TOO_MANY_SESSIONS, message: `this account already has ${cap} session(s) open: leave one first` };
 }
 
 /**

@@ -16,6 +16,7 @@ import { resolvePolicy } from "../src/policy/ladder.js";
 import type { Sanction } from "../src/sanctions/model.js";
 import { SanctionsService } from "../src/sanctions/service.js";
 import { MemoryStore } from "../src/stores/memory/memory-store.js";
+import { RedisKeys } from "../src/stores/redis/keys.js";
 import { RedisStore } from "../src/stores/redis/redis-store.js";
 import type { StoreRetention, WardenStore } from "../src/stores/store.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
@@ -214,12 +215,13 @@ for (const [name, make] of Object.entries(stores)) {
 
 describe("entry first, then the act: a real Redis failure", () => {
   it("a sanction Redis refuses to store (wrong type at its key) leaves the entry and a second one saying it failed", async () => {
-    const store = new RedisStore({ connection: redisUrl(), prefix: prefix("audit-wrongtype") });
+    const keys = new RedisKeys(prefix("audit-wrongtype"));
+    const store = new RedisStore({ connection: redisUrl(), prefix: keys.prefix });
     await store.connect();
     try {
       const service = adminOver(store);
       const target = did();
-      await admin.set(store.keys.sanctions(target), "not a hash");
+      await admin.set(keys.sanctions(target), "not a hash");
       const failure = await service.issue({ did: target, kind: "ban", duration: 60_000, reason: "refused by redis" }, MOD).then(
         () => null,
         (e: unknown) => e,
@@ -230,7 +232,7 @@ describe("entry first, then the act: a real Redis failure", () => {
       expect(rest).toEqual([]);
       expect(entry).toMatchObject({ action: "issue", target, detail: { kind: "ban" } });
       expect(followUp).toMatchObject({ action: "issue", target, detail: { sanctionId: entry!.detail.sanctionId, failed: "STORE_SCRIPT", entry: entry!.seq } });
-      expect(await admin.get(store.keys.sanctions(target))).toBe("not a hash");
+      expect(await admin.get(keys.sanctions(target))).toBe("not a hash");
       expect(await service.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
     } finally {
       await store.close();
@@ -353,12 +355,14 @@ describe("a store that is down", () => {
   });
 
   it("cut while in use: pending appends reject with STORE_UNAVAILABLE; once back, the chain goes on intact", async () => {
-    const store = new RedisStore({ connection: redisUrl(), prefix: prefix("audit-cut") });
+    // The test holds the connection (the store never closes one it was given), so that it can cut it.
+    const connection = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
+    connection.on("error", () => {});
+    const store = new RedisStore({ connection, prefix: prefix("audit-cut") });
     await store.connect();
     try {
       const log = new AuditLog(store, retention.auditMs);
       await Promise.all(Array.from({ length: 10 }, (_, i) => log.append({ actor: "before", face: "code", action: "view", target: null, detail: { i } })));
-      const connection = store.client as Redis;
       connection.disconnect();
       const during = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append({ actor: "during", face: "code", action: "view", target: null, detail: { i } })));
       expect(during.map((o) => (o.status === "rejected" ? (o.reason as WardenError).code : "fulfilled"))).toEqual(Array(30).fill("STORE_UNAVAILABLE"));
@@ -368,6 +372,7 @@ describe("a store that is down", () => {
       expect(await log.verify()).toEqual({ ok: true, entries: 20, trimmed: 0 });
     } finally {
       await store.close();
+      connection.disconnect();
     }
   });
 

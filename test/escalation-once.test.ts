@@ -17,6 +17,7 @@ import { decay, escalate, type ResolvedStep, type ResolvedTrack } from "../src/p
 import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS, type OffenseEvent, type OffenseRecord, type RecordedOffense } from "../src/recorder/offense.js";
 import { Recorder } from "../src/recorder/recorder.js";
 import { MemoryStore } from "../src/stores/memory/memory-store.js";
+import { RedisKeys } from "../src/stores/redis/keys.js";
 import { RedisStore } from "../src/stores/redis/redis-store.js";
 import type { WardenStore } from "../src/stores/store.js";
 import { freePort, pingRedis, redisServerBinary } from "../scripts/redis.mjs";
@@ -421,7 +422,7 @@ describe("an outage replayed through the recorder", () => {
     // their replies never come back; the third batch waits behind them.
     proxy.swallowReplies = true;
     for (let i = 0; i < 9; i++) recorder.record(offense(did, undefined));
-    await waitFor(async () => Number(await admin.hget(store.keys.points(did), "spam:n")) === 8, "both batches applied in Redis");
+    await waitFor(async () => Number(await admin.hget(new RedisKeys(prefix).points(did), "spam:n")) === 8, "both batches applied in Redis");
     expect(seen.steps).toEqual([0]);
     proxy.swallowReplies = false;
     proxy.cut();

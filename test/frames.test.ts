@@ -4,7 +4,7 @@
  */
 import { Protocol } from "@colyseus/core";
 import { describe, expect, it } from "vitest";
-import { FrameKind, frameHead, readFrame, typeOf } from "../src/plugin/frames.js";
+import { FrameKind, frameHead, readFrame, typeOf } from "../src/guard/frames.js";
 import { colyseusRouter, disagreement, guardReader, runDifferential } from "./helpers/frames.js";
 
 describe("frame decoder (differential against Colyseus's RoomMessages)", () => {

@@ -4,6 +4,7 @@ import { deriveDigitalId, MemoryStore, RedisStore, type BusMessage, type Sanctio
 import { draftSanction } from "../src/sanctions/model.js";
 import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
 import { resolvePolicy } from "../src/policy/ladder.js";
+import { RedisKeys } from "../src/stores/redis/keys.js";
 import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { waitFor } from "./helpers/world.js";
 
@@ -43,7 +44,7 @@ const harnesses: Record<string, () => Promise<Harness>> = {
     await store.connect();
     return {
       store,
-      ttl: (d) => admin.pttl(store.keys.sanctions(d)),
+      ttl: (d) => admin.pttl(new RedisKeys(prefix).sanctions(d)),
       cleanup: async () => {
         await store.close();
         await dropPrefix(admin, prefix);

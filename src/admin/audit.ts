@@ -1,46 +1,9 @@
 import { createHash } from "node:crypto";
 import { WardenError } from "../errors.js";
-import type { WardenStore } from "../stores/store.js";
+import type { AuditAction, AuditEntry, AuditFace, AuditHead } from "../stores/audit-records.js";
+import type { AuditStore } from "../stores/store.js";
 
-/** Where a staff act came from. */
-export type AuditFace = "cli" | "api" | "code";
-
-/** What was done. Lookups of an identity's data are audited like sanctions. */
-export type AuditAction = "lookup" | "view" | "issue" | "revoke" | "export" | "forget";
-
-/** One entry of the hash-chained audit log. */
-export interface AuditEntry {
-  /** 1, 2, 3… without gaps (entries removed by retention are counted in the head). */
-  seq: number;
-  at: number;
-  /** Who: `cli:<user>`, `api:moderator`, `api:viewer:<name>`… */
-  actor: string;
-  face: AuditFace;
-  action: AuditAction;
-  /** The digital ID (or sanction id) acted upon; null for e.g. a name search with no hit. */
-  target: string | null;
-  /** The moderator's stated reason for looking (`--why`), if any. */
-  why: string | null;
-  /**
-   * Small facts about the act — never the erased or exported data itself. An act's entry is
-   * written before the act; if the act then fails, a later entry with the same action and
-   * target says so: `failed` (the error code) and `entry` (the seq of the act's entry).
-   */
-  detail: Record<string, string | number | boolean | null>;
-  /** Hash of the previous entry ("" for the first). */
-  prev: string;
-  /** sha256 over prev and this entry's canonical JSON (without `hash`). */
-  hash: string;
-  /** Store id of the entry (absent until stored). */
-  id?: string;
-}
-
-/** The head of the log: newest seq and hash, and how many old entries retention removed. */
-export interface AuditHead {
-  seq: number;
-  hash: string;
-  trimmed: number;
-}
+export type { AuditAction, AuditAppendResult, AuditEntry, AuditFace, AuditHead } from "../stores/audit-records.js";
 
 /** Result of {@link AuditLog.verify}. */
 export type AuditVerification =
@@ -156,7 +119,7 @@ export class AuditLog {
   private head: AuditHead | null = null;
 
   constructor(
-    private readonly store: WardenStore,
+    private readonly store: AuditStore,
     private readonly retentionMs: number,
     private readonly now: () => number = Date.now,
     options: AuditLogOptions = {},

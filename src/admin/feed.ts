@@ -1,5 +1,5 @@
 import type { OffenseEvent } from "../recorder/offense.js";
-import type { BusMessage, WardenStore } from "../stores/store.js";
+import type { BusMessage, FeedStore } from "../stores/store.js";
 
 /** One item of the live feed: an offense event, or a sanction issued / revoked anywhere. */
 export type FeedItem = { type: "offense"; event: OffenseEvent } | BusMessage;
@@ -14,7 +14,7 @@ export class FeedHub {
   private running = false;
 
   constructor(
-    private readonly store: WardenStore,
+    private readonly store: FeedStore,
     private readonly onError: (error: unknown) => void,
   ) {}
 

@@ -4,7 +4,7 @@ import { decay, type Policy } from "../policy/ladder.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
 import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/service.js";
-import type { Profile, SessionBinding, StoreRetention, WardenStore } from "../stores/store.js";
+import type { AuditStore, ErasureStore, OffenseStore, Profile, ProfileStore, ReportStore, SanctionStore, SessionBinding, SessionStore, StoreRetention } from "../stores/store.js";
 import type { AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
 
 /** Who is acting, from which face, and (for lookups) why. */
@@ -53,7 +53,7 @@ const MAX_EXPORT_EVENTS = 100_000;
  */
 export class AdminService {
   constructor(
-    private readonly store: WardenStore,
+    private readonly store: ProfileStore & SessionStore & SanctionStore & OffenseStore & ReportStore & AuditStore & ErasureStore,
     readonly sanctions: SanctionsService,
     readonly audit: AuditLog,
     private readonly options: AdminServiceOptions,

@@ -1,5 +1,6 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import type { FloodLimit } from "../options.js";
+import type { FloodLimit } from "./options.js";
+import { Ledger } from "../util/ledger.js";
 
 /**
  * Token buckets of one digital ID in this process, one per message-type slot, in typed
@@ -63,17 +64,6 @@ export class FloodBuckets {
   }
 }
 
-interface Held {
-  buckets: FloodBuckets;
-  /** Live sessions of the ID in this process. */
-  sessions: number;
-  /** With no session left: when the buckets are full again and the entry may go. */
-  keepUntil: number;
-}
-
-/** How often released entries are looked at. */
-const SWEEP_MS = 5_000;
-
 /**
  * The flood buckets of every ID this process has seen lately. An ID's buckets outlive its
  * sessions: they are kept until they would be full again, so leaving and rejoining (even
@@ -83,66 +73,8 @@ const SWEEP_MS = 5_000;
  * asks Redis). Matchmaking, not the player, chooses the process for `joinOrCreate`; a
  * player who can pick rooms by id in many processes gains at most a factor N.
  */
-export class FloodLedger {
-  private readonly held = new Map<DigitalId, Held>();
-  private released = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly limitOf: (slot: number) => FloodLimit | false | undefined,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** The buckets of an ID, for a session that joins. */
-  acquire(did: DigitalId): FloodBuckets {
-    let held = this.held.get(did);
-    if (held === undefined) {
-      held = { buckets: new FloodBuckets(), sessions: 0, keepUntil: 0 };
-      this.held.set(did, held);
-    } else if (held.sessions === 0) {
-      this.released--;
-    }
-    held.sessions++;
-    return held.buckets;
-  }
-
-  /** A session of the ID left: once none is left, its buckets stay until they are full again. */
-  release(did: DigitalId): void {
-    const held = this.held.get(did);
-    if (held === undefined || held.sessions === 0) return;
-    if (--held.sessions > 0) return;
-    held.keepUntil = held.buckets.fullAt(this.limitOf);
-    if (held.keepUntil <= this.now()) {
-      this.held.delete(did);
-      return;
-    }
-    this.released++;
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.sweep(), SWEEP_MS);
-      this.timer.unref();
-    }
-  }
-
-  /** IDs whose buckets are held (live or cooling down). */
-  get size(): number {
-    return this.held.size;
-  }
-
-  /** Drops the buckets of IDs without sessions that are full again. */
-  sweep(): void {
-    const now = this.now();
-    for (const [did, held] of this.held) {
-      if (held.sessions === 0 && held.keepUntil <= now) {
-        this.held.delete(did);
-        this.released--;
-      }
-    }
-    if (this.released <= 0) this.stop();
-  }
-
-  /** Stops the sweep (warden closed). */
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+export class FloodLedger extends Ledger<DigitalId, FloodBuckets> {
+  constructor(limitOf: (slot: number) => FloodLimit | false | undefined, now: () => number = Date.now) {
+    super(() => new FloodBuckets(), (buckets) => buckets.fullAt(limitOf), 5_000, now);
   }
 }

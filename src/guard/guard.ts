@@ -1,16 +1,20 @@
-import type { LiveSession } from "../identity/live-sessions.js";
-import type { FloodLimit, ResolvedOptions } from "../options.js";
+import { INPUT_TYPE, type FloodLimit, type ResolvedGuardOptions } from "./options.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
-import { FloodLedger } from "./flood.js";
+import { FloodLedger, type FloodBuckets } from "./flood.js";
 import { coarse } from "../util/clock.js";
 import { BYTES_PREFIX, TypeTable, type TypeEntry, type TypeRules } from "./types.js";
-import { FrameKind, typeForEvidence, typeKey, type FrameHead } from "../plugin/frames.js";
-import { INPUT_TYPE } from "../options.js";
+import { FrameKind, typeForEvidence, typeKey, type FrameHead } from "./frames.js";
+
+/** What the guard reads of a session: its ID's flood buckets and restrictions (in this process). */
+export interface GuardedSession {
+  readonly flood: FloodBuckets;
+  readonly standing: { readonly muteUntil: number; readonly freezeUntil: number };
+}
 
 /** Where the guard reports what it saw. */
-export interface GuardHost {
-  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void;
-  remind(session: LiveSession, kind: "mute" | "freeze"): void;
+export interface GuardHost<S extends GuardedSession> {
+  offense(session: S, detector: Detector, kind: string, evidence: Evidence): void;
+  remind(session: S, kind: "mute" | "freeze"): void;
 }
 
 // Imported bindings read once into module constants: the hot path reads locals, not
@@ -51,9 +55,9 @@ const REFUSED_FROZEN = "you are frozen";
  * What the guard decided about the frame being handled. One per plugin, reused: Colyseus
  * handles a frame synchronously, and the plugin's handler wrappers read this while it does.
  */
-export interface FrameVerdict {
+export interface FrameVerdict<S extends GuardedSession = GuardedSession> {
   /** The session whose frame is being handled; undefined between frames. */
-  session: LiveSession | undefined;
+  session: S | undefined;
   kind: FrameKind;
   /** The type's entry; null for a type only a `"*"` handler serves (or a control/input frame). */
   entry: TypeEntry | null;
@@ -77,7 +81,7 @@ export interface FrameVerdict {
 }
 
 /** A verdict with nothing in it. */
-export function emptyVerdict(): FrameVerdict {
+export function emptyVerdict<S extends GuardedSession = GuardedSession>(): FrameVerdict<S> {
   return { session: undefined, kind: FrameKind.unknown, entry: null, hold: false, dispatched: false, stopped: false, inspected: false, flagged: false, armed: false, refusal: "" };
 }
 
@@ -88,7 +92,7 @@ export function emptyVerdict(): FrameVerdict {
  * flooding still climbs the ladder. Never awaits, never touches the store; a clean
  * message allocates nothing.
  */
-export class Guard {
+export class Guard<S extends GuardedSession = GuardedSession> {
   /** Flood buckets of every ID with a session in this process, kept after its last session until they are full again. */
   readonly ledger: FloodLedger;
   private readonly slots = new Map<string, number>();
@@ -100,8 +104,8 @@ export class Guard {
   readonly rules: TypeRules;
 
   constructor(
-    private readonly options: ResolvedOptions["guard"],
-    private readonly host: GuardHost,
+    private readonly options: ResolvedGuardOptions,
+    private readonly host: GuardHost<S>,
     types: { muted: readonly (string | number)[]; frozen: readonly (string | number)[]; chat: readonly (string | number)[] },
   ) {
     this.ledger = new FloodLedger((slot) => this.limits[slot]);
@@ -137,7 +141,7 @@ export class Guard {
    * Decides on one frame whose head `frames.readFrame` read. Returns true to let Colyseus
    * handle it; `verdict` says what the handler wrappers must check.
    */
-  inspect(session: LiveSession, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict, handlerKeys: () => readonly string[]): boolean {
+  inspect(session: S, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict<S>, handlerKeys: () => readonly string[]): boolean {
     // The frame budget comes first, before the kind is noted: a frame over it gets no reply of any sort.
     if (!this.take(session, this.framesSlot, FRAMES)) return false;
     verdict.kind = head.kind;
@@ -172,7 +176,7 @@ export class Guard {
     }
   }
 
-  private inspectTyped(session: LiveSession, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict, handlerKeys: () => readonly string[]): boolean {
+  private inspectTyped(session: S, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict<S>, handlerKeys: () => readonly string[]): boolean {
     let entry = this.lookup(table, buffer, head);
     if ((entry === undefined || !served(entry, head.kind)) && table.refresh(handlerKeys())) entry = this.lookup(table, buffer, head);
     if (entry !== undefined && served(entry, head.kind)) {
@@ -203,17 +207,17 @@ export class Guard {
   }
 
   /** Drops a junk frame; records it at most as often as the shared junk bucket allows. */
-  private junk(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void {
+  private junk(session: S, detector: Detector, kind: string, evidence: Evidence): void {
     if (this.take(session, this.malformedSlot, MALFORMED)) this.host.offense(session, detector, kind, evidence);
   }
 
-  private takeFor(session: LiveSession, slot: number, key: string, verdict: FrameVerdict): boolean {
+  private takeFor(session: S, slot: number, key: string, verdict: FrameVerdict<S>): boolean {
     if (this.take(session, slot, key)) return true;
     verdict.refusal = REFUSED_RATE;
     return false;
   }
 
-  private take(session: LiveSession, slot: number, key: string): boolean {
+  private take(session: S, slot: number, key: string): boolean {
     const limit = this.limits[slot];
     if (limit === false || limit === undefined) return true;
     const buckets = session.flood;
@@ -226,7 +230,7 @@ export class Guard {
   }
 
   /** Mute and freeze. A muted chat type is held, not dropped: the detector still reads it. */
-  private restrictionAllows(session: LiveSession, entry: TypeEntry, verdict: FrameVerdict): boolean {
+  private restrictionAllows(session: S, entry: TypeEntry, verdict: FrameVerdict<S>): boolean {
     const standing = session.standing;
     if (standing.muteUntil === 0 && standing.freezeUntil === 0) return true;
     const now = clock.now;

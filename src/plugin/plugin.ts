@@ -1,13 +1,13 @@
 import { ErrorCode, getMessageBytes, Protocol, ResponseStatus, RoomPlugin, ServerError, type Client, type Room } from "@colyseus/core";
 import { dispatchAgrees, emptyVerdict, Guard } from "../guard/guard.js";
 import { BYTES_PREFIX, type TypeEntry, type TypeTable } from "../guard/types.js";
-import type { LiveSession } from "../identity/live-sessions.js";
-import { INPUT_TYPE } from "../options.js";
+import type { LiveSession } from "../sanctions/standing.js";
+import type { PluginHost } from "./host.js";
+import { INPUT_TYPE } from "../guard/options.js";
 import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
 import { boundText } from "../util/text.js";
-import type { ReportOutcome } from "../reports.js";
-import type { Warden } from "../warden.js";
-import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "./frames.js";
+import type { ReportOutcome } from "../reports/service.js";
+import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../guard/frames.js";
 import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchLeave, watchOversizedFrames, type FrameFault, type HandlerCallback } from "./intercept.js";
 
 // Imported constants read once (a transpiled import can be a getter call on every read).
@@ -35,16 +35,17 @@ export class WardenPlugin extends RoomPlugin {
   override readonly pluginName = "warden" as const;
   private readonly sessions = new Map<string, LiveSession>();
   private readonly types: TypeTable;
-  private host: Room | undefined;
+  /** The room Colyseus attached this plugin to. */
+  private attached: Room | undefined;
   /** The head of the frame being handled, and what the guard decided about it (reused). */
   private readonly head = frameHead();
-  private readonly verdict = emptyVerdict();
+  private readonly verdict = emptyVerdict<LiveSession>();
   /** When each pending seat was reserved (epoch ms), for sanctions issued before the join. */
   private readonly seats = new Map<string, number>();
 
-  constructor(private readonly warden: Warden) {
+  constructor(private readonly host: PluginHost) {
     super();
-    this.types = warden.guard.table();
+    this.types = host.guard.table();
     // Colyseus attaches the room with `plugin.room = room` inside Room.__init, before
     // onCreate and before any message handler is registered: the earliest moment to
     // install the interception, and the only one that also works for the first instance
@@ -52,9 +53,9 @@ export class WardenPlugin extends RoomPlugin {
     Object.defineProperty(this, "room", {
       configurable: true,
       enumerable: false,
-      get: () => this.host,
+      get: () => this.attached,
       set: (room: Room) => {
-        this.host = room;
+        this.attached = room;
         interceptRoom(room, {
           inspect: (client, buffer) => this.inspect(client, buffer),
           refuseReconnection: (sessionId) => this.sessions.get(sessionId)?.closedBy ?? this.bannedRefusal(sessionId),
@@ -98,19 +99,18 @@ export class WardenPlugin extends RoomPlugin {
     const target = this.sessions.get(sessionId);
     if (target === undefined) return Promise.resolve({ status: "rejected", reason: "that player is not in this room" });
     if (target.did === from.did) return Promise.resolve({ status: "rejected", reason: "you cannot report yourself" });
-    return this.warden.reports.file(from, target, typeof reason === "string" ? reason : "");
+    return this.host.report(from, target, typeof reason === "string" ? reason : "");
   }
 
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
-    const room = this.host;
+    const room = this.attached;
     if (room === undefined) throw new ServerError(ErrorCode.APPLICATION_ERROR, "warden plugin is not attached to a room");
     const reservedAt = this.seats.get(client.sessionId) ?? Date.now();
     this.seats.delete(client.sessionId);
-    const identity = this.warden.identify(client.auth, options);
+    const identity = this.host.identify(client.auth, options);
     if (identity === null) throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
-    const did = this.warden.digitalId(identity.subject, identity.issuer);
-    const enforcer = this.warden.enforcer;
-    const standing = enforcer.standing(did);
+    const did = this.host.digitalId(identity.subject, identity.issuer);
+    const { standing, flood } = this.host.acquire(did);
     const session: LiveSession = {
       did,
       sessionId: client.sessionId,
@@ -118,7 +118,7 @@ export class WardenPlugin extends RoomPlugin {
       room,
       name: typeof identity.name === "string" ? boundText(identity.name, 64) || undefined : undefined,
       standing,
-      flood: this.warden.guard.ledger.acquire(did),
+      flood,
       closedBy: null,
       lastNoticeAt: 0,
       leaving: false,
@@ -127,28 +127,24 @@ export class WardenPlugin extends RoomPlugin {
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
     this.sessions.set(client.sessionId, session);
-    let denial = await this.warden.admit(did, standing, { reservedAt, session });
+    let denial = await this.host.admit(session, reservedAt);
     // A kick or ban that reached this process while the gate was reading closes nothing yet: refuse here.
     denial ??= session.closedBy;
     if (denial !== null) {
       this.sessions.delete(client.sessionId);
-      enforcer.detach(session);
-      this.warden.guard.ledger.release(did);
+      this.host.drop(session);
       throw new ServerError(denial.code, denial.message);
     }
-    enforcer.attach(session);
-    watchOversizedFrames(client, () => this.warden.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }));
+    this.host.joined(session);
+    watchOversizedFrames(client, () => this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }));
     watchLeave(client, () => (session.leaving = true));
-    this.warden.bind(session);
   }
 
   protected override async onLeave(client: Client): Promise<void> {
     const session = this.sessions.get(client.sessionId);
     if (session === undefined) return;
     this.sessions.delete(client.sessionId);
-    this.warden.enforcer.detach(session);
-    this.warden.guard.ledger.release(session.did);
-    await this.warden.unbind(session);
+    await this.host.leave(session);
   }
 
   /** The hot path: every inbound frame, synchronously, before Colyseus decodes it. */
@@ -163,7 +159,7 @@ export class WardenPlugin extends RoomPlugin {
     verdict.entry = null;
     verdict.kind = UNKNOWN;
     verdict.hold = verdict.dispatched = verdict.stopped = verdict.inspected = verdict.flagged = verdict.armed = false;
-    if (!this.warden.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
+    if (!this.host.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
       // A dropped request is answered, or its sender's promise would hang until it times out
       // (not when the frame budget dropped it: a flood gets no answers).
       if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined) refuseRequest(client, head.requestId, verdict.refusal);
@@ -173,12 +169,12 @@ export class WardenPlugin extends RoomPlugin {
     verdict.armed = true;
     // The client acknowledged its join: its avatar exists now, publish a restriction loaded at join.
     if (head.kind === CONTROL && (session.standing.muteUntil !== 0 || session.standing.freezeUntil !== 0)) {
-      this.warden.enforcer.publishRestriction(session);
+      this.host.publishRestriction(session);
     }
     return true;
   }
 
-  private readonly handlerKeys = (): readonly string[] => (this.host === undefined ? [] : handlerKeys(this.host, INPUT_TYPE));
+  private readonly handlerKeys = (): readonly string[] => (this.attached === undefined ? [] : handlerKeys(this.attached, INPUT_TYPE));
 
   /**
    * Wraps one message handler: whatever path a frame takes to it (send, sendBytes, request,
@@ -215,7 +211,7 @@ export class WardenPlugin extends RoomPlugin {
     const entry = verdict.entry;
     if (!dispatchAgrees(key, wildcardType, verdict, this.types)) {
       verdict.stopped = true;
-      this.warden.frameDisagreement(`guard approved ${entry?.key ?? "(no type)"}, Colyseus dispatched ${wildcardType === undefined ? key : String(wildcardType)}`);
+      this.host.frameDisagreement(`guard approved ${entry?.key ?? "(no type)"}, Colyseus dispatched ${wildcardType === undefined ? key : String(wildcardType)}`);
       return false;
     }
     if (entry !== null && entry.chat) {
@@ -226,7 +222,7 @@ export class WardenPlugin extends RoomPlugin {
       if (verdict.flagged) return this.stop(ctx, "message refused");
     }
     if (verdict.hold) {
-      this.warden.enforcer.remind(session, "mute");
+      this.host.remind(session, "mute");
       return this.stop(ctx, "you are muted");
     }
     return true;
@@ -243,13 +239,13 @@ export class WardenPlugin extends RoomPlugin {
 
   /** The chat detector on a payload; records and returns true when it flags it. */
   private detect(session: LiveSession, entry: TypeEntry, payload: unknown): boolean {
-    const chat = this.warden.chat;
+    const chat = this.host.chat;
     if (chat === null) return false;
     const text = chatText(payload, chat.field);
     if (text === undefined) return false;
     const match = chat.detector.check(text);
     if (match === null) return false;
-    this.warden.offense(session, "chat", "abusive_text", {
+    this.host.offense(session, "chat", "abusive_text", {
       type: entry.key.slice(0, 32),
       term: match.term,
       source: match.source,
@@ -267,7 +263,7 @@ export class WardenPlugin extends RoomPlugin {
     const session = verdict.session;
     verdict.session = undefined;
     verdict.armed = false;
-    const room = this.host;
+    const room = this.attached;
     if (session === undefined || room === undefined) return;
     if (session.leaving) {
       if (session.closing) return;
@@ -292,7 +288,7 @@ export class WardenPlugin extends RoomPlugin {
 
   private recordFault(session: LiveSession, buffer: Buffer, fault: FrameFault | null): void {
     if (fault === null) return;
-    this.warden.offense(session, fault.kind === "flood_disconnect" ? "colyseus" : "payload", fault.kind, {
+    this.host.offense(session, fault.kind === "flood_disconnect" ? "colyseus" : "payload", fault.kind, {
       type: Guard.evidenceType(buffer, this.head),
       detail: fault.detail,
     });

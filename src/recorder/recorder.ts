@@ -1,34 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { ResolvedStep } from "../policy/ladder.js";
-import type { WardenStore } from "../stores/store.js";
+import type { OffenseStore } from "../stores/store.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "./offense.js";
 
-/** Options of the recorder (the `recorder` option of createWarden). */
-export interface RecorderOptions {
-  /**
-   * Longest wait before buffered events are written, in ms.
-   * @defaultValue `10`
-   */
-  flushMs?: number;
-  /**
-   * Events per script call; a full batch is written at once. A script holds Redis for its
-   * whole run (about 20 µs per event): 200 keeps each under ~5 ms, so that neither our
-   * next batch nor any other Redis client waits long behind it.
-   * @defaultValue `200`
-   */
-  batchSize?: number;
-  /**
-   * Most events held in memory (while Redis is slow or down). Past it, new events are
-   * dropped and counted in `overflowed`.
-   * @defaultValue `100000`
-   */
-  maxBuffered?: number;
-  /**
-   * Most batches written at once.
-   * @defaultValue `2`
-   */
-  maxInFlight?: number;
-}
+import type { RecorderOptions } from "./options.js";
+
+export type { RecorderOptions } from "./options.js";
 
 /** Counters of the recorder, for `warden.stats()`. */
 export interface RecorderStats {
@@ -91,7 +68,7 @@ export class Recorder {
   readonly stats: RecorderStats = { recorded: 0, duplicates: 0, buffered: 0, overflowed: 0, failedBatches: 0 };
 
   constructor(
-    private readonly store: WardenStore,
+    private readonly store: OffenseStore,
     private readonly eventsRetentionMs: number,
     options: Required<RecorderOptions>,
     private readonly hooks: Hooks,

@@ -8,10 +8,9 @@
  * whatever the input (non-JSON, wrong types, `__proto__` keys, deep nesting, huge strings).
  */
 import type { DigitalId } from "../identity/digital-id.js";
-import type { BusMessage } from "../stores/store.js";
 import { boundText } from "../util/text.js";
 import { isInstant } from "../util/time.js";
-import { didOfSanctionId, LASTING_KINDS, MAX_BY_LENGTH, MAX_REASON_LENGTH, SANCTION_KINDS, type Revocation, type Sanction, type SanctionKind } from "./model.js";
+import { didOfSanctionId, LASTING_KINDS, MAX_BY_LENGTH, MAX_REASON_LENGTH, SANCTION_KINDS, type BusMessage, type Revocation, type Sanction, type SanctionKind } from "./model.js";
 
 /**
  * Longest JSON text decoded (UTF-16 units). A real sanction with its revocation takes

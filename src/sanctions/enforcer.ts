@@ -1,10 +1,19 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import { Standing, type LiveSession } from "../identity/live-sessions.js";
+import { Standing, type LiveSession } from "./standing.js";
 import type { EnforcementEvent } from "../events.js";
-import type { ResolvedOptions } from "../options.js";
-import type { BusMessage } from "../stores/store.js";
+import type { RestrictionFieldOptions } from "./options.js";
+import type { WardenLogger } from "../util/logger.js";
 import { formatInstant } from "../util/time.js";
-import { describeSanction, isActive, SANCTION_KINDS, type Sanction } from "./model.js";
+import { type BusMessage, describeSanction, isActive, SANCTION_KINDS, type Sanction } from "./model.js";
+
+/** What the enforcer needs of the warden's options. */
+export interface EnforcerOptions {
+  /** Where an avatar's restriction is published (opt-in). */
+  restrictionField: Required<RestrictionFieldOptions> | undefined;
+  /** Least time between two "you are muted/frozen" notices to one session, in ms. */
+  noticeIntervalMs: number;
+  logger: WardenLogger;
+}
 
 /** WebSocket close code of a kick. */
 export const CLOSE_KICKED = 4401;
@@ -61,7 +70,7 @@ export class Enforcer {
   private readonly failedKinds = new Set<string>();
 
   constructor(
-    private readonly options: Pick<ResolvedOptions, "restrictionField" | "noticeIntervalMs" | "logger">,
+    private readonly options: EnforcerOptions,
     private readonly report: (event: EnforcementEvent) => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -151,7 +160,6 @@ export class Enforcer {
     // Bans are remembered even without a session here, for the join gate's fail-open path.
     const standing = sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
     if (standing === undefined) return;
-    standing.noteSanctions([sanction], now, 86_400_000);
     if (lasting) {
       standing.sanctions.set(sanction.id, sanction);
       this.refresh(standing);

@@ -41,6 +41,11 @@ export interface Sanction {
   revoked?: Revocation;
 }
 
+/** What travels between processes: a sanction issued, or one revoked, anywhere. */
+export type BusMessage =
+  | { type: "issued"; sanction: Sanction }
+  | { type: "revoked"; did: DigitalId; sanctionId: string; revocation: Revocation };
+
 /** What a caller asks for; see {@link SanctionsService.issue}. */
 export interface SanctionRequest {
   did: DigitalId;

@@ -1,6 +1,6 @@
 import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
-import type { StoreRetention, WardenStore } from "../stores/store.js";
+import type { SanctionStore, StoreRetention } from "../stores/store.js";
 import { didOfSanctionId, draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
 import { boundText } from "../util/text.js";
 
@@ -35,7 +35,7 @@ export class SanctionsService {
   private readonly drafts = new WeakSet<Sanction>();
 
   constructor(
-    private readonly store: WardenStore,
+    private readonly store: SanctionStore,
     private readonly retention: StoreRetention,
     private readonly hooks: SanctionsHooks,
     private readonly now: () => number = Date.now,

@@ -1,7 +1,10 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import type { Revocation, Sanction } from "../sanctions/model.js";
+import type { BusMessage, Revocation, Sanction } from "../sanctions/model.js";
 import type { OFFENSE_DEDUPE_WINDOW_MS, OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
-import type { AuditEntry, AuditHead } from "../admin/audit.js";
+import type { AuditAppendResult, AuditEntry, AuditHead } from "./audit-records.js";
+
+export type { BusMessage } from "../sanctions/model.js";
+export type { AuditAppendResult } from "./audit-records.js";
 
 /** One live session of a digital ID, as the store keeps it. */
 export interface SessionBinding {
@@ -14,21 +17,13 @@ export interface SessionBinding {
   since: number;
 }
 
-/** What travels between processes. */
-export type BusMessage =
-  | { type: "issued"; sanction: Sanction }
-  | { type: "revoked"; did: DigitalId; sanctionId: string; revocation: Revocation };
-
-/** Result of {@link WardenStore.revokeSanction}. */
+/** Result of {@link SanctionStore.revokeSanction}. */
 export type StoreRevokeResult =
   | { status: "revoked"; sanction: Sanction }
   | { status: "already_revoked"; sanction: Sanction }
   | { status: "not_found" };
 
-/** Result of {@link WardenStore.appendAudit}: whether the entries went in, and the log's head after the call. */
-export type AuditAppendResult = { status: "appended"; head: AuditHead } | { status: "conflict"; head: AuditHead };
-
-/** Result of {@link WardenStore.fileReport}. */
+/** Result of {@link ReportStore.fileReport}. */
 export type StoreReportResult = { status: "duplicate" } | { status: "filed"; total: number };
 
 /** What the store keeps about an ID besides sanctions and events. */
@@ -57,36 +52,69 @@ export interface StoreRetention {
   bindingsMs: number;
 }
 
-/**
- * The datastore-neutral contract. Both {@link MemoryStore} and {@link RedisStore} pass the
- * same suite (`test/store-contract.test.ts`). Method names speak of the domain; how a
- * store lays out keys, scripts or maps is its own business.
- *
- * Every method reports failure by rejecting with a `WardenError` (never a silent success).
- */
-export interface WardenStore {
-  /** `memory` or `redis`: for logs and for the fail-open / fail-closed decision. */
-  readonly kind: "memory" | "redis";
+// ---------------------------------------------------------------------------------------
+// The contract, by role. Each service takes the roles it uses, no more; a store implements
+// all of them (WardenStore, below). Every method reports failure by rejecting with a
+// `WardenError` (never a silent success); expected outcomes (not found, duplicate,
+// conflict) are values.
+// ---------------------------------------------------------------------------------------
+
+/** Opening and closing a store. */
+export interface StoreLifecycle {
   /** Resolves once the store can take commands (connected, scripts loaded). */
   connect(): Promise<void>;
+  /** Releases what the store opened itself. */
+  close(): Promise<void>;
+}
+
+/** Sanctions: kept per ID, each write published on the bus in the same step. */
+export interface SanctionStore {
   /** Persists a new sanction, applies retention, and publishes it to every process. */
   saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void>;
   /** Marks a sanction revoked and publishes the revocation. */
   revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult>;
   /** Every stored sanction of an ID (active or not), oldest first. */
   sanctionsOf(did: DigitalId): Promise<Sanction[]>;
+}
+
+/** The bus between processes: what {@link SanctionStore} publishes reaches every subscriber. */
+export interface BusStore {
+  /**
+   * Delivers every bus message (from any process, this one included) to `handler`. When the
+   * subscription was cut and is back, calls `onGap(since)`: messages published meanwhile
+   * are lost (pub/sub keeps nothing), so the caller resyncs from the store.
+   *
+   * Every message is checked first (`parseBusMessage` / `toBusMessage` in
+   * sanctions/codec.ts): one that is not a valid sanction or revocation, or that `handler`
+   * throws on, is dropped and reported to `onBad(reason, count)` (`count` = messages this
+   * store dropped so far, 1 for the first; without `onBad` the store logs the first one).
+   * Nothing that arrives on the bus can make the listener throw.
+   */
+  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>>;
+}
+
+/** Live sessions of IDs, in every process. */
+export interface SessionStore {
   /** Records that a live session belongs to an ID. */
   bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void>;
   /** Removes a session binding. */
   unbindSession(did: DigitalId, sessionId: string, processId: string): Promise<void>;
   /** The live sessions of an ID, in every process. */
   sessionsOf(did: DigitalId): Promise<SessionBinding[]>;
+}
+
+/** The registry of live warden processes, so that a dead one's session bindings can be swept. */
+export interface ProcessRegistryStore {
   /** Tells the store this process is alive until `now + ttlMs`. */
   heartbeat(processId: string, now: number, ttlMs: number): Promise<void>;
   /** Removes the bindings of processes whose heartbeat lapsed before `now`; returns how many bindings went. */
   sweepDeadProcesses(now: number): Promise<number>;
   /** Removes this process's registration and bindings (clean shutdown). */
   retireProcess(processId: string): Promise<void>;
+}
+
+/** Offense events: each ID's history and decaying points, and the ladder steps they make due. */
+export interface OffenseStore {
   /**
    * Records a batch of offense events (feed, per-ID history, per-ID decaying points) in one
    * atomic round trip, and decides for each event, in that same step, the ladder step it makes
@@ -99,28 +127,42 @@ export interface WardenStore {
   recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]>;
   /** An ID's offense events, newest first: at most `limit`, older than the event `before` if given. */
   offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]>;
+  /** The ID's raw points per track. */
+  pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>>;
+}
+
+/** The live feed of every offense event, in the order recorded (`warden tail`, the admin API's stream). */
+export interface FeedStore {
   /** Events of the live feed after the event `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
   readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]>;
   /** Id of the newest event in the feed, or `"0"` when empty. */
   lastFeedId(): Promise<string>;
-  /** Notes that an ID was seen; returns when it was first seen (kept `retentionMs` after the last sighting). */
-  touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number>;
+}
+
+/** Player reports against an ID within their window. */
+export interface ReportStore {
   /** Files a report by `reporter` against `target` with `weight`; one per reporter per target per window. */
   fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult>;
   /** Zeroes the weight of the reports against an ID (after they turned into an offense); the reporters stay listed until the window ends. */
   clearReports(target: DigitalId): Promise<void>;
+  /** Reports against the ID within their window. */
+  reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]>;
+}
+
+/** What is known of an ID besides sanctions and offenses: first sighting, display name. */
+export interface ProfileStore {
+  /** Notes that an ID was seen; returns when it was first seen (kept `retentionMs` after the last sighting). */
+  touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number>;
   /** Remembers the display name an ID was last seen under (kept `retentionMs` after it was last seen). */
   recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void>;
   /** IDs last seen under a display name (case- and width-insensitive) within `retentionMs`. */
   didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]>;
   /** What the store knows of an ID besides sanctions and events; null if nothing. */
   profileOf(did: DigitalId): Promise<Profile | null>;
-  /** The ID's raw points per track. */
-  pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>>;
-  /** Reports against the ID within their window. */
-  reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]>;
-  /** Erases everything kept about an ID; only `keep` (minimal records of active bans) remains. */
-  forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void>;
+}
+
+/** The hash-chained audit log of staff acts (src/admin/audit.ts builds the chain). */
+export interface AuditStore {
   /** The audit log's head. */
   auditHead(): Promise<AuditHead>;
   /**
@@ -135,21 +177,32 @@ export interface WardenStore {
   auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]>;
   /** Audit entries after the entry `after` (`"0"` = from the oldest), oldest first. */
   auditRange(after: string, count: number): Promise<AuditEntry[]>;
-  /**
-   * Delivers every bus message (from any process, this one included) to `handler`. When the
-   * subscription was cut and is back, calls `onGap(since)`: messages published meanwhile
-   * are lost (pub/sub keeps nothing), so the caller resyncs from the store.
-   *
-   * Every message is checked first (`parseBusMessage` / `toBusMessage` in
-   * sanctions/codec.ts): one that is not a valid sanction or revocation, or that `handler`
-   * throws on, is dropped and reported to `onBad(reason, count)` (`count` = messages this
-   * store dropped so far, 1 for the first; without `onBad` the store logs the first one).
-   * Nothing that arrives on the bus can make the listener throw.
-   */
-  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>>;
-  /** Releases what the store opened itself. */
-  close(): Promise<void>;
 }
+
+/** Erasure of an ID across every role (the right to be forgotten). */
+export interface ErasureStore {
+  /** Erases everything kept about an ID; only `keep` (minimal records of active bans) remains. */
+  forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void>;
+}
+
+/**
+ * The whole datastore-neutral contract: every role. Both {@link MemoryStore} and
+ * {@link RedisStore} pass the same suite (`test/store-contract.test.ts`). Method names speak
+ * of the domain; how a store lays out keys, scripts or maps is its own business, and which
+ * store it is, is nobody else's: the contract carries no backend tag.
+ */
+export interface WardenStore
+  extends StoreLifecycle,
+    SanctionStore,
+    BusStore,
+    SessionStore,
+    ProcessRegistryStore,
+    OffenseStore,
+    FeedStore,
+    ReportStore,
+    ProfileStore,
+    AuditStore,
+    ErasureStore {}
 
 /** Newest time a did's sanction record must be kept until; `null` = as long as a permanent sanction is active. */
 export function sanctionsKeepUntil(sanctions: readonly Sanction[], retentionMs: number): number | null {

@@ -326,3 +326,8 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** The keys of an options type, all of them (the compiler refuses a missing or extra one). */
+export function keysOf<T>(keys: Record<keyof T, true>): readonly string[] {
+  return Object.keys(keys);
+}

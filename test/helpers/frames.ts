@@ -14,9 +14,9 @@ import { isDeepStrictEqual } from "node:util";
 import { dispatchAgrees, emptyVerdict, Guard, type FrameVerdict } from "../../src/guard/guard.js";
 import { FloodBuckets } from "../../src/guard/flood.js";
 import type { TypeTable } from "../../src/guard/types.js";
-import { Standing, type LiveSession } from "../../src/identity/live-sessions.js";
+import { Standing, type LiveSession } from "../../src/sanctions/standing.js";
 import { resolveOptions } from "../../src/options.js";
-import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../../src/plugin/frames.js";
+import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../../src/guard/frames.js";
 
 /** Handler keys of the room under test: canonical, numeric, non-ASCII, long, byte handlers, and a "*". */
 export const KEYS = ["chat", "move", "7", "0", "127", "200", "ü", "chat-with-a-rather-long-type-name-over-31", "a", "_$bchat", "_$bblob", "_$b7"] as const;

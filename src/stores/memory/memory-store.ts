@@ -7,9 +7,9 @@ import { toBusMessage } from "../../sanctions/codec.js";
 import { EventEmitter } from "node:events";
 import { decay, escalate } from "../../policy/ladder.js";
 import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS, type OffenseEvent, type OffenseRecord, type RecordedOffense } from "../../recorder/offense.js";
-import type { AuditEntry, AuditHead } from "../../admin/audit.js";
+import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import { nameKey, normalizeName } from "../names.js";
-import type { AuditAppendResult, BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
 interface Expiring<T> {
@@ -35,7 +35,6 @@ class IdPoints extends Map<string, { points: number; at: number; count: number; 
  * It honours the same retention rules as {@link RedisStore}, lazily on read and on a timer.
  */
 export class MemoryStore implements WardenStore {
-  readonly kind = "memory" as const;
   private readonly sanctions = new Map<DigitalId, Expiring<Map<string, Sanction>>>();
   private readonly sessions = new Map<DigitalId, Expiring<Map<string, SessionBinding>>>();
   private readonly processes = new Map<string, number>();

@@ -1,16 +1,16 @@
-import { Cluster, Redis } from "ioredis";
-import { WardenError } from "../../errors.js";
+import { type Cluster, Redis } from "ioredis";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
 import { MAX_RECORD_CHARS, parseBusMessage, parseRevocation, parseSanction } from "../../sanctions/codec.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
-import type { AuditEntry, AuditHead } from "../../admin/audit.js";
-import type { AuditAppendResult, BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
+import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
 import { normalizeName, nameKey } from "../names.js";
 import { sanctionsKeepUntil } from "../store.js";
 import { RedisKeys } from "./keys.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
+import { storeError, unexpectedReply } from "./errors.js";
 import { EPSILON, HYSTERESIS, type ResolvedStep } from "../../policy/ladder.js";
 import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS } from "../../recorder/offense.js";
 
@@ -26,25 +26,14 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Maps whatever ioredis or a script threw to a `WardenError`: the one place where Redis
- * failures get a stable code (BullMQ maps its script codes in one function too).
- */
-export function storeError(operation: string, cause: unknown): WardenError {
-  if (cause instanceof WardenError) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  // A script that ran and failed is not an unreachable store: say which.
-  const scriptFailed = /user_script|Error running script|ERR Error|script:/.test(message);
-  return new WardenError(scriptFailed ? "STORE_SCRIPT" : "STORE_UNAVAILABLE", `redis ${operation} failed: ${message}`, { cause });
-}
-
-/**
  * The production store: ioredis, shared by every server process, Redis Cluster ready.
  * Sanction writes are one Lua script each (persist + retention + publish, atomically);
  * bindings are plain commands (they span two slots, so no script may hold them together).
+ * The key layout (keys.ts), the scripts (scripts.ts, lua/) and the mapping of Redis
+ * failures to error codes (errors.ts) are its own: none of them is part of the contract.
  */
 export class RedisStore implements WardenStore {
-  readonly kind = "redis" as const;
-  readonly keys: RedisKeys;
+  private readonly keys: RedisKeys;
   private readonly redis: Redis & WardenCommands;
   private readonly ownsConnection: boolean;
   private subscriber: Redis | Cluster | undefined;
@@ -68,57 +57,57 @@ export class RedisStore implements WardenStore {
     this.redis = defineScripts(connection);
   }
 
-  /** The connection commands go through (for tests and tools that inspect keys). */
-  get client(): Redis | Cluster {
-    return this.redis;
+  /**
+   * Runs one operation's Redis calls; whatever they throw leaves as a `WardenError`
+   * (`storeError`: the one mapping of Redis failures to codes).
+   */
+  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw storeError(operation, e);
+    }
   }
 
   async connect(): Promise<void> {
-    try {
+    await this.run("connect", async () => {
       if (this.redis.status === "wait") await this.redis.connect();
       await this.redis.ping();
-    } catch (e) {
-      throw storeError("connect", e);
-    }
+    });
   }
 
   async saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void> {
     const { revoked: _ignored, ...record } = sanction;
     const message: BusMessage = { type: "issued", sanction: record };
-    try {
-      await this.redis.saveSanction(
+    await this.run("saveSanction", () =>
+      this.redis.saveSanction(
         this.keys.sanctions(sanction.did),
         sanction.id,
         JSON.stringify(record),
         retention.sanctionsMs,
         this.keys.busChannel(),
         JSON.stringify(message),
-      );
-    } catch (e) {
-      throw storeError("saveSanction", e);
-    }
+      ),
+    );
   }
 
   async revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult> {
     const did = didOfSanctionId(sanctionId);
     if (did === null) return { status: "not_found" };
     const message: BusMessage = { type: "revoked", did, sanctionId, revocation };
-    let reply: [number, string?, string?];
-    try {
-      reply = await this.redis.revokeSanction(
+    const reply = await this.run("revokeSanction", () =>
+      this.redis.revokeSanction(
         this.keys.sanctions(did),
         sanctionId,
         JSON.stringify(revocation),
         retention.sanctionsMs,
         this.keys.busChannel(),
         JSON.stringify(message),
-      );
-    } catch (e) {
-      throw storeError("revokeSanction", e);
-    }
+      ),
+    );
     const [status, sanctionJson, previousJson] = reply;
     if (status === 0) return { status: "not_found" };
-    if (sanctionJson === undefined) throw new WardenError("STORE_SCRIPT", `revokeSanction answered ${JSON.stringify(reply).slice(0, 80)}`);
+    if (sanctionJson === undefined) throw unexpectedReply("revokeSanction", reply);
     // The record was written by whoever had Redis access: one that is not a sanction of this
     // id is, for the warden, no sanction at all.
     const sanction = parseSanction(sanctionJson);
@@ -137,12 +126,7 @@ export class RedisStore implements WardenStore {
   }
 
   async sanctionsOf(did: DigitalId): Promise<Sanction[]> {
-    let all: Record<string, string>;
-    try {
-      all = await this.redis.hgetall(this.keys.sanctions(did));
-    } catch (e) {
-      throw storeError("sanctionsOf", e);
-    }
+    const all = await this.run("sanctionsOf", () => this.redis.hgetall(this.keys.sanctions(did)));
     const out: Sanction[] = [];
     for (const [field, json] of Object.entries(all)) {
       if (field.endsWith(":r")) continue;
@@ -175,48 +159,38 @@ export class RedisStore implements WardenStore {
   async bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void> {
     const sessionsKey = this.keys.sessions(binding.did);
     const processKey = this.keys.processSessions(binding.processId);
-    try {
-      await Promise.all([
+    await this.run("bindSession", () =>
+      Promise.all([
         this.redis.hset(sessionsKey, binding.sessionId, JSON.stringify(binding)),
         this.redis.pexpire(sessionsKey, retention.bindingsMs),
         this.redis.sadd(processKey, `${binding.did} ${binding.sessionId}`),
         this.redis.pexpire(processKey, retention.bindingsMs),
-      ]);
-    } catch (e) {
-      throw storeError("bindSession", e);
-    }
+      ]),
+    );
   }
 
   async unbindSession(did: DigitalId, sessionId: string, processId: string): Promise<void> {
-    try {
-      await Promise.all([
+    await this.run("unbindSession", () =>
+      Promise.all([
         this.redis.hdel(this.keys.sessions(did), sessionId),
         this.redis.srem(this.keys.processSessions(processId), `${did} ${sessionId}`),
-      ]);
-    } catch (e) {
-      throw storeError("unbindSession", e);
-    }
+      ]),
+    );
   }
 
   async sessionsOf(did: DigitalId): Promise<SessionBinding[]> {
-    try {
+    return this.run("sessionsOf", async () => {
       const all = await this.redis.hvals(this.keys.sessions(did));
       return all.map((json) => JSON.parse(json) as SessionBinding);
-    } catch (e) {
-      throw storeError("sessionsOf", e);
-    }
+    });
   }
 
   async heartbeat(processId: string, now: number, ttlMs: number): Promise<void> {
-    try {
-      await this.redis.zadd(this.keys.processes(), now + ttlMs, processId);
-    } catch (e) {
-      throw storeError("heartbeat", e);
-    }
+    await this.run("heartbeat", () => this.redis.zadd(this.keys.processes(), now + ttlMs, processId));
   }
 
   async sweepDeadProcesses(now: number): Promise<number> {
-    try {
+    return this.run("sweepDeadProcesses", async () => {
       const dead = await this.redis.zrangebyscore(this.keys.processes(), "-inf", `(${now}`);
       let removed = 0;
       for (const processId of dead) {
@@ -224,18 +198,14 @@ export class RedisStore implements WardenStore {
         await this.redis.zrem(this.keys.processes(), processId);
       }
       return removed;
-    } catch (e) {
-      throw storeError("sweepDeadProcesses", e);
-    }
+    });
   }
 
   async retireProcess(processId: string): Promise<void> {
-    try {
+    await this.run("retireProcess", async () => {
       await this.removeBindingsOf(processId);
       await this.redis.zrem(this.keys.processes(), processId);
-    } catch (e) {
-      throw storeError("retireProcess", e);
-    }
+    });
   }
 
   async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
@@ -246,83 +216,60 @@ export class RedisStore implements WardenStore {
       keys.push(this.keys.events(event.did), this.keys.points(event.did), this.keys.recorded(event.did));
       args.push(JSON.stringify(event), event.uid ?? "", event.track, event.severity, halfLifeMs, ladder === undefined ? "" : ladderText(ladder));
     }
-    let reply: unknown;
-    try {
-      reply = await this.redis.recordOffenses(keys.length, ...keys, ...args);
-    } catch (e) {
-      throw storeError("recordOffenses", e);
-    }
-    if (!Array.isArray(reply) || reply.length !== batch.length) {
-      throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${String(reply).slice(0, 80)} for ${batch.length} events`);
-    }
+    const reply: unknown = await this.run("recordOffenses", () => this.redis.recordOffenses(keys.length, ...keys, ...args));
+    if (!Array.isArray(reply) || reply.length !== batch.length) throw unexpectedReply("recordOffenses", reply, ` for ${batch.length} events`);
     return (reply as unknown[]).map(parseRecorded);
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
-    try {
+    return this.run("offensesOf", async () => {
       const entries = await this.redis.xrevrange(this.keys.events(did), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
       return entries.map(parseEntry);
-    } catch (e) {
-      throw storeError("offensesOf", e);
-    }
+    });
   }
 
   async readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]> {
     // A blocking read would stall every other command on a shared connection: use our own.
     const connection = options.blockMs > 0 ? (this.reader ??= this.redis.duplicate()) : this.redis;
-    try {
+    return this.run("readFeed", async () => {
       const reply = options.blockMs > 0
         ? await connection.xread("COUNT", options.count, "BLOCK", options.blockMs, "STREAMS", this.keys.feed(), after)
         : await connection.xread("COUNT", options.count, "STREAMS", this.keys.feed(), after);
       return reply?.[0]?.[1].map(parseEntry) ?? [];
-    } catch (e) {
-      throw storeError("readFeed", e);
-    }
+    });
   }
 
   async lastFeedId(): Promise<string> {
-    try {
+    return this.run("lastFeedId", async () => {
       const [last] = await this.redis.xrevrange(this.keys.feed(), "+", "-", "COUNT", 1);
       return last?.[0] ?? "0";
-    } catch (e) {
-      throw storeError("lastFeedId", e);
-    }
+    });
   }
 
   async touchProfile(did: DigitalId, now: number, retentionMs: number): Promise<number> {
     const key = this.keys.profile(did);
-    try {
+    return this.run("touchProfile", async () => {
       await this.redis.hsetnx(key, "first", now);
       const [first] = await Promise.all([this.redis.hget(key, "first"), this.redis.pexpire(key, retentionMs)]);
       return first === null ? now : Number(first);
-    } catch (e) {
-      throw storeError("touchProfile", e);
-    }
+    });
   }
 
   async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {
-    try {
-      const [status, total] = await this.redis.fileReport(this.keys.reports(target), this.keys.reportWeights(target), reporter, weight, now, windowMs);
-      return status === 0 ? { status: "duplicate" } : { status: "filed", total: Number(total) };
-    } catch (e) {
-      throw storeError("fileReport", e);
-    }
+    const [status, total] = await this.run("fileReport", () => this.redis.fileReport(this.keys.reports(target), this.keys.reportWeights(target), reporter, weight, now, windowMs));
+    return status === 0 ? { status: "duplicate" } : { status: "filed", total: Number(total) };
   }
 
   async clearReports(target: DigitalId): Promise<void> {
-    try {
-      // Only the weights: the reporters stay listed until the window ends, so that the same
-      // reporters cannot report again at once (brigading).
-      await this.redis.del(this.keys.reportWeights(target));
-    } catch (e) {
-      throw storeError("clearReports", e);
-    }
+    // Only the weights: the reporters stay listed until the window ends, so that the same
+    // reporters cannot report again at once (brigading).
+    await this.run("clearReports", () => this.redis.del(this.keys.reportWeights(target)));
   }
 
   async recordName(did: DigitalId, name: string, now: number, retentionMs: number): Promise<void> {
     const index = this.keys.name(nameKey(name));
     const profile = this.keys.profile(did);
-    try {
+    await this.run("recordName", async () => {
       const previous = await this.redis.hget(profile, "name");
       if (previous !== null && nameKey(previous) !== nameKey(name)) await this.redis.zrem(this.keys.name(nameKey(previous)), did);
       await Promise.all([
@@ -331,63 +278,47 @@ export class RedisStore implements WardenStore {
         this.redis.zremrangebyscore(index, "-inf", `(${now - retentionMs}`),
         this.redis.pexpire(index, retentionMs),
       ]);
-    } catch (e) {
-      throw storeError("recordName", e);
-    }
+    });
   }
 
   async didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]> {
-    try {
-      const flat = await this.redis.zrevrangebyscore(this.keys.name(nameKey(name)), "+inf", now - retentionMs, "WITHSCORES");
-      const out: { did: DigitalId; lastSeen: number }[] = [];
-      for (let i = 0; i < flat.length; i += 2) out.push({ did: flat[i]!, lastSeen: Number(flat[i + 1]) });
-      return out;
-    } catch (e) {
-      throw storeError("didsByName", e);
-    }
+    const flat = await this.run("didsByName", () => this.redis.zrevrangebyscore(this.keys.name(nameKey(name)), "+inf", now - retentionMs, "WITHSCORES"));
+    const out: { did: DigitalId; lastSeen: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ did: flat[i]!, lastSeen: Number(flat[i + 1]) });
+    return out;
   }
 
   async profileOf(did: DigitalId): Promise<Profile | null> {
-    try {
-      const raw = await this.redis.hgetall(this.keys.profile(did));
-      if (Object.keys(raw).length === 0) return null;
-      const profile: Profile = {};
-      if (raw.first !== undefined) profile.firstSeen = Number(raw.first);
-      if (raw.name !== undefined) profile.name = raw.name;
-      if (raw.nameSeen !== undefined) profile.nameSeen = Number(raw.nameSeen);
-      return profile;
-    } catch (e) {
-      throw storeError("profileOf", e);
-    }
+    const raw = await this.run("profileOf", () => this.redis.hgetall(this.keys.profile(did)));
+    if (Object.keys(raw).length === 0) return null;
+    const profile: Profile = {};
+    if (raw.first !== undefined) profile.firstSeen = Number(raw.first);
+    if (raw.name !== undefined) profile.name = raw.name;
+    if (raw.nameSeen !== undefined) profile.nameSeen = Number(raw.nameSeen);
+    return profile;
   }
 
   async pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>> {
-    try {
-      const raw = await this.redis.hgetall(this.keys.points(did));
-      const out: Record<string, TrackPoints> = {};
-      for (const [field, value] of Object.entries(raw)) {
-        if (field.includes(":")) continue; // <track>:t, <track>:n, <track>:s belong to <track>
-        out[field] = { points: Number(value), at: Number(raw[`${field}:t`] ?? 0), count: Number(raw[`${field}:n`] ?? 0) };
-      }
-      return out;
-    } catch (e) {
-      throw storeError("pointsOf", e);
+    const raw = await this.run("pointsOf", () => this.redis.hgetall(this.keys.points(did)));
+    const out: Record<string, TrackPoints> = {};
+    for (const [field, value] of Object.entries(raw)) {
+      if (field.includes(":")) continue; // <track>:t, <track>:n, <track>:s belong to <track>
+      out[field] = { points: Number(value), at: Number(raw[`${field}:t`] ?? 0), count: Number(raw[`${field}:n`] ?? 0) };
     }
+    return out;
   }
 
   async reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]> {
-    try {
-      const [flat, weights] = await Promise.all([this.redis.zrange(this.keys.reports(did), 0, -1, "WITHSCORES"), this.redis.hgetall(this.keys.reportWeights(did))]);
-      const out: { reporter: DigitalId; at: number; weight: number }[] = [];
-      for (let i = 0; i < flat.length; i += 2) out.push({ reporter: flat[i]!, at: Number(flat[i + 1]), weight: Number(weights[flat[i]!] ?? 0) });
-      return out;
-    } catch (e) {
-      throw storeError("reportsAgainst", e);
-    }
+    const [flat, weights] = await this.run("reportsAgainst", () =>
+      Promise.all([this.redis.zrange(this.keys.reports(did), 0, -1, "WITHSCORES"), this.redis.hgetall(this.keys.reportWeights(did))]),
+    );
+    const out: { reporter: DigitalId; at: number; weight: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ reporter: flat[i]!, at: Number(flat[i + 1]), weight: Number(weights[flat[i]!] ?? 0) });
+    return out;
   }
 
   async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
-    try {
+    await this.run("forget", async () => {
       // The feed holds the ID's events under the same ids as its own history: remove those first.
       const history = this.keys.events(did);
       let after = "-";
@@ -418,18 +349,12 @@ export class RedisStore implements WardenStore {
         const until = sanctionsKeepUntil(keep, retention.sanctionsMs);
         if (until !== null) await this.redis.pexpireat(key, until);
       }
-    } catch (e) {
-      throw storeError("forget", e);
-    }
+    });
   }
 
   async auditHead(): Promise<AuditHead> {
-    try {
-      const head = await this.redis.hgetall(this.keys.auditHead());
-      return { seq: Number(head.seq ?? 0), hash: head.hash ?? "", trimmed: Number(head.trimmed ?? 0) };
-    } catch (e) {
-      throw storeError("auditHead", e);
-    }
+    const head = await this.run("auditHead", () => this.redis.hgetall(this.keys.auditHead()));
+    return { seq: Number(head.seq ?? 0), hash: head.hash ?? "", trimmed: Number(head.trimmed ?? 0) };
   }
 
   async appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult> {
@@ -438,35 +363,27 @@ export class RedisStore implements WardenStore {
       const { id: _id, ...stored } = entry;
       args.push(entry.seq, entry.prev, entry.hash, JSON.stringify(stored));
     }
-    let reply: [number, number, string, number];
-    try {
-      reply = await this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), ...args);
-    } catch (e) {
-      throw storeError("appendAudit", e);
-    }
+    // A batch that does not chain is refused by the script (WARDEN_UNCHAINED → STORE_SCRIPT in `run`).
+    const reply = await this.run("appendAudit", () => this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), ...args));
     const [code, seq, hash, trimmed] = reply;
     const head: AuditHead = { seq: Number(seq), hash: String(hash), trimmed: Number(trimmed) };
     if (code === 1) return { status: "appended", head };
     if (code === 0) return { status: "conflict", head };
-    throw new WardenError("STORE_SCRIPT", `redis appendAudit refused the batch: its entries do not chain to the log's head (seq ${head.seq}) or to one another`);
+    throw unexpectedReply("appendAudit", reply);
   }
 
   async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
-    try {
+    return this.run("auditEntries", async () => {
       const page = await this.redis.xrevrange(this.keys.auditLog(), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
       return page.map(parseAudit);
-    } catch (e) {
-      throw storeError("auditEntries", e);
-    }
+    });
   }
 
   async auditRange(after: string, count: number): Promise<AuditEntry[]> {
-    try {
+    return this.run("auditRange", async () => {
       const page = await this.redis.xrange(this.keys.auditLog(), after === "0" ? "-" : `(${after}`, "+", "COUNT", count);
       return page.map(parseAudit);
-    } catch (e) {
-      throw storeError("auditRange", e);
-    }
+    });
   }
 
   async subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>> {
@@ -507,12 +424,10 @@ export class RedisStore implements WardenStore {
       }
     };
     subscriber.on("message", listener);
-    try {
-      await subscriber.subscribe(channel);
-    } catch (e) {
+    await this.run("subscribe", () => subscriber.subscribe(channel)).catch((e: unknown) => {
       subscriber.off("message", listener);
-      throw storeError("subscribe", e);
-    }
+      throw e;
+    });
     return async () => {
       subscriber.off("message", listener);
       if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
@@ -578,5 +493,5 @@ function parseRecorded(entry: unknown): RecordedOffense {
       return { status: "duplicate", step: step >= 0 ? step : null };
     }
   }
-  throw new WardenError("STORE_SCRIPT", `recordOffenses answered ${JSON.stringify(entry)?.slice(0, 80)} for an event`);
+  throw unexpectedReply("recordOffenses", entry, " for an event");
 }

@@ -15,7 +15,8 @@
 
   Output   {1, seq, hash, trimmed}   appended; the new head
            {0, seq, hash, trimmed}   conflict: the head moved; rechain on this head and retry
-           {-1, seq, hash, trimmed}  refused: the entries do not chain to the head or to one another
+  Errors   WARDEN_UNCHAINED  the entries do not chain to the head or to one another; nothing written
+           (codes: REPLY_CODES in src/stores/redis/errors.ts)
 ]]
 local head = redis.call("HMGET", KEYS[2], "seq", "hash", "trimmed")
 local seq = head[1] or "0"
@@ -29,7 +30,7 @@ local lastSeq, lastHash = seq, hash
 for i = 0, n - 1 do
   local at = 4 + 4 * i
   if tonumber(ARGV[at]) ~= tonumber(lastSeq) + 1 or ARGV[at + 1] ~= lastHash then
-    return {-1, tonumber(seq), hash, trimmed}
+    return redis.error_reply("WARDEN_UNCHAINED entry " .. (i + 1) .. " of " .. n .. " does not follow seq " .. lastSeq .. " (the log's head is at seq " .. seq .. ")")
   end
   lastSeq, lastHash = ARGV[at], ARGV[at + 2]
 end

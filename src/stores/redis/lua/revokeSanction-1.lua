@@ -11,9 +11,14 @@
   Output   { 1, sanctionJSON }                  revoked now
            { 2, sanctionJSON, revocationJSON }  was already revoked
            { 0 }                                no such sanction
+  Errors   WARDEN_UNREADABLE  the revocation JSON cannot be decoded here; nothing written
+           (codes: REPLY_CODES in src/stores/redis/errors.ts)
 ]]
 --- @include "retain"
-cjson.decode(ARGV[2]) -- refuse an unreadable revocation before writing anything
+-- Refuse an unreadable revocation before writing anything.
+if not pcall(cjson.decode, ARGV[2]) then
+  return redis.error_reply("WARDEN_UNREADABLE revocation record")
+end
 local sanction = redis.call("HGET", KEYS[1], ARGV[1])
 if not sanction then return { 0 } end
 local previous = redis.call("HGET", KEYS[1], ARGV[1] .. ":r")

@@ -1,10 +1,15 @@
 import type { Client, Room } from "@colyseus/core";
-import type { DigitalId } from "./digital-id.js";
-import type { Sanction } from "../sanctions/model.js";
-import { isActive } from "../sanctions/model.js";
 import type { FloodBuckets } from "../guard/flood.js";
+import type { DigitalId } from "../identity/digital-id.js";
+import { isActive, type Sanction } from "./model.js";
 
-/** One session of this process, bound to its digital ID. */
+/**
+ * One session of this process, bound to its digital ID: what the guard, the enforcer and
+ * reports need of it. Each part of the ID's state belongs to the module that keeps it —
+ * sanction state (`standing`, here in sanctions), flood buckets (guard), report
+ * bookkeeping (reports), profile (identity) — and the session only points at the first two,
+ * which the hot path reads.
+ */
 export interface LiveSession {
   readonly did: DigitalId;
   readonly sessionId: string;
@@ -12,6 +17,7 @@ export interface LiveSession {
   client: Client;
   readonly room: Room;
   readonly name: string | undefined;
+  /** The ID's sanctions in force in this process. */
   readonly standing: Standing;
   /** The ID's flood buckets in this process (shared by its sessions, kept after they leave). */
   readonly flood: FloodBuckets;
@@ -21,13 +27,13 @@ export interface LiveSession {
   lastNoticeAt: number;
   /** Something made the client leave (Colyseus, the room, or the warden). */
   leaving: boolean;
-  /** The close was examined for a fault once (see WardenPlugin.closedWhileHandling). */
+  /** The close was examined for a fault once (see WardenPlugin.afterFrame). */
   closing: boolean;
 }
 
 /**
- * What this process knows about one digital ID: its live sessions here and the lasting
- * sanctions in force. `muteUntil` / `freezeUntil` are what the hot path reads: 0 = none,
+ * What this process knows about one digital ID's sanctions: its live sessions here and
+ * the lasting sanctions in force. `muteUntil` / `freezeUntil` are what the hot path reads: 0 = none,
  * Infinity = permanent, else an epoch ms.
  */
 export class Standing {
@@ -36,12 +42,6 @@ export class Standing {
   banned: Sanction | null = null;
   readonly sessions = new Set<LiveSession>();
   readonly sanctions = new Map<string, Sanction>();
-  /** When the store first saw this ID (epoch ms); unknown until the join's profile read returns. */
-  firstSeen: number | undefined;
-  /** This ID's recent sanctions (any kind): id → start, for the weight of its reports (created on first use). */
-  recentSanctions: Map<string, number> | undefined;
-  /** When this ID filed its recent reports, for report-abuse detection (created on first use). */
-  reportTimes: number[] | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly did: DigitalId) {}
@@ -80,13 +80,6 @@ export class Standing {
     const muted = this.muteUntil > now;
     const frozen = this.freezeUntil > now;
     return muted && frozen ? "muted frozen" : muted ? "muted" : frozen ? "frozen" : "";
-  }
-
-  /** Notes sanctions (of any kind) that started within `windowMs` of `now`. */
-  noteSanctions(sanctions: readonly Pick<Sanction, "id" | "start">[], now: number, windowMs: number): void {
-    for (const s of sanctions) if (s.start > now - windowMs) (this.recentSanctions ??= new Map()).set(s.id, s.start);
-    if (this.recentSanctions === undefined) return;
-    for (const [id, start] of this.recentSanctions) if (start <= now - windowMs) this.recentSanctions.delete(id);
   }
 
   /** True when nothing keeps this entry worth holding. */

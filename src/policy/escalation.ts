@@ -1,0 +1,81 @@
+import { WardenError, toError } from "../errors.js";
+import type { OffenseEvent, RecordedOffense } from "../recorder/offense.js";
+import type { Sanction, SanctionRequest } from "../sanctions/model.js";
+import type { DraftResult } from "../sanctions/service.js";
+import type { WardenLogger } from "../util/logger.js";
+import type { Policy } from "./ladder.js";
+
+/** The part of the sanctions service the escalation uses. */
+export interface SanctionIssuer {
+  draft(request: SanctionRequest): DraftResult;
+  commit(sanction: Sanction): Promise<unknown>;
+}
+
+/** What the escalation reports to the warden. */
+export interface EscalationHooks {
+  storeFailed(operation: string, cause: unknown): void;
+  /** True once the warden closed: no more retries. */
+  closed(): boolean;
+}
+
+const RETRIES = 5;
+const FIRST_DELAY_MS = 250;
+
+/**
+ * Issues the ladder steps the store decided while recording. The store decides and marks
+ * each step in the same atomic step that records the event, so no step is issued twice by
+ * two batches in flight, two processes or a replay — this only issues what it is handed.
+ * A `duplicate` (an event written again because the reply to its first write was lost)
+ * carries the step that first write decided and nobody issued yet: it is issued now.
+ *
+ * A sanction that cannot be stored because the store is unavailable is committed again —
+ * the same draft, so the same id: storing is idempotent by id and enforcers apply an id
+ * once — a few times with backoff, then given up and logged.
+ */
+export class Escalation {
+  /** Sanctions this escalation issued (drafted and handed to the store). */
+  issued = 0;
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly sanctions: SanctionIssuer,
+    private readonly logger: WardenLogger,
+    private readonly hooks: EscalationHooks,
+  ) {}
+
+  /** The recorder wrote `events`; `results` say, in order, which step each one reached. */
+  recorded(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const index = results[i]?.step;
+      if (index === null || index === undefined) continue;
+      // The recorder passed this track's ladder, so the index is one of its steps.
+      const step = this.policy.tracks.get(event.track)?.ladder[index];
+      if (step === undefined) continue;
+      this.issued++;
+      const what = `policy ${step.kind} of ${event.did} (${event.track})`;
+      let drafted: DraftResult;
+      try {
+        drafted = this.sanctions.draft({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) });
+      } catch (e) {
+        this.logger.error(`${what} not issued: ${toError(e).message}`);
+        continue;
+      }
+      if (drafted.status === "cancelled") continue;
+      this.commit(drafted.sanction, what, 0);
+    }
+  }
+
+  private commit(sanction: Sanction, what: string, attempt: number): void {
+    this.sanctions.commit(sanction).catch((e: unknown) => {
+      const code = e instanceof WardenError ? e.code : null;
+      if (code === "STORE_UNAVAILABLE" || code === "STORE_SCRIPT") this.hooks.storeFailed("policy issue", e);
+      // Only an unreachable store is worth waiting for; a refused draft or a script error is not.
+      if (code === "STORE_UNAVAILABLE" && attempt < RETRIES && !this.hooks.closed()) {
+        setTimeout(() => this.commit(sanction, what, attempt + 1), FIRST_DELAY_MS * 2 ** attempt).unref();
+      } else {
+        this.logger.error(`${what} not issued (sanction ${sanction.id}, ${attempt + 1} attempt(s)): ${toError(e).message}`);
+      }
+    });
+  }
+}
