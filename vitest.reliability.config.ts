@@ -23,7 +23,12 @@ export default defineConfig({
     // are the expected reactions under test; the scenarios' own lines ([figures], [warden],
     // assertion output) still show.
     onConsoleLog(log) {
-      if (/Max payload size exceeded|msgpackr|RoomMessages\.on(Data|Request|DataBytes)|StandardSchema|^decode\.utf8Read\(\)|\[Colyseus reconnection\]|Did you miss \.allowReconnection\(\)|allow-reconnection|Room connection was closed unexpectedly|onMessage\(\) not registered/.test(log)) return false;
+      if (
+        /Max payload size exceeded|msgpackr|RoomMessages\.on(Data|Request|DataBytes)|StandardSchema|^decode\.utf8Read\(\)|\[Colyseus reconnection\]|Did you miss \.allowReconnection\(\)|allow-reconnection|Room connection was closed unexpectedly|onMessage\(\) not registered/.test(
+          log,
+        )
+      )
+        return false;
       return undefined;
     },
   },

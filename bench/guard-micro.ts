@@ -66,7 +66,10 @@ if (gc === undefined) throw new Error("run with --expose-gc");
 function sdkFrame(type: string, payload: unknown): Buffer {
   const room = new SdkRoom("world");
   let captured: Uint8Array | undefined;
-  (room as unknown as { connection: unknown }).connection = { isOpen: true, send: (data: Uint8Array) => (captured = Uint8Array.from(data)) };
+  (room as unknown as { connection: unknown }).connection = {
+    isOpen: true,
+    send: (data: Uint8Array) => (captured = Uint8Array.from(data)),
+  };
   room.send(type, payload);
   if (captured === undefined) throw new Error("sdk did not send");
   return Buffer.from(captured); // the server receives a Buffer from ws
@@ -137,7 +140,13 @@ function standInOnMessage(events: Registry): (client: unknown, buffer: Buffer) =
       registry.events[d.type][0](client, d.message, ctx);
     };`,
   ) as (...a: unknown[]) => (client: unknown, buffer: Buffer) => void;
-  return factory(events, chatFrame, { type: "chat", message: chatMessage }, { type: "move", message: moveMessage }, ctx);
+  return factory(
+    events,
+    chatFrame,
+    { type: "chat", message: chatMessage },
+    { type: "move", message: moveMessage },
+    ctx,
+  );
 }
 
 // Without the plugin: the handlers registered as they are.
@@ -166,7 +175,8 @@ const room = {
 };
 // What Colyseus does in Room.__init: `plugin.room = room`.
 (plugin as unknown as { room: unknown }).room = room;
-if (room._onMessage === originalOnMessage || events.on === originalOn) throw new Error("the plugin did not intercept the room");
+if (room._onMessage === originalOnMessage || events.on === originalOn)
+  throw new Error("the plugin did not intercept the room");
 // What Room.onMessage does in onCreate (RoomMessages.on → `this.events.on(type, callback)`).
 room.onMessageEvents.on("chat", onChat);
 room.onMessageEvents.on("move", onMove);
@@ -231,7 +241,12 @@ const session = plugin.sessionOf(client.sessionId)!;
 function approvedEntry(frame: Buffer, type: string) {
   const before = handlerCalls[type as keyof typeof handlerCalls];
   room._onMessage(client, frame);
-  if (handlerCalls[type as keyof typeof handlerCalls] !== before + 1 || !verdict.dispatched || verdict.stopped || verdict.entry?.key !== type) {
+  if (
+    handlerCalls[type as keyof typeof handlerCalls] !== before + 1 ||
+    !verdict.dispatched ||
+    verdict.stopped ||
+    verdict.entry?.key !== type
+  ) {
     throw new Error(`a clean ${type} frame did not reach its handler through the wrapper`);
   }
   return { entry: verdict.entry, kind: verdict.kind };
@@ -245,7 +260,9 @@ type Loop = (n: number) => void;
 function loopOf(body: string, scope: Record<string, unknown>): Loop {
   const names = Object.keys(scope);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...names, `return function loop(n) { for (let i = 0; i < n; i++) { ${body} } };`) as (...a: unknown[]) => Loop;
+  const factory = new Function(...names, `return function loop(n) { for (let i = 0; i < n; i++) { ${body} } };`) as (
+    ...a: unknown[]
+  ) => Loop;
   return factory(...names.map((k) => scope[k]));
 }
 
@@ -258,33 +275,43 @@ const guardVerdict = emptyVerdict();
 const calibrationSink: unknown[] = [null];
 // Inside a frame: the plugin's state as its inspect leaves it for an approved frame (same writes for bare and wrapped).
 const inFrame = (handler: Handler, state: { entry: unknown; kind: number }, message: unknown) =>
-  loopOf("v.session = s; v.entry = e; v.kind = k; v.inspected = false; v.dispatched = false; v.armed = true; h(client, msg, ctx); v.session = undefined; v.armed = false;", {
-    v: verdict,
-    s: session,
-    e: state.entry,
-    k: state.kind,
-    h: handler,
-    client,
-    msg: message,
-    ctx,
-  });
+  loopOf(
+    "v.session = s; v.entry = e; v.kind = k; v.inspected = false; v.dispatched = false; v.armed = true; h(client, msg, ctx); v.session = undefined; v.armed = false;",
+    {
+      v: verdict,
+      s: session,
+      e: state.entry,
+      k: state.kind,
+      h: handler,
+      client,
+      msg: message,
+      ctx,
+    },
+  );
 
 const targets: Record<string, Loop> = {
   bareOnMessage: loopOf("orig(clients[i & 31], buf);", { orig: bareOnMessage, clients, buf: move }),
   wrappedOnMessage: loopOf("room._onMessage(clients[i & 31], buf);", { room, clients, buf: move }),
   bareOnMessagePlain: loopOf("orig(client, buf);", { orig: bareOnMessage, client, buf: move }),
   wrappedOnMessagePlain: loopOf("room._onMessage(client, buf);", { room, client, buf: move }),
-  pluginInspect: loopOf("if (!inspect(clients[i & 31], buf)) throw new Error('dropped');", { inspect, clients, buf: move }),
-  guardInspect: loopOf("readFrame(buf, head); if (!guard.inspect(session, types, buf, head, verdict, keys)) throw new Error('dropped');", {
-    readFrame,
-    guard,
-    session,
-    types,
+  pluginInspect: loopOf("if (!inspect(clients[i & 31], buf)) throw new Error('dropped');", {
+    inspect,
+    clients,
     buf: move,
-    head: guardHead,
-    verdict: guardVerdict,
-    keys,
   }),
+  guardInspect: loopOf(
+    "readFrame(buf, head); if (!guard.inspect(session, types, buf, head, verdict, keys)) throw new Error('dropped');",
+    {
+      readFrame,
+      guard,
+      session,
+      types,
+      buf: move,
+      head: guardHead,
+      verdict: guardVerdict,
+      keys,
+    },
+  ),
   bareDispatchMove: inFrame(onMove, moveFrame, moveMessage),
   wrappedDispatchMove: inFrame(wrappedMove, moveFrame, moveMessage),
   bareDispatchChat: inFrame(onChat, chatFrameState, chatMessage),
@@ -318,12 +345,14 @@ const dispatches: Record<string, keyof typeof handlerCalls> = {
 for (const [name, type] of Object.entries(dispatches)) {
   const before = handlerCalls[type];
   targets[name]!(64);
-  if (handlerCalls[type] !== before + 64) throw new Error(`${name}: ${handlerCalls[type] - before} of 64 calls reached the ${type} handler`);
+  if (handlerCalls[type] !== before + 64)
+    throw new Error(`${name}: ${handlerCalls[type] - before} of 64 calls reached the ${type} handler`);
 }
 // The wrapped dispatch targets run the wrapper's checks (it marks the frame dispatched only inside a frame).
 verdict.dispatched = false;
 targets.wrappedDispatchMove!(1);
-if (!verdict.dispatched || verdict.stopped) throw new Error("the handler wrapper did not check the move inside the frame");
+if (!verdict.dispatched || verdict.stopped)
+  throw new Error("the handler wrapper did not check the move inside the frame");
 
 function timeNs(loop: Loop, n: number): number {
   refill();
@@ -361,11 +390,18 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 // The fastest round: interference from other processes only ever adds time.
 const ns = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.min(...v)]));
-const alloc = Object.fromEntries(Object.entries(targets).map(([k, loop]) => [k, isChat(k) ? allocBytes(loop, N / 20, 100) : allocBytes(loop, N, 10_000)]));
+const alloc = Object.fromEntries(
+  Object.entries(targets).map(([k, loop]) => [
+    k,
+    isChat(k) ? allocBytes(loop, N / 20, 100) : allocBytes(loop, N, 10_000),
+  ]),
+);
 
-if (!(alloc.calibrationAlloc! >= 16)) throw new Error(`the allocation measurement does not see a ~32 B allocation (${alloc.calibrationAlloc} B)`);
+if (!(alloc.calibrationAlloc! >= 16))
+  throw new Error(`the allocation measurement does not see a ~32 B allocation (${alloc.calibrationAlloc} B)`);
 if (handlerCalls.report !== 0) throw new Error("the report handler ran");
-if (warden.stats().offenses !== 0) throw new Error(`the clean messages were flagged: ${JSON.stringify(warden.stats())}`);
+if (warden.stats().offenses !== 0)
+  throw new Error(`the clean messages were flagged: ${JSON.stringify(warden.stats())}`);
 await warden.close();
 
 const r2 = (x: number) => Math.round(x * 100) / 100;

@@ -54,7 +54,9 @@ const variants: Record<string, Variant> = {
   "− dedupe (no uids: no ZADD, no upkeep of the recorded set)": { lua: full, uids: false },
   "− step decision (no ladder)": { lua: full, ladder: false },
   "− dedupe and step decision (the script before issue 9, near enough)": { lua: full, uids: false, ladder: false },
-  "− per-ID history (XADD + PEXPIRE)": { lua: without([/^\s*redis\.call\("XADD", history.*\n/m, /^\s*redis\.call\("PEXPIRE", history.*\n/m]) },
+  "− per-ID history (XADD + PEXPIRE)": {
+    lua: without([/^\s*redis\.call\("XADD", history.*\n/m, /^\s*redis\.call\("PEXPIRE", history.*\n/m]),
+  },
   "− points (HMGET, decay, step, HSET) and their TTLs": {
     lua: without(
       [/^\s*local before = 0\n[\s\S]*?redis\.call\("PEXPIRE", points, retention\)\n\s*end\n/m],
@@ -64,7 +66,9 @@ const variants: Record<string, Variant> = {
       ],
     ),
   },
-  "− the per-batch PEXPIREs (history, points)": { lua: without([/^\s*redis\.call\("PEXPIRE", history.*\n/m, /^\s*redis\.call\("PEXPIRE", points.*\n/m]) },
+  "− the per-batch PEXPIREs (history, points)": {
+    lua: without([/^\s*redis\.call\("PEXPIRE", history.*\n/m, /^\s*redis\.call\("PEXPIRE", points.*\n/m]),
+  },
   "feed XADD only (MINID)": {
     lua: `local minid = string.format("%d", tonumber(ARGV[1]) - tonumber(ARGV[2])) ${LOOP} out[i] = redis.call("XADD", KEYS[1], "MINID", minid, "*", "e", ARGV[a]) end return out`,
   },
@@ -72,7 +76,17 @@ const variants: Record<string, Variant> = {
 };
 
 const dids = Array.from({ length: BATCH }, (_, i) => deriveDigitalId(WARDEN_SECRET, `lua-${i}`));
-const json = JSON.stringify({ uid: "Ab3dE6gH9jK1:1k2", at: Date.now(), did: dids[0], room: { name: "world", id: "benchRoom01" }, detector: "flood", kind: "rate", track: "spam", severity: 1, evidence: { type: "move", dropped: 12, rate: 15, burst: 30 } });
+const json = JSON.stringify({
+  uid: "Ab3dE6gH9jK1:1k2",
+  at: Date.now(),
+  did: dids[0],
+  room: { name: "world", id: "benchRoom01" },
+  detector: "flood",
+  kind: "rate",
+  track: "spam",
+  severity: 1,
+  evidence: { type: "move", dropped: 12, rate: 15, burst: 30 },
+});
 async function evalStats(): Promise<[number, number]> {
   const m = /cmdstat_eval:calls=(\d+),usec=(\d+)/.exec(await redis.info("commandstats"));
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
@@ -85,7 +99,14 @@ function batch(variant: Variant, replay: boolean): (string | number)[] {
   const args: (string | number)[] = [Date.now(), 30 * 86_400_000, 86_400_000, 1, 0.005, 60_000];
   for (let i = 0; i < BATCH; i++) {
     keys.push(`${prefix}:{${dids[i]}}:events`, `${prefix}:{${dids[i]}}:points`, `${prefix}:{${dids[i]}}:recorded`);
-    args.push(json, variant.uids === false ? "" : `Ab3dE6gH9jK1:${(batchNo * BATCH + i).toString(36)}`, "spam", 1, 600_000, variant.ladder === false ? "" : "1 3 6 10");
+    args.push(
+      json,
+      variant.uids === false ? "" : `Ab3dE6gH9jK1:${(batchNo * BATCH + i).toString(36)}`,
+      "spam",
+      1,
+      600_000,
+      variant.ladder === false ? "" : "1 3 6 10",
+    );
   }
   return [keys.length, ...keys, ...args];
 }
@@ -108,7 +129,8 @@ for (let r = 0; r < REPS; r++) {
 }
 const rows: { variant: string; usPerEvent: number | null }[] = Object.entries(variants).map(([name, variant]) => {
   const taken = samples.get(name);
-  if (variant.lua === null || taken === undefined) return { variant: `${name} (skipped: script changed)`, usPerEvent: null };
+  if (variant.lua === null || taken === undefined)
+    return { variant: `${name} (skipped: script changed)`, usPerEvent: null };
   const sorted = [...taken].sort((a, b) => a - b);
   return { variant: name, usPerEvent: Math.round(sorted[Math.floor(sorted.length / 2)]! * 100) / 100 };
 });

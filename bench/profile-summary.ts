@@ -37,11 +37,17 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const self = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
+for (let i = 0; i < profile.samples.length; i++)
+  self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
 const total = profile.endTime - profile.startTime;
 
-const short = (url: string) => url.replace(/^file:\/\//, "").replace(/.*\/node_modules\//, "~/").replace(/.*\/work\/main\//, "");
-const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+const short = (url: string) =>
+  url
+    .replace(/^file:\/\//, "")
+    .replace(/.*\/node_modules\//, "~/")
+    .replace(/.*\/work\/main\//, "");
+const label = (n: Node) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 
 const selfByLabel = new Map<string, number>();
 let idle = 0;
@@ -55,9 +61,12 @@ for (const [id, us] of self) {
 }
 const busy = total - idle;
 const pct = (us: number) => `${((us / busy) * 100).toFixed(2)}%`;
-console.log(`${file}: ${(total / 1e6).toFixed(2)} s profiled, ${(busy / 1e6).toFixed(2)} s not idle; repository code (src/, rooms/) self time ${(own / 1000).toFixed(1)} ms = ${pct(own)} of busy`);
+console.log(
+  `${file}: ${(total / 1e6).toFixed(2)} s profiled, ${(busy / 1e6).toFixed(2)} s not idle; repository code (src/, rooms/) self time ${(own / 1000).toFixed(1)} ms = ${pct(own)} of busy`,
+);
 console.log(`top ${top} by self time (share of busy time):`);
-for (const [l, us] of [...selfByLabel].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(7)}  ${(us / 1000).toFixed(1).padStart(9)} ms  ${l}`);
+for (const [l, us] of [...selfByLabel].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${pct(us).padStart(7)}  ${(us / 1000).toFixed(1).padStart(9)} ms  ${l}`);
 
 if (match) {
   // Total time: samples whose stack contains a matching frame (counted once per sample).
@@ -74,5 +83,6 @@ if (match) {
     }
   }
   console.log(`total (self + callees) of frames matching ${match}:`);
-  for (const [l, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(7)}  ${(us / 1000).toFixed(1).padStart(9)} ms  ${l}`);
+  for (const [l, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${pct(us).padStart(7)}  ${(us / 1000).toFixed(1).padStart(9)} ms  ${l}`);
 }

@@ -179,7 +179,16 @@ monitor.disconnect();
 console.log(
   JSON.stringify({
     options,
-    eventJsonBytes: JSON.stringify({ at: Date.now(), did: dids[0], room: { name: "world", id: "benchRoom01" }, detector: "flood", kind: "rate", track: "spam", severity: 1, evidence: { type: "move", dropped: 12, rate: 15, burst: 30 } }).length,
+    eventJsonBytes: JSON.stringify({
+      at: Date.now(),
+      did: dids[0],
+      room: { name: "world", id: "benchRoom01" },
+      detector: "flood",
+      kind: "rate",
+      track: "spam",
+      severity: 1,
+      evidence: { type: "move", dropped: 12, rate: 15, burst: 30 },
+    }).length,
     saturated: max,
     half,
     light,

@@ -54,8 +54,32 @@ const wanted = (section: string) => only === null || only.has(section);
 
 /** Sizes of each section: full and --quick. */
 const SIZE = quick
-  ? { joinPairs: 60, overheadClients: 32, overheadRate: 64_000, overheadWindows: 3, overheadWarmMs: 1000, overheadMs: 1500, overheadMaxMs: 1000, heapWarm: 20, heapClients: 200, propagation: 50, notice: 50 }
-  : { joinPairs: 500, overheadClients: 32, overheadRate: 64_000, overheadWindows: 12, overheadWarmMs: 2000, overheadMs: 3000, overheadMaxMs: 2000, heapWarm: 50, heapClients: 2000, propagation: 200, notice: 200 };
+  ? {
+      joinPairs: 60,
+      overheadClients: 32,
+      overheadRate: 64_000,
+      overheadWindows: 3,
+      overheadWarmMs: 1000,
+      overheadMs: 1500,
+      overheadMaxMs: 1000,
+      heapWarm: 20,
+      heapClients: 200,
+      propagation: 50,
+      notice: 50,
+    }
+  : {
+      joinPairs: 500,
+      overheadClients: 32,
+      overheadRate: 64_000,
+      overheadWindows: 12,
+      overheadWarmMs: 2000,
+      overheadMs: 3000,
+      overheadMaxMs: 2000,
+      heapWarm: 50,
+      heapClients: 2000,
+      propagation: 200,
+      notice: 200,
+    };
 
 const TARGETS = {
   overhead_ratio: { op: ">=", value: 0.95, unit: "" },
@@ -90,11 +114,15 @@ try {
 }
 
 // --own-redis: a private redis-server for this run (on a machine whose Redis others use too).
-const redis = process.argv.includes("--own-redis") ? { ...(await startRedisServer()), started: true } : await resolveRedis();
+const redis = process.argv.includes("--own-redis")
+  ? { ...(await startRedisServer()), started: true }
+  : await resolveRedis();
 const redisUrl = new URL(redis.url);
 if (!["127.0.0.1", "localhost", "[::1]"].includes(redisUrl.hostname) && process.env.BENCH_ALLOW_REMOTE_REDIS !== "1") {
   redis.stop();
-  console.error(`[bench] refusing to load a non-loopback Redis (${redisUrl.hostname}); unset REDIS_URL, or set BENCH_ALLOW_REMOTE_REDIS=1`);
+  console.error(
+    `[bench] refusing to load a non-loopback Redis (${redisUrl.hostname}); unset REDIS_URL, or set BENCH_ALLOW_REMOTE_REDIS=1`,
+  );
   process.exit(1);
 }
 const prefix = `bench-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
@@ -113,12 +141,20 @@ const info = async (section: string) => {
 };
 const redisCpuMs = async () => {
   const cpu = await info("cpu");
-  return (Number(cpu.used_cpu_user_main_thread ?? cpu.used_cpu_user) + Number(cpu.used_cpu_sys_main_thread ?? cpu.used_cpu_sys)) * 1000;
+  return (
+    (Number(cpu.used_cpu_user_main_thread ?? cpu.used_cpu_user) +
+      Number(cpu.used_cpu_sys_main_thread ?? cpu.used_cpu_sys)) *
+    1000
+  );
 };
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return "?";
   }
@@ -142,23 +178,40 @@ const machine = {
   redis: redisServerInfo.redis_version ?? "?",
   redisUrl: `${redisUrl.hostname}:${redisUrl.port || 6379}`,
   redisStartedByBench: redis.started,
-  redisMode: process.argv.includes("--own-redis") ? "private redis-server (--own-redis)" : process.env.REDIS_URL ? "REDIS_URL" : redis.started ? "started by resolveRedis()" : "127.0.0.1:6379 (found by resolveRedis())",
+  redisMode: process.argv.includes("--own-redis")
+    ? "private redis-server (--own-redis)"
+    : process.env.REDIS_URL
+      ? "REDIS_URL"
+      : redis.started
+        ? "started by resolveRedis()"
+        : "127.0.0.1:6379 (found by resolveRedis())",
   redisBackgroundOpsPerSec: Number(redisStats.instantaneous_ops_per_sec ?? 0),
   colyseusCore: packageVersion("@colyseus/core"),
   colyseusSdk: packageVersion("@colyseus/sdk"),
   loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
-  cpuPinning: pinned ? "taskset: servers/micro/recorder on CPU 0; load generator + orchestrator on CPU 1; Redis unpinned" : "none (taskset unavailable)",
+  cpuPinning: pinned
+    ? "taskset: servers/micro/recorder on CPU 0; load generator + orchestrator on CPU 1; Redis unpinned"
+    : "none (taskset unavailable)",
   commit: git(["rev-parse", "--short", "HEAD"]),
   dirtyFiles: git(["status", "--porcelain"]).split("\n").filter(Boolean).length,
 };
-log(`${quick ? "quick" : "full"} run on ${machine.cpuModel} × ${machine.cores}, node ${machine.node}, redis ${machine.redis} at ${machine.redisUrl}, prefix ${prefix}`);
+log(
+  `${quick ? "quick" : "full"} run on ${machine.cpuModel} × ${machine.cores}, node ${machine.node}, redis ${machine.redis} at ${machine.redisUrl}, prefix ${prefix}`,
+);
 
 const children: BenchChild[] = [];
 const profileDir = process.env.BENCH_PROFILE;
-async function startServer(variant: "plugin" | "bare", keyPrefix = `${prefix}-world`): Promise<{ child: BenchChild; port: number }> {
+async function startServer(
+  variant: "plugin" | "bare",
+  keyPrefix = `${prefix}-world`,
+): Promise<{ child: BenchChild; port: number }> {
   const nodeFlags = ["--expose-gc"];
   if (profileDir) {
-    nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${variant}-${Date.now()}.cpuprofile`);
+    nodeFlags.push(
+      "--cpu-prof",
+      `--cpu-prof-dir=${profileDir}`,
+      `--cpu-prof-name=server-${variant}-${Date.now()}.cpuprofile`,
+    );
     if (process.env.BENCH_PROFILE_INTERVAL) nodeFlags.push(`--cpu-prof-interval=${process.env.BENCH_PROFILE_INTERVAL}`);
   }
   const child = await BenchChild.start({
@@ -169,7 +222,9 @@ async function startServer(variant: "plugin" | "bare", keyPrefix = `${prefix}-wo
     env: {
       BENCH_VARIANT: variant,
       JWT_SECRET,
-      ...(variant === "plugin" ? { REDIS_URL: redis.url, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" } : {}),
+      ...(variant === "plugin"
+        ? { REDIS_URL: redis.url, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" }
+        : {}),
     },
   });
   children.push(child);
@@ -177,19 +232,36 @@ async function startServer(variant: "plugin" | "bare", keyPrefix = `${prefix}-wo
 }
 
 /** Runs a one-shot bench script (pinned to CPU 0) and parses the JSON line it prints. */
-function runScript(script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Promise<Record<string, unknown>> {
+function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+): Promise<Record<string, unknown>> {
   const nodeArgs = [...nodeFlags, "--import", "tsx", fileURLToPath(new URL(script, `file://${ROOT}`)), ...args];
-  const [command, argv] = pinned ? ["taskset", ["-c", "0", process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [command, argv] = pinned
+    ? ["taskset", ["-c", "0", process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
   return new Promise((resolve, reject) => {
-    execFile(command, argv as string[], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 180_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`${script} failed: ${error.message}\n${stderr.slice(-2000)}`));
-      const line = stdout.trim().split("\n").pop() ?? "";
-      try {
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        reject(new Error(`${script} printed no JSON:\n${stdout.slice(-1000)}\n${stderr.slice(-1000)}`));
-      }
-    });
+    execFile(
+      command,
+      argv as string[],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        timeout: 180_000,
+        maxBuffer: 16 << 20,
+      },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`${script} failed: ${error.message}\n${stderr.slice(-2000)}`));
+        const line = stdout.trim().split("\n").pop() ?? "";
+        try {
+          resolve(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`${script} printed no JSON:\n${stdout.slice(-1000)}\n${stderr.slice(-1000)}`));
+        }
+      },
+    );
   });
 }
 
@@ -206,7 +278,10 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
     const stat1 = procStat();
     sectionLoad[name] = {
       seconds: round((performance.now() - start) / 1000, 1),
-      machineBusyCores: round(((stat1.busy - stat0.busy) / Math.max(1, stat1.total - stat0.total)) * os.cpus().length, 2),
+      machineBusyCores: round(
+        ((stat1.busy - stat0.busy) / Math.max(1, stat1.total - stat0.total)) * os.cpus().length,
+        2,
+      ),
       loadAvg1m: round(os.loadavg()[0]!, 2),
     };
     log(`${name} done in ${((performance.now() - start) / 1000).toFixed(1)} s`);
@@ -250,7 +325,14 @@ function redisBenchmarkBinary(): string | null {
   if (process.getuid?.() === 0) {
     try {
       log("redis-benchmark not found: installing Debian's redis-tools");
-      execFileSync("sh", ["-c", "apt-get install -y -qq redis-tools >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null 2>&1)"], { timeout: 180_000 });
+      execFileSync(
+        "sh",
+        [
+          "-c",
+          "apt-get install -y -qq redis-tools >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null 2>&1)",
+        ],
+        { timeout: 180_000 },
+      );
       execFileSync("redis-benchmark", ["--version"], { stdio: "ignore" });
       return "redis-benchmark";
     } catch {
@@ -263,7 +345,19 @@ function redisBenchmarkBinary(): string | null {
 /** redis-benchmark -P 16 XADD on the same Redis: its rps, its own CPU, Redis's CPU. */
 async function redisBenchmarkXadd(binary: string, requests: number) {
   const key = `${prefix}-xadd`;
-  const args = ["-h", redisUrl.hostname, "-p", redisUrl.port || "6379", "-P", "16", "-c", "50", "-n", String(requests), "--csv"];
+  const args = [
+    "-h",
+    redisUrl.hostname,
+    "-p",
+    redisUrl.port || "6379",
+    "-P",
+    "16",
+    "-c",
+    "50",
+    "-n",
+    String(requests),
+    "--csv",
+  ];
   if (redisUrl.password) args.push("-a", decodeURIComponent(redisUrl.password));
   if (redisUrl.pathname.length > 1) args.push("--dbnum", redisUrl.pathname.slice(1));
   args.push("XADD", key, "*", "e", sampleEventJson);
@@ -274,7 +368,9 @@ async function redisBenchmarkXadd(binary: string, requests: number) {
   const redis0 = await redisCpuMs();
   const wall0 = performance.now();
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(command[0] as string, command[1] as string[], { timeout: 120_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+    execFile(command[0] as string, command[1] as string[], { timeout: 120_000 }, (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
   );
   const wall = performance.now() - wall0;
   const redis1 = await redisCpuMs();
@@ -286,7 +382,13 @@ async function redisBenchmarkXadd(binary: string, requests: number) {
   const times = stdout.trim().split("\n").slice(-1)[0] ?? ""; // children: "0m0.106s 0m0.415s"
   const seconds = [...times.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
   const benchCpuMs = ((seconds[0] ?? 0) + (seconds[1] ?? 0)) * 1000;
-  return { rps: Math.round(rps), wallMs: Math.round(wall), redisBenchmarkCpu: round(benchCpuMs / wall, 2), redisMainThreadCpu: round((redis1 - redis0) / wall, 2), redisUsPerXadd: round(((redis1 - redis0) * 1000) / requests, 2) };
+  return {
+    rps: Math.round(rps),
+    wallMs: Math.round(wall),
+    redisBenchmarkCpu: round(benchCpuMs / wall, 2),
+    redisMainThreadCpu: round((redis1 - redis0) / wall, 2),
+    redisUsPerXadd: round(((redis1 - redis0) * 1000) / requests, 2),
+  };
 }
 
 /** Fallback without redis-benchmark: 50 × pipelines of 16 XADD through ioredis. */
@@ -311,7 +413,10 @@ async function ioredisXadd(requests: number) {
 }
 
 await section("record", async () => {
-  const rec = await runScript("bench/record.ts", quick ? ["--quick"] : [], { REDIS_URL: redis.url, WARDEN_PREFIX: `${prefix}-rec` });
+  const rec = await runScript("bench/record.ts", quick ? ["--quick"] : [], {
+    REDIS_URL: redis.url,
+    WARDEN_PREFIX: `${prefix}-rec`,
+  });
   const saturated = rec.saturated as { eventsPerSec: number; latencyMs: { p99: number } };
   const binary = redisBenchmarkBinary();
   let ceiling: { rps: number; [k: string]: unknown };
@@ -332,14 +437,39 @@ await section("record", async () => {
   const alternatives: Record<string, unknown> = {};
   if (!quick) {
     for (const batch of [200, 100]) {
-      const alt = await runScript("bench/record.ts", ["--quick", "--saturated-only"], { REDIS_URL: redis.url, WARDEN_PREFIX: `${prefix}-rec${batch}`, BENCH_RECORD_BATCH: String(batch) });
-      const s = alt.saturated as { eventsPerSec: number; latencyMs: { p50: number; p99: number }; scriptMsPerBatch: number };
-      alternatives[`batchSize${batch}`] = { eventsPerSec: s.eventsPerSec, ratio: round(s.eventsPerSec / ceiling.rps, 3), latencyP50Ms: s.latencyMs.p50, latencyP99Ms: s.latencyMs.p99, scriptMsPerBatch: s.scriptMsPerBatch };
+      const alt = await runScript("bench/record.ts", ["--quick", "--saturated-only"], {
+        REDIS_URL: redis.url,
+        WARDEN_PREFIX: `${prefix}-rec${batch}`,
+        BENCH_RECORD_BATCH: String(batch),
+      });
+      const s = alt.saturated as {
+        eventsPerSec: number;
+        latencyMs: { p50: number; p99: number };
+        scriptMsPerBatch: number;
+      };
+      alternatives[`batchSize${batch}`] = {
+        eventsPerSec: s.eventsPerSec,
+        ratio: round(s.eventsPerSec / ceiling.rps, 3),
+        latencyP50Ms: s.latencyMs.p50,
+        latencyP99Ms: s.latencyMs.p99,
+        scriptMsPerBatch: s.scriptMsPerBatch,
+      };
     }
   }
   // Full run only: where the script's Redis time goes (bench/lua-breakdown.ts).
-  const luaBreakdown = quick ? null : await runScript("bench/lua-breakdown.ts", ["--json"], { REDIS_URL: redis.url, WARDEN_PREFIX: `${prefix}-lua`, REPS: "20" }).catch((e: unknown) => ({ error: String(e) }));
-  details.record = { recorder: rec, xaddCeiling: { source, eventJsonBytes: sampleEventJson.length, ...ceiling }, otherBatchSizes: alternatives, luaBreakdown };
+  const luaBreakdown = quick
+    ? null
+    : await runScript("bench/lua-breakdown.ts", ["--json"], {
+        REDIS_URL: redis.url,
+        WARDEN_PREFIX: `${prefix}-lua`,
+        REPS: "20",
+      }).catch((e: unknown) => ({ error: String(e) }));
+  details.record = {
+    recorder: rec,
+    xaddCeiling: { source, eventJsonBytes: sampleEventJson.length, ...ceiling },
+    otherBatchSizes: alternatives,
+    luaBreakdown,
+  };
 });
 
 // ------------------------------------------------------------------ server-based sections
@@ -351,7 +481,12 @@ const needServers = ["join", "overhead", "heap", "propagation", "notice"].some(w
 if (needServers) {
   try {
     [bare, plugin] = await Promise.all([startServer("bare"), startServer("plugin")]);
-    load = await BenchChild.start({ script: "bench/load.ts", label: "load", cpu: 1, env: { JWT_SECRET, ...(process.env.BENCH_WS ? { BENCH_WS: process.env.BENCH_WS } : {}) } });
+    load = await BenchChild.start({
+      script: "bench/load.ts",
+      label: "load",
+      cpu: 1,
+      env: { JWT_SECRET, ...(process.env.BENCH_WS ? { BENCH_WS: process.env.BENCH_WS } : {}) },
+    });
     children.push(load);
   } catch (e) {
     errors.push(`start servers: ${e instanceof Error ? e.message : String(e)}`);
@@ -412,7 +547,14 @@ await section("join", async () => {
   const b = summarize(samples.bare);
   const p = summarize(samples.plugin);
   metrics.join_gate_p99_ms = round(p.p99 - b.p99, 3);
-  details.join = { pairs: pairs.length, bareMs: b, pluginMs: p, pairedDifferenceMs: summarize(pairs), p50DifferenceMs: round(p.p50 - b.p50, 3), redisHgetallRoundTripMs: summarize(rtt) };
+  details.join = {
+    pairs: pairs.length,
+    bareMs: b,
+    pluginMs: p,
+    pairedDifferenceMs: summarize(pairs),
+    p50DifferenceMs: round(p.p50 - b.p50, 3),
+    redisHgetallRoundTripMs: summarize(rtt),
+  };
 });
 
 // Message throughput of the room with and without the plugin.
@@ -431,11 +573,30 @@ await section("overhead", async () => {
   const both = () => Promise.all([bare!.child.call<Stats>("stats"), plugin!.child.call<Stats>("stats")]);
   const cpuUs = (a: Stats, b: Stats) => b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system;
   await load.call("join", { port: bare.port, count: SIZE.overheadClients, sub: `${prefix}-ovh-bare`, concurrency: 16 });
-  await load.call("join", { port: plugin.port, count: SIZE.overheadClients, sub: `${prefix}-ovh-plugin`, concurrency: 16 });
+  await load.call("join", {
+    port: plugin.port,
+    count: SIZE.overheadClients,
+    sub: `${prefix}-ovh-plugin`,
+    concurrency: 16,
+  });
 
-  const windows: { bareRate: number; pluginRate: number; bareUsPerMsg: number; pluginUsPerMsg: number; bareUserUsPerMsg: number; pluginUserUsPerMsg: number; ratio: number; userRatio: number; otherCpu: number }[] = [];
+  const windows: {
+    bareRate: number;
+    pluginRate: number;
+    bareUsPerMsg: number;
+    pluginUsPerMsg: number;
+    bareUserUsPerMsg: number;
+    pluginUserUsPerMsg: number;
+    ratio: number;
+    userRatio: number;
+    otherCpu: number;
+  }[] = [];
   const total = SIZE.overheadWarmMs + SIZE.overheadWindows * SIZE.overheadMs + 300;
-  const pumping = load.call<{ sent: number; blocked: number; elapsedMs: number; cpuMs: number }>("pump", { durationMs: total, rate: SIZE.overheadRate }, total + 30_000);
+  const pumping = load.call<{ sent: number; blocked: number; elapsedMs: number; cpuMs: number }>(
+    "pump",
+    { durationMs: total, rate: SIZE.overheadRate },
+    total + 30_000,
+  );
   await sleep(SIZE.overheadWarmMs);
   let [b0, p0] = await both();
   let m0 = procStat();
@@ -462,23 +623,38 @@ await section("overhead", async () => {
       otherCpu: round(machineCores - (cpuUs(b0, b1) + cpuUs(p0, p1)) / 1e6 / seconds, 2),
     });
     const x = windows.at(-1)!;
-    log(`  window ${w + 1}: bare ${x.bareRate} msg/s at ${x.bareUsPerMsg} µs/msg, plugin ${x.pluginRate} msg/s at ${x.pluginUsPerMsg} µs/msg → ratio ${x.ratio}; other CPU ${x.otherCpu} cores`);
+    log(
+      `  window ${w + 1}: bare ${x.bareRate} msg/s at ${x.bareUsPerMsg} µs/msg, plugin ${x.pluginRate} msg/s at ${x.pluginUsPerMsg} µs/msg → ratio ${x.ratio}; other CPU ${x.otherCpu} cores`,
+    );
     [b0, p0, m0] = [b1, p1, m1];
   }
   const pumped = await pumping;
 
   // Flat out, each alone (informational: the load generator, not the server, is usually the limit).
   const flatOut: Record<string, { rate: number; serverCpu: number; loadCpu: number }> = {};
-  for (const [variant, server] of [["bare", bare], ["plugin", plugin]] as const) {
-    const pump = load.call<{ elapsedMs: number; cpuMs: number }>("pump", { durationMs: 300 + SIZE.overheadMaxMs + 200, ports: [server.port] }, 60_000);
+  for (const [variant, server] of [
+    ["bare", bare],
+    ["plugin", plugin],
+  ] as const) {
+    const pump = load.call<{ elapsedMs: number; cpuMs: number }>(
+      "pump",
+      { durationMs: 300 + SIZE.overheadMaxMs + 200, ports: [server.port] },
+      60_000,
+    );
     await sleep(300);
     const a = await server.child.call<Stats>("stats");
     await sleep(SIZE.overheadMaxMs);
     const b = await server.child.call<Stats>("stats");
     const p = await pump;
     const seconds = (b.t - a.t) / 1000;
-    flatOut[variant] = { rate: Math.round((b.handled - a.handled) / seconds), serverCpu: round(cpuUs(a, b) / 1e6 / seconds, 2), loadCpu: round(p.cpuMs / p.elapsedMs, 2) };
-    log(`  flat out ${variant}: ${flatOut[variant]!.rate} msg/s, server CPU ${flatOut[variant]!.serverCpu}, load CPU ${flatOut[variant]!.loadCpu}`);
+    flatOut[variant] = {
+      rate: Math.round((b.handled - a.handled) / seconds),
+      serverCpu: round(cpuUs(a, b) / 1e6 / seconds, 2),
+      loadCpu: round(p.cpuMs / p.elapsedMs, 2),
+    };
+    log(
+      `  flat out ${variant}: ${flatOut[variant]!.rate} msg/s, server CPU ${flatOut[variant]!.serverCpu}, load CPU ${flatOut[variant]!.loadCpu}`,
+    );
   }
   await load.call("leave");
 
@@ -510,21 +686,45 @@ await section("overhead", async () => {
 // the load generator (which decodes them all) needs minutes to connect them.
 const HEAP_ROOM_SIZE = 100;
 await section("heap", async () => {
-  const per: Record<string, { heapBefore: number; heapAfter: number; clients: number; bytesPerClient: number; joinSeconds: number }> = {};
+  const per: Record<
+    string,
+    { heapBefore: number; heapAfter: number; clients: number; bytesPerClient: number; joinSeconds: number }
+  > = {};
   for (const variant of ["bare", "plugin"] as const) {
     // Own key prefix: when this server is killed, the long-lived plugin server must not find
     // (and sweep) its 2000 bindings in the middle of the latency sections.
     const server = await startServer(variant, `${prefix}-heap`);
-    const clients = await BenchChild.start({ script: "bench/load.ts", label: `load-heap-${variant}`, cpu: 1, env: { JWT_SECRET } });
+    const clients = await BenchChild.start({
+      script: "bench/load.ts",
+      label: `load-heap-${variant}`,
+      cpu: 1,
+      env: { JWT_SECRET },
+    });
     children.push(clients);
     try {
       // Warm-up clients: the room exists and every code path has run (and is compiled) before the baseline.
-      await clients.call("join", { port: server.port, count: SIZE.heapWarm, sub: `${prefix}-heapw-${variant}`, concurrency: 8, perRoom: HEAP_ROOM_SIZE });
+      await clients.call("join", {
+        port: server.port,
+        count: SIZE.heapWarm,
+        sub: `${prefix}-heapw-${variant}`,
+        concurrency: 8,
+        perRoom: HEAP_ROOM_SIZE,
+      });
       await clients.call("moveOnce");
       await sleep(500);
       const before = await server.child.call<{ heapUsed: number }>("heap");
       const joinStart = performance.now();
-      await clients.call("join", { port: server.port, count: SIZE.heapClients, sub: `${prefix}-heap-${variant}`, concurrency: 8, perRoom: HEAP_ROOM_SIZE }, 300_000);
+      await clients.call(
+        "join",
+        {
+          port: server.port,
+          count: SIZE.heapClients,
+          sub: `${prefix}-heap-${variant}`,
+          concurrency: 8,
+          perRoom: HEAP_ROOM_SIZE,
+        },
+        300_000,
+      );
       const joinMs = performance.now() - joinStart;
       await clients.call("moveOnce"); // every client active: flood buckets exist
       await sleep(1500); // patches sent, background Redis writes (bindings) answered
@@ -536,7 +736,9 @@ await section("heap", async () => {
         bytesPerClient: Math.round((after.heapUsed - before.heapUsed) / SIZE.heapClients),
         joinSeconds: round(joinMs / 1000, 1),
       };
-      log(`  ${variant}: ${per[variant]!.bytesPerClient} B/client (${SIZE.heapClients} clients joined in ${per[variant]!.joinSeconds} s)`);
+      log(
+        `  ${variant}: ${per[variant]!.bytesPerClient} B/client (${SIZE.heapClients} clients joined in ${per[variant]!.joinSeconds} s)`,
+      );
     } finally {
       clients.child.kill("SIGKILL");
       server.child.child.kill("SIGKILL");
@@ -544,8 +746,18 @@ await section("heap", async () => {
     }
   }
   metrics.bytes_per_client = per.plugin!.bytesPerClient - per.bare!.bytesPerClient;
-  const inProcess = await runScript("bench/session-memory.ts", quick ? ["--quick"] : [], { REDIS_URL: redis.url, WARDEN_PREFIX: `${prefix}-mem` }, ["--expose-gc"]).catch((e: unknown) => ({ error: String(e) }));
-  details.heap = { ...per, inProcessBreakdown: inProcess, roomSize: HEAP_ROOM_SIZE, note: `fresh server processes; rooms of ${HEAP_ROOM_SIZE} clients; heapUsed after 4 full GCs (--expose-gc), growth from the warm-up clients to warm-up + N clients, each having sent one move` };
+  const inProcess = await runScript(
+    "bench/session-memory.ts",
+    quick ? ["--quick"] : [],
+    { REDIS_URL: redis.url, WARDEN_PREFIX: `${prefix}-mem` },
+    ["--expose-gc"],
+  ).catch((e: unknown) => ({ error: String(e) }));
+  details.heap = {
+    ...per,
+    inProcessBreakdown: inProcess,
+    roomSize: HEAP_ROOM_SIZE,
+    note: `fresh server processes; rooms of ${HEAP_ROOM_SIZE} clients; heapUsed after 4 full GCs (--expose-gc), growth from the warm-up clients to warm-up + N clients, each having sent one move`,
+  };
 });
 
 // Sanction issued by warden "A" (this process) → the client's socket in process B closes.
@@ -554,7 +766,12 @@ await section("heap", async () => {
 // client.leave), so that both see the same machine at the same moments.
 await section("propagation", async () => {
   if (!plugin || !bare) throw new Error("servers not running");
-  const wardenA: Warden = createWarden({ secret: WARDEN_SECRET, store: redis.url, prefix: `${prefix}-world`, logger: quiet });
+  const wardenA: Warden = createWarden({
+    secret: WARDEN_SECRET,
+    store: redis.url,
+    prefix: `${prefix}-world`,
+    logger: quiet,
+  });
   try {
     await wardenA.ready();
     const channel = `${prefix}-floor`;
@@ -569,13 +786,22 @@ await section("propagation", async () => {
     const afterIssue: number[] = [];
     const floor: number[] = [];
     const codes = new Map<number, number>();
-    const closedAt = (room: Room) => new Promise<{ at: number; code: number }>((resolve) => room.onLeave((code: number) => resolve({ at: performance.now(), code })));
+    const closedAt = (room: Room) =>
+      new Promise<{ at: number; code: number }>((resolve) =>
+        room.onLeave((code: number) => resolve({ at: performance.now(), code })),
+      );
     for (let i = 0; i < n; i++) {
       const room = rooms[i]!;
       room.onMessage("warden:notice", () => {});
       const closed = closedAt(room);
       const start = performance.now();
-      const result = await wardenA.sanctions.issue({ did: deriveDigitalId(WARDEN_SECRET, subs[i]!), kind: "ban", duration: 60_000, reason: "bench", by: "bench" });
+      const result = await wardenA.sanctions.issue({
+        did: deriveDigitalId(WARDEN_SECRET, subs[i]!),
+        kind: "ban",
+        duration: 60_000,
+        reason: "bench",
+        by: "bench",
+      });
       const issuedAt = performance.now();
       if (result.status !== "issued") throw new Error(`issue: ${JSON.stringify(result)}`);
       const { at, code } = await within(closed, 5000, `socket close of sample ${i}`);
@@ -621,7 +847,9 @@ await section("notice", async () => {
   const kinds = new Map<string, number>();
   for (let i = 0; i < rooms.length; i++) {
     const room = rooms[i]!;
-    const notice = new Promise<{ at: number; notice: WardenNotice }>((resolve) => room.onMessage("warden:notice", (n: WardenNotice) => resolve({ at: performance.now(), notice: n })));
+    const notice = new Promise<{ at: number; notice: WardenNotice }>((resolve) =>
+      room.onMessage("warden:notice", (n: WardenNotice) => resolve({ at: performance.now(), notice: n })),
+    );
     room.onMessage("*", () => {});
     const start = performance.now();
     room.send("chat", { text: "you are a fucking idiot" });
@@ -633,7 +861,12 @@ await section("notice", async () => {
   await pool(rooms.length, 32, (i) => rooms[i]!.leave(true));
   const s = summarize(samples);
   metrics.offense_to_notice_p99_ms = s.p99;
-  details.notice = { samples: samples.length, sendToNoticeMs: s, noticeKinds: Object.fromEntries(kinds), path: "SDK chat → guard + chat detector (process B) → recorder (flush ≤ 10 ms) → recordOffenses Lua → policy: warn → saveSanction Lua + PUBLISH → B's subscriber → notice" };
+  details.notice = {
+    samples: samples.length,
+    sendToNoticeMs: s,
+    noticeKinds: Object.fromEntries(kinds),
+    path: "SDK chat → guard + chat detector (process B) → recorder (flush ≤ 10 ms) → recordOffenses Lua → policy: warn → saveSanction Lua + PUBLISH → B's subscriber → notice",
+  };
 });
 
 // -------------------------------------------------------------------------------- teardown
@@ -685,15 +918,46 @@ const line = (r: { metric: string; value: string; target: string; met: string })
   `${r.metric.padEnd(widths.metric)}  ${r.value.padStart(widths.value)}  ${r.target.padEnd(widths.target)}  ${r.met}`;
 console.log("");
 console.log(line({ metric: "metric", value: "value", target: "target", met: "met?" }));
-console.log(line({ metric: "-".repeat(widths.metric), value: "-".repeat(widths.value), target: "-".repeat(widths.target), met: "-".repeat(widths.met) }));
+console.log(
+  line({
+    metric: "-".repeat(widths.metric),
+    value: "-".repeat(widths.value),
+    target: "-".repeat(widths.target),
+    met: "-".repeat(widths.met),
+  }),
+);
 for (const r of rows) console.log(line(r));
 console.log("");
 
 const o = details.overhead as Record<string, unknown> | undefined;
-const j = details.join as { bareMs: { p99: number; p50: number }; pluginMs: { p99: number; p50: number }; pairedDifferenceMs: { p50: number; p99: number } } | undefined;
-const rc = details.record as { recorder: { saturated: { eventsPerSec: number; redisMainThreadCpu: number; benchProcessCpu: number; latencyMs: { p50: number } }; half: { rate: number; latencyMs: { p99: number } }; light: { latencyMs: { p50: number; p99: number } } }; xaddCeiling: { rps: number; source: string }; otherBatchSizes: Record<string, { eventsPerSec: number; latencyP99Ms: number }> } | undefined;
+const j = details.join as
+  | {
+      bareMs: { p99: number; p50: number };
+      pluginMs: { p99: number; p50: number };
+      pairedDifferenceMs: { p50: number; p99: number };
+    }
+  | undefined;
+const rc = details.record as
+  | {
+      recorder: {
+        saturated: {
+          eventsPerSec: number;
+          redisMainThreadCpu: number;
+          benchProcessCpu: number;
+          latencyMs: { p50: number };
+        };
+        half: { rate: number; latencyMs: { p99: number } };
+        light: { latencyMs: { p50: number; p99: number } };
+      };
+      xaddCeiling: { rps: number; source: string };
+      otherBatchSizes: Record<string, { eventsPerSec: number; latencyP99Ms: number }>;
+    }
+  | undefined;
 const mi = details.micro as Record<string, number> | undefined;
-if (mi) console.log(`guard: ${mi.guard_ns_per_msg} ns and ${mi.guard_bytes_per_msg} B per clean move frame; dispatch ${mi.dispatch_ns_per_move} ns; clean chat message (with the chat detector) ${mi.chat_clean_ns_per_msg} ns, ${mi.chat_clean_bytes_per_msg} B`);
+if (mi)
+  console.log(
+    `guard: ${mi.guard_ns_per_msg} ns and ${mi.guard_bytes_per_msg} B per clean move frame; dispatch ${mi.dispatch_ns_per_move} ns; clean chat message (with the chat detector) ${mi.chat_clean_ns_per_msg} ns, ${mi.chat_clean_bytes_per_msg} B`,
+  );
 if (rc)
   console.log(
     `record: ${rc.recorder.saturated.eventsPerSec} events/s (recorder CPU ${rc.recorder.saturated.benchProcessCpu}, Redis main thread ${rc.recorder.saturated.redisMainThreadCpu}) vs ${rc.xaddCeiling.rps} XADD/s [${rc.xaddCeiling.source}]; latency p50 ${rc.recorder.saturated.latencyMs.p50} ms saturated, p99 ${rc.recorder.half.latencyMs.p99} ms at ${rc.recorder.half.rate}/s, p99 ${rc.recorder.light.latencyMs.p99} ms at 1000/s` +
@@ -703,13 +967,23 @@ if (rc)
   );
 if (o) {
   const f = o.flatOut as Record<string, { rate: number; serverCpu: number }>;
-  console.log(`overhead: capacity bare ${o.bareCapacityMsgsPerCpuSecond} msg/s per core (${o.bareUsPerMsg} µs/msg), plugin ${o.pluginCapacityMsgsPerCpuSecond} (${o.pluginUsPerMsg} µs/msg); flat out bare ${f.bare?.rate} msg/s (server CPU ${f.bare?.serverCpu}), plugin ${f.plugin?.rate} msg/s (${f.plugin?.serverCpu})`);
+  console.log(
+    `overhead: capacity bare ${o.bareCapacityMsgsPerCpuSecond} msg/s per core (${o.bareUsPerMsg} µs/msg), plugin ${o.pluginCapacityMsgsPerCpuSecond} (${o.pluginUsPerMsg} µs/msg); flat out bare ${f.bare?.rate} msg/s (server CPU ${f.bare?.serverCpu}), plugin ${f.plugin?.rate} msg/s (${f.plugin?.serverCpu})`,
+  );
 }
-if (j) console.log(`join: bare p50 ${j.bareMs.p50} / p99 ${j.bareMs.p99} ms, plugin p50 ${j.pluginMs.p50} / p99 ${j.pluginMs.p99} ms, paired difference p50 ${j.pairedDifferenceMs.p50} / p99 ${j.pairedDifferenceMs.p99} ms`);
+if (j)
+  console.log(
+    `join: bare p50 ${j.bareMs.p50} / p99 ${j.bareMs.p99} ms, plugin p50 ${j.pluginMs.p50} / p99 ${j.pluginMs.p99} ms, paired difference p50 ${j.pairedDifferenceMs.p50} / p99 ${j.pairedDifferenceMs.p99} ms`,
+  );
 const h = details.heap as Record<string, { bytesPerClient: number }> | undefined;
-if (h?.bare && h.plugin) console.log(`heap: bare ${h.bare.bytesPerClient} B/client, plugin ${h.plugin.bytesPerClient} B/client (${SIZE.heapClients} clients)`);
+if (h?.bare && h.plugin)
+  console.log(
+    `heap: bare ${h.bare.bytesPerClient} B/client, plugin ${h.plugin.bytesPerClient} B/client (${SIZE.heapClients} clients)`,
+  );
 const durationS = round((performance.now() - t0) / 1000, 1);
-console.log(`${quick ? "quick" : "full"} run: ${durationS} s; ${deleted} bench keys deleted${errors.length ? `; ${errors.length} section(s) FAILED` : ""}`);
+console.log(
+  `${quick ? "quick" : "full"} run: ${durationS} s; ${deleted} bench keys deleted${errors.length ? `; ${errors.length} section(s) FAILED` : ""}`,
+);
 
 const out = {
   quick,
@@ -717,7 +991,11 @@ const out = {
   durationS,
   machine,
   metrics,
-  targets: Object.fromEntries(Object.entries(TARGETS).filter(([, t]) => t.op !== null).map(([k, t]) => [k, `${t.op} ${t.value}`])),
+  targets: Object.fromEntries(
+    Object.entries(TARGETS)
+      .filter(([, t]) => t.op !== null)
+      .map(([k, t]) => [k, `${t.op} ${t.value}`]),
+  ),
   met: Object.fromEntries((Object.keys(TARGETS) as Metric[]).map((k) => [k, met(k)])),
   details,
   errors,

@@ -37,10 +37,15 @@ const liveRooms = new Set<Room>();
 
 /** Counts calls of the room's registered handlers, the same way in both variants. */
 function countHandlers(room: Room): void {
-  const events = (room as unknown as { onMessageEvents: { events: Record<string, ((a: unknown, b: unknown, c: unknown) => unknown)[]> } }).onMessageEvents.events;
+  const events = (
+    room as unknown as {
+      onMessageEvents: { events: Record<string, ((a: unknown, b: unknown, c: unknown) => unknown)[]> };
+    }
+  ).onMessageEvents.events;
   for (const type of ["chat", "move", "report"]) {
     const list = events[type];
-    if (list === undefined || list.length === 0) throw new Error(`bench server: no "${type}" handler registered before onCreate`);
+    if (list === undefined || list.length === 0)
+      throw new Error(`bench server: no "${type}" handler registered before onCreate`);
     const original = list[0]!;
     list[0] = function (this: unknown, a: unknown, b: unknown, c: unknown) {
       handled++;
@@ -120,7 +125,13 @@ async function floorSubscribe(args: { redisUrl: string; channel: string }) {
 
 serve({
   floorSubscribe,
-  stats: () => ({ handled, rooms, t: performance.now(), cpu: process.cpuUsage(), wardenStats: warden?.stats() ?? null }),
+  stats: () => ({
+    handled,
+    rooms,
+    t: performance.now(),
+    cpu: process.cpuUsage(),
+    wardenStats: warden?.stats() ?? null,
+  }),
   heap: async () => {
     if (gc === undefined) throw new Error("start the server with --expose-gc");
     for (let i = 0; i < 4; i++) {

@@ -30,7 +30,12 @@ const heap = async () => {
   return process.memoryUsage().heapUsed;
 };
 
-const warden = createWarden({ secret: WARDEN_SECRET, store: process.env.REDIS_URL!, prefix: process.env.WARDEN_PREFIX!, logger: { info() {}, warn() {}, error() {} } });
+const warden = createWarden({
+  secret: WARDEN_SECRET,
+  store: process.env.REDIS_URL!,
+  prefix: process.env.WARDEN_PREFIX!,
+  logger: { info() {}, warn() {}, error() {} },
+});
 await warden.ready();
 
 class StandInSocket {
@@ -55,14 +60,20 @@ class StandInSocket {
 
 const sdk = new SdkRoom("world");
 let move: Buffer | undefined;
-(sdk as unknown as { connection: unknown }).connection = { isOpen: true, send: (d: Uint8Array) => (move = Buffer.from(d)) };
+(sdk as unknown as { connection: unknown }).connection = {
+  isOpen: true,
+  send: (d: Uint8Array) => (move = Buffer.from(d)),
+};
 sdk.send("move", { x: 1, y: 2 });
 
 interface StandInRoom {
   roomName: string;
   roomId: string;
   _onMessage(client: unknown, buffer: Buffer): void;
-  onMessageEvents: { on(event: string, callback: () => void): () => void; events: Record<string, (() => void)[] | undefined> };
+  onMessageEvents: {
+    on(event: string, callback: () => void): () => void;
+    events: Record<string, (() => void)[] | undefined>;
+  };
 }
 /** What the plugin's interception needs of a room (see src/plugin/intercept.ts). */
 function standInRoom(k: number): StandInRoom {

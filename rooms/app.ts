@@ -42,7 +42,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     ...options.warden,
   });
   const transport = new WebSocketTransport();
-  const WorldRoom = createWorldRoom(warden, { jwtSecret: options.jwtSecret, reconnectSeconds: options.reconnectSeconds ?? 20 });
+  const WorldRoom = createWorldRoom(warden, {
+    jwtSecret: options.jwtSecret,
+    reconnectSeconds: options.reconnectSeconds ?? 20,
+  });
   const server = defineServer({
     rooms: { world: defineRoom(WorldRoom) },
     transport,
@@ -85,10 +88,19 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 /** Why {@link startWorld} could not take its port (`code` is Node's: `EADDRINUSE`, `EACCES`…). */
 export class ListenError extends Error {
   override readonly name = "ListenError";
-  constructor(readonly port: number, readonly code: string, options?: { cause?: unknown }) {
-    super(code === "EADDRINUSE" ? `port ${port} is already in use: set PORT to another port`
-      : code === "EACCES" ? `port ${port} may not be used by this user (EACCES): set PORT to another port`
-      : `cannot listen on port ${port} (${code})`, options);
+  constructor(
+    readonly port: number,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      code === "EADDRINUSE"
+        ? `port ${port} is already in use: set PORT to another port`
+        : code === "EACCES"
+          ? `port ${port} may not be used by this user (EACCES): set PORT to another port`
+          : `cannot listen on port ${port} (${code})`,
+      options,
+    );
   }
 }
 
@@ -105,7 +117,8 @@ async function listen(server: Server, http: HttpServer | undefined, port: number
   http.removeAllListeners("error");
   let onError: (error: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
-    onError = (error: Error & { code?: string }) => reject(new ListenError(port, error.code ?? "unknown error", { cause: error }));
+    onError = (error: Error & { code?: string }) =>
+      reject(new ListenError(port, error.code ?? "unknown error", { cause: error }));
     http.once("error", onError);
   });
   try {

@@ -17,7 +17,9 @@ const DEV_JWT_SECRET = "dev-only-jwt-secret-change-me";
 function secretFromEnv(name: string, fallback: string): string {
   const value = process.env[name];
   if (value) return value;
-  console.warn(`[warden-demo] !!! ${name} is not set: using a well-known development value. Never run like this in production. !!!`);
+  console.warn(
+    `[warden-demo] !!! ${name} is not set: using a well-known development value. Never run like this in production. !!!`,
+  );
   return fallback;
 }
 
@@ -38,12 +40,17 @@ try {
   });
 } catch (e) {
   // One line, no stack: the usual causes (port taken, bad option) are fixed from the message.
-  const message = e instanceof ListenError || e instanceof WardenError ? e.message : `could not start: ${e instanceof Error ? e.message : String(e)}`;
+  const message =
+    e instanceof ListenError || e instanceof WardenError
+      ? e.message
+      : `could not start: ${e instanceof Error ? e.message : String(e)}`;
   console.error(`[warden-demo] ${message}`);
   // exit, not exitCode: presence, driver or store connections may still hold the event loop.
   process.exit(1);
 }
-console.info(`[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set)`);
+console.info(
+  `[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set)`,
+);
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);
 

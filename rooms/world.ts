@@ -26,7 +26,8 @@ const ReportMessage = z.object({ sessionId: z.string().min(1).max(64), reason: z
 
 /** Verifies a demo token: HS256 only, `sub` required. Returns the claims or throws 4215-style errors. */
 export function verifyDemoToken(token: string | undefined, secret: string): { sub: string; name?: string } {
-  if (!token) throw new ServerError(ErrorCode.AUTH_FAILED, "no token: join with a JWT whose sub claim names the account");
+  if (!token)
+    throw new ServerError(ErrorCode.AUTH_FAILED, "no token: join with a JWT whose sub claim names the account");
   let claims: jwt.JwtPayload | string;
   try {
     claims = jwt.verify(token, secret, { algorithms: ["HS256"] });
@@ -44,7 +45,10 @@ export function verifyDemoToken(token: string | undefined, secret: string): { su
  * list needs the warden instance. With `null`, the same room without the plugin (the
  * benchmarks' baseline); player reports are then answered "rejected".
  */
-export function createWorldRoom(warden: Warden | null, options: WorldRoomOptions): new () => Room<{ state: WorldState }> {
+export function createWorldRoom(
+  warden: Warden | null,
+  options: WorldRoomOptions,
+): new () => Room<{ state: WorldState }> {
   return class WorldRoom extends Room<{ state: WorldState }> {
     static override async onAuth(token: string) {
       return verifyDemoToken(token, options.jwtSecret);
@@ -65,7 +69,9 @@ export function createWorldRoom(warden: Warden | null, options: WorldRoomOptions
         avatar.y = message.y;
       }),
       report: validate(ReportMessage, async (client: Client, message: z.infer<typeof ReportMessage>) => {
-        const outcome = this.plugins ? await this.plugins.warden.report(client, message) : ({ status: "rejected", reason: "no warden in this room" } as const);
+        const outcome = this.plugins
+          ? await this.plugins.warden.report(client, message)
+          : ({ status: "rejected", reason: "no warden in this room" } as const);
         client.send("report:ack", { sessionId: message.sessionId, accepted: outcome.status === "filed", ...outcome });
       }),
     };

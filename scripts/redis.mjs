@@ -46,7 +46,11 @@ export function redisServerBinary() {
     return execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
   } catch {
     console.error("[redis] redis-server not found: installing it with apt-get");
-    execFileSync("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server"], { stdio: "inherit" });
+    execFileSync(
+      "sh",
+      ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server"],
+      { stdio: "inherit" },
+    );
     return "/usr/bin/redis-server";
   }
 }
@@ -57,10 +61,14 @@ export function redisServerBinary() {
  */
 export async function startRedisServer({ port, detached = false } = {}) {
   const chosen = port ?? (await freePort());
-  const child = spawn(redisServerBinary(), ["--port", String(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"], {
-    stdio: "ignore",
-    detached,
-  });
+  const child = spawn(
+    redisServerBinary(),
+    ["--port", String(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+    {
+      stdio: "ignore",
+      detached,
+    },
+  );
   if (detached) child.unref();
   for (let i = 0; i < 100; i++) {
     if (await pingRedis("127.0.0.1", chosen)) {

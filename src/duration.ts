@@ -18,7 +18,10 @@ export const MAX_DURATION_MS = 3650 * UNIT_MS.d;
 export function parseDuration(text: string): number {
   const match = typeof text === "string" ? PATTERN.exec(text.trim()) : null;
   if (!match) {
-    throw new WardenError("INVALID_DURATION", `bad duration ${JSON.stringify(String(text).slice(0, 40))}: use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)`);
+    throw new WardenError(
+      "INVALID_DURATION",
+      `bad duration ${JSON.stringify(String(text).slice(0, 40))}: use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)`,
+    );
   }
   return checkDuration(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS], text.trim());
 }
@@ -32,9 +35,13 @@ export function checkDuration(ms: unknown, shown: string = String(ms)): number {
   const named = JSON.stringify(shown.slice(0, 40));
   // Too long first: 999999999w is also past safe integers, and "too long" is what to fix.
   if (typeof ms === "number" && ms > MAX_DURATION_MS) {
-    throw new WardenError("INVALID_DURATION", `duration ${named} is longer than the maximum of 3650d (10 years): issue a permanent sanction instead`);
+    throw new WardenError(
+      "INVALID_DURATION",
+      `duration ${named} is longer than the maximum of 3650d (10 years): issue a permanent sanction instead`,
+    );
   }
-  if (typeof ms !== "number" || !Number.isSafeInteger(ms)) throw new WardenError("INVALID_DURATION", `duration ${named} must be a whole number of milliseconds`);
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms))
+    throw new WardenError("INVALID_DURATION", `duration ${named} must be a whole number of milliseconds`);
   if (ms <= 0) throw new WardenError("INVALID_DURATION", `duration ${named} must be longer than zero`);
   return ms;
 }

@@ -7,19 +7,34 @@
  */
 export const ERROR_CATALOGUE = {
   INVALID_OPTION: { status: 500, description: "createWarden() was given an option it cannot use." },
-  INVALID_SANCTION: { status: 400, description: "A sanction request is malformed (unknown kind, bad duration, missing reason…)." },
+  INVALID_SANCTION: {
+    status: 400,
+    description: "A sanction request is malformed (unknown kind, bad duration, missing reason…).",
+  },
   INVALID_DID: { status: 400, description: "A string is not a well-formed digital ID." },
-  INVALID_DURATION: { status: 400, description: "A duration is not of the form 30s, 10m, 2h or 7d, or is longer than 3650d (10 years)." },
+  INVALID_DURATION: {
+    status: 400,
+    description: "A duration is not of the form 30s, 10m, 2h or 7d, or is longer than 3650d (10 years).",
+  },
   SANCTION_NOT_FOUND: { status: 404, description: "No stored sanction has this id." },
   IDENTITY_NOT_FOUND: { status: 404, description: "The store holds nothing about this digital ID." },
   NOT_FOUND: { status: 404, description: "No admin API route has this path." },
-  INVALID_REQUEST: { status: 400, description: "A request body or query is malformed (see the message for the field)." },
+  INVALID_REQUEST: {
+    status: 400,
+    description: "A request body or query is malformed (see the message for the field).",
+  },
   UNAUTHORIZED: { status: 401, description: "No bearer token, or not a token the admin API knows." },
-  FORBIDDEN: { status: 403, description: "The token's role may not do this (a viewer tried to sanction, revoke, export or forget)." },
+  FORBIDDEN: {
+    status: 403,
+    description: "The token's role may not do this (a viewer tried to sanction, revoke, export or forget).",
+  },
   SANCTION_CANCELLED: { status: 409, description: "A sanction:before listener vetoed the sanction." },
   STORE_UNAVAILABLE: { status: 503, description: "The store (Redis) did not answer in time or refused the command." },
   STORE_SCRIPT: { status: 500, description: "A store script answered with an unexpected result." },
-  INTERNAL: { status: 500, description: "An unexpected failure; the details are in the server log, not in the answer." },
+  INTERNAL: {
+    status: 500,
+    description: "An unexpected failure; the details are in the server log, not in the answer.",
+  },
   CLOSED: { status: 503, description: "The warden was closed and takes no more work." },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -1,13 +1,32 @@
 import { Cluster, Redis } from "ioredis";
 import type { WardenStore } from "./stores/store.js";
-import { GUARD_DEFAULTS, INPUT_TYPE, messageTypes, resolveGuard, type GuardOptions, type ResolvedGuardOptions } from "./guard/options.js";
+import {
+  GUARD_DEFAULTS,
+  INPUT_TYPE,
+  messageTypes,
+  resolveGuard,
+  type GuardOptions,
+  type ResolvedGuardOptions,
+} from "./guard/options.js";
 import { identifyFromJwtClaims, type Identity } from "./identity/identify.js";
 import { resolvePolicy, type Policy, type PolicyOptions } from "./policy/ladder.js";
 import { RECORDER_DEFAULTS, resolveRecorder, type RecorderOptions } from "./recorder/options.js";
 import { REPORT_DEFAULTS, resolveReports, type ReportOptions } from "./reports/options.js";
 import { resolveRestrictionField, type RestrictionFieldOptions } from "./sanctions/options.js";
 import { consoleLogger, resolveLogger, type WardenLogger } from "./util/logger.js";
-import { MAX_SPAN_MS, attempt, deepFreeze, fail, keysOf, oneOf, optionalFunction, optionalNumber, readObject, show, type NumberRule } from "./util/validate.js";
+import {
+  MAX_SPAN_MS,
+  attempt,
+  deepFreeze,
+  fail,
+  keysOf,
+  oneOf,
+  optionalFunction,
+  optionalNumber,
+  readObject,
+  show,
+  type NumberRule,
+} from "./util/validate.js";
 
 // Each part owns its options type, defaults and resolver; this file composes them under
 // one object. The re-exports keep `options.js` the one place callers import them from.
@@ -191,7 +210,13 @@ const TOP_KEYS = keysOf<WardenOptions>({
   processId: true,
   logger: true,
 });
-const RETENTION_KEYS = keysOf<NonNullable<WardenOptions["retention"]>>({ eventsMs: true, sanctionsMs: true, auditMs: true, namesMs: true, bindingsMs: true });
+const RETENTION_KEYS = keysOf<NonNullable<WardenOptions["retention"]>>({
+  eventsMs: true,
+  sanctionsMs: true,
+  auditMs: true,
+  namesMs: true,
+  bindingsMs: true,
+});
 
 const MINUTE = 60_000;
 
@@ -216,12 +241,14 @@ const KEY_PART = /^[\w.-]{1,64}$/;
 
 function resolveSecret(value: unknown): string | Buffer {
   if (typeof value === "string") {
-    if (value.length < 16 || value.length > MAX_SECRET) fail("secret", `must be at least 16 characters (and at most ${MAX_SECRET}), got ${value.length}`);
+    if (value.length < 16 || value.length > MAX_SECRET)
+      fail("secret", `must be at least 16 characters (and at most ${MAX_SECRET}), got ${value.length}`);
     return value;
   }
   if (attempt("secret", () => Buffer.isBuffer(value))) {
     const bytes = value as Buffer;
-    if (bytes.length < 16 || bytes.length > MAX_SECRET) fail("secret", `must be at least 16 bytes (and at most ${MAX_SECRET}), got ${bytes.length}`);
+    if (bytes.length < 16 || bytes.length > MAX_SECRET)
+      fail("secret", `must be at least 16 bytes (and at most ${MAX_SECRET}), got ${bytes.length}`);
     // A copy: changing the caller's buffer later must not change every digital ID.
     return Buffer.from(bytes);
   }
@@ -229,13 +256,19 @@ function resolveSecret(value: unknown): string | Buffer {
 }
 
 function isStore(value: unknown): value is WardenStore {
-  return typeof value === "object" && value !== null && typeof (value as WardenStore).saveSanction === "function" && typeof (value as WardenStore).subscribe === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as WardenStore).saveSanction === "function" &&
+    typeof (value as WardenStore).subscribe === "function"
+  );
 }
 
 function resolveStore(value: unknown): StoreOption | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string") {
-    if (!/^rediss?:\/\/./.test(value) || value.length > 2048) fail("store", `must be a redis:// or rediss:// URL, got ${show(value)}`);
+    if (!/^rediss?:\/\/./.test(value) || value.length > 2048)
+      fail("store", `must be a redis:// or rediss:// URL, got ${show(value)}`);
     return value;
   }
   const ok = attempt("store", () => value instanceof Redis || value instanceof Cluster || isStore(value));
@@ -245,15 +278,23 @@ function resolveStore(value: unknown): StoreOption | undefined {
 
 function keyPart(path: string, value: unknown, fallback: string | undefined): string | undefined {
   if (value === undefined) return fallback;
-  if (typeof value !== "string" || !KEY_PART.test(value)) fail(path, `must be 1-64 characters of letters, digits, _ . -, got ${show(value)}`);
+  if (typeof value !== "string" || !KEY_PART.test(value))
+    fail(path, `must be 1-64 characters of letters, digits, _ . -, got ${show(value)}`);
   return value;
 }
 
 function resolveRetention(value: unknown): ResolvedOptions["retention"] {
   const defaults = DEFAULT_OPTIONS.retention;
   const given = value === undefined ? {} : readObject("retention", value, RETENTION_KEYS);
-  const one = (key: keyof typeof defaults): number => optionalNumber(`retention.${key}`, given[key], defaults[key], RULES.retention);
-  return { eventsMs: one("eventsMs"), sanctionsMs: one("sanctionsMs"), auditMs: one("auditMs"), namesMs: one("namesMs"), bindingsMs: one("bindingsMs") };
+  const one = (key: keyof typeof defaults): number =>
+    optionalNumber(`retention.${key}`, given[key], defaults[key], RULES.retention);
+  return {
+    eventsMs: one("eventsMs"),
+    sanctionsMs: one("sanctionsMs"),
+    auditMs: one("auditMs"),
+    namesMs: one("namesMs"),
+    bindingsMs: one("bindingsMs"),
+  };
 }
 
 /**
@@ -281,15 +322,30 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
       freezeTypes: messageTypes("freezeTypes", given.freezeTypes, DEFAULT_OPTIONS.freezeTypes),
       restrictionField: resolveRestrictionField(given.restrictionField),
       failMode: oneOf("failMode", given.failMode, ["open", "closed"], DEFAULT_OPTIONS.failMode),
-      storeTimeoutMs: optionalNumber("storeTimeoutMs", given.storeTimeoutMs, DEFAULT_OPTIONS.storeTimeoutMs, RULES.storeTimeoutMs),
+      storeTimeoutMs: optionalNumber(
+        "storeTimeoutMs",
+        given.storeTimeoutMs,
+        DEFAULT_OPTIONS.storeTimeoutMs,
+        RULES.storeTimeoutMs,
+      ),
       heartbeatMs: optionalNumber("heartbeatMs", given.heartbeatMs, DEFAULT_OPTIONS.heartbeatMs, RULES.heartbeatMs),
-      maxSessionsPerId: optionalNumber("maxSessionsPerId", given.maxSessionsPerId, DEFAULT_OPTIONS.maxSessionsPerId, RULES.maxSessionsPerId),
+      maxSessionsPerId: optionalNumber(
+        "maxSessionsPerId",
+        given.maxSessionsPerId,
+        DEFAULT_OPTIONS.maxSessionsPerId,
+        RULES.maxSessionsPerId,
+      ),
       retention: resolveRetention(given.retention),
       guard: resolveGuard(given.guard),
       policy: resolvePolicy(given.policy as PolicyOptions | undefined, "policy"),
       recorder: resolveRecorder(given.recorder),
       reports: resolveReports(given.reports),
-      noticeIntervalMs: optionalNumber("noticeIntervalMs", given.noticeIntervalMs, DEFAULT_OPTIONS.noticeIntervalMs, RULES.noticeIntervalMs),
+      noticeIntervalMs: optionalNumber(
+        "noticeIntervalMs",
+        given.noticeIntervalMs,
+        DEFAULT_OPTIONS.noticeIntervalMs,
+        RULES.noticeIntervalMs,
+      ),
       processId: keyPart("processId", given.processId, undefined),
       logger: resolveLogger(given.logger),
     };

@@ -95,7 +95,9 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const { store, prefix, logger, policy, retention } = this.options;
     this.processId = this.options.processId ?? `p${randomBytes(6).toString("hex")}`;
     if (store === undefined) {
-      logger.warn("no store configured: using the embedded MemoryStore — sanctions are neither shared between processes nor kept across restarts");
+      logger.warn(
+        "no store configured: using the embedded MemoryStore — sanctions are neither shared between processes nor kept across restarts",
+      );
       this.store = new MemoryStore();
       this.ownsStore = true;
     } else if (typeof store === "string" || store instanceof Redis || store instanceof Cluster) {
@@ -112,7 +114,12 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.sanctions = new SanctionsService(this.store, retention, {
       before: (sanction) => {
         let veto: string | null = null;
-        this.emit("sanction:before", { sanction, cancel: (reason) => { veto ??= String(reason || "cancelled"); } });
+        this.emit("sanction:before", {
+          sanction,
+          cancel: (reason) => {
+            veto ??= String(reason || "cancelled");
+          },
+        });
         return veto;
       },
       // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
@@ -122,12 +129,23 @@ export class Warden extends TypedEmitter<WardenEvents> {
         this.emit("sanction:applied", sanction);
       },
       revoked: (sanction) => {
-        if (sanction.revoked) this.enforcer.apply({ type: "revoked", did: sanction.did, sanctionId: sanction.id, revocation: sanction.revoked });
+        if (sanction.revoked)
+          this.enforcer.apply({
+            type: "revoked",
+            did: sanction.did,
+            sanctionId: sanction.id,
+            revocation: sanction.revoked,
+          });
         this.emit("sanction:revoked", sanction);
       },
     });
     this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
-    this.admin = new AdminService(this.store, this.sanctions, new AuditLog(this.store, retention.auditMs), this.options);
+    this.admin = new AdminService(
+      this.store,
+      this.sanctions,
+      new AuditLog(this.store, retention.auditMs),
+      this.options,
+    );
 
     const chat = this.options.guard.chat;
     if (chat === false) this.chat = null;
@@ -154,20 +172,32 @@ export class Warden extends TypedEmitter<WardenEvents> {
       ladderOf: (track) => policy.tracks.get(track)?.ladder,
       recorded: (events, results) => this.escalation.recorded(events, results),
       failed: (error) => storeFailed("recordOffenses", error),
-      overflow: (dropped) => logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
+      overflow: (dropped) =>
+        logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
     });
-    this.gate = new JoinGate(this.store, this.enforcer, { ...this.options, processId: this.processId }, {
-      subscribed: () => this.subscribed,
-      closed,
-      storeFailed,
-      loaded: (session, sanctions) => this.reports.noteSanctions(session.did, sanctions),
-    });
-    this.registry = new ProcessRegistry(this.store, this.enforcer, this.profiles, { ...this.options, processId: this.processId }, {
-      storeFailed,
-      storeRecovered: () => this.storeRecovered(),
-      bound: (binding) => this.emit("session:bound", binding),
-      unbound: (binding) => this.emit("session:unbound", binding),
-    });
+    this.gate = new JoinGate(
+      this.store,
+      this.enforcer,
+      { ...this.options, processId: this.processId },
+      {
+        subscribed: () => this.subscribed,
+        closed,
+        storeFailed,
+        loaded: (session, sanctions) => this.reports.noteSanctions(session.did, sanctions),
+      },
+    );
+    this.registry = new ProcessRegistry(
+      this.store,
+      this.enforcer,
+      this.profiles,
+      { ...this.options, processId: this.processId },
+      {
+        storeFailed,
+        storeRecovered: () => this.storeRecovered(),
+        bound: (binding) => this.emit("session:bound", binding),
+        unbound: (binding) => this.emit("session:unbound", binding),
+      },
+    );
     this.host = this.pluginHost();
     this.subscribed = this.start();
     // Failures are reported through `store:error` and retried; nobody must see an unhandled rejection.
@@ -211,14 +241,20 @@ export class Warden extends TypedEmitter<WardenEvents> {
    * with none configured the router is empty (the API is not there) and a line says so.
    */
   adminRoutes(options: AdminApiOptions = {}): Router {
-    const moderatorTokens = options.moderatorTokens ?? (process.env.WARDEN_ADMIN_TOKEN ? [process.env.WARDEN_ADMIN_TOKEN] : []);
-    const viewerTokens = options.viewerTokens ?? (process.env.WARDEN_VIEWER_TOKEN ? [process.env.WARDEN_VIEWER_TOKEN] : []);
-    const router = createAdminRouter(this.admin, this.feed, { moderatorTokens, viewerTokens }, (m) => this.options.logger.error(m));
+    const moderatorTokens =
+      options.moderatorTokens ?? (process.env.WARDEN_ADMIN_TOKEN ? [process.env.WARDEN_ADMIN_TOKEN] : []);
+    const viewerTokens =
+      options.viewerTokens ?? (process.env.WARDEN_VIEWER_TOKEN ? [process.env.WARDEN_VIEWER_TOKEN] : []);
+    const router = createAdminRouter(this.admin, this.feed, { moderatorTokens, viewerTokens }, (m) =>
+      this.options.logger.error(m),
+    );
     if (router === null) {
       this.options.logger.info("admin API disabled: no WARDEN_ADMIN_TOKEN or WARDEN_VIEWER_TOKEN configured");
       return express.Router();
     }
-    this.options.logger.info(`admin API enabled (${moderatorTokens.length} moderator, ${viewerTokens.length} viewer token(s))`);
+    this.options.logger.info(
+      `admin API enabled (${moderatorTokens.length} moderator, ${viewerTokens.length} viewer token(s))`,
+    );
     return router;
   }
 
@@ -322,7 +358,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
       publishRestriction: (session) => enforcer.publishRestriction(session),
       report: (from, target, reason) => reports.file(from, target, reason),
       frameDisagreement: (detail) => {
-        if (this.counters.frameDisagreements++ === 0) this.options.logger.error(`frame decoded differently by the guard and by Colyseus (dropped): ${detail.slice(0, 200)}`);
+        if (this.counters.frameDisagreements++ === 0)
+          this.options.logger.error(
+            `frame decoded differently by the guard and by Colyseus (dropped): ${detail.slice(0, 200)}`,
+          );
       },
     };
   }
@@ -340,7 +379,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
           },
           (since) => void this.registry.resync(since),
           (reason, count) => {
-            if (count === 1) this.options.logger.warn(`dropped a ${reason} on the bus; further ones are counted, not logged`);
+            if (count === 1)
+              this.options.logger.warn(`dropped a ${reason} on the bus; further ones are counted, not logged`);
           },
         );
         break;

@@ -37,10 +37,20 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function api(method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+async function api(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -113,11 +123,24 @@ describe("moderation over HTTP", () => {
   it("looks up by last-seen name, sanctions and revokes; the player feels it live; every act is audited", async () => {
     const name = `Grief${n}er`;
     const p = await player(name);
-    await waitFor(async () => (await api("GET", `/identities?q=${encodeURIComponent(name.toLowerCase())}`, VIEWER)).body.identities.length === 1, "lookup by name");
-    const found = (await api("GET", `/identities?q=${encodeURIComponent(name)}`, VIEWER, undefined, { "x-warden-why": "ticket 42" })).body.identities;
+    await waitFor(
+      async () =>
+        (await api("GET", `/identities?q=${encodeURIComponent(name.toLowerCase())}`, VIEWER)).body.identities.length ===
+        1,
+      "lookup by name",
+    );
+    const found = (
+      await api("GET", `/identities?q=${encodeURIComponent(name)}`, VIEWER, undefined, { "x-warden-why": "ticket 42" })
+    ).body.identities;
     expect(found[0]).toMatchObject({ did: p.did, profile: { name } });
 
-    const issued = await api("POST", `/identities/${p.did}/sanctions`, MODERATOR, { kind: "mute", duration: "10m", reason: "spam in spawn" }, { "x-warden-actor": "ann" });
+    const issued = await api(
+      "POST",
+      `/identities/${p.did}/sanctions`,
+      MODERATOR,
+      { kind: "mute", duration: "10m", reason: "spam in spawn" },
+      { "x-warden-actor": "ann" },
+    );
     expect(issued.status).toBe(201);
     expect(issued.body.sanction).toMatchObject({ did: p.did, kind: "mute", by: "api:moderator:ann" });
     await waitFor(() => p.seen.notices.some((x) => x.kind === "mute"), "mute notice");
@@ -126,13 +149,26 @@ describe("moderation over HTTP", () => {
     expect(revoked.body).toMatchObject({ status: "revoked" });
     await waitFor(() => p.seen.notices.some((x) => x.kind === "lifted"), "lifted notice");
 
-    const banned = await api("POST", `/identities/${p.did}/sanctions`, MODERATOR, { kind: "ban", duration: 60_000, reason: "final" });
+    const banned = await api("POST", `/identities/${p.did}/sanctions`, MODERATOR, {
+      kind: "ban",
+      duration: 60_000,
+      reason: "final",
+    });
     expect(banned.status).toBe(201);
     expect((await p.seen.left).code).toBe(4403);
 
     const audit = (await api("GET", "/audit?limit=200", VIEWER)).body.entries as any[];
-    const mine = audit.filter((e) => e.target === p.did || e.target === issued.body.sanction.id).map((e) => `${e.actor}:${e.action}`);
-    expect(mine).toEqual(expect.arrayContaining(["api:viewer:lookup", "api:moderator:ann:issue", "api:moderator:revoke", "api:moderator:issue"]));
+    const mine = audit
+      .filter((e) => e.target === p.did || e.target === issued.body.sanction.id)
+      .map((e) => `${e.actor}:${e.action}`);
+    expect(mine).toEqual(
+      expect.arrayContaining([
+        "api:viewer:lookup",
+        "api:moderator:ann:issue",
+        "api:moderator:revoke",
+        "api:moderator:issue",
+      ]),
+    );
     expect(audit.find((e) => e.target === p.did && e.action === "lookup" && e.why === "ticket 42")).toBeDefined();
     expect((await api("GET", "/audit/verify", VIEWER)).body).toMatchObject({ ok: true });
   });
@@ -153,7 +189,10 @@ describe("moderation over HTTP", () => {
 describe("live feed (SSE)", () => {
   it("delivers an offense within a second of it, and sanctions as they are issued", async () => {
     const controller = new AbortController();
-    const res = await fetch(`${base}/feed`, { headers: { authorization: `Bearer ${VIEWER}` }, signal: controller.signal });
+    const res = await fetch(`${base}/feed`, {
+      headers: { authorization: `Bearer ${VIEWER}` },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
@@ -161,7 +200,12 @@ describe("live feed (SSE)", () => {
     const next = async (pattern: RegExp, ms = 3000) => {
       const deadline = Date.now() + ms;
       while (!pattern.test(buffer)) {
-        const chunk = await Promise.race([reader.read(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no ${pattern} in ${ms} ms: ${buffer}`)), deadline - Date.now()))]);
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, rej) =>
+            setTimeout(() => rej(new Error(`no ${pattern} in ${ms} ms: ${buffer}`)), deadline - Date.now()),
+          ),
+        ]);
         if (chunk.done) throw new Error("feed closed");
         buffer += new TextDecoder().decode(chunk.value);
       }
@@ -184,7 +228,13 @@ describe("export and erasure", () => {
     p.room.send("teleport", {});
     await waitFor(async () => (await world.warden.store.offensesOf(p.did, { limit: 10 })).length === 1, "an event");
     await world.warden.sanctions.issue({ did: p.did, kind: "warn", reason: "w", by: "test" });
-    await world.warden.sanctions.issue({ did: p.did, kind: "ban", duration: 3_600_000, reason: "secret reason", by: "test" });
+    await world.warden.sanctions.issue({
+      did: p.did,
+      kind: "ban",
+      duration: 3_600_000,
+      reason: "secret reason",
+      by: "test",
+    });
     await p.seen.left;
 
     const exported = (await api("GET", `/identities/${p.did}/export`, MODERATOR)).body;
@@ -211,9 +261,17 @@ describe("export and erasure", () => {
     // except the audit log, which records who acted on the ID, never the erased data.
     const feed = await redis.xrange(keys.feed(), "-", "+");
     expect(JSON.stringify(feed)).not.toContain(p.did);
-    expect((await world.warden.store.didsByName("ForgetMe", Date.now(), 86_400_000)).map((d) => d.did)).not.toContain(p.did);
-    const forgetEntry = (await api("GET", "/audit?limit=5", MODERATOR)).body.entries.find((e: any) => e.action === "forget");
-    expect(forgetEntry).toMatchObject({ target: p.did, why: "GDPR request 7", detail: { keptBans: 1, includingSanctions: false } });
+    expect((await world.warden.store.didsByName("ForgetMe", Date.now(), 86_400_000)).map((d) => d.did)).not.toContain(
+      p.did,
+    );
+    const forgetEntry = (await api("GET", "/audit?limit=5", MODERATOR)).body.entries.find(
+      (e: any) => e.action === "forget",
+    );
+    expect(forgetEntry).toMatchObject({
+      target: p.did,
+      why: "GDPR request 7",
+      detail: { keptBans: 1, includingSanctions: false },
+    });
     expect(JSON.stringify(forgetEntry)).not.toContain("secret reason");
 
     // The ban still holds after erasure.

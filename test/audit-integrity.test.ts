@@ -105,7 +105,17 @@ function Beaten<B extends StoreClass>(Base: B) {
     others = 0;
     override async appendAudit(...args: Parameters<WardenStore["appendAudit"]>) {
       const head = await this.auditHead();
-      const body = { seq: head.seq + 1, at: Date.now(), actor: "other", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev: head.hash };
+      const body = {
+        seq: head.seq + 1,
+        at: Date.now(),
+        actor: "other",
+        face: "code" as const,
+        action: "view" as const,
+        target: null,
+        why: null,
+        detail: {},
+        prev: head.hash,
+      };
       await super.appendAudit([{ ...body, hash: hashEntry(body) }], head.hash, 0);
       this.others++;
       return super.appendAudit(...args);
@@ -127,7 +137,10 @@ function Counting<B extends StoreClass>(Base: B) {
 
 const ObservedMemory = Observed(MemoryStore);
 const ObservedRedis = Observed(RedisStore);
-type ObservedStore = WardenStore & { readonly acts: { act: Act; newest: AuditEntry | undefined }[]; readonly failing: Set<Act> };
+type ObservedStore = WardenStore & {
+  readonly acts: { act: Act; newest: AuditEntry | undefined }[];
+  readonly failing: Set<Act>;
+};
 
 function adminOver(store: WardenStore, audit = new AuditLog(store, retention.auditMs)): AdminService {
   const sanctions = new SanctionsService(store, retention, { before: () => null, issued: () => {}, revoked: () => {} });
@@ -164,7 +177,11 @@ for (const [name, make] of Object.entries(stores)) {
           ["saveSanction", "issue", target],
           ["forget", "forget", target],
         ]);
-        expect(store.acts[0]!.newest!.detail).toEqual({ sanctionId: issued.sanction.id, kind: "ban", end: issued.sanction.end });
+        expect(store.acts[0]!.newest!.detail).toEqual({
+          sanctionId: issued.sanction.id,
+          kind: "ban",
+          end: issued.sanction.end,
+        });
         // A sanction id that does not exist: nothing happens, so nothing is recorded.
         const before = (await allEntries(store)).length;
         expect(await service.revoke(`${target}.aaaaaaaa`, "x", MOD)).toEqual({ status: "not_found" });
@@ -184,8 +201,13 @@ for (const [name, make] of Object.entries(stores)) {
         if (standing.status !== "issued") throw new Error("not issued");
 
         for (const act of ["saveSanction", "revokeSanction", "forget"] as const) store.failing.add(act);
-        await expect(service.issue({ did: target, kind: "ban", reason: "will fail" }, MOD)).rejects.toMatchObject({ name: "WardenError", code: "STORE_UNAVAILABLE" });
-        await expect(service.revoke(standing.sanction.id, "will fail", MOD)).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+        await expect(service.issue({ did: target, kind: "ban", reason: "will fail" }, MOD)).rejects.toMatchObject({
+          name: "WardenError",
+          code: "STORE_UNAVAILABLE",
+        });
+        await expect(service.revoke(standing.sanction.id, "will fail", MOD)).rejects.toMatchObject({
+          code: "STORE_UNAVAILABLE",
+        });
         await expect(service.forget(target, MOD)).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
         store.failing.clear();
 
@@ -204,7 +226,9 @@ for (const [name, make] of Object.entries(stores)) {
         expect(entries[1]!.detail.sanctionId).toBe(banId);
         expect(entries[3]!.target).toBe(standing.sanction.id);
         // And indeed nothing happened: no ban, the mute still in force.
-        expect((await store.sanctionsOf(target)).map((s) => [s.kind, s.revoked === undefined])).toEqual([["mute", true]]);
+        expect((await store.sanctionsOf(target)).map((s) => [s.kind, s.revoked === undefined])).toEqual([
+          ["mute", true],
+        ]);
         expect(await service.verifyAudit()).toMatchObject({ ok: true, entries: 7 });
       } finally {
         await close();
@@ -222,16 +246,22 @@ describe("entry first, then the act: a real Redis failure", () => {
       const service = adminOver(store);
       const target = did();
       await admin.set(keys.sanctions(target), "not a hash");
-      const failure = await service.issue({ did: target, kind: "ban", duration: 60_000, reason: "refused by redis" }, MOD).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const failure = await service
+        .issue({ did: target, kind: "ban", duration: 60_000, reason: "refused by redis" }, MOD)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(failure).toBeInstanceOf(WardenError);
       expect((failure as WardenError).code).toBe("STORE_SCRIPT");
       const [entry, followUp, ...rest] = await allEntries(store);
       expect(rest).toEqual([]);
       expect(entry).toMatchObject({ action: "issue", target, detail: { kind: "ban" } });
-      expect(followUp).toMatchObject({ action: "issue", target, detail: { sanctionId: entry!.detail.sanctionId, failed: "STORE_SCRIPT", entry: entry!.seq } });
+      expect(followUp).toMatchObject({
+        action: "issue",
+        target,
+        detail: { sanctionId: entry!.detail.sanctionId, failed: "STORE_SCRIPT", entry: entry!.seq },
+      });
       expect(await admin.get(keys.sanctions(target))).toBe("not a hash");
       expect(await service.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
     } finally {
@@ -252,7 +282,10 @@ describe("two writers appending at once", () => {
     RedisStore: async () => {
       const p = prefix("audit-two");
       const CountedRedis = Counting(RedisStore);
-      const stores: [Counted, Counted] = [new CountedRedis({ connection: redisUrl(), prefix: p }), new CountedRedis({ connection: redisUrl(), prefix: p })];
+      const stores: [Counted, Counted] = [
+        new CountedRedis({ connection: redisUrl(), prefix: p }),
+        new CountedRedis({ connection: redisUrl(), prefix: p }),
+      ];
       await Promise.all(stores.map((s) => s.connect()));
       return { stores, close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
     },
@@ -268,13 +301,15 @@ describe("two writers appending at once", () => {
       const { stores, close } = await make();
       try {
         const logs = stores.map((s) => new AuditLog(s, retention.auditMs));
-        const append = (w: number, i: number) => logs[w]!.append({ actor: `writer-${w}`, face: "code", action: "view", target: null, detail: { i } });
+        const append = (w: number, i: number) =>
+          logs[w]!.append({ actor: `writer-${w}`, face: "code", action: "view", target: null, detail: { i } });
         // Each writer: half its appends in one burst, the other half in waves of 5 (many store calls that race the other writer's).
         const writer = async (w: number) => {
           const half = PER_WRITER / 2;
           const burst = Promise.allSettled(Array.from({ length: half }, (_, i) => append(w, i)));
           const waves: PromiseSettledResult<AuditEntry>[] = [];
-          for (let i = half; i < PER_WRITER; i += 5) waves.push(...(await Promise.allSettled(Array.from({ length: 5 }, (_, j) => append(w, i + j)))));
+          for (let i = half; i < PER_WRITER; i += 5)
+            waves.push(...(await Promise.allSettled(Array.from({ length: 5 }, (_, j) => append(w, i + j)))));
           return [...(await burst), ...waves];
         };
         const started = performance.now();
@@ -295,7 +330,12 @@ describe("two writers appending at once", () => {
         expect(await logs[1]!.verify()).toEqual({ ok: true, entries: 2 * PER_WRITER, trimmed: 0 });
         const conflicts = name === "MemoryStore" ? stores[0].conflicts : stores[0].conflicts + stores[1].conflicts;
         expect(conflicts).toBeGreaterThan(0); // the two writers did race
-        figure(`two writers (${name})`, { appends: 2 * PER_WRITER, failed: rejected.length, conflictsResolved: conflicts, ms });
+        figure(`two writers (${name})`, {
+          appends: 2 * PER_WRITER,
+          failed: rejected.length,
+          conflictsResolved: conflicts,
+          ms,
+        });
       } finally {
         await close();
       }
@@ -307,9 +347,18 @@ describe("two writers appending at once", () => {
     await store.connect();
     try {
       const log = new AuditLog(store, retention.auditMs);
-      for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => log.append({ actor: "seed", face: "code", action: "view", target: null, detail: { i: i + j } })));
+      for (let i = 0; i < 1500; i += 100)
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            log.append({ actor: "seed", face: "code", action: "view", target: null, detail: { i: i + j } }),
+          ),
+        );
       const writer = new AuditLog(store, retention.auditMs);
-      const more = Promise.all(Array.from({ length: 300 }, (_, i) => writer.append({ actor: "during", face: "code", action: "view", target: null, detail: { i } })));
+      const more = Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          writer.append({ actor: "during", face: "code", action: "view", target: null, detail: { i } }),
+        ),
+      );
       const verdicts = await Promise.all([log.verify(), log.verify(), more.then(() => log.verify())]);
       for (const v of verdicts) expect(v).toMatchObject({ ok: true });
       expect(verdicts[2]).toEqual({ ok: true, entries: 1800, trimmed: 0 });
@@ -333,12 +382,17 @@ async function closedPort(): Promise<number> {
 
 describe("a store that is down", () => {
   it("nothing listening: appends and acts reject with STORE_UNAVAILABLE, and no act is attempted", async () => {
-    const store = new ObservedRedis({ connection: `redis://127.0.0.1:${await closedPort()}`, prefix: prefix("audit-down") });
+    const store = new ObservedRedis({
+      connection: `redis://127.0.0.1:${await closedPort()}`,
+      prefix: prefix("audit-down"),
+    });
     try {
       const log = new AuditLog(store, retention.auditMs);
       const service = adminOver(store, log);
       const outcomes = await Promise.allSettled([
-        ...Array.from({ length: 20 }, (_, i) => log.append({ actor: "t", face: "code", action: "view", target: null, detail: { i } })),
+        ...Array.from({ length: 20 }, (_, i) =>
+          log.append({ actor: "t", face: "code", action: "view", target: null, detail: { i } }),
+        ),
         service.issue({ did: did(), kind: "ban", reason: "while down" }, MOD),
         service.forget(did(), MOD, { includingSanctions: true }),
       ]);
@@ -362,12 +416,26 @@ describe("a store that is down", () => {
     await store.connect();
     try {
       const log = new AuditLog(store, retention.auditMs);
-      await Promise.all(Array.from({ length: 10 }, (_, i) => log.append({ actor: "before", face: "code", action: "view", target: null, detail: { i } })));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          log.append({ actor: "before", face: "code", action: "view", target: null, detail: { i } }),
+        ),
+      );
       connection.disconnect();
-      const during = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append({ actor: "during", face: "code", action: "view", target: null, detail: { i } })));
-      expect(during.map((o) => (o.status === "rejected" ? (o.reason as WardenError).code : "fulfilled"))).toEqual(Array(30).fill("STORE_UNAVAILABLE"));
+      const during = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) =>
+          log.append({ actor: "during", face: "code", action: "view", target: null, detail: { i } }),
+        ),
+      );
+      expect(during.map((o) => (o.status === "rejected" ? (o.reason as WardenError).code : "fulfilled"))).toEqual(
+        Array(30).fill("STORE_UNAVAILABLE"),
+      );
       await connection.connect();
-      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => log.append({ actor: "after", face: "code", action: "view", target: null, detail: { i } })));
+      const after = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          log.append({ actor: "after", face: "code", action: "view", target: null, detail: { i } }),
+        ),
+      );
       expect(after.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 11 + i));
       expect(await log.verify()).toEqual({ ok: true, entries: 20, trimmed: 0 });
     } finally {
@@ -387,7 +455,10 @@ describe("a store that is down", () => {
       try {
         const log = new AuditLog(store, retention.auditMs, Date.now, { contentionTimeoutMs: 400 });
         const started = performance.now();
-        const error = await log.append({ actor: "t", face: "code", action: "view", target: null }).then(() => null, (e: unknown) => e);
+        const error = await log.append({ actor: "t", face: "code", action: "view", target: null }).then(
+          () => null,
+          (e: unknown) => e,
+        );
         const ms = performance.now() - started;
         expect(error).toBeInstanceOf(WardenError);
         expect((error as WardenError).code).toBe("STORE_UNAVAILABLE");
@@ -420,7 +491,12 @@ describe("admin API under load (real server, real Redis)", () => {
     world = await startWorld({
       port: 0,
       jwtSecret: JWT_SECRET,
-      warden: { secret: WARDEN_SECRET, store: redisUrl(), prefix: worldPrefix, logger: { info() {}, warn() {}, error() {} } },
+      warden: {
+        secret: WARDEN_SECRET,
+        store: redisUrl(),
+        prefix: worldPrefix,
+        logger: { info() {}, warn() {}, error() {} },
+      },
       admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
     });
     await world.warden.ready();
@@ -494,11 +570,19 @@ describe("admin API under load (real server, real Redis)", () => {
     // …and every act has exactly its entry.
     const entries = await allEntries(world.warden.store);
     const count = (pred: (e: AuditEntry) => boolean) => entries.filter(pred).length;
-    for (let i = 0; i < LOOKUPS; i++) expect(count((e) => e.actor === `api:viewer:v${i}` && e.action === "lookup" && e.target === target)).toBe(1);
-    for (let i = 0; i < FEEDS; i++) expect(count((e) => e.actor === `api:viewer:s${i}` && e.action === "view" && e.detail.what === "live feed")).toBe(1);
+    for (let i = 0; i < LOOKUPS; i++)
+      expect(count((e) => e.actor === `api:viewer:v${i}` && e.action === "lookup" && e.target === target)).toBe(1);
+    for (let i = 0; i < FEEDS; i++)
+      expect(count((e) => e.actor === `api:viewer:s${i}` && e.action === "view" && e.detail.what === "live feed")).toBe(
+        1,
+      );
     const banEntries = entries.filter((e) => e.action === "issue");
     expect(banEntries).toHaveLength(1);
-    expect(banEntries[0]).toMatchObject({ actor: "api:moderator:mod-in-the-middle", target, detail: { sanctionId: banned.id, kind: "ban", end: banned.end } });
+    expect(banEntries[0]).toMatchObject({
+      actor: "api:moderator:mod-in-the-middle",
+      target,
+      detail: { sanctionId: banned.id, kind: "ban", end: banned.end },
+    });
     expect(entries.some((e) => "failed" in e.detail)).toBe(false);
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: entries.length }, (_, i) => i + 1));
     expect(entries.length).toBe(LOOKUPS + FEEDS + 1);

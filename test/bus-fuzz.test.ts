@@ -62,14 +62,27 @@ function toText(value: unknown): string {
 const validSuffix = fc.stringMatching(/^[a-z2-7]{8}$/);
 /** Instants no Date can hold, or that are no instants at all (never `null`: that would be "permanent"). */
 const badInstant: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(8.64e15, 8.64e15 + 1, 8_639_000_000_000_000 + NOW, 1e20, 1e308, Number.MAX_VALUE, -1, -8.64e15, Number.MAX_SAFE_INTEGER + 2, NOW + 0.5),
+  fc.constantFrom(
+    8.64e15,
+    8.64e15 + 1,
+    8_639_000_000_000_000 + NOW,
+    1e20,
+    1e308,
+    Number.MAX_VALUE,
+    -1,
+    -8.64e15,
+    Number.MAX_SAFE_INTEGER + 2,
+    NOW + 0.5,
+  ),
   fc.constantFrom("\u0001INF", "\u0001NINF", "\u0001NAN", "\u0001BIG"),
   fc.constantFrom("NaN", "Infinity", String(NOW + HOUR), "2030-01-01", true, false, {}, [], [NOW]),
   fc.double().filter((x) => !(Number.isSafeInteger(x) && x >= 0 && x < 8.64e15) && Number.isFinite(x)),
   fc.integer({ min: -(2 ** 31), max: -1 }),
 );
 const notAKind: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom("nuke", "BAN", " ban", "ban ", "__proto__", "constructor", "", "lifted", null, 3, true, ["ban"], { kind: "ban" }),
+  fc.constantFrom("nuke", "BAN", " ban", "ban ", "__proto__", "constructor", "", "lifted", null, 3, true, ["ban"], {
+    kind: "ban",
+  }),
   fc.string({ maxLength: 12 }).filter((s) => !["warn", "mute", "freeze", "kick", "ban"].includes(s)),
 );
 const notAString: fc.Arbitrary<unknown> = fc.oneof(fc.constantFrom(null, 0, true, [], {}, ["x"]), fc.integer());
@@ -80,34 +93,77 @@ const CORRUPTIONS: Corruption[] = [
   (s) => badInstant.map((end) => ({ ...s, end })),
   (s) => badInstant.map((start) => ({ ...s, start })),
   (s) => notAKind.map((kind) => ({ ...s, kind })),
-  (s) => fc.oneof(fc.constantFrom(`${otherDid}.aaaaaaaa`, did, `${did}.`, `${did}.AAAAAAAA`, `${did}.aaaaaaa1`, ""), notAString).map((id) => ({ ...s, id })),
+  (s) =>
+    fc
+      .oneof(
+        fc.constantFrom(`${otherDid}.aaaaaaaa`, did, `${did}.`, `${did}.AAAAAAAA`, `${did}.aaaaaaa1`, ""),
+        notAString,
+      )
+      .map((id) => ({ ...s, id })),
   // (Never another well-formed ID: with the id corruption above it would make a valid sanction of someone else.)
-  (s) => fc.oneof(fc.constantFrom(did.toUpperCase(), `${did}a`, did.slice(1), ""), notAString).map((d) => ({ ...s, did: d })),
+  (s) =>
+    fc
+      .oneof(fc.constantFrom(did.toUpperCase(), `${did}a`, did.slice(1), ""), notAString)
+      .map((d) => ({ ...s, did: d })),
   (s) => fc.oneof(fc.string({ minLength: 501, maxLength: 600 }), notAString).map((reason) => ({ ...s, reason })),
   (s) => fc.oneof(fc.string({ minLength: 101, maxLength: 140 }), notAString).map((by) => ({ ...s, by })),
-  (s) => fc.record({ at: badInstant, by: fc.constant("x"), reason: fc.constant("") }).map((revoked) => ({ ...s, revoked })),
+  (s) =>
+    fc.record({ at: badInstant, by: fc.constant("x"), reason: fc.constant("") }).map((revoked) => ({ ...s, revoked })),
   (s) => fc.constant({ ...s, kind: "kick", end: null }),
   (s) => fc.constant({ ...s, end: (s.start as number) - 1 }),
-  (s) => fc.constantFrom("id", "did", "kind", "reason", "by", "start", "end").map((key) => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key))),
+  (s) =>
+    fc
+      .constantFrom("id", "did", "kind", "reason", "by", "start", "end")
+      .map((key) => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key))),
 ];
 
 /** A sanction of the joined player that would be valid (a ban: it would close the client). */
-const baseSanction = (suffix: string, kind = "ban"): Record<string, unknown> => ({ id: `${did}.${suffix}`, did, kind, reason: "fuzz", by: "fuzz", start: NOW, end: NOW + HOUR });
+const baseSanction = (suffix: string, kind = "ban"): Record<string, unknown> => ({
+  id: `${did}.${suffix}`,
+  did,
+  kind,
+  reason: "fuzz",
+  by: "fuzz",
+  start: NOW,
+  end: NOW + HOUR,
+});
 
 const corruptedSanction: fc.Arbitrary<Record<string, unknown>> = fc
-  .tuple(validSuffix, fc.constantFrom("warn", "mute", "freeze", "kick", "ban"), fc.array(fc.nat(CORRUPTIONS.length - 1), { minLength: 1, maxLength: 3 }))
-  .chain(([suffix, kind, picks]) => picks.reduce<fc.Arbitrary<Record<string, unknown>>>((arb, i) => arb.chain((s) => CORRUPTIONS[i]!(s)), fc.constant(baseSanction(suffix, kind))));
+  .tuple(
+    validSuffix,
+    fc.constantFrom("warn", "mute", "freeze", "kick", "ban"),
+    fc.array(fc.nat(CORRUPTIONS.length - 1), { minLength: 1, maxLength: 3 }),
+  )
+  .chain(([suffix, kind, picks]) =>
+    picks.reduce<fc.Arbitrary<Record<string, unknown>>>(
+      (arb, i) => arb.chain((s) => CORRUPTIONS[i]!(s)),
+      fc.constant(baseSanction(suffix, kind)),
+    ),
+  );
 
 const issued = corruptedSanction.map((sanction) => toText({ type: "issued", sanction }));
 
 const revoked = fc
   .tuple(validSuffix, fc.nat(3))
   .chain(([suffix, which]): fc.Arbitrary<Record<string, unknown>> => {
-    const good = { type: "revoked", did, sanctionId: `${did}.${suffix}`, revocation: { at: NOW, by: "mod", reason: "ok" } };
+    const good = {
+      type: "revoked",
+      did,
+      sanctionId: `${did}.${suffix}`,
+      revocation: { at: NOW, by: "mod", reason: "ok" },
+    };
     if (which === 0) return badInstant.map((at) => ({ ...good, revocation: { ...good.revocation, at } }));
-    if (which === 1) return fc.constantFrom(`${otherDid}.${suffix}`, suffix, "", `${did}.${suffix}:r`).map((sanctionId) => ({ ...good, sanctionId }));
+    if (which === 1)
+      return fc
+        .constantFrom(`${otherDid}.${suffix}`, suffix, "", `${did}.${suffix}:r`)
+        .map((sanctionId) => ({ ...good, sanctionId }));
     if (which === 2) return fc.oneof(fc.constant(otherDid), notAString).map((d) => ({ ...good, did: d }));
-    return fc.oneof(notAString, fc.record({ at: fc.constant(NOW), by: fc.string({ minLength: 101, maxLength: 120 }), reason: fc.constant("") })).map((revocation) => ({ ...good, revocation }));
+    return fc
+      .oneof(
+        notAString,
+        fc.record({ at: fc.constant(NOW), by: fc.string({ minLength: 101, maxLength: 120 }), reason: fc.constant("") }),
+      )
+      .map((revocation) => ({ ...good, revocation }));
   })
   .map(toText);
 
@@ -133,16 +189,24 @@ const proto = fc.tuple(validSuffix, fc.nat(3)).map(([suffix, which]) => {
 });
 
 /** Deep nesting, within and beyond the decoder's length bound. */
-const nested = fc.tuple(fc.integer({ min: 10, max: 100_000 }), fc.boolean()).map(([depth, arrays]) =>
-  arrays ? `{"type":"issued","sanction":${"[".repeat(depth)}${"]".repeat(depth)}}` : `${'{"sanction":'.repeat(depth)}1${"}".repeat(depth)}`,
-);
+const nested = fc
+  .tuple(fc.integer({ min: 10, max: 100_000 }), fc.boolean())
+  .map(([depth, arrays]) =>
+    arrays
+      ? `{"type":"issued","sanction":${"[".repeat(depth)}${"]".repeat(depth)}}`
+      : `${'{"sanction":'.repeat(depth)}1${"}".repeat(depth)}`,
+  );
 
 const text = fc.string({ unit: "binary", maxLength: 300 }).filter((s) => parseBusMessage(s) === null);
-const json = fc.oneof(fc.json({ maxDepth: 6 }), fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? "null"));
+const json = fc.oneof(
+  fc.json({ maxDepth: 6 }),
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? "null"),
+);
 
 /** Every hostile message, in a seeded order; payloads are strings or raw bytes. */
 function hostileMessages(): (string | Buffer)[] {
-  const sample = <T>(arb: fc.Arbitrary<T>, n: number, offset: number) => fc.sample(arb, { numRuns: n, seed: SEED + offset });
+  const sample = <T>(arb: fc.Arbitrary<T>, n: number, offset: number) =>
+    fc.sample(arb, { numRuns: n, seed: SEED + offset });
   const strings = [
     ...sample(issued, COUNTS.issued, 1),
     ...sample(revoked, COUNTS.revoked, 2),
@@ -158,10 +222,18 @@ function hostileMessages(): (string | Buffer)[] {
     // The tester's reproduction: a valid-looking ban whose end is past the Date range.
     toText({ type: "issued", sanction: { ...baseSanction("pppppppp"), end: NOW + 8_639_000_000_000_000 } }),
   ];
-  const bytes = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), { numRuns: 40, seed: SEED + 8 }).map((b) => Buffer.concat([Buffer.from([0xff, 0xfe]), b]));
+  const bytes = fc
+    .sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), { numRuns: 40, seed: SEED + 8 })
+    .map((b) => Buffer.concat([Buffer.from([0xff, 0xfe]), b]));
   const all = [...strings, ...bytes];
   // Shuffled (seeded), so that families interleave.
-  const order = fc.sample(fc.shuffledSubarray(all.map((_, i) => i), { minLength: all.length, maxLength: all.length }), { numRuns: 1, seed: SEED })[0]!;
+  const order = fc.sample(
+    fc.shuffledSubarray(
+      all.map((_, i) => i),
+      { minLength: all.length, maxLength: all.length },
+    ),
+    { numRuns: 1, seed: SEED },
+  )[0]!;
   return order.map((i) => all[i]!);
 }
 
@@ -188,7 +260,14 @@ function junkRecords(): Record<string, string> {
 
 const prefix = uniquePrefix("busfuzz");
 const MODERATOR = "bus-fuzz-moderator-token-0123";
-const env = { REDIS_URL: redisUrl(), WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_ADMIN_TOKEN: MODERATOR, WARDEN_HEARTBEAT_MS: "500" };
+const env = {
+  REDIS_URL: redisUrl(),
+  WARDEN_SECRET,
+  JWT_SECRET,
+  WARDEN_PREFIX: prefix,
+  WARDEN_ADMIN_TOKEN: MODERATOR,
+  WARDEN_HEARTBEAT_MS: "500",
+};
 const keys = new RedisKeys(prefix);
 const figures = { published: 0, publishMs: 0, bytes: 0 };
 let redis: Redis;
@@ -200,18 +279,26 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  console.info(`[bus-fuzz] seed ${SEED}: ${figures.published} hostile messages (${(figures.bytes / 1e6).toFixed(1)} MB) published in ${figures.publishMs} ms; server process ${server?.child.exitCode === null && server?.child.signalCode === null ? "alive" : "DEAD"}`);
+  console.info(
+    `[bus-fuzz] seed ${SEED}: ${figures.published} hostile messages (${(figures.bytes / 1e6).toFixed(1)} MB) published in ${figures.publishMs} ms; server process ${server?.child.exitCode === null && server?.child.signalCode === null ? "alive" : "DEAD"}`,
+  );
   await server?.kill("SIGTERM");
   await dropPrefix(redis, prefix);
   redis.disconnect();
 });
 
 const alive = () => server.child.exitCode === null && server.child.signalCode === null;
-const linesMatching = (pattern: RegExp) => server.output.join("").split("\n").filter((line) => pattern.test(line));
+const linesMatching = (pattern: RegExp) =>
+  server.output
+    .join("")
+    .split("\n")
+    .filter((line) => pattern.test(line));
 const CRASH = /RangeError|TypeError|Uncaught|Unhandled|triggerUncaughtException|FATAL|at .*\(.*\.ts:\d+/;
 
 async function apiGet(path: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${server.port}/warden/api${path}`, { headers: { authorization: `Bearer ${MODERATOR}` } });
+  const res = await fetch(`http://127.0.0.1:${server.port}/warden/api${path}`, {
+    headers: { authorization: `Bearer ${MODERATOR}` },
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -219,7 +306,11 @@ async function apiGet(path: string): Promise<{ status: number; body: any }> {
 async function sendValid(seen: Observed, kind: "warn" | "kick", reason: string): Promise<Sanction> {
   const sanction = draftSanction({ did, kind, reason, by: "bus-fuzz" }, Date.now());
   await redis.publish(keys.busChannel(), JSON.stringify({ type: "issued", sanction } satisfies BusMessage));
-  await waitFor(() => seen.notices.some((n) => n.sanctionId === sanction.id), `the ${kind} notice sent on purpose`, 15_000);
+  await waitFor(
+    () => seen.notices.some((n) => n.sanctionId === sanction.id),
+    `the ${kind} notice sent on purpose`,
+    15_000,
+  );
   return sanction;
 }
 
@@ -244,7 +335,10 @@ describe("hostile bus messages and stored records against a child server process
         figures.bytes += m.length;
       }
       await pipeline.exec();
-      expect(alive(), `server process died after ${figures.published} messages (seed ${SEED})\n${server.output.join("").slice(-3000)}`).toBe(true);
+      expect(
+        alive(),
+        `server process died after ${figures.published} messages (seed ${SEED})\n${server.output.join("").slice(-3000)}`,
+      ).toBe(true);
     }
     figures.publishMs = Date.now() - started;
     expect(figures.published).toBe(messages.length);
@@ -263,7 +357,10 @@ describe("hostile bus messages and stored records against a child server process
   }, 30_000);
 
   it("skips junk records in the player's sanctions hash: join, admin API and `warden sanctions` still answer", async () => {
-    const valid = draftSanction({ did, kind: "warn", reason: "a real, stored warn", by: "bus-fuzz" }, Date.now() - 1000);
+    const valid = draftSanction(
+      { did, kind: "warn", reason: "a real, stored warn", by: "bus-fuzz" },
+      Date.now() - 1000,
+    );
     await redis.hset(keys.sanctions(did), { ...junkRecords(), [valid.id]: JSON.stringify(valid) });
 
     // Joins read the hash (no 526, and no ban out of a junk record).
@@ -301,7 +398,12 @@ describe("hostile bus messages and stored records against a child server process
     });
     expect(ban.status).toBe(201);
     expect((await againSeen.left).code).toBe(4403);
-    await redis.hdel(keys.sanctions(did), ...(await redis.hkeys(keys.sanctions(did))).filter((f) => !Object.keys(junkRecords()).includes(f) && f !== valid.id));
+    await redis.hdel(
+      keys.sanctions(did),
+      ...(await redis.hkeys(keys.sanctions(did))).filter(
+        (f) => !Object.keys(junkRecords()).includes(f) && f !== valid.id,
+      ),
+    );
 
     expect(alive()).toBe(true);
     expect(linesMatching(/skipped an unreadable sanction record/).length).toBeLessThanOrEqual(1);
@@ -311,21 +413,40 @@ describe("hostile bus messages and stored records against a child server process
 });
 
 describe("the same hostile messages and records through the MemoryStore", () => {
-  const hostileObjects = () => fc.sample(corruptedSanction, { numRuns: 400, seed: SEED + 9 }).map((s) => {
-    // As objects, JSON's stand-ins become the values themselves.
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(s)) out[k] = v === "\u0001INF" || v === "\u0001BIG" ? Infinity : v === "\u0001NINF" ? -Infinity : v === "\u0001NAN" ? NaN : v;
-    return out;
-  });
+  const hostileObjects = () =>
+    fc.sample(corruptedSanction, { numRuns: 400, seed: SEED + 9 }).map((s) => {
+      // As objects, JSON's stand-ins become the values themselves.
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(s))
+        out[k] =
+          v === "\u0001INF" || v === "\u0001BIG"
+            ? Infinity
+            : v === "\u0001NINF"
+              ? -Infinity
+              : v === "\u0001NAN"
+                ? NaN
+                : v;
+      return out;
+    });
   const retention = { sanctionsMs: HOUR, bindingsMs: HOUR };
 
   it("saveSanction refuses every hostile record (INVALID_SANCTION, nothing published); subscribe drops bad messages and contains a throwing handler", async () => {
     const store = new MemoryStore();
     const received: BusMessage[] = [];
     const reported: number[] = [];
-    await store.subscribe((m) => received.push(m), undefined, (_reason, count) => reported.push(count));
+    await store.subscribe(
+      (m) => received.push(m),
+      undefined,
+      (_reason, count) => reported.push(count),
+    );
     const throwing: string[] = [];
-    await store.subscribe(() => { throw new Error("boom"); }, undefined, (reason) => throwing.push(reason));
+    await store.subscribe(
+      () => {
+        throw new Error("boom");
+      },
+      undefined,
+      (reason) => throwing.push(reason),
+    );
 
     const hostile = hostileObjects().filter((s) => toBusMessage({ type: "issued", sanction: s }) === null);
     expect(hostile.length).toBeGreaterThan(350);
@@ -345,7 +466,10 @@ describe("the same hostile messages and records through the MemoryStore", () => 
     await store.saveSanction(valid, retention);
     await waitFor(() => received.length === 2, "the two valid messages");
 
-    expect(received).toEqual([{ type: "issued", sanction: stored }, { type: "issued", sanction: valid }]);
+    expect(received).toEqual([
+      { type: "issued", sanction: stored },
+      { type: "issued", sanction: valid },
+    ]);
     expect(reported).toEqual([expect.any(Number)]);
     // The throwing subscriber: the bad revocation, then the two valid messages it threw on.
     expect(throwing).toHaveLength(3);
@@ -359,7 +483,10 @@ describe("the same hostile messages and records through the MemoryStore", () => 
     const world: World = await startWorld({
       port: 0,
       jwtSecret: JWT_SECRET,
-      warden: { secret: WARDEN_SECRET, logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m), error: (m) => logged.push(m) } },
+      warden: {
+        secret: WARDEN_SECRET,
+        logger: { info: (m) => logged.push(m), warn: (m) => logged.push(m), error: (m) => logged.push(m) },
+      },
     });
     try {
       await world.warden.ready();
@@ -368,9 +495,15 @@ describe("the same hostile messages and records through the MemoryStore", () => 
       // The MemoryStore keeps what it is given and its sanctionsOf does not check records: leave
       // out bans and kicks, which the join gate would rightly act on (see the next test).
       const hostile = hostileObjects().filter((s) => s.kind !== "ban" && s.kind !== "kick");
-      for (const s of hostile) await world.warden.store.saveSanction(s as unknown as Sanction, retention).catch(() => {});
+      for (const s of hostile)
+        await world.warden.store.saveSanction(s as unknown as Sanction, retention).catch(() => {});
       // The tester's case: a mute whose end no Date can hold is refused, not stored and published.
-      const farOut = await world.warden.store.saveSanction({ ...baseSanction("rrrrrrrr", "mute"), end: NOW + 8_639_000_000_000_000 } as unknown as Sanction, retention).catch((e: { code?: string }) => e.code);
+      const farOut = await world.warden.store
+        .saveSanction(
+          { ...baseSanction("rrrrrrrr", "mute"), end: NOW + 8_639_000_000_000_000 } as unknown as Sanction,
+          retention,
+        )
+        .catch((e: { code?: string }) => e.code);
       expect(farOut).toBe("INVALID_SANCTION");
 
       const result = await world.warden.sanctions.issue({ did, kind: "warn", reason: "after the storm", by: "test" });
@@ -390,11 +523,17 @@ describe("the same hostile messages and records through the MemoryStore", () => 
   }, 30_000);
 
   it("a ban past the Date range is refused by the MemoryStore; a player it reaches anyway is refused cleanly (4403, never 526)", async () => {
-    const world: World = await startWorld({ port: 0, jwtSecret: JWT_SECRET, warden: { secret: WARDEN_SECRET, logger: { info() {}, warn() {}, error() {} } } });
+    const world: World = await startWorld({
+      port: 0,
+      jwtSecret: JWT_SECRET,
+      warden: { secret: WARDEN_SECRET, logger: { info() {}, warn() {}, error() {} } },
+    });
     try {
       await world.warden.ready();
       const farOut = { ...baseSanction("ssssssss"), end: 1e20 } as unknown as Sanction;
-      expect(await world.warden.store.saveSanction(farOut, retention).catch((e: { code?: string }) => e.code)).toBe("INVALID_SANCTION");
+      expect(await world.warden.store.saveSanction(farOut, retention).catch((e: { code?: string }) => e.code)).toBe(
+        "INVALID_SANCTION",
+      );
       // Applied without the store (as a resync or older code could): the join gate still answers with a reason.
       world.warden.enforcer.apply({ type: "issued", sanction: farOut });
       const refused = await rejection(client(world.port, SUB).joinOrCreate("world"));
@@ -409,9 +548,27 @@ describe("the same hostile messages and records through the MemoryStore", () => 
 describe("Enforcer.apply never throws", () => {
   it("drops malformed messages, logging one line per kind of message", () => {
     const logged: string[] = [];
-    const enforcer = new Enforcer({ restrictionField: undefined, noticeIntervalMs: 1000, logger: { info() {}, warn() {}, error: (m) => logged.push(m) } }, () => {});
-    const garbage = [undefined, null, 1, "x", {}, { type: "issued" }, { type: "issued", sanction: null }, { type: "revoked" }, { type: "revoked", revocation: null, sanctionId: "x" }];
-    for (let round = 0; round < 50; round++) for (const g of garbage) expect(() => enforcer.apply(g as unknown as BusMessage)).not.toThrow();
+    const enforcer = new Enforcer(
+      {
+        restrictionField: undefined,
+        noticeIntervalMs: 1000,
+        logger: { info() {}, warn() {}, error: (m) => logged.push(m) },
+      },
+      () => {},
+    );
+    const garbage = [
+      undefined,
+      null,
+      1,
+      "x",
+      {},
+      { type: "issued" },
+      { type: "issued", sanction: null },
+      { type: "revoked" },
+      { type: "revoked", revocation: null, sanctionId: "x" },
+    ];
+    for (let round = 0; round < 50; round++)
+      for (const g of garbage) expect(() => enforcer.apply(g as unknown as BusMessage)).not.toThrow();
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.length).toBeLessThanOrEqual(3);
     for (const line of logged) expect(line).toMatch(/^could not apply a (malformed|revoked|issued \w+) message/);
@@ -430,10 +587,14 @@ describe("`npm start` with its port taken", () => {
     await new Promise<void>((resolve) => blocker.listen(0, resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../rooms/server.ts", import.meta.url))], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), WARDEN_SECRET, JWT_SECRET },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", fileURLToPath(new URL("../rooms/server.ts", import.meta.url))],
+        {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), WARDEN_SECRET, JWT_SECRET },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -443,7 +604,9 @@ describe("`npm start` with its port taken", () => {
       clearTimeout(timer);
       expect(code, `${stdout}${stderr}`).toBe(1);
       const lines = `${stdout}${stderr}`.split("\n").filter((l) => l.trim() !== "");
-      expect(lines.filter((l) => /already in use/.test(l))).toEqual([`[warden-demo] port ${port} is already in use: set PORT to another port`]);
+      expect(lines.filter((l) => /already in use/.test(l))).toEqual([
+        `[warden-demo] port ${port} is already in use: set PORT to another port`,
+      ]);
       expect(lines.filter((l) => /^\s+at |Error:|EADDRINUSE/.test(l))).toEqual([]);
       expect(stdout).not.toMatch(/READY|listening on/);
     } finally {

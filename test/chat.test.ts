@@ -22,9 +22,22 @@ describe("normalizeChat", () => {
 
   it("removes zero-width and other invisible characters", () => {
     const invisibles = [
-      "\u200b", "\u200c", "\u200d", "\u200e", "\u200f",
-      "\u2060", "\u2061", "\u2062", "\u2063", "\u2064",
-      "\ufeff", "\u00ad", "\u034f", "\u180e", "\u202e", "\u3164",
+      "\u200b",
+      "\u200c",
+      "\u200d",
+      "\u200e",
+      "\u200f",
+      "\u2060",
+      "\u2061",
+      "\u2062",
+      "\u2063",
+      "\u2064",
+      "\ufeff",
+      "\u00ad",
+      "\u034f",
+      "\u180e",
+      "\u202e",
+      "\u3164",
     ];
     for (const char of invisibles) expect(normalizeChat(`a${char}b`)).toBe("ab");
   });
@@ -241,8 +254,14 @@ describe("ChatDetector: option validation", () => {
     [[], 'createWarden: option "guard.chat" must be an object, got an array'],
     [{ englishDataset: "yes" }, 'createWarden: option "guard.chat.englishDataset" must be true or false, got "yes"'],
     [{ terms: "noob" }, 'createWarden: option "guard.chat.terms" must be an array of strings, got "noob"'],
-    [{ terms: ["ok", 5] }, 'createWarden: option "guard.chat.terms[1]" must be a string of at most 200 characters, got 5'],
-    [{ terms: ["ok", " \u200b "] }, 'createWarden: option "guard.chat.terms[1]" must contain at least one visible character, got " \u200b "'],
+    [
+      { terms: ["ok", 5] },
+      'createWarden: option "guard.chat.terms[1]" must be a string of at most 200 characters, got 5',
+    ],
+    [
+      { terms: ["ok", " \u200b "] },
+      'createWarden: option "guard.chat.terms[1]" must contain at least one visible character, got " \u200b "',
+    ],
     [{ patterns: /kys/ }, 'createWarden: option "guard.chat.patterns" must be an array of RegExp, got a RegExp'],
     [{ patterns: [/a/, "b"] }, 'createWarden: option "guard.chat.patterns[1]" must be a RegExp, got "b"'],
     [{ allow: [""] }, 'createWarden: option "guard.chat.allow[0]" must contain at least one visible character, got ""'],

@@ -55,7 +55,10 @@ describe("warden CLI: end to end with --json", () => {
     expect(id.code).toBe(0);
     expect(JSON.parse(id.stdout)).toEqual({ did });
 
-    const ban = await warden(["ban", did, "--for", "2h", "--reason", "griefing spawn", "--by", "mod:ann", "--json"], env);
+    const ban = await warden(
+      ["ban", did, "--for", "2h", "--reason", "griefing spawn", "--by", "mod:ann", "--json"],
+      env,
+    );
     expect(ban.code).toBe(0);
     const sanction = JSON.parse(ban.stdout);
     expect(sanction).toMatchObject({ did, kind: "ban", reason: "griefing spawn", by: "mod:ann" });
@@ -69,13 +72,32 @@ describe("warden CLI: end to end with --json", () => {
 
     const revoked = await warden(["revoke", sanction.id, "--reason", "appeal", "--json"], env);
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toMatchObject({ status: "revoked", sanction: { id: sanction.id, revoked: { reason: "appeal" } } });
+    expect(JSON.parse(revoked.stdout)).toMatchObject({
+      status: "revoked",
+      sanction: { id: sanction.id, revoked: { reason: "appeal" } },
+    });
     expect(JSON.parse((await warden(["sanctions", did, "--json"], env)).stdout)).toEqual([]);
     expect(JSON.parse((await warden(["sanctions", did, "--all", "--json"], env)).stdout)).toHaveLength(1);
   });
 
   it("--help works on every command", async () => {
-    for (const command of ["id", "lookup", "warn", "mute", "freeze", "kick", "ban", "revoke", "sanctions", "sessions", "history", "tail", "export", "forget", "audit"]) {
+    for (const command of [
+      "id",
+      "lookup",
+      "warn",
+      "mute",
+      "freeze",
+      "kick",
+      "ban",
+      "revoke",
+      "sanctions",
+      "sessions",
+      "history",
+      "tail",
+      "export",
+      "forget",
+      "audit",
+    ]) {
       const run = await warden([command, "--help"], env);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: warden ${command}`);
@@ -89,7 +111,16 @@ describe("warden CLI: history and tail", () => {
     const store = new RedisStore({ connection: redisUrl(), prefix });
     const offender = deriveDigitalId(secret, "cli-offender");
     const record = (kind: string) => ({
-      event: { at: Date.now(), did: offender, room: { name: "world", id: "r1" }, detector: "payload" as const, kind, track: "malformed", severity: 1, evidence: { type: "teleport" } },
+      event: {
+        at: Date.now(),
+        did: offender,
+        room: { name: "world", id: "r1" },
+        detector: "payload" as const,
+        kind,
+        track: "malformed",
+        severity: 1,
+        evidence: { type: "teleport" },
+      },
       halfLifeMs: 600_000,
     });
     await store.recordOffenses([record("unknown_type"), record("oversized")], Date.now(), 3_600_000);
@@ -107,7 +138,10 @@ describe("warden CLI: history and tail", () => {
     await store.recordOffenses([record("live-1"), record("live-2")], Date.now(), 3_600_000);
     const run = await tail;
     expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((e) => e.kind)).toEqual(["live-1", "live-2"]);
     await store.close();
   });
@@ -126,9 +160,17 @@ describe("warden CLI: lookups, export, forget and the audit log", () => {
 
     const exported = await warden(["export", target], env);
     expect(exported.code).toBe(0);
-    expect(JSON.parse(exported.stdout)).toMatchObject({ did: target, sanctions: [{ kind: "warn", reason: "first warning" }] });
+    expect(JSON.parse(exported.stdout)).toMatchObject({
+      did: target,
+      sanctions: [{ kind: "warn", reason: "first warning" }],
+    });
 
-    const audit = JSON.parse((await warden(["audit", "--json", "--limit", "100"], env)).stdout) as { action: string; target: string | null; why: string | null; actor: string }[];
+    const audit = JSON.parse((await warden(["audit", "--json", "--limit", "100"], env)).stdout) as {
+      action: string;
+      target: string | null;
+      why: string | null;
+      actor: string;
+    }[];
     const about = audit.filter((e) => e.target === target).map((e) => e.action);
     expect(about).toEqual(expect.arrayContaining(["issue", "lookup", "export"]));
     expect(audit.find((e) => e.action === "lookup" && e.target === target)?.why).toBe("ticket 9");
@@ -144,7 +186,8 @@ describe("warden CLI: lookups, export, forget and the audit log", () => {
     const altered = JSON.parse(victim[1][1]!);
     altered.detail = { ...altered.detail, forged: true };
     await admin.del(keys.auditLog());
-    for (const [id, fields] of entries) await admin.xadd(keys.auditLog(), id, "e", id === victim[0] ? JSON.stringify(altered) : fields[1]!);
+    for (const [id, fields] of entries)
+      await admin.xadd(keys.auditLog(), id, "e", id === victim[0] ? JSON.stringify(altered) : fields[1]!);
     const broken = await warden(["audit", "verify"], env);
     expect(broken.code).toBe(4);
     expect(broken.stderr).toContain(`entry ${altered.seq}`);

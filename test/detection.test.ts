@@ -32,8 +32,21 @@ beforeAll(async () => {
       guard: { flood: { types: { move: { rate: 20, burst: 20 }, chat: { rate: 5, burst: 10 } } } },
       policy: {
         tracks: {
-          spam: { halfLifeMs: "10m", ladder: [{ at: 1, kind: "warn" }, { at: 2, kind: "mute", duration: "1m" }, { at: 3, kind: "kick" }] },
-          malformed: { halfLifeMs: "10m", ladder: [{ at: 2, kind: "warn" }, { at: 50, kind: "kick" }] },
+          spam: {
+            halfLifeMs: "10m",
+            ladder: [
+              { at: 1, kind: "warn" },
+              { at: 2, kind: "mute", duration: "1m" },
+              { at: 3, kind: "kick" },
+            ],
+          },
+          malformed: {
+            halfLifeMs: "10m",
+            ladder: [
+              { at: 2, kind: "warn" },
+              { at: 50, kind: "kick" },
+            ],
+          },
           abuse: { halfLifeMs: "10m", ladder: [{ at: 100, kind: "warn" }] },
         },
       },
@@ -81,7 +94,13 @@ describe("flood", () => {
     expect(seen.notices.map((n) => n.kind)).toEqual(["warn", "mute", "kick"]);
     const recorded = await events(did);
     expect(recorded.length).toBeGreaterThanOrEqual(3);
-    expect(recorded[0]).toMatchObject({ did, detector: "flood", kind: "rate", track: "spam", room: { name: "world", id: room.roomId } });
+    expect(recorded[0]).toMatchObject({
+      did,
+      detector: "flood",
+      kind: "rate",
+      track: "spam",
+      room: { name: "world", id: room.roomId },
+    });
     expect(recorded[0]!.evidence).toMatchObject({ type: "move", rate: 20, burst: 20 });
     const sanctions = await world.warden.sanctions.history(did);
     expect(sanctions.map((s) => `${s.kind}:${s.by}`)).toEqual(["warn:policy", "mute:policy", "kick:policy"]);
@@ -126,7 +145,10 @@ describe("chat", () => {
     speaker.room.send("chat", { text: "clean marker" });
     await waitFor(() => listener.seen.chats.some((c) => c.text === "clean marker"), "the clean marker");
     expect(listener.seen.chats.map((c) => c.text)).toEqual(["clean marker"]);
-    await waitFor(async () => (await events(speaker.did)).filter((e) => e.kind === "abusive_text").length === evasions.length, "one event per abusive message");
+    await waitFor(
+      async () => (await events(speaker.did)).filter((e) => e.kind === "abusive_text").length === evasions.length,
+      "one event per abusive message",
+    );
     const recorded = await events(speaker.did);
     for (const e of recorded) {
       expect(e).toMatchObject({ detector: "chat", kind: "abusive_text", track: "abuse" });
@@ -161,11 +183,19 @@ describe("malformed input", () => {
     second.room.send("move", { x: "north", y: 1 });
     await waitFor(() => second.seen.leftCode !== null, "Colyseus closing the invalid sender");
 
-    await waitFor(async () => (await events(offender.did)).length === 3 && (await events(second.did)).length === 1, "all malformed events");
+    await waitFor(
+      async () => (await events(offender.did)).length === 3 && (await events(second.did)).length === 1,
+      "all malformed events",
+    );
     const kinds = (await events(offender.did)).map((e) => e.kind).sort();
     expect(kinds).toEqual(["oversized", "undecodable", "unknown_type"]);
     const [invalid] = await events(second.did);
-    expect(invalid).toMatchObject({ detector: "payload", kind: "invalid", track: "malformed", evidence: { type: "move" } });
+    expect(invalid).toMatchObject({
+      detector: "payload",
+      kind: "invalid",
+      track: "malformed",
+      evidence: { type: "move" },
+    });
     expect(String(invalid!.evidence.detail)).toMatch(/x/);
     const unknown = (await events(offender.did)).find((e) => e.kind === "unknown_type")!;
     expect(unknown.evidence).toMatchObject({ type: "teleport" });
@@ -190,7 +220,10 @@ describe("malformed input", () => {
   it("a frame over the transport's maxPayload is recorded (oversized_frame)", async () => {
     const { room, did } = await join(nextAccount());
     sendRaw(room, new Uint8Array(8 * 1024).fill(13));
-    await waitFor(async () => (await events(did)).some((e) => e.kind === "oversized_frame"), "the oversized frame event");
+    await waitFor(
+      async () => (await events(did)).some((e) => e.kind === "oversized_frame"),
+      "the oversized frame event",
+    );
   });
 });
 
@@ -201,7 +234,12 @@ describe("recording layout and retention", () => {
     await waitFor(async () => (await events(did)).length === 1, "one event");
     const [history] = await redis.xrange(keys.events(did), "-", "+");
     const event = JSON.parse(history![1][1]!) as OffenseEvent;
-    expect(event).toMatchObject({ did, detector: "payload", kind: "unknown_type", room: { name: "world", id: room.roomId } });
+    expect(event).toMatchObject({
+      did,
+      detector: "payload",
+      kind: "unknown_type",
+      room: { name: "world", id: room.roomId },
+    });
     expect(await redis.xrange(keys.feed(), history![0], history![0])).toHaveLength(1);
     expect(await redis.hget(keys.points(did), "malformed")).toBe("1");
     expect(await redis.hget(keys.points(did), "malformed:n")).toBe("1");
@@ -226,7 +264,10 @@ describe("recording layout and retention", () => {
     expect(a.seen.notices).toEqual([]);
     b.room.send("teleport", {});
     // malformed ladder: warn at 2 points — reached only by the two rooms together.
-    await waitFor(() => a.seen.notices.some((n) => n.kind === "warn") && b.seen.notices.some((n) => n.kind === "warn"), "the warn from combined points");
+    await waitFor(
+      () => a.seen.notices.some((n) => n.kind === "warn") && b.seen.notices.some((n) => n.kind === "warn"),
+      "the warn from combined points",
+    );
     expect(new Set((await events(a.did)).map((e) => e.room.id))).toEqual(new Set([a.room.roomId, b.room.roomId]));
     await a.room.leave();
     await b.room.leave();
@@ -234,7 +275,10 @@ describe("recording layout and retention", () => {
 });
 
 describe("reports", () => {
-  async function reportFrom(room: Room, sessionId: string): Promise<{ sessionId: string; accepted: boolean; status: string }> {
+  async function reportFrom(
+    room: Room,
+    sessionId: string,
+  ): Promise<{ sessionId: string; accepted: boolean; status: string }> {
     return new Promise((resolve) => {
       room.onMessage("report:ack", (ack: { sessionId: string; accepted: boolean; status: string }) => resolve(ack));
       room.send("report", { sessionId, reason: "griefing" });
@@ -277,6 +321,9 @@ describe("reports", () => {
     for (const t of targets) outcomes.push((await reportFrom(spammer.room, t.room.sessionId)).status);
     expect(outcomes.slice(0, 4)).toEqual(["filed", "filed", "filed", "filed"]);
     expect(outcomes.slice(4)).toEqual(["rejected", "rejected"]);
-    await waitFor(async () => (await events(spammer.did)).some((e) => e.kind === "report_abuse"), "the report-abuse offense");
+    await waitFor(
+      async () => (await events(spammer.did)).some((e) => e.kind === "report_abuse"),
+      "the report-abuse offense",
+    );
   });
 });

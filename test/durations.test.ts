@@ -51,19 +51,27 @@ describe("MAX_DURATION_MS", () => {
     const request = { did, kind: "ban" as const, reason: "x", by: "test" };
     expect(draftSanction({ ...request, duration: MAX_DURATION_MS }, NOW).end).toBe(NOW + MAX_DURATION_MS);
     for (const duration of [MAX_DURATION_MS + 1, 8_639_000_000_000_000, Number.MAX_SAFE_INTEGER, 1e300, Infinity]) {
-      expect(refusal(() => draftSanction({ ...request, duration }, NOW)).code, String(duration)).toBe("INVALID_DURATION");
+      expect(refusal(() => draftSanction({ ...request, duration }, NOW)).code, String(duration)).toBe(
+        "INVALID_DURATION",
+      );
     }
     // Malformed (not too long) stays INVALID_SANCTION.
     for (const duration of [0, -1, 1.5, NaN]) {
-      expect(refusal(() => draftSanction({ ...request, duration }, NOW)).code, String(duration)).toBe("INVALID_SANCTION");
+      expect(refusal(() => draftSanction({ ...request, duration }, NOW)).code, String(duration)).toBe(
+        "INVALID_SANCTION",
+      );
     }
     // A clock gone wrong never produces an instant a Date cannot hold.
-    expect(refusal(() => draftSanction({ ...request, duration: 60_000 }, MAX_INSTANT_MS - 1)).code).toBe("INVALID_SANCTION");
+    expect(refusal(() => draftSanction({ ...request, duration: 60_000 }, MAX_INSTANT_MS - 1)).code).toBe(
+      "INVALID_SANCTION",
+    );
     expect(refusal(() => draftSanction({ ...request, kind: "kick" }, NaN)).code).toBe("INVALID_SANCTION");
   });
 
   it("policy ladder steps get the same bound", () => {
-    const ladder = (duration: number | string) => ({ tracks: { spam: { ladder: [{ at: 1, kind: "ban" as const, duration }] } } });
+    const ladder = (duration: number | string) => ({
+      tracks: { spam: { ladder: [{ at: 1, kind: "ban" as const, duration }] } },
+    });
     expect(resolvePolicy(ladder("3650d")).tracks.get("spam")!.ladder[0]!.duration).toBe(MAX_DURATION_MS);
     expect(resolvePolicy(ladder(MAX_DURATION_MS)).tracks.get("spam")!.ladder[0]!.duration).toBe(MAX_DURATION_MS);
     for (const duration of ["3651d", MAX_DURATION_MS + 1, 8_639_000_000_000_000]) {
@@ -75,10 +83,13 @@ describe("MAX_DURATION_MS", () => {
 });
 
 describe("formatting instants never throws", () => {
-  it.each([NaN, Infinity, -Infinity, -1, -8.64e15 - 1, 8.64e15 + 1, 1e300, Number.MAX_VALUE])("formatInstant(%s)", (ms) => {
-    expect(() => formatInstant(ms)).not.toThrow();
-    expect(typeof formatInstant(ms)).toBe("string");
-  });
+  it.each([NaN, Infinity, -Infinity, -1, -8.64e15 - 1, 8.64e15 + 1, 1e300, Number.MAX_VALUE])(
+    "formatInstant(%s)",
+    (ms) => {
+      expect(() => formatInstant(ms)).not.toThrow();
+      expect(typeof formatInstant(ms)).toBe("string");
+    },
+  );
 
   it("formats what a Date holds, and names the rest", () => {
     expect(formatInstant(0)).toBe("1970-01-01T00:00:00.000Z");
@@ -91,11 +102,27 @@ describe("formatting instants never throws", () => {
 
   it("isInstant is [0, 8.64e15) in whole milliseconds", () => {
     expect([0, NOW, MAX_INSTANT_MS - 1].map(isInstant)).toEqual([true, true, true]);
-    expect([-1, MAX_INSTANT_MS, 1.5, NaN, Infinity, "1", null].map(isInstant)).toEqual([false, false, false, false, false, false, false]);
+    expect([-1, MAX_INSTANT_MS, 1.5, NaN, Infinity, "1", null].map(isInstant)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("describeSanction and banMessage survive an end no Date can hold", () => {
-    const ban: Sanction = { id: `${did}.aaaaaaaa`, did, kind: "ban", reason: "r", by: "x", start: NOW, end: 8_639_000_000_000_000 + NOW };
+    const ban: Sanction = {
+      id: `${did}.aaaaaaaa`,
+      did,
+      kind: "ban",
+      reason: "r",
+      by: "x",
+      start: NOW,
+      end: 8_639_000_000_000_000 + NOW,
+    };
     expect(describeSanction(ban)).toBe("You are banned until (invalid time): r");
     expect(banMessage(ban)).toBe("banned until (invalid time): r");
     expect(describeSanction({ ...ban, end: NaN })).toMatch(/invalid time/);
@@ -103,13 +130,32 @@ describe("formatting instants never throws", () => {
 });
 
 describe("the codec refuses what a Date cannot hold", () => {
-  const good: Sanction = { id: `${did}.abcdefgh`, did, kind: "mute", reason: "spam", by: "policy", start: NOW, end: NOW + 60_000 };
+  const good: Sanction = {
+    id: `${did}.abcdefgh`,
+    did,
+    kind: "mute",
+    reason: "spam",
+    by: "policy",
+    start: NOW,
+    end: NOW + 60_000,
+  };
 
   it("reads a real sanction, revocation and bus message back", () => {
     expect(parseSanction(JSON.stringify(good))).toEqual(good);
-    expect(parseSanction(JSON.stringify({ ...good, kind: "ban", end: null }))).toEqual({ ...good, kind: "ban", end: null });
-    expect(parseRevocation(JSON.stringify({ at: NOW, by: "mod", reason: "" }))).toEqual({ at: NOW, by: "mod", reason: "" });
-    expect(parseBusMessage(JSON.stringify({ type: "issued", sanction: good }))).toEqual({ type: "issued", sanction: good });
+    expect(parseSanction(JSON.stringify({ ...good, kind: "ban", end: null }))).toEqual({
+      ...good,
+      kind: "ban",
+      end: null,
+    });
+    expect(parseRevocation(JSON.stringify({ at: NOW, by: "mod", reason: "" }))).toEqual({
+      at: NOW,
+      by: "mod",
+      reason: "",
+    });
+    expect(parseBusMessage(JSON.stringify({ type: "issued", sanction: good }))).toEqual({
+      type: "issued",
+      sanction: good,
+    });
     const revoked = { type: "revoked", did, sanctionId: good.id, revocation: { at: NOW, by: "mod", reason: "ok" } };
     expect(parseBusMessage(JSON.stringify(revoked))).toEqual(revoked);
   });
@@ -136,7 +182,13 @@ describe("the codec refuses what a Date cannot hold", () => {
   });
 
   it("refuses text that is not JSON, too long, or not a string", () => {
-    for (const text of ["", "{", "NaN", "1".repeat(20_000), `{"type":"issued","sanction":${"[".repeat(5000)}${"]".repeat(5000)}}`]) {
+    for (const text of [
+      "",
+      "{",
+      "NaN",
+      "1".repeat(20_000),
+      `{"type":"issued","sanction":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+    ]) {
       expect(parseBusMessage(text)).toBeNull();
       expect(parseSanction(text)).toBeNull();
     }
@@ -184,7 +236,11 @@ describe("the API and the CLI refuse a duration past MAX and store nothing", () 
     const auditBefore = await redis.xlen(`${prefix}:{audit}:log`);
     for (const duration of [8_639_000_000_000_000, MAX_DURATION_MS + 1, 1e300, "14285000w", "3651d", -5, 0, 1.5]) {
       const res = await post({ kind: "ban", reason: "too long", duration });
-      expect({ duration, status: res.status, code: res.body?.error?.code }).toEqual({ duration, status: 400, code: "INVALID_DURATION" });
+      expect({ duration, status: res.status, code: res.body?.error?.code }).toEqual({
+        duration,
+        status: 400,
+        code: "INVALID_DURATION",
+      });
     }
     expect(await sanctionKeys()).toEqual([]);
     expect(await redis.xlen(`${prefix}:{audit}:log`)).toBe(auditBefore);

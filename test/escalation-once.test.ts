@@ -14,7 +14,13 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { deriveDigitalId } from "../src/identity/digital-id.js";
 import { decay, escalate, type ResolvedStep, type ResolvedTrack } from "../src/policy/ladder.js";
-import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS, type OffenseEvent, type OffenseRecord, type RecordedOffense } from "../src/recorder/offense.js";
+import {
+  OFFENSE_DEDUPE_UPKEEP_MS,
+  OFFENSE_DEDUPE_WINDOW_MS,
+  type OffenseEvent,
+  type OffenseRecord,
+  type RecordedOffense,
+} from "../src/recorder/offense.js";
 import { Recorder } from "../src/recorder/recorder.js";
 import { MemoryStore } from "../src/stores/memory/memory-store.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
@@ -42,7 +48,17 @@ function ladderOf(...ats: number[]): readonly ResolvedStep[] {
 }
 
 function offense(did: string, uid: string | undefined, severity = 1, track = "spam", at = Date.now()): OffenseEvent {
-  return { at, did, room: { name: "world", id: "r1" }, detector: "flood", kind: "rate", track, severity, evidence: {}, ...(uid === undefined ? {} : { uid }) };
+  return {
+    at,
+    did,
+    room: { name: "world", id: "r1" },
+    detector: "flood",
+    kind: "rate",
+    track,
+    severity,
+    evidence: {},
+    ...(uid === undefined ? {} : { uid }),
+  };
 }
 
 function record(event: OffenseEvent, ladder: readonly ResolvedStep[], halfLifeMs: number): OffenseRecord {
@@ -56,7 +72,10 @@ type Recorded = Extract<RecordedOffense, { status: "recorded" }>;
  * as the store must: the steps the store returned must be exactly these. Also counts the
  * steps that would have been issued again without that mark (the race the mark closes).
  */
-function replayPolicy(applied: readonly Recorded[], track: ResolvedTrack): { steps: (number | null)[]; heldBack: number } {
+function replayPolicy(
+  applied: readonly Recorded[],
+  track: ResolvedTrack,
+): { steps: (number | null)[]; heldBack: number } {
   let issuedAt = 0;
   let heldBack = 0;
   const steps = applied.map((r) => {
@@ -83,7 +102,10 @@ function issuedSteps(results: readonly RecordedOffense[]): number[] {
 describe("two processes recording one ID at once", () => {
   it("issue each ladder step once, exactly as escalate() decides in the order Redis applied the events", async () => {
     // Two stores, two connections: two server processes. Each keeps two batches in flight.
-    const stores = [new RedisStore({ connection: redisUrl(), prefix }), new RedisStore({ connection: redisUrl(), prefix })];
+    const stores = [
+      new RedisStore({ connection: redisUrl(), prefix }),
+      new RedisStore({ connection: redisUrl(), prefix }),
+    ];
     await Promise.all(stores.map((s) => s.connect()));
     // Short half-life and simulated clocks (deterministic decay): the points wobble just under
     // and over each threshold — decay between two events can exceed a tiny offense — so a
@@ -102,7 +124,13 @@ describe("two processes recording one ID at once", () => {
         const inFlight: Promise<RecordedOffense[]>[] = [];
         const out: Recorded[] = [];
         for (let k = 0; k < CALLS; k++) {
-          const batch = [0, 1].map((j) => record(offense(did, `p${p}-${round}-${k}-${j}`, severities[(2 * k + j + p) % severities.length]), track.ladder, track.halfLifeMs));
+          const batch = [0, 1].map((j) =>
+            record(
+              offense(did, `p${p}-${round}-${k}-${j}`, severities[(2 * k + j + p) % severities.length]),
+              track.ladder,
+              track.halfLifeMs,
+            ),
+          );
           inFlight.push(store.recordOffenses(batch, base + 3 * k + p, RETENTION));
           if (inFlight.length === 2) for (const r of await inFlight.shift()!) out.push(r as Recorded);
           if (Math.random() < 0.5) await new Promise((r) => setImmediate(r));
@@ -127,7 +155,9 @@ describe("two processes recording one ID at once", () => {
     // The race the atomic mark closes did occur: without it, these steps would have been issued again.
     expect(heldBackTotal).toBeGreaterThan(0);
     expect(issuedTotal).toBe(ROUNDS * 4);
-    console.log(`two processes: ${ROUNDS} rounds, ${ROUNDS * 2 * 2 * CALLS} events, ${issuedTotal} steps issued (each once), ${heldBackTotal} re-issues held back by the mark`);
+    console.log(
+      `two processes: ${ROUNDS} rounds, ${ROUNDS * 2 * 2 * CALLS} events, ${issuedTotal} steps issued (each once), ${heldBackTotal} re-issues held back by the mark`,
+    );
     await Promise.all(stores.map((s) => s.close()));
   });
 });
@@ -165,11 +195,21 @@ for (const [name, make] of Object.entries(harnesses)) {
       // A retried batch is rebuilt from the front of the buffer: old events and new ones together.
       const mixed = [...batch.slice(3), ...[6, 7, 8, 9].map((i) => record(offense(did, `lost-${i}`), ladder, 600_000))];
       const third = await store.recordOffenses(mixed, now + 10, RETENTION);
-      expect(third.map((r) => r.status)).toEqual(["duplicate", "duplicate", "duplicate", "recorded", "recorded", "recorded", "recorded"]);
+      expect(third.map((r) => r.status)).toEqual([
+        "duplicate",
+        "duplicate",
+        "duplicate",
+        "recorded",
+        "recorded",
+        "recorded",
+        "recorded",
+      ]);
       expect(third.map((r) => r.step)).toEqual([null, null, 2, null, null, null, 3]);
       expect((await store.pointsOf(did)).spam).toMatchObject({ count: 10 });
       // The mark was set once: sitting on the ban, another offense issues nothing.
-      expect((await store.recordOffenses([record(offense(did, "after"), ladder, 600_000)], now + 20, RETENTION))[0]!.step).toBeNull();
+      expect(
+        (await store.recordOffenses([record(offense(did, "after"), ladder, 600_000)], now + 20, RETENTION))[0]!.step,
+      ).toBeNull();
       await close();
     });
 
@@ -179,7 +219,8 @@ for (const [name, make] of Object.entries(harnesses)) {
       const t0 = Date.now();
       const W = OFFENSE_DEDUPE_WINDOW_MS;
       const once = (uid: string) => [record(offense(did, uid), ladderOf(1), 600_000)];
-      const status = async (uid: string, now: number) => (await store.recordOffenses(once(uid), now, RETENTION))[0]!.status;
+      const status = async (uid: string, now: number) =>
+        (await store.recordOffenses(once(uid), now, RETENTION))[0]!.status;
       expect(await status("a", t0)).toBe("recorded");
       expect(await status("a", t0 + W - 1)).toBe("duplicate");
       expect(await status("a", t0 + W + 1)).toBe("recorded"); // past the window, and no upkeep since t0
@@ -198,7 +239,11 @@ describe("the Lua script and escalate() agree", () => {
     tracks: { ats: number[]; halfLifeMs: number }[];
     batches: { advance: number; events: { did: number; track: number; severity: number }[]; replay: number | null }[];
   }
-  const at = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 160 }).map((q) => q / 4), fc.double({ min: 0.01, max: 40, noNaN: true }));
+  const at = fc.oneof(
+    fc.integer({ min: 1, max: 40 }),
+    fc.integer({ min: 1, max: 160 }).map((q) => q / 4),
+    fc.double({ min: 0.01, max: 40, noNaN: true }),
+  );
   const scenario: fc.Arbitrary<Scenario> = fc.record({
     tracks: fc.array(
       fc.record({
@@ -210,7 +255,11 @@ describe("the Lua script and escalate() agree", () => {
     batches: fc.array(
       fc.record({
         // in half-lives of track 0; 0 = the same millisecond
-        advance: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.05, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true })),
+        advance: fc.oneof(
+          fc.constant(0),
+          fc.double({ min: 0, max: 0.05, noNaN: true }),
+          fc.double({ min: 0, max: 3, noNaN: true }),
+        ),
         events: fc.array(
           fc.record({
             did: fc.integer({ min: 0, max: 1 }),
@@ -230,7 +279,10 @@ describe("the Lua script and escalate() agree", () => {
    * window, those past it dropped at most once per OFFENSE_DEDUPE_UPKEEP_MS per ID (at its first
    * event of a batch, noted when one of the ID's events in the batch is recorded).
    */
-  function reference(calls: { records: OffenseRecord[]; now: number }[], tracks: Map<string, ResolvedTrack>): RecordedOffense[][] {
+  function reference(
+    calls: { records: OffenseRecord[]; now: number }[],
+    tracks: Map<string, ResolvedTrack>,
+  ): RecordedOffense[][] {
     const points = new Map<string, { points: number; at: number; issuedAt: number }>();
     const ids = new Map<string, { seen: Map<string, { at: number; step: number | null }>; upkeptAt: number }>();
     return calls.map(({ records, now }) => {
@@ -242,7 +294,8 @@ describe("the Lua script and escalate() agree", () => {
         if (!upkept.has(event.did)) {
           const upkeep = now - id.upkeptAt >= OFFENSE_DEDUPE_UPKEEP_MS;
           upkept.set(event.did, upkeep);
-          if (upkeep) for (const [uid, seen] of id.seen) if (seen.at < now - OFFENSE_DEDUPE_WINDOW_MS) id.seen.delete(uid);
+          if (upkeep)
+            for (const [uid, seen] of id.seen) if (seen.at < now - OFFENSE_DEDUPE_WINDOW_MS) id.seen.delete(uid);
         }
         const known = id.seen.get(event.uid!);
         if (known !== undefined) return { status: "duplicate", step: known.step };
@@ -267,7 +320,9 @@ describe("the Lua script and escalate() agree", () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (sc) => {
         const tracks = new Map<string, ResolvedTrack>();
-        sc.tracks.forEach((t, i) => tracks.set(`t${i}`, { name: `t${i}`, halfLifeMs: t.halfLifeMs, ladder: ladderOf(...t.ats) }));
+        sc.tracks.forEach((t, i) =>
+          tracks.set(`t${i}`, { name: `t${i}`, halfLifeMs: t.halfLifeMs, ladder: ladderOf(...t.ats) }),
+        );
         const dids = [newDid(), newDid()];
         const base = Date.now();
         let now = base;
@@ -276,7 +331,11 @@ describe("the Lua script and escalate() agree", () => {
           now += Math.round(b.advance * sc.tracks[0]!.halfLifeMs);
           const records = b.events.map((e, ei) => {
             const track = tracks.get(`t${e.track % sc.tracks.length}`)!;
-            return record(offense(dids[e.did]!, `b${bi}-${ei}`, e.severity, track.name, now), track.ladder, track.halfLifeMs);
+            return record(
+              offense(dids[e.did]!, `b${bi}-${ei}`, e.severity, track.name, now),
+              track.ladder,
+              track.halfLifeMs,
+            );
           });
           calls.push({ records, now });
           if (b.replay !== null) calls.push({ records: calls[b.replay % calls.length]!.records, now });
@@ -312,7 +371,9 @@ describe("the Lua script and escalate() agree", () => {
       }),
       { numRuns: 300 },
     );
-    console.log(`Lua/TS agreement: ${runs} scenarios, ${steps} steps issued, ${duplicates} duplicates — identical in both stores`);
+    console.log(
+      `Lua/TS agreement: ${runs} scenarios, ${steps} steps issued, ${duplicates} duplicates — identical in both stores`,
+    );
     expect(steps).toBeGreaterThan(runs);
   }, 120_000);
 });
@@ -334,7 +395,9 @@ class RedisProxy {
 
   static async start(targetPort: number): Promise<RedisProxy> {
     const server = net.createServer();
-    const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)),
+    );
     const proxy = new RedisProxy(server, port);
     server.on("connection", (client) => proxy.pipe(client, targetPort));
     return proxy;
@@ -392,17 +455,27 @@ class RedisProxy {
 describe("an outage replayed through the recorder", () => {
   const SPAM = ladderOf(1, 3, 6, 10);
 
-  function recorderOn(store: WardenStore, ladder: readonly ResolvedStep[], options: { batchSize: number; maxInFlight: number }, halfLifeMs = 3_600_000) {
+  function recorderOn(
+    store: WardenStore,
+    ladder: readonly ResolvedStep[],
+    options: { batchSize: number; maxInFlight: number },
+    halfLifeMs = 3_600_000,
+  ) {
     const seen = { steps: [] as number[], failed: 0 };
-    const recorder = new Recorder(store, RETENTION, { flushMs: 5, maxBuffered: 10_000, ...options }, {
-      halfLifeOf: () => halfLifeMs,
-      ladderOf: () => ladder,
-      recorded: (_events, results) => seen.steps.push(...issuedSteps(results)),
-      failed: () => {
-        seen.failed++;
+    const recorder = new Recorder(
+      store,
+      RETENTION,
+      { flushMs: 5, maxBuffered: 10_000, ...options },
+      {
+        halfLifeOf: () => halfLifeMs,
+        ladderOf: () => ladder,
+        recorded: (_events, results) => seen.steps.push(...issuedSteps(results)),
+        failed: () => {
+          seen.failed++;
+        },
+        overflow: () => {},
       },
-      overflow: () => {},
-    });
+    );
     return { recorder, seen };
   }
 
@@ -422,7 +495,10 @@ describe("an outage replayed through the recorder", () => {
     // their replies never come back; the third batch waits behind them.
     proxy.swallowReplies = true;
     for (let i = 0; i < 9; i++) recorder.record(offense(did, undefined));
-    await waitFor(async () => Number(await admin.hget(new RedisKeys(prefix).points(did), "spam:n")) === 8, "both batches applied in Redis");
+    await waitFor(
+      async () => Number(await admin.hget(new RedisKeys(prefix).points(did), "spam:n")) === 8,
+      "both batches applied in Redis",
+    );
     expect(seen.steps).toEqual([0]);
     proxy.swallowReplies = false;
     proxy.cut();
@@ -440,7 +516,26 @@ describe("an outage replayed through the recorder", () => {
     const dir = mkdtempSync(join(tmpdir(), "warden-once-"));
     const port = await freePort();
     const start = async (): Promise<ChildProcess> => {
-      const child = spawn(redisServerBinary(), ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--loglevel", "warning"], { stdio: "ignore" });
+      const child = spawn(
+        redisServerBinary(),
+        [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--dir",
+          dir,
+          "--save",
+          "",
+          "--appendonly",
+          "yes",
+          "--appendfsync",
+          "always",
+          "--loglevel",
+          "warning",
+        ],
+        { stdio: "ignore" },
+      );
       await waitFor(() => pingRedis("127.0.0.1", port), "redis-server up", 10_000);
       return child;
     };
@@ -468,7 +563,9 @@ describe("an outage replayed through the recorder", () => {
       expect(seen.steps).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
       expect((await store.pointsOf(did)).spam).toMatchObject({ count: EVENTS });
       expect(await store.offensesOf(did, { limit: 1000 })).toHaveLength(EVENTS);
-      console.log(`restart replay: ${EVENTS} events, ${seen.steps.length} steps issued once each, ${recorder.stats.failedBatches} failed batches retried, ${recorder.stats.duplicates} duplicates skipped`);
+      console.log(
+        `restart replay: ${EVENTS} events, ${seen.steps.length} steps issued once each, ${recorder.stats.failedBatches} failed batches retried, ${recorder.stats.duplicates} duplicates skipped`,
+      );
     } finally {
       await store.close();
       server.kill("SIGKILL");
@@ -484,7 +581,12 @@ describe("the warden issues what the store decided", () => {
     const proxy = await RedisProxy.start(Number(target.port || 6379));
     const wardenPrefix = uniquePrefix("once-warden");
     const errors: string[] = [];
-    const warden = createWarden({ secret: SECRET, store: proxy.url(), prefix: wardenPrefix, logger: { info() {}, warn() {}, error: (m: string) => errors.push(m) } });
+    const warden = createWarden({
+      secret: SECRET,
+      store: proxy.url(),
+      prefix: wardenPrefix,
+      logger: { info() {}, warn() {}, error: (m: string) => errors.push(m) },
+    });
     await warden.ready();
     const applied: string[] = [];
     const storeErrors: string[] = [];

@@ -38,7 +38,10 @@ describe("frame decoder (differential against Colyseus's RoomMessages)", () => {
     const head = frameHead();
     readFrame(Buffer.from(cases["request id fixstr"]), head);
     // 0xa1 is no number: decode.number yields undefined and moves one byte, so the type is the next byte, 0x78 = 120.
-    expect({ kind: head.kind, type: typeOf(Buffer.from(cases["request id fixstr"]), head) }).toEqual({ kind: FrameKind.request, type: 120 });
+    expect({ kind: head.kind, type: typeOf(Buffer.from(cases["request id fixstr"]), head) }).toEqual({
+      kind: FrameKind.request,
+      type: 120,
+    });
     readFrame(Buffer.from(cases["request id nil"]), head);
     expect(typeOf(Buffer.from(cases["request id nil"]), head)).toBe("chat");
     readFrame(Buffer.from(cases["overlong UTF-8 type"]), head);
@@ -59,8 +62,11 @@ describe("frame decoder (differential against Colyseus's RoomMessages)", () => {
     expect(kinds[Protocol.ROOM_REQUEST]).toBe(FrameKind.request);
     expect(kinds[Protocol.ROOM_INPUT_RELIABLE]).toBe(FrameKind.input);
     expect(kinds[Protocol.ROOM_INPUT_UNRELIABLE]).toBe(FrameKind.input);
-    for (const control of [Protocol.JOIN_ROOM, Protocol.PING, Protocol.LEAVE_ROOM]) expect(kinds[control]).toBe(FrameKind.control);
-    const unknown = Object.entries(kinds).filter(([, k]) => k === FrameKind.unknown).map(([c]) => Number(c));
+    for (const control of [Protocol.JOIN_ROOM, Protocol.PING, Protocol.LEAVE_ROOM])
+      expect(kinds[control]).toBe(FrameKind.control);
+    const unknown = Object.entries(kinds)
+      .filter(([, k]) => k === FrameKind.unknown)
+      .map(([c]) => Number(c));
     expect(unknown).toHaveLength(32 - 8);
     readFrame(Buffer.alloc(0), head);
     expect(head.kind).toBe(FrameKind.unknown);

@@ -7,7 +7,15 @@
  * and the token's issuer qualifies the digital ID.
  */
 import type { AddressInfo } from "node:net";
-import { defineRoom, defineServer, definePlugins, matchMaker, Room, type Client as ServerClient, type Server } from "@colyseus/core";
+import {
+  defineRoom,
+  defineServer,
+  definePlugins,
+  matchMaker,
+  Room,
+  type Client as ServerClient,
+  type Server,
+} from "@colyseus/core";
 import { schema, t, type SchemaType } from "@colyseus/schema";
 import { Client, type Room as ClientRoom } from "@colyseus/sdk";
 import { WebSocketTransport } from "@colyseus/ws-transport";
@@ -34,7 +42,10 @@ let account = 0;
 const nextAccount = () => `integrity-${++account}-${prefix}`;
 /** Server-side handler calls of the wildcard room, for forged-type checks. */
 const lobbyCalls: string[] = [];
-const arenas = new Map<string, { moveInputs: { get(sessionId: string): { latest: { x: number } | undefined } | undefined } }>();
+const arenas = new Map<
+  string,
+  { moveInputs: { get(sessionId: string): { latest: { x: number } | undefined } | undefined } }
+>();
 
 beforeAll(async () => {
   redis = new Redis(redisUrl());
@@ -46,7 +57,10 @@ beforeAll(async () => {
     freezeTypes: ["move", "@input"],
     maxSessionsPerId: 3,
     guard: {
-      flood: { default: { rate: 200, burst: 400 }, types: { shout: { rate: 1, burst: 5 }, chat: { rate: 200, burst: 400 } } },
+      flood: {
+        default: { rate: 200, burst: 400 },
+        types: { shout: { rate: 1, burst: 5 }, chat: { rate: 200, burst: 400 } },
+      },
       frames: { rate: 300, burst: 600 },
     },
     // Only the abuse track escalates here: the other tests must not be cut short by kicks.
@@ -65,10 +79,12 @@ beforeAll(async () => {
     // The room's input API (Room declares no `inputs` of its own type): for the freeze test.
     readonly moveInputs = this.defineInput(MoveInput);
     override messages = {
-      chat: (client: ServerClient, message: { text?: string }) => this.broadcast("chat", { from: client.sessionId, name: "", text: String(message?.text) }),
+      chat: (client: ServerClient, message: { text?: string }) =>
+        this.broadcast("chat", { from: client.sessionId, name: "", text: String(message?.text) }),
       7: (client: ServerClient) => this.broadcast("seven", { from: client.sessionId }),
       shout: (client: ServerClient) => this.broadcast("shout", { from: client.sessionId }),
-      marker: (client: ServerClient, message: { n?: number }) => this.broadcast("marker", { from: client.sessionId, n: message?.n }),
+      marker: (client: ServerClient, message: { n?: number }) =>
+        this.broadcast("marker", { from: client.sessionId, n: message?.n }),
       move: (client: ServerClient, message: { x?: number }) => {
         const avatar = this.state.avatars.get(client.sessionId);
         if (avatar !== undefined && typeof message?.x === "number") avatar.x = message.x;
@@ -76,7 +92,9 @@ beforeAll(async () => {
     };
     override onCreate() {
       arenas.set(this.roomId, this as never);
-      this.onMessageBytes("chat", (client: ServerClient, bytes: Uint8Array) => this.broadcast("chat-bytes", { from: client.sessionId, n: bytes.length }));
+      this.onMessageBytes("chat", (client: ServerClient, bytes: Uint8Array) =>
+        this.broadcast("chat-bytes", { from: client.sessionId, n: bytes.length }),
+      );
     }
     override onJoin(client: ServerClient) {
       const avatar = new Avatar();
@@ -97,12 +115,20 @@ beforeAll(async () => {
     override messages = {
       _: (client: ServerClient, type: unknown) => {
         lobbyCalls.push(String(type));
-        this.broadcast("any", { from: client.sessionId, type: typeof type === "string" || typeof type === "number" ? type : "(not a type)" });
+        this.broadcast("any", {
+          from: client.sessionId,
+          type: typeof type === "string" || typeof type === "number" ? type : "(not a type)",
+        });
       },
     };
   }
 
-  server = defineServer({ rooms: { arena: defineRoom(Arena), lobby: defineRoom(Lobby) }, transport: new WebSocketTransport(), greet: false, gracefullyShutdown: false });
+  server = defineServer({
+    rooms: { arena: defineRoom(Arena), lobby: defineRoom(Lobby) },
+    transport: new WebSocketTransport(),
+    greet: false,
+    gracefullyShutdown: false,
+  });
   await server.listen(0);
   port = (server.transport.server!.address() as AddressInfo).port;
   await warden.ready();
@@ -121,13 +147,19 @@ interface Player {
   seen: Observed & { got: Record<string, unknown[]> };
 }
 
-async function join(sub: string, roomName: "arena" | "lobby" = "arena", roomId?: string, jwt = token(sub)): Promise<Player> {
+async function join(
+  sub: string,
+  roomName: "arena" | "lobby" = "arena",
+  roomId?: string,
+  jwt = token(sub),
+): Promise<Player> {
   const c = new Client(`ws://127.0.0.1:${port}`);
   c.auth.token = jwt;
   const room = roomId ? await c.joinById<State>(roomId) : await c.create<State>(roomName);
   room.reconnection.enabled = false;
   const seen = Object.assign(observe(room as never), { got: {} as Record<string, unknown[]> });
-  for (const type of ["seven", "shout", "marker", "chat-bytes", "any"]) room.onMessage(type, (m: unknown) => (seen.got[type] ??= []).push(m));
+  for (const type of ["seven", "shout", "marker", "chat-bytes", "any"])
+    room.onMessage(type, (m: unknown) => (seen.got[type] ??= []).push(m));
   return { sub, room, seen };
 }
 
@@ -155,7 +187,13 @@ async function events(sub: string): Promise<OffenseEvent[]> {
 }
 
 async function issue(sub: string, kind: Sanction["kind"], duration?: number): Promise<Sanction> {
-  const result = await warden.sanctions.issue({ did: warden.digitalId(sub), kind, reason: `test ${kind}`, by: "test", ...(duration ? { duration } : {}) });
+  const result = await warden.sanctions.issue({
+    did: warden.digitalId(sub),
+    kind,
+    reason: `test ${kind}`,
+    by: "test",
+    ...(duration ? { duration } : {}),
+  });
   if (result.status !== "issued") throw new Error(`not issued: ${result.reason}`);
   return result.sanction;
 }
@@ -188,7 +226,11 @@ describe("a mute or a freeze cannot be walked around", () => {
     raw(muted, [CODE.data, 0xcb, 0, 0, 0, 0, 0, 0, 0x1c, 0x40, 0x80]); // 7 as float64
     raw(muted, [CODE.data, ...fixstr("7"), 0x80]); // "7" as a string
     await barrier(muted, other);
-    expect({ chats: other.seen.chats.filter((c) => c.from === muted.room.sessionId), bytes: other.seen.got["chat-bytes"] ?? [], sevens: other.seen.got.seven ?? [] }).toEqual({ chats: [], bytes: [], sevens: [] });
+    expect({
+      chats: other.seen.chats.filter((c) => c.from === muted.room.sessionId),
+      bytes: other.seen.got["chat-bytes"] ?? [],
+      sevens: other.seen.got.seven ?? [],
+    }).toEqual({ chats: [], bytes: [], sevens: [] });
     // The same frames from a player who is not muted all arrive: the test would see a bypass.
     raw(other, [CODE.data, 0xd9, 4, ...Buffer.from("chat"), ...payload]);
     raw(other, [CODE.request, 0xc0, ...fixstr("chat"), ...payload]);
@@ -210,11 +252,17 @@ describe("a mute or a freeze cannot be walked around", () => {
     const x = [0x81, ...fixstr("x"), 42];
     frozen.room.send("move", { x: 42 });
     // A dropped request is answered (REJECTED), not left to time out.
-    const answer = await frozen.room.request("move", { x: 42 }).then(() => "ok", (e: { name: string; reason: unknown }) => `${e.name}: ${String(e.reason)}`);
+    const answer = await frozen.room.request("move", { x: 42 }).then(
+      () => "ok",
+      (e: { name: string; reason: unknown }) => `${e.name}: ${String(e.reason)}`,
+    );
     expect(answer).toBe("rejected: you are frozen");
     raw(frozen, [CODE.data, 0xd9, 4, ...Buffer.from("move"), ...x]);
     raw(frozen, [CODE.request, 0xa1, ...fixstr("move"), ...x]);
-    const input = frozen.room.input({ mode: "reliable" } as never) as unknown as { data: { x: number }; send(): number };
+    const input = frozen.room.input({ mode: "reliable" } as never) as unknown as {
+      data: { x: number };
+      send(): number;
+    };
     input.data.x = 42;
     input.send();
     raw(frozen, [CODE.input, 0, 0, 0]);
@@ -248,7 +296,7 @@ describe("a mute or a freeze cannot be walked around", () => {
     await leave(other);
   });
 
-  it("in a room served by \"*\" only: a mute covers the muted type, and a forged type \"*\" never reaches the handler", async () => {
+  it('in a room served by "*" only: a mute covers the muted type, and a forged type "*" never reaches the handler', async () => {
     const muted = await join(nextAccount(), "lobby");
     const other = await join(nextAccount(), "lobby", muted.room.roomId);
     await issue(muted.sub, "mute", 60_000);
@@ -302,7 +350,10 @@ describe("flood limits", () => {
   it("every frame counts, pings included: a ping flood trips the frame budget and is recorded", async () => {
     const pinger = await join(nextAccount());
     for (let i = 0; i < 1200; i++) raw(pinger, [CODE.ping]);
-    await waitFor(async () => (await events(pinger.sub)).some((e) => e.kind === "rate" && e.evidence.type === "(frames)"), "the frame-budget event");
+    await waitFor(
+      async () => (await events(pinger.sub)).some((e) => e.kind === "rate" && e.evidence.type === "(frames)"),
+      "the frame-budget event",
+    );
     await leave(pinger);
   });
 });
@@ -314,7 +365,9 @@ describe("junk frames", () => {
     raw(sender, [16, ...fixstr("chat")]); // ROOM_DATA_SCHEMA, deprecated
     raw(sender, [31]);
     await barrier(sender, sender);
-    const recorded = (await events(sender.sub)).filter((e) => e.kind === "unknown_frame").map((e) => e.evidence.protocol);
+    const recorded = (await events(sender.sub))
+      .filter((e) => e.kind === "unknown_frame")
+      .map((e) => e.evidence.protocol);
     expect(recorded.sort()).toEqual([16, 31, 5]);
     await leave(sender);
   });
@@ -361,7 +414,10 @@ describe("identity", () => {
     await third.room.leave();
     await waitFor(async () => (await warden.sessions(did)).length === 2, "the binding to go");
     // A session in another process, as the store binds it, counts too.
-    await warden.store.bindSession({ did, sessionId: "elsewhere", processId: "another-process", roomName: "arena", roomId: "x", since: Date.now() }, { sanctionsMs: 60_000, bindingsMs: 60_000 });
+    await warden.store.bindSession(
+      { did, sessionId: "elsewhere", processId: "another-process", roomName: "arena", roomId: "x", since: Date.now() },
+      { sanctionsMs: 60_000, bindingsMs: 60_000 },
+    );
     expect((await rejection(join(sub, "arena", first.room.roomId))).code).toBe(4429);
     await warden.store.unbindSession(did, "elsewhere", "another-process");
     const fourth = await join(sub, "arena", first.room.roomId);
@@ -375,8 +431,19 @@ describe("identity", () => {
     const plain = await join(sub, "arena", atA.room.roomId);
     const dids = await Promise.all(
       [atA, atB, plain].map(async (p) => {
-        await waitFor(async () => (await warden.store.sessionsOf(warden.digitalId(sub, "https://a.example"))).length + (await warden.store.sessionsOf(warden.digitalId(sub, "https://b.example"))).length + (await warden.store.sessionsOf(warden.digitalId(sub))).length === 3, "three bindings");
-        for (const did of [warden.digitalId(sub, "https://a.example"), warden.digitalId(sub, "https://b.example"), warden.digitalId(sub)]) {
+        await waitFor(
+          async () =>
+            (await warden.store.sessionsOf(warden.digitalId(sub, "https://a.example"))).length +
+              (await warden.store.sessionsOf(warden.digitalId(sub, "https://b.example"))).length +
+              (await warden.store.sessionsOf(warden.digitalId(sub))).length ===
+            3,
+          "three bindings",
+        );
+        for (const did of [
+          warden.digitalId(sub, "https://a.example"),
+          warden.digitalId(sub, "https://b.example"),
+          warden.digitalId(sub),
+        ]) {
           if ((await warden.store.sessionsOf(did)).some((b) => b.sessionId === p.room.sessionId)) return did;
         }
         return null;

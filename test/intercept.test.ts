@@ -42,7 +42,12 @@ beforeAll(async () => {
     override onJoin() {}
     override onUncaughtException() {}
   }
-  server = defineServer({ rooms: { guarded: defineRoom(GuardedRoom) }, transport: new WebSocketTransport(), greet: false, gracefullyShutdown: false });
+  server = defineServer({
+    rooms: { guarded: defineRoom(GuardedRoom) },
+    transport: new WebSocketTransport(),
+    greet: false,
+    gracefullyShutdown: false,
+  });
   await server.listen(0);
   port = (server.transport.server!.address() as AddressInfo).port;
 });
@@ -67,7 +72,10 @@ describe("interception of Colyseus internals", () => {
     for (let i = 0; i < 60; i++) room.send("move", { text: String(i) });
     await waitFor(() => seen.leftCode !== null, "Colyseus closing the flooder");
     expect(seen.leftCode).toBe(4002);
-    await waitFor(async () => (await warden.store.offensesOf(warden.digitalId(sub), { limit: 10 })).length > 0, "the recorded event");
+    await waitFor(
+      async () => (await warden.store.offensesOf(warden.digitalId(sub), { limit: 10 })).length > 0,
+      "the recorded event",
+    );
     const [event] = await warden.store.offensesOf(warden.digitalId(sub), { limit: 10 });
     expect(event).toMatchObject({ detector: "colyseus", kind: "flood_disconnect", track: "spam" });
     expect(String(event!.evidence.detail)).toMatch(/maxMessagesPerSecond 20/);
@@ -86,7 +94,13 @@ describe("interception of Colyseus internals", () => {
     room.send("chat", { text: "a" });
     room.send(7, { text: "a" });
     await waitFor(() => received.includes("chat:a") && received.includes("7:a"), "unmuted messages");
-    await warden.sanctions.issue({ did: warden.digitalId(sub), kind: "mute", duration: 60_000, reason: "probe", by: "test" });
+    await warden.sanctions.issue({
+      did: warden.digitalId(sub),
+      kind: "mute",
+      duration: 60_000,
+      reason: "probe",
+      by: "test",
+    });
     await waitFor(() => seen.notices.some((n) => n.kind === "mute"), "the mute notice");
     room.send("chat", { text: "b" });
     room.send(7, { text: "b" });

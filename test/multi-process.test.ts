@@ -19,7 +19,12 @@ let issuer: Warden;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startWorldProcess(env), startWorldProcess(env)]);
-  issuer = createWarden({ secret: WARDEN_SECRET, store: redisUrl(), prefix, logger: { info() {}, warn() {}, error() {} } });
+  issuer = createWarden({
+    secret: WARDEN_SECRET,
+    store: redisUrl(),
+    prefix,
+    logger: { info() {}, warn() {}, error() {} },
+  });
   await issuer.ready();
 }, 60_000);
 
@@ -31,7 +36,13 @@ afterAll(async () => {
 });
 
 async function issue(sub: string, kind: Sanction["kind"], duration?: number): Promise<Sanction> {
-  const result = await issuer.sanctions.issue({ did: issuer.digitalId(sub), kind, reason: `multi ${kind}`, by: "test", ...(duration ? { duration } : {}) });
+  const result = await issuer.sanctions.issue({
+    did: issuer.digitalId(sub),
+    kind,
+    reason: `multi ${kind}`,
+    by: "test",
+    ...(duration ? { duration } : {}),
+  });
   if (result.status !== "issued") throw new Error("cancelled");
   return result.sanction;
 }
@@ -59,7 +70,10 @@ describe("propagation across processes", () => {
     const sub = "multi-cli-kick";
     const room = await client(b.port, sub).create("world");
     const seen = observe(room);
-    const run = await cli(["kick", issuer.digitalId(sub), "--reason", "from the cli"], { REDIS_URL: redisUrl(), WARDEN_PREFIX: prefix });
+    const run = await cli(["kick", issuer.digitalId(sub), "--reason", "from the cli"], {
+      REDIS_URL: redisUrl(),
+      WARDEN_PREFIX: prefix,
+    });
     expect(run.code).toBe(0);
     const { code } = await seen.left;
     expect(code).toBe(4401);
@@ -112,6 +126,10 @@ describe("restart survival", () => {
     await room.leave();
 
     // The killed process never unbound its session: the survivors' sweeper removes it.
-    await waitFor(async () => (await issuer.sessions(lingeringDid)).length === 0, "the dead process's binding to be swept", 10_000);
+    await waitFor(
+      async () => (await issuer.sessions(lingeringDid)).length === 0,
+      "the dead process's binding to be swept",
+      10_000,
+    );
   });
 });

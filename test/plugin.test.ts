@@ -14,7 +14,12 @@ const nextAccount = () => `acct-${++account}-${prefix}`;
 
 beforeAll(async () => {
   redis = new Redis(redisUrl());
-  world = await startWorld({ port: 0, jwtSecret: JWT_SECRET, reconnectSeconds: 20, warden: { secret: WARDEN_SECRET, store: redisUrl(), prefix } });
+  world = await startWorld({
+    port: 0,
+    jwtSecret: JWT_SECRET,
+    reconnectSeconds: 20,
+    warden: { secret: WARDEN_SECRET, store: redisUrl(), prefix },
+  });
   await world.warden.ready();
 });
 
@@ -33,7 +38,13 @@ async function join(sub: string, name?: string, options: Record<string, unknown>
 }
 
 async function issue(sub: string, kind: Sanction["kind"], duration?: number): Promise<Sanction> {
-  const result = await world.warden.sanctions.issue({ did: world.warden.digitalId(sub), kind, reason: `test ${kind}`, by: "test", ...(duration ? { duration } : {}) });
+  const result = await world.warden.sanctions.issue({
+    did: world.warden.digitalId(sub),
+    kind,
+    reason: `test ${kind}`,
+    by: "test",
+    ...(duration ? { duration } : {}),
+  });
   if (result.status !== "issued") throw new Error(`not issued: ${result.reason}`);
   return result.sanction;
 }
@@ -45,13 +56,24 @@ describe("join and binding", () => {
     const { room } = await join(sub, "Alice");
     await waitFor(async () => (await world.warden.sessions(did)).length === 1, "the binding in Redis");
     const [binding] = await world.warden.sessions(did);
-    expect(binding).toMatchObject({ did, sessionId: room.sessionId, roomName: "world", roomId: room.roomId, processId: world.warden.processId });
+    expect(binding).toMatchObject({
+      did,
+      sessionId: room.sessionId,
+      roomName: "world",
+      roomId: room.roomId,
+      processId: world.warden.processId,
+    });
     // The raw subject is nowhere in the store.
     const keys = await redis.keys(`${prefix}:*`);
     for (const key of keys) {
       expect(key).not.toContain(sub);
       const type = await redis.type(key);
-      const dump = type === "hash" ? JSON.stringify(await redis.hgetall(key)) : type === "set" ? JSON.stringify(await redis.smembers(key)) : "";
+      const dump =
+        type === "hash"
+          ? JSON.stringify(await redis.hgetall(key))
+          : type === "set"
+            ? JSON.stringify(await redis.smembers(key))
+            : "";
       expect(dump).not.toContain(sub);
     }
     await room.leave();
@@ -72,7 +94,10 @@ describe("join and binding", () => {
     const sub = nextAccount();
     const victim = nextAccount();
     const { room } = await join(sub, "Mallory", { did: world.warden.digitalId(victim), sub: victim, subject: victim });
-    await waitFor(async () => (await world.warden.sessions(world.warden.digitalId(sub))).length === 1, "binding of the real subject");
+    await waitFor(
+      async () => (await world.warden.sessions(world.warden.digitalId(sub))).length === 1,
+      "binding of the real subject",
+    );
     expect(await world.warden.sessions(world.warden.digitalId(victim))).toEqual([]);
     await room.leave();
   });
@@ -202,13 +227,19 @@ describe("mute and freeze", () => {
     await issue(muted, "mute", 60_000);
     await waitFor(() => speaker.seen.notices.some((n) => n.kind === "mute"), "the mute notice");
     expect(speaker.seen.notices.find((n) => n.kind === "mute")?.until).toBeGreaterThan(Date.now());
-    await waitFor(() => (speaker.room.state as any).avatars.get(speaker.room.sessionId)?.restriction === "muted", "restriction in state");
+    await waitFor(
+      () => (speaker.room.state as any).avatars.get(speaker.room.sessionId)?.restriction === "muted",
+      "restriction in state",
+    );
 
     speaker.room.send("chat", { text: "while muted" });
     speaker.room.send("move", { x: 5, y: 7 });
     listener.room.send("chat", { text: "marker" });
     await waitFor(() => listener.seen.chats.some((m) => m.text === "marker"), "the marker chat");
-    await waitFor(() => (listener.room.state as any).avatars.get(speaker.room.sessionId)?.x === 5, "the muted player's move");
+    await waitFor(
+      () => (listener.room.state as any).avatars.get(speaker.room.sessionId)?.x === 5,
+      "the muted player's move",
+    );
     expect(listener.seen.chats.map((m) => m.text)).not.toContain("while muted");
     expect(speaker.seen.chats.map((m) => m.text)).not.toContain("while muted");
 
@@ -226,7 +257,10 @@ describe("mute and freeze", () => {
     room.send("move", { x: 9, y: 9 });
     room.send("chat", { text: "frozen but talking" });
     await waitFor(() => seen.chats.some((m) => m.text === "frozen but talking"), "chat while frozen");
-    await waitFor(() => (room.state as any).avatars.get(room.sessionId)?.restriction === "frozen", "restriction in state");
+    await waitFor(
+      () => (room.state as any).avatars.get(room.sessionId)?.restriction === "frozen",
+      "restriction in state",
+    );
     expect((room.state as any).avatars.get(room.sessionId)?.x).toBe(1);
     await room.leave();
   });

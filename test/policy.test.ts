@@ -93,7 +93,11 @@ describe("merging over the defaults", () => {
   it("a track given replaces that default entirely and keeps the other defaults", () => {
     const policy = resolvePolicy({ tracks: { spam: { halfLifeMs: 5000, ladder: [{ at: 2, kind: "kick" }] } } });
     expect([...policy.tracks.keys()]).toEqual(["spam", "abuse", "malformed", "reported"]);
-    expect(track(policy, "spam")).toEqual({ name: "spam", halfLifeMs: 5000, ladder: [{ at: 2, kind: "kick", duration: undefined }] });
+    expect(track(policy, "spam")).toEqual({
+      name: "spam",
+      halfLifeMs: 5000,
+      ladder: [{ at: 2, kind: "kick", duration: undefined }],
+    });
     expect(track(policy, "abuse")).toEqual(track(resolvePolicy(), "abuse"));
   });
 
@@ -103,7 +107,9 @@ describe("merging over the defaults", () => {
   });
 
   it("all defaults can be removed, leaving no track", () => {
-    expect(resolvePolicy({ tracks: { spam: false, abuse: false, malformed: false, reported: false } }).tracks.size).toBe(0);
+    expect(
+      resolvePolicy({ tracks: { spam: false, abuse: false, malformed: false, reported: false } }).tracks.size,
+    ).toBe(0);
   });
 
   it("a new track is added after the defaults; halfLifeMs defaults to 10m", () => {
@@ -143,51 +149,131 @@ describe("validation", () => {
   /** Every option refusal reads `createWarden: option "<path>" <sentence>` (src/util/validate.ts). */
   const at = (path: string, sentence: string): string => `createWarden: option "${path}" ${sentence}`;
   const AT_RANGE = "must be a number above 0 and at most 1000000";
-  const MS_OR_DURATION = 'must be a whole number of milliseconds from 1 to 315360000000 (10 years) or a duration such as "10m"';
+  const MS_OR_DURATION =
+    'must be a whole number of milliseconds from 1 to 315360000000 (10 years) or a duration such as "10m"';
   const TRACK_NAME = "is not a valid track name: it must match /^[a-z][a-z0-9_-]{0,31}$/";
   it.each<[string, unknown, string]>([
     [
       "a duration on kick",
-      spamWith([{ at: 1, kind: "warn" }, { at: 2, kind: "mute" }, { at: 3, kind: "kick", duration: "5m" }]),
+      spamWith([
+        { at: 1, kind: "warn" },
+        { at: 2, kind: "mute" },
+        { at: 3, kind: "kick", duration: "5m" },
+      ]),
       at("policy.tracks.spam.ladder[2].duration", "is not allowed: kick acts once and cannot have a duration"),
     ],
-    ["a duration on warn", spamWith([{ at: 1, kind: "warn", duration: 1000 }]), at("policy.tracks.spam.ladder[0].duration", "is not allowed: warn acts once and cannot have a duration")],
-    ["a negative at", spamWith([{ at: 1, kind: "warn" }, { at: -1, kind: "kick" }]), at("policy.tracks.spam.ladder[1].at", `${AT_RANGE}, got -1`)],
+    [
+      "a duration on warn",
+      spamWith([{ at: 1, kind: "warn", duration: 1000 }]),
+      at("policy.tracks.spam.ladder[0].duration", "is not allowed: warn acts once and cannot have a duration"),
+    ],
+    [
+      "a negative at",
+      spamWith([
+        { at: 1, kind: "warn" },
+        { at: -1, kind: "kick" },
+      ]),
+      at("policy.tracks.spam.ladder[1].at", `${AT_RANGE}, got -1`),
+    ],
     ["a zero at", spamWith([{ at: 0, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got 0`)],
-    ["a string at", spamWith([{ at: "3", kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got "3"`)],
-    ["an infinite at", spamWith([{ at: Infinity, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got Infinity`)],
+    [
+      "a string at",
+      spamWith([{ at: "3", kind: "warn" }]),
+      at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got "3"`),
+    ],
+    [
+      "an infinite at",
+      spamWith([{ at: Infinity, kind: "warn" }]),
+      at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got Infinity`),
+    ],
     ["a NaN at", spamWith([{ at: NaN, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got NaN`)],
-    ["a huge at", spamWith([{ at: 1e9, kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got 1000000000`)],
+    [
+      "a huge at",
+      spamWith([{ at: 1e9, kind: "warn" }]),
+      at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got 1000000000`),
+    ],
     ["a missing at", spamWith([{ kind: "warn" }]), at("policy.tracks.spam.ladder[0].at", `${AT_RANGE}, got undefined`)],
     [
       "duplicate at values",
-      spamWith([{ at: 3, kind: "warn" }, { at: 1, kind: "warn" }, { at: 3, kind: "kick" }]),
+      spamWith([
+        { at: 3, kind: "warn" },
+        { at: 1, kind: "warn" },
+        { at: 3, kind: "kick" },
+      ]),
       at("policy.tracks.spam.ladder", 'must have steps with distinct "at" values (3 appears twice)'),
     ],
     [
       "an at value three times",
-      spamWith([{ at: 2, kind: "warn" }, { at: 2, kind: "kick" }, { at: 2, kind: "ban" }]),
+      spamWith([
+        { at: 2, kind: "warn" },
+        { at: 2, kind: "kick" },
+        { at: 2, kind: "ban" },
+      ]),
       at("policy.tracks.spam.ladder", 'must have steps with distinct "at" values (2 appears 3 times)'),
     ],
-    ["an unknown kind", spamWith([{ at: 1, kind: "nuke" }]), at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got "nuke"')],
-    ["a missing kind", spamWith([{ at: 1 }]), at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got undefined')],
+    [
+      "an unknown kind",
+      spamWith([{ at: 1, kind: "nuke" }]),
+      at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got "nuke"'),
+    ],
+    [
+      "a missing kind",
+      spamWith([{ at: 1 }]),
+      at("policy.tracks.spam.ladder[0].kind", 'must be "warn", "mute", "freeze", "kick" or "ban", got undefined'),
+    ],
     [
       "a bad halfLifeMs string",
       spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: "10x" }),
-      at("policy.tracks.spam.halfLifeMs", 'is invalid: bad duration "10x": use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)'),
+      at(
+        "policy.tracks.spam.halfLifeMs",
+        'is invalid: bad duration "10x": use a whole number and one of s, m, h, d, w (e.g. 30s, 10m, 2h, 7d)',
+      ),
     ],
-    ["a zero halfLifeMs", spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 0 }), at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 0`)],
-    ["a halfLifeMs over 10 years", spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 1e15 }), at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 1000000000000000`)],
-    ["a fractional duration", spamWith([{ at: 1, kind: "mute", duration: 1.5 }]), at("policy.tracks.spam.ladder[0].duration", `${MS_OR_DURATION}, got 1.5`)],
+    [
+      "a zero halfLifeMs",
+      spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 0 }),
+      at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 0`),
+    ],
+    [
+      "a halfLifeMs over 10 years",
+      spamWith([{ at: 1, kind: "warn" }], { halfLifeMs: 1e15 }),
+      at("policy.tracks.spam.halfLifeMs", `${MS_OR_DURATION}, got 1000000000000000`),
+    ],
+    [
+      "a fractional duration",
+      spamWith([{ at: 1, kind: "mute", duration: 1.5 }]),
+      at("policy.tracks.spam.ladder[0].duration", `${MS_OR_DURATION}, got 1.5`),
+    ],
     [
       "a bad duration string",
-      { tracks: { abuse: { ladder: [{ at: 1, kind: "warn" }, { at: 2, kind: "ban", duration: "0s" }] } } },
+      {
+        tracks: {
+          abuse: {
+            ladder: [
+              { at: 1, kind: "warn" },
+              { at: 2, kind: "ban", duration: "0s" },
+            ],
+          },
+        },
+      },
       at("policy.tracks.abuse.ladder[1].duration", 'is invalid: duration "0s" must be longer than zero'),
     ],
     ["an empty ladder", spamWith([]), at("policy.tracks.spam.ladder", "must have at least one step")],
-    ["a missing ladder", { tracks: { spam: {} } }, at("policy.tracks.spam.ladder", "must be an array of steps, got undefined")],
-    ["a ladder that is no array", spamWith({ 0: { at: 1, kind: "warn" } }), at("policy.tracks.spam.ladder", "must be an array of steps, got an object")],
-    ["a step that is no object", spamWith([{ at: 1, kind: "warn" }, "kick"]), at("policy.tracks.spam.ladder[1]", 'must be a step ({ at, kind, duration? }), got "kick"')],
+    [
+      "a missing ladder",
+      { tracks: { spam: {} } },
+      at("policy.tracks.spam.ladder", "must be an array of steps, got undefined"),
+    ],
+    [
+      "a ladder that is no array",
+      spamWith({ 0: { at: 1, kind: "warn" } }),
+      at("policy.tracks.spam.ladder", "must be an array of steps, got an object"),
+    ],
+    [
+      "a step that is no object",
+      spamWith([{ at: 1, kind: "warn" }, "kick"]),
+      at("policy.tracks.spam.ladder[1]", 'must be a step ({ at, kind, duration? }), got "kick"'),
+    ],
     [
       "a misspelt step key",
       spamWith([{ at: 1, kind: "mute", durration: "5m" }]),
@@ -198,24 +284,58 @@ describe("validation", () => {
       spamWith([{ at: 1, kind: "warn" }], { halfLife: "5m" }),
       'createWarden: unknown option "policy.tracks.spam.halfLife" — did you mean "policy.tracks.spam.halfLifeMs"?',
     ],
-    ["a misspelt policy key", { track: {} }, 'createWarden: unknown option "policy.track" — did you mean "policy.tracks"?'],
-    ["a bad track name", { tracks: { Spam: { ladder: [{ at: 1, kind: "warn" }] } } }, at("policy.tracks.Spam", TRACK_NAME)],
+    [
+      "a misspelt policy key",
+      { track: {} },
+      'createWarden: unknown option "policy.track" — did you mean "policy.tracks"?',
+    ],
+    [
+      "a bad track name",
+      { tracks: { Spam: { ladder: [{ at: 1, kind: "warn" }] } } },
+      at("policy.tracks.Spam", TRACK_NAME),
+    ],
     ["a track name with a space", { tracks: { "bad name": false } }, at('policy.tracks["bad name"]', TRACK_NAME)],
-    ["a too long track name", { tracks: { ["x".repeat(33)]: false } }, at(`policy.tracks.${"x".repeat(33)}`, TRACK_NAME)],
-    ["a __proto__ track name", JSON.parse('{"tracks":{"__proto__":{"ladder":[]}}}'), at("policy.tracks.__proto__", TRACK_NAME)],
+    [
+      "a too long track name",
+      { tracks: { ["x".repeat(33)]: false } },
+      at(`policy.tracks.${"x".repeat(33)}`, TRACK_NAME),
+    ],
+    [
+      "a __proto__ track name",
+      JSON.parse('{"tracks":{"__proto__":{"ladder":[]}}}'),
+      at("policy.tracks.__proto__", TRACK_NAME),
+    ],
     [
       "false for a track that is no default",
       { tracks: { spma: false } },
-      at("policy.tracks.spma", 'is false, which only removes a default track, and there is none by this name — did you mean "policy.tracks.spam"?'),
+      at(
+        "policy.tracks.spma",
+        'is false, which only removes a default track, and there is none by this name — did you mean "policy.tracks.spam"?',
+      ),
     ],
     [
       "false for a track far from any default",
       { tracks: { griefing: false } },
-      at("policy.tracks.griefing", "is false, which only removes a default track, and there is none by this name (defaults: spam, abuse, malformed or reported)"),
+      at(
+        "policy.tracks.griefing",
+        "is false, which only removes a default track, and there is none by this name (defaults: spam, abuse, malformed or reported)",
+      ),
     ],
-    ["a track that is true", { tracks: { spam: true } }, at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got true")],
-    ["a track that is an array", { tracks: { spam: [] } }, at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got an array")],
-    ["tracks that is no object", { tracks: [] }, at("policy.tracks", "must be an object of tracks by name, got an array")],
+    [
+      "a track that is true",
+      { tracks: { spam: true } },
+      at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got true"),
+    ],
+    [
+      "a track that is an array",
+      { tracks: { spam: [] } },
+      at("policy.tracks.spam", "must be a track ({ halfLifeMs, ladder }) or false to remove it, got an array"),
+    ],
+    [
+      "tracks that is no object",
+      { tracks: [] },
+      at("policy.tracks", "must be an object of tracks by name, got an array"),
+    ],
     ["a policy that is no object", "strict", at("policy", 'must be an object, got "strict"')],
     ["a policy that is null", null, at("policy", "must be an object, got null")],
   ])("refuses %s with INVALID_OPTION and the exact path", (_label, options, message) => {
@@ -223,9 +343,14 @@ describe("validation", () => {
   });
 
   it("names the index as given, before sorting", () => {
-    expect(refusal(spamWith([{ at: 9, kind: "ban" }, { at: 1, kind: "warn", duration: "1m" }])).message).toBe(
-      at("policy.tracks.spam.ladder[1].duration", "is not allowed: warn acts once and cannot have a duration"),
-    );
+    expect(
+      refusal(
+        spamWith([
+          { at: 9, kind: "ban" },
+          { at: 1, kind: "warn", duration: "1m" },
+        ]),
+      ).message,
+    ).toBe(at("policy.tracks.spam.ladder[1].duration", "is not allowed: warn acts once and cannot have a duration"));
   });
 
   it("the default tracks themselves pass validation (explicitly restated)", () => {
@@ -338,7 +463,15 @@ describe("escalate", () => {
   });
 
   it("works on a ladder given unsorted", () => {
-    const t = track(resolvePolicy(spamWith([{ at: 5, kind: "ban" }, { at: 2, kind: "warn" }]) as PolicyOptions), "spam");
+    const t = track(
+      resolvePolicy(
+        spamWith([
+          { at: 5, kind: "ban" },
+          { at: 2, kind: "warn" },
+        ]) as PolicyOptions,
+      ),
+      "spam",
+    );
     expect(escalate(t, 0, 2)?.kind).toBe("warn");
     expect(escalate(t, 2, 4)).toBeNull();
     expect(escalate(t, 4, 5)?.kind).toBe("ban");

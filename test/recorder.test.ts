@@ -15,21 +15,35 @@ beforeAll(async () => {
 afterAll(() => redis?.stop());
 
 function event(did: string, n: number): OffenseEvent {
-  return { at: Date.now(), did, room: { name: "world", id: "r" }, detector: "flood", kind: "rate", track: "spam", severity: 1, evidence: { n } };
+  return {
+    at: Date.now(),
+    did,
+    room: { name: "world", id: "r" },
+    detector: "flood",
+    kind: "rate",
+    track: "spam",
+    severity: 1,
+    evidence: { n },
+  };
 }
 
 function recorder(store: RedisStore, maxBuffered = 10_000) {
   const hooks = { failed: 0, overflows: [] as number[], recorded: 0 };
-  const r = new Recorder(store, 3_600_000, { flushMs: 10, batchSize: 1000, maxBuffered, maxInFlight: 2 }, {
-    halfLifeOf: () => 600_000,
-    recorded: (events) => {
-      hooks.recorded += events.length;
+  const r = new Recorder(
+    store,
+    3_600_000,
+    { flushMs: 10, batchSize: 1000, maxBuffered, maxInFlight: 2 },
+    {
+      halfLifeOf: () => 600_000,
+      recorded: (events) => {
+        hooks.recorded += events.length;
+      },
+      failed: () => {
+        hooks.failed++;
+      },
+      overflow: (n) => hooks.overflows.push(n),
     },
-    failed: () => {
-      hooks.failed++;
-    },
-    overflow: (n) => hooks.overflows.push(n),
-  });
+  );
   return { r, hooks };
 }
 

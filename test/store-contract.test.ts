@@ -1,6 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deriveDigitalId, MemoryStore, RedisStore, type BusMessage, type Sanction, type WardenStore } from "../src/index.js";
+import {
+  deriveDigitalId,
+  MemoryStore,
+  RedisStore,
+  type BusMessage,
+  type Sanction,
+  type WardenStore,
+} from "../src/index.js";
 import { draftSanction } from "../src/sanctions/model.js";
 import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
 import { resolvePolicy } from "../src/policy/ladder.js";
@@ -14,7 +21,10 @@ let n = 0;
 const did = () => deriveDigitalId(secret, `contract-${++n}-${Math.random()}`);
 
 function sanction(kind: Sanction["kind"], duration?: number, subject = did()): Sanction {
-  return draftSanction({ did: subject, kind, reason: `contract ${kind}`, by: "test", ...(duration ? { duration } : {}) }, Date.now());
+  return draftSanction(
+    { did: subject, kind, reason: `contract ${kind}`, by: "test", ...(duration ? { duration } : {}) },
+    Date.now(),
+  );
 }
 
 /** A result that must be a recorded event (not a duplicate). */
@@ -97,7 +107,10 @@ for (const [name, make] of Object.entries(harnesses)) {
       const s = sanction("mute", 60_000);
       await h.store.saveSanction(s, retention);
       const rev = { at: Date.now(), by: "mod", reason: "ok" };
-      expect(await h.store.revokeSanction(s.id, rev, retention)).toEqual({ status: "revoked", sanction: { ...s, revoked: rev } });
+      expect(await h.store.revokeSanction(s.id, rev, retention)).toEqual({
+        status: "revoked",
+        sanction: { ...s, revoked: rev },
+      });
       const again = await h.store.revokeSanction(s.id, { ...rev, by: "other" }, retention);
       expect(again).toEqual({ status: "already_revoked", sanction: { ...s, revoked: rev } });
       expect((await h.store.sanctionsOf(s.did))[0]?.revoked).toEqual(rev);
@@ -143,12 +156,32 @@ for (const [name, make] of Object.entries(harnesses)) {
       const other = did();
       const now = Date.now();
       const event = (d: string, kind: string, track = "spam"): OffenseRecord => ({
-        event: { at: now, did: d, room: { name: "world", id: "r1" }, detector: "flood", kind, track, severity: 1, evidence: { n: 1 } },
+        event: {
+          at: now,
+          did: d,
+          room: { name: "world", id: "r1" },
+          detector: "flood",
+          kind,
+          track,
+          severity: 1,
+          evidence: { n: 1 },
+        },
         halfLifeMs: 600_000,
       });
       const start = await h.store.lastFeedId();
-      const results = (await h.store.recordOffenses([event(id, "a"), event(other, "b"), event(id, "c"), event(id, "d", "abuse")], now, 3_600_000)).map(recorded);
-      expect(results.map((r) => [r.before, r.after])).toEqual([[0, 1], [0, 1], [1, 2], [0, 1]]);
+      const results = (
+        await h.store.recordOffenses(
+          [event(id, "a"), event(other, "b"), event(id, "c"), event(id, "d", "abuse")],
+          now,
+          3_600_000,
+        )
+      ).map(recorded);
+      expect(results.map((r) => [r.before, r.after])).toEqual([
+        [0, 1],
+        [0, 1],
+        [1, 2],
+        [0, 1],
+      ]);
       expect(results.map((r) => r.step)).toEqual([null, null, null, null]); // no ladder passed: no step decided
       const ids = results.map((r) => r.id);
       expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
@@ -160,7 +193,10 @@ for (const [name, make] of Object.entries(harnesses)) {
       const history = await h.store.offensesOf(id, { limit: 10 });
       expect(history.map((e) => e.kind)).toEqual(["f", "e", "d", "c", "a"]);
       expect(history[2]).toMatchObject({ id: ids[3], did: id, room: { name: "world", id: "r1" }, evidence: { n: 1 } });
-      expect((await h.store.offensesOf(id, { limit: 2, before: history[2]!.id })).map((e) => e.kind)).toEqual(["c", "a"]);
+      expect((await h.store.offensesOf(id, { limit: 2, before: history[2]!.id })).map((e) => e.kind)).toEqual([
+        "c",
+        "a",
+      ]);
 
       const feed = await h.store.readFeed(start, { count: 100, blockMs: 0 });
       expect(feed.map((e) => e.kind)).toEqual(["a", "b", "c", "d", "e", "f"]);
@@ -176,16 +212,34 @@ for (const [name, make] of Object.entries(harnesses)) {
       const ladder = resolvePolicy().tracks.get("spam")!.ladder; // 1 warn, 3 mute, 6 kick, 10 ban
       let n = 0;
       const event = (uid: string | undefined, severity = 1, track = "spam"): OffenseRecord => ({
-        event: { at: now, did: id, room: { name: "world", id: "r1" }, detector: "flood", kind: `k${++n}`, track, severity, evidence: {}, ...(uid === undefined ? {} : { uid }) },
+        event: {
+          at: now,
+          did: id,
+          room: { name: "world", id: "r1" },
+          detector: "flood",
+          kind: `k${++n}`,
+          track,
+          severity,
+          evidence: {},
+          ...(uid === undefined ? {} : { uid }),
+        },
         halfLifeMs: 600_000,
         ladder,
       });
       // Several events of one ID in one batch: each sees the step the one before it marked.
-      const first = await h.store.recordOffenses([event("u1"), event("u2"), event("u3"), event("u4"), event("u5")], now, 3_600_000);
+      const first = await h.store.recordOffenses(
+        [event("u1"), event("u2"), event("u3"), event("u4"), event("u5")],
+        now,
+        3_600_000,
+      );
       expect(first.map((r) => r.step)).toEqual([0, null, 1, null, null]);
       // Jumping several rungs at once issues only the highest; a duplicate uid writes nothing
       // and hands back the step its first write decided (u3: mute); a new uid in the same batch is recorded.
-      const second = await h.store.recordOffenses([event("u3"), event("u6", 5), event("u1"), event(undefined)], now, 3_600_000);
+      const second = await h.store.recordOffenses(
+        [event("u3"), event("u6", 5), event("u1"), event(undefined)],
+        now,
+        3_600_000,
+      );
       expect(second).toEqual([
         { status: "duplicate", step: 1 },
         expect.objectContaining({ status: "recorded", before: 5, after: 10, step: 3 }),
@@ -206,7 +260,19 @@ for (const [name, make] of Object.entries(harnesses)) {
     it("expires offense records after their retention", async () => {
       const id = did();
       const now = Date.now();
-      const record: OffenseRecord = { event: { at: now, did: id, room: { name: "w", id: "r" }, detector: "payload", kind: "x", track: "malformed", severity: 1, evidence: {} }, halfLifeMs: 1000 };
+      const record: OffenseRecord = {
+        event: {
+          at: now,
+          did: id,
+          room: { name: "w", id: "r" },
+          detector: "payload",
+          kind: "x",
+          track: "malformed",
+          severity: 1,
+          evidence: {},
+        },
+        halfLifeMs: 1000,
+      };
       await h.store.recordOffenses([record], now, 200);
       expect(await h.store.offensesOf(id, { limit: 10 })).toHaveLength(1);
       await new Promise((r) => setTimeout(r, 350));
@@ -251,9 +317,30 @@ for (const [name, make] of Object.entries(harnesses)) {
       const ban = sanction("ban", 60_000, id);
       await h.store.saveSanction(ban, retention);
       await h.store.saveSanction(sanction("warn", undefined, id), retention);
-      await h.store.recordOffenses([{ event: { at: now, did: id, room: { name: "w", id: "r" }, detector: "flood", kind: "rate", track: "spam", severity: 1, evidence: {} }, halfLifeMs: 1000 }], now, 60_000);
+      await h.store.recordOffenses(
+        [
+          {
+            event: {
+              at: now,
+              did: id,
+              room: { name: "w", id: "r" },
+              detector: "flood",
+              kind: "rate",
+              track: "spam",
+              severity: 1,
+              evidence: {},
+            },
+            halfLifeMs: 1000,
+          },
+        ],
+        now,
+        60_000,
+      );
       await h.store.fileReport(id, "someone", 1, now, 60_000);
-      await h.store.bindSession({ did: id, sessionId: "s", processId: "p", roomName: "w", roomId: "r", since: now }, retention);
+      await h.store.bindSession(
+        { did: id, sessionId: "s", processId: "p", roomName: "w", roomId: "r", since: now },
+        retention,
+      );
       const minimal = { ...ban, reason: "(erased)", by: "(erased)" };
       await h.store.forget(id, [minimal], retention);
       expect(await h.store.sanctionsOf(id)).toEqual([minimal]);
@@ -268,11 +355,31 @@ for (const [name, make] of Object.entries(harnesses)) {
 
     it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
       const head = await h.store.auditHead();
-      const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
-      expect(await h.store.appendAudit([entry(head.seq + 1, head.hash, "h1")], head.hash, 0)).toEqual({ status: "appended", head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed } });
+      const entry = (seq: number, prev: string, hash: string) => ({
+        seq,
+        at: Date.now(),
+        actor: "t",
+        face: "code" as const,
+        action: "view" as const,
+        target: null,
+        why: null,
+        detail: {},
+        prev,
+        hash,
+      });
+      expect(await h.store.appendAudit([entry(head.seq + 1, head.hash, "h1")], head.hash, 0)).toEqual({
+        status: "appended",
+        head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed },
+      });
       // A stale head: nothing written, and the answer names the head to rechain on.
-      expect(await h.store.appendAudit([entry(head.seq + 2, "stale", "h2")], "stale", 0)).toEqual({ status: "conflict", head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed } });
-      expect(await h.store.appendAudit([entry(head.seq + 2, "h1", "h2")], "h1", 0)).toMatchObject({ status: "appended", head: { seq: head.seq + 2, hash: "h2" } });
+      expect(await h.store.appendAudit([entry(head.seq + 2, "stale", "h2")], "stale", 0)).toEqual({
+        status: "conflict",
+        head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed },
+      });
+      expect(await h.store.appendAudit([entry(head.seq + 2, "h1", "h2")], "h1", 0)).toMatchObject({
+        status: "appended",
+        head: { seq: head.seq + 2, hash: "h2" },
+      });
       expect(await h.store.auditHead()).toMatchObject({ seq: head.seq + 2, hash: "h2" });
       const newest = await h.store.auditEntries({ limit: 2 });
       expect(newest.map((e) => e.hash)).toEqual(["h2", "h1"]);
@@ -281,12 +388,28 @@ for (const [name, make] of Object.entries(harnesses)) {
     });
 
     it("appends a chained batch of audit entries all at once, and refuses a batch that does not chain (all or none)", async () => {
-      const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: { n: seq }, prev, hash });
+      const entry = (seq: number, prev: string, hash: string) => ({
+        seq,
+        at: Date.now(),
+        actor: "t",
+        face: "code" as const,
+        action: "view" as const,
+        target: null,
+        why: null,
+        detail: { n: seq },
+        prev,
+        hash,
+      });
       const head = await h.store.auditHead();
       const s = head.seq;
       const batch = [entry(s + 1, head.hash, "b1"), entry(s + 2, "b1", "b2"), entry(s + 3, "b2", "b3")];
-      expect(await h.store.appendAudit(batch, head.hash, 0)).toMatchObject({ status: "appended", head: { seq: s + 3, hash: "b3" } });
-      expect((await h.store.auditRange("0", 100)).slice(-3).map((e) => [e.seq, e.prev, e.hash, e.detail])).toEqual(batch.map((e) => [e.seq, e.prev, e.hash, e.detail]));
+      expect(await h.store.appendAudit(batch, head.hash, 0)).toMatchObject({
+        status: "appended",
+        head: { seq: s + 3, hash: "b3" },
+      });
+      expect((await h.store.auditRange("0", 100)).slice(-3).map((e) => [e.seq, e.prev, e.hash, e.detail])).toEqual(
+        batch.map((e) => [e.seq, e.prev, e.hash, e.detail]),
+      );
 
       // A gap in seq, a broken link, or a first entry that skips the head: refused, nothing written.
       for (const bad of [
@@ -295,7 +418,10 @@ for (const [name, make] of Object.entries(harnesses)) {
         [entry(s + 5, "b3", "c1")],
         [entry(s + 4, "not-the-head", "c1")],
       ]) {
-        await expect(h.store.appendAudit(bad, "b3", 0)).rejects.toMatchObject({ name: "WardenError", code: "STORE_SCRIPT" });
+        await expect(h.store.appendAudit(bad, "b3", 0)).rejects.toMatchObject({
+          name: "WardenError",
+          code: "STORE_SCRIPT",
+        });
       }
       expect(await h.store.auditHead()).toMatchObject({ seq: s + 3, hash: "b3" });
       expect((await h.store.auditRange("0", 100)).length).toBe(3);
@@ -303,8 +429,21 @@ for (const [name, make] of Object.entries(harnesses)) {
 
     it("trims audit entries older than the retention, and counts them in the head", async () => {
       const old = Date.now() - 60_000;
-      const entry = (seq: number, prev: string, hash: string, at: number) => ({ seq, at, actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
-      expect(await h.store.appendAudit([entry(1, "", "t1", old), entry(2, "t1", "t2", old)], "", 0)).toMatchObject({ status: "appended" });
+      const entry = (seq: number, prev: string, hash: string, at: number) => ({
+        seq,
+        at,
+        actor: "t",
+        face: "code" as const,
+        action: "view" as const,
+        target: null,
+        why: null,
+        detail: {},
+        prev,
+        hash,
+      });
+      expect(await h.store.appendAudit([entry(1, "", "t1", old), entry(2, "t1", "t2", old)], "", 0)).toMatchObject({
+        status: "appended",
+      });
       await new Promise((r) => setTimeout(r, 20));
       // Keep only what is newer than now: both old entries go (the stream trims by its own ids, which are the store's clock).
       const result = await h.store.appendAudit([entry(3, "t2", "t3", Date.now())], "t2", Date.now() - 2);
@@ -336,9 +475,14 @@ describe("RedisStore layout", () => {
     const store = new RedisStore({ connection: redisUrl(), prefix });
     const s = sanction("mute", 60_000);
     await store.saveSanction(s, retention);
-    await store.bindSession({ did: s.did, sessionId: "x", processId: "p", roomName: "world", roomId: "r", since: 0 }, retention);
+    await store.bindSession(
+      { did: s.did, sessionId: "x", processId: "p", roomName: "world", roomId: "r", since: 0 },
+      retention,
+    );
     const keys = (await keysUnder(admin, prefix)).sort();
-    expect(keys).toEqual([`${prefix}:{${s.did}}:sanctions`, `${prefix}:{${s.did}}:sessions`, `${prefix}:{procs}:sessions:p`].sort());
+    expect(keys).toEqual(
+      [`${prefix}:{${s.did}}:sanctions`, `${prefix}:{${s.did}}:sessions`, `${prefix}:{procs}:sessions:p`].sort(),
+    );
     await store.close();
     await dropPrefix(admin, prefix);
 

@@ -20,7 +20,8 @@ import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
 const retention = { sanctionsMs: 60_000, bindingsMs: 60_000 };
 let n = 0;
 const did = () => deriveDigitalId("store-errors-secret-0123", `errors-${++n}-${Math.random()}`);
-const ban = (subject = did()): Sanction => draftSanction({ did: subject, kind: "ban", duration: 60_000, reason: "store errors", by: "test" }, Date.now());
+const ban = (subject = did()): Sanction =>
+  draftSanction({ did: subject, kind: "ban", duration: 60_000, reason: "store errors", by: "test" }, Date.now());
 
 /** What a promise rejected with (fails the test if it resolved). */
 async function rejection(promise: Promise<unknown>): Promise<WardenError> {
@@ -96,7 +97,9 @@ describe("real replies through RedisStore", () => {
 
       const s = ban();
       await store.saveSanction(s, retention);
-      const revoked = await rejection(store.revokeSanction(s.id, { at: Date.now(), by: "test", reason: "bad \ud800 revocation" }, retention));
+      const revoked = await rejection(
+        store.revokeSanction(s.id, { at: Date.now(), by: "test", reason: "bad \ud800 revocation" }, retention),
+      );
       expect(revoked.code).toBe("STORE_SCRIPT");
       expect(revoked.message).toContain("WARDEN_UNREADABLE revocation record");
       expect((await store.sanctionsOf(s.did)).map((x) => x.revoked)).toEqual([undefined]);
@@ -109,12 +112,25 @@ describe("real replies through RedisStore", () => {
     const store = new RedisStore({ connection: redisUrl(), prefix: prefix("errors-unchained") });
     await store.connect();
     try {
-      const entry = (seq: number, prev: string, hash: string) => ({ seq, at: Date.now(), actor: "t", face: "code" as const, action: "view" as const, target: null, why: null, detail: {}, prev, hash });
+      const entry = (seq: number, prev: string, hash: string) => ({
+        seq,
+        at: Date.now(),
+        actor: "t",
+        face: "code" as const,
+        action: "view" as const,
+        target: null,
+        why: null,
+        detail: {},
+        prev,
+        hash,
+      });
       await store.appendAudit([entry(1, "", "h1")], "", 0);
       const error = await rejection(store.appendAudit([entry(2, "h1", "h2"), entry(4, "h2", "h4")], "h1", 0));
       expect(error.code).toBe("STORE_SCRIPT");
       expect(error.message).toContain(REPLY_CODES.WARDEN_UNCHAINED.message);
-      expect(error.message).toContain("WARDEN_UNCHAINED entry 2 of 2 does not follow seq 2 (the log's head is at seq 1)");
+      expect(error.message).toContain(
+        "WARDEN_UNCHAINED entry 2 of 2 does not follow seq 2 (the log's head is at seq 1)",
+      );
       expect(await store.auditHead()).toEqual({ seq: 1, hash: "h1", trimmed: 0 });
     } finally {
       await store.close();
@@ -210,7 +226,9 @@ describe("replies only a cluster gives, as ioredis raises them", () => {
     for (const command of ["evalsha", "eval", "del"]) {
       const error = storeError("forget", reply("CROSSSLOT Keys in request don't hash to the same slot", command));
       expect(error.code).toBe("STORE_SCRIPT");
-      expect(error.message).toBe(`redis forget: ${REPLY_CODES.CROSSSLOT.message} (CROSSSLOT Keys in request don't hash to the same slot)`);
+      expect(error.message).toBe(
+        `redis forget: ${REPLY_CODES.CROSSSLOT.message} (CROSSSLOT Keys in request don't hash to the same slot)`,
+      );
     }
   });
 
@@ -223,19 +241,25 @@ describe("replies only a cluster gives, as ioredis raises them", () => {
     ["READONLY You can't write against a read only replica."],
     ["OOM command not allowed when used memory > 'maxmemory'. script: 0123, on @user_script:4."],
   ])("%s is STORE_UNAVAILABLE, also when a script got it", (message) => {
-    for (const command of ["evalsha", "hgetall"]) expect(storeError("op", reply(message, command)).code).toBe("STORE_UNAVAILABLE");
+    for (const command of ["evalsha", "hgetall"])
+      expect(storeError("op", reply(message, command)).code).toBe("STORE_UNAVAILABLE");
   });
 
   it("any other reply: STORE_SCRIPT from a script, STORE_UNAVAILABLE from a plain command", () => {
-    const failed = "ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 0123, on @user_script:1.";
+    const failed =
+      "ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 0123, on @user_script:1.";
     expect(storeError("recordOffenses", reply(failed, "evalsha")).code).toBe("STORE_SCRIPT");
     expect(storeError("recordOffenses", reply(failed, "EVAL")).code).toBe("STORE_SCRIPT");
     expect(storeError("sanctionsOf", reply("ERR unknown command", "hgetall")).code).toBe("STORE_UNAVAILABLE");
     // A reply error of another copy of ioredis (a connection the caller brought) is still a reply.
-    const foreign = Object.assign(new Error("CROSSSLOT Keys in request don't hash to the same slot"), { name: "ReplyError" });
+    const foreign = Object.assign(new Error("CROSSSLOT Keys in request don't hash to the same slot"), {
+      name: "ReplyError",
+    });
     expect(storeError("forget", foreign).code).toBe("STORE_SCRIPT");
     // Not a reply at all: the command got no answer, whatever the text says.
-    expect(storeError("saveSanction", new Error("CROSSSLOT in a message that is no reply")).code).toBe("STORE_UNAVAILABLE");
+    expect(storeError("saveSanction", new Error("CROSSSLOT in a message that is no reply")).code).toBe(
+      "STORE_UNAVAILABLE",
+    );
     expect(storeError("saveSanction", new Error("user_script: script: ERR Error")).code).toBe("STORE_UNAVAILABLE");
   });
 
@@ -264,7 +288,11 @@ describe("the table", () => {
         expect(header, `${name} lists ${code} under Errors`).toMatch(new RegExp(`Errors[\\s\\S]*${code}`));
       }
     }
-    expect([...answered].sort()).toEqual(Object.keys(REPLY_CODES).filter((code) => code.startsWith("WARDEN_")).sort());
+    expect([...answered].sort()).toEqual(
+      Object.keys(REPLY_CODES)
+        .filter((code) => code.startsWith("WARDEN_"))
+        .sort(),
+    );
   });
 
   it("maps every code to a catalogued WardenError code, with a sentence", () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createWarden, deriveDigitalId, formatDuration, isDigitalId, parseDuration, WardenError } from "../src/index.js";
+import {
+  createWarden,
+  deriveDigitalId,
+  formatDuration,
+  isDigitalId,
+  parseDuration,
+  WardenError,
+} from "../src/index.js";
 import { draftSanction, describeSanction } from "../src/sanctions/model.js";
 
 const secret = "unit-secret-0123456789";
@@ -21,7 +28,13 @@ describe("digital ID", () => {
 });
 
 describe("durations", () => {
-  it.each([["30s", 30_000], ["10m", 600_000], ["2h", 7_200_000], ["7d", 604_800_000], ["1w", 604_800_000]])("%s = %d ms", (text, ms) => {
+  it.each([
+    ["30s", 30_000],
+    ["10m", 600_000],
+    ["2h", 7_200_000],
+    ["7d", 604_800_000],
+    ["1w", 604_800_000],
+  ])("%s = %d ms", (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
     expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
@@ -33,20 +46,33 @@ describe("durations", () => {
 describe("sanction drafts", () => {
   const did = deriveDigitalId(secret, "x");
   it("refuses what makes no sense, with a sentence", () => {
-    expect(() => draftSanction({ did, kind: "kick", duration: 1000, reason: "r", by: "t" }, 0)).toThrow("kick cannot have a duration");
-    expect(() => draftSanction({ did, kind: "nuke" as never, reason: "r", by: "t" }, 0)).toThrow(/unknown sanction kind/);
+    expect(() => draftSanction({ did, kind: "kick", duration: 1000, reason: "r", by: "t" }, 0)).toThrow(
+      "kick cannot have a duration",
+    );
+    expect(() => draftSanction({ did, kind: "nuke" as never, reason: "r", by: "t" }, 0)).toThrow(
+      /unknown sanction kind/,
+    );
     expect(() => draftSanction({ did, kind: "ban", reason: "  ", by: "t" }, 0)).toThrow(/needs a reason/);
-    expect(() => draftSanction({ did: "not-a-did", kind: "ban", reason: "r", by: "t" }, 0)).toThrow(expect.objectContaining({ code: "INVALID_DID" }));
+    expect(() => draftSanction({ did: "not-a-did", kind: "ban", reason: "r", by: "t" }, 0)).toThrow(
+      expect.objectContaining({ code: "INVALID_DID" }),
+    );
     expect(() => draftSanction({ did, kind: "ban", duration: -1, reason: "r", by: "t" }, 0)).toThrow(/positive/);
   });
   it("bounds and cleans the reason, ids carry the digital ID, and the notice says what, why and until when", () => {
-    const s = draftSanction({ did, kind: "mute", duration: 60_000, reason: `spam\u0000\u202e${"x".repeat(2000)}`, by: "t" }, 1_000);
+    const s = draftSanction(
+      { did, kind: "mute", duration: 60_000, reason: `spam\u0000\u202e${"x".repeat(2000)}`, by: "t" },
+      1_000,
+    );
     expect(s.reason.length).toBeLessThanOrEqual(500);
     expect(s.reason).not.toMatch(/[\u0000\u202e]/);
     expect(s.id.startsWith(`${did}.`)).toBe(true);
     expect(s.end).toBe(61_000);
-    expect(describeSanction({ kind: "ban", reason: "cheating", end: null })).toBe("You are banned permanently: cheating");
-    expect(describeSanction({ kind: "mute", reason: "spam", end: 0 })).toBe("You are muted until 1970-01-01T00:00:00.000Z: spam");
+    expect(describeSanction({ kind: "ban", reason: "cheating", end: null })).toBe(
+      "You are banned permanently: cheating",
+    );
+    expect(describeSanction({ kind: "mute", reason: "spam", end: 0 })).toBe(
+      "You are muted until 1970-01-01T00:00:00.000Z: spam",
+    );
   });
 });
 

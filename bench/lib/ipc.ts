@@ -36,7 +36,8 @@ export function serve(handlers: Record<string, Handler>): void {
       })
       .then(
         (result) => process.send!({ id, result } satisfies Reply),
-        (e: unknown) => process.send!({ id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply),
+        (e: unknown) =>
+          process.send!({ id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply),
       );
   });
   // The parent going away must not leave a child behind.
@@ -85,7 +86,10 @@ process.on("exit", () => {
 export class BenchChild {
   readonly output: string[] = [];
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private readonly exited: Promise<void>;
   readonly pinned: boolean;
   readyData: unknown;
@@ -129,9 +133,16 @@ export class BenchChild {
 
   /** Starts a child and waits for its `ready` message. */
   static async start(options: SpawnOptions): Promise<BenchChild> {
-    const nodeArgs = [...(options.nodeFlags ?? []), "--import", "tsx", fileURLToPath(new URL(options.script, `file://${ROOT}`))];
+    const nodeArgs = [
+      ...(options.nodeFlags ?? []),
+      "--import",
+      "tsx",
+      fileURLToPath(new URL(options.script, `file://${ROOT}`)),
+    ];
     const pin = options.cpu !== undefined && hasTaskset();
-    const [command, args] = pin ? ["taskset", ["-c", String(options.cpu), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const [command, args] = pin
+      ? ["taskset", ["-c", String(options.cpu), process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
     const child = spawn(command, args as string[], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
@@ -139,7 +150,10 @@ export class BenchChild {
     });
     const bench = new BenchChild(child, options.label, pin);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${options.label} did not start in time:\n${bench.tail()}`)), options.readyTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${options.label} did not start in time:\n${bench.tail()}`)),
+        options.readyTimeoutMs ?? 30_000,
+      );
       const onMessage = (message: unknown) => {
         if (typeof message === "object" && message !== null && "ready" in message) {
           clearTimeout(timer);

@@ -22,8 +22,22 @@ export interface AuditAct {
 
 /** The fields that are hashed, in a fixed order. */
 function canonical(entry: Omit<AuditEntry, "hash" | "id">): string {
-  const detail = Object.fromEntries(Object.keys(entry.detail).sort().map((k) => [k, entry.detail[k]]));
-  return JSON.stringify([entry.seq, entry.at, entry.actor, entry.face, entry.action, entry.target, entry.why, detail, entry.prev]);
+  const detail = Object.fromEntries(
+    Object.keys(entry.detail)
+      .sort()
+      .map((k) => [k, entry.detail[k]]),
+  );
+  return JSON.stringify([
+    entry.seq,
+    entry.at,
+    entry.actor,
+    entry.face,
+    entry.action,
+    entry.target,
+    entry.why,
+    detail,
+    entry.prev,
+  ]);
 }
 
 export function hashEntry(entry: Omit<AuditEntry, "hash" | "id">): string {
@@ -75,12 +89,20 @@ export interface AuditLogOptions {
   maxPending?: number;
 }
 
-const DEFAULT_AUDIT_LOG_OPTIONS: Required<AuditLogOptions> = { contentionTimeoutMs: 10_000, maxBatch: 100, maxPending: 10_000 };
+const DEFAULT_AUDIT_LOG_OPTIONS: Required<AuditLogOptions> = {
+  contentionTimeoutMs: 10_000,
+  maxBatch: 100,
+  maxPending: 10_000,
+};
 
 function resolveAuditLogOptions(options: AuditLogOptions): Required<AuditLogOptions> {
   const resolved = { ...DEFAULT_AUDIT_LOG_OPTIONS, ...options };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new WardenError("INVALID_OPTION", `AuditLog: ${name} must be a positive whole number, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new WardenError(
+        "INVALID_OPTION",
+        `AuditLog: ${name} must be a positive whole number, got ${String(value)}`,
+      );
   }
   return resolved;
 }
@@ -98,7 +120,11 @@ interface Pending {
 /** Whatever a store threw, as a WardenError (a store that is down never looks like a plain Error). */
 function asStoreError(error: unknown): WardenError {
   if (error instanceof WardenError) return error;
-  return new WardenError("STORE_UNAVAILABLE", `audit log: the store failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new WardenError(
+    "STORE_UNAVAILABLE",
+    `audit log: the store failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -130,11 +156,26 @@ export class AuditLog {
   /** Appends an act; resolves with its entry once stored (queued behind the appends in flight). */
   append(act: AuditAct): Promise<AuditEntry> {
     // A malformed act is refused alone, here: in a batch it would sink the acts chained with it.
-    if (typeof act?.actor !== "string" || typeof act.face !== "string" || typeof act.action !== "string" || (act.target !== null && typeof act.target !== "string")) {
-      return Promise.reject(new WardenError("INVALID_REQUEST", "audit log: an act needs an actor, a face, an action and a target (string or null)"));
+    if (
+      typeof act?.actor !== "string" ||
+      typeof act.face !== "string" ||
+      typeof act.action !== "string" ||
+      (act.target !== null && typeof act.target !== "string")
+    ) {
+      return Promise.reject(
+        new WardenError(
+          "INVALID_REQUEST",
+          "audit log: an act needs an actor, a face, an action and a target (string or null)",
+        ),
+      );
     }
     if (this.queue.length >= this.options.maxPending) {
-      return Promise.reject(new WardenError("STORE_UNAVAILABLE", `audit log: ${this.queue.length} acts already wait for the store; try again`));
+      return Promise.reject(
+        new WardenError(
+          "STORE_UNAVAILABLE",
+          `audit log: ${this.queue.length} acts already wait for the store; try again`,
+        ),
+      );
     }
     return new Promise<AuditEntry>((resolve, reject) => {
       this.queue.push({ act, resolve, reject });
@@ -176,7 +217,10 @@ export class AuditLog {
       head = result.head;
       const left = this.options.contentionTimeoutMs - (performance.now() - started);
       if (left <= 0) {
-        throw new WardenError("STORE_UNAVAILABLE", `audit log: other writers kept moving the head for ${this.options.contentionTimeoutMs} ms (${attempt} attempts); the entry was not written`);
+        throw new WardenError(
+          "STORE_UNAVAILABLE",
+          `audit log: other writers kept moving the head for ${this.options.contentionTimeoutMs} ms (${attempt} attempts); the entry was not written`,
+        );
       }
       const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
       await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, left)));
@@ -206,13 +250,31 @@ export class AuditLog {
           count++;
           const { hash, id, ...body } = entry;
           if (entry.seq !== expectedSeq) {
-            return { ok: false, entries: count, seq: expectedSeq, id, reason: `entry ${expectedSeq} is missing (found ${entry.seq} in its place)` };
+            return {
+              ok: false,
+              entries: count,
+              seq: expectedSeq,
+              id,
+              reason: `entry ${expectedSeq} is missing (found ${entry.seq} in its place)`,
+            };
           }
           if (prev !== null && entry.prev !== prev) {
-            return { ok: false, entries: count, seq: entry.seq, id, reason: `entry ${entry.seq} does not chain to entry ${entry.seq - 1} (prev hash differs)` };
+            return {
+              ok: false,
+              entries: count,
+              seq: entry.seq,
+              id,
+              reason: `entry ${entry.seq} does not chain to entry ${entry.seq - 1} (prev hash differs)`,
+            };
           }
           if (hashEntry(body) !== hash) {
-            return { ok: false, entries: count, seq: entry.seq, id, reason: `entry ${entry.seq} was altered (its hash does not match its content)` };
+            return {
+              ok: false,
+              entries: count,
+              seq: entry.seq,
+              id,
+              reason: `entry ${entry.seq} was altered (its hash does not match its content)`,
+            };
           }
           prev = hash;
           expectedSeq++;
@@ -230,12 +292,30 @@ export class AuditLog {
         }
       }
       if (walked < head.seq) {
-        return { ok: false, entries: count, seq: expectedSeq, id: undefined, reason: `the log ends at entry ${walked} but its head says ${head.seq}: entries were removed from the end` };
+        return {
+          ok: false,
+          entries: count,
+          seq: expectedSeq,
+          id: undefined,
+          reason: `the log ends at entry ${walked} but its head says ${head.seq}: entries were removed from the end`,
+        };
       }
       if (walked === head.seq) {
-        return { ok: false, entries: count, seq: walked, id: undefined, reason: `entry ${walked} is not the one the head names (hash differs): the newest entry was replaced` };
+        return {
+          ok: false,
+          entries: count,
+          seq: walked,
+          id: undefined,
+          reason: `entry ${walked} is not the one the head names (hash differs): the newest entry was replaced`,
+        };
       }
-      return { ok: false, entries: count, seq: head.seq + 1, id: undefined, reason: `the log goes on to entry ${walked} but its head says ${head.seq}: entries were added without moving the head` };
+      return {
+        ok: false,
+        entries: count,
+        seq: head.seq + 1,
+        id: undefined,
+        reason: `the log goes on to entry ${walked} but its head says ${head.seq}: entries were added without moving the head`,
+      };
     }
   }
 }

@@ -30,7 +30,10 @@ import { RedisStore } from "../stores/redis/redis-store.js";
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, auditBroken: 4 } as const;
 
 class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -58,8 +61,15 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
   try {
     await store.connect();
     const retention = DEFAULT_OPTIONS.retention;
-    const sanctions = new SanctionsService(store, retention, { before: () => null, issued: () => {}, revoked: () => {} });
-    const admin = new AdminService(store, sanctions, new AuditLog(store, retention.auditMs), { policy: resolvePolicy(), retention });
+    const sanctions = new SanctionsService(store, retention, {
+      before: () => null,
+      issued: () => {},
+      revoked: () => {},
+    });
+    const admin = new AdminService(store, sanctions, new AuditLog(store, retention.auditMs), {
+      policy: resolvePolicy(),
+      retention,
+    });
     return await run(admin, store);
   } finally {
     await store.close();
@@ -76,10 +86,20 @@ function when(ms: number | null): string {
 
 function sanctionRows(sanctions: readonly Sanction[]): string {
   if (sanctions.length === 0) return "(none)";
-  const rows = sanctions.map((s) => [s.id, s.kind, when(s.start), s.kind === "warn" || s.kind === "kick" ? "-" : when(s.end), s.revoked ? `revoked by ${s.revoked.by}` : "", s.by, s.reason]);
+  const rows = sanctions.map((s) => [
+    s.id,
+    s.kind,
+    when(s.start),
+    s.kind === "warn" || s.kind === "kick" ? "-" : when(s.end),
+    s.revoked ? `revoked by ${s.revoked.by}` : "",
+    s.by,
+    s.reason,
+  ]);
   const header = ["ID", "KIND", "START", "END", "STATE", "BY", "REASON"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+  return [header, ...rows]
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "))
+    .join("\n");
 }
 
 function defaultIssuer(): string {
@@ -117,7 +137,11 @@ export function buildProgram(io: Io): Command {
     const lasting = kind === "mute" || kind === "freeze" || kind === "ban";
     const command = program
       .command(kind)
-      .description(lasting ? `${kind} a digital ID in every room and process (permanent unless --for)` : `${kind} a digital ID's live sessions`)
+      .description(
+        lasting
+          ? `${kind} a digital ID in every room and process (permanent unless --for)`
+          : `${kind} a digital ID's live sessions`,
+      )
       .argument("<did>", "digital ID (see `warden id`)")
       .requiredOption("--reason <text>", "why; shown to the player")
       .option("--by <name>", "issuer recorded with the sanction", defaultIssuer())
@@ -128,11 +152,25 @@ export function buildProgram(io: Io): Command {
       const did = assertDigitalId(didArg);
       const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
       if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
-      const result = await withService(io, (admin) => admin.issue({ did, kind: kind as SanctionKind, reason: opts.reason, by: opts.by, ...(duration === undefined ? {} : { duration }) }, actorOf(defaultIssuer())));
+      const result = await withService(io, (admin) =>
+        admin.issue(
+          {
+            did,
+            kind: kind as SanctionKind,
+            reason: opts.reason,
+            by: opts.by,
+            ...(duration === undefined ? {} : { duration }),
+          },
+          actorOf(defaultIssuer()),
+        ),
+      );
       if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
       const s = result.sanction;
       if (opts.json) io.out(`${JSON.stringify(s)}\n`);
-      else io.out(`${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`);
+      else
+        io.out(
+          `${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`,
+        );
     });
   }
 
@@ -144,10 +182,18 @@ export function buildProgram(io: Io): Command {
     .option("--by <name>", "who lifts it", defaultIssuer())
     .addOption(json())
     .action(async (sanctionId: string, opts: Common & { reason: string; by: string }) => {
-      const result = await withService(io, (admin) => admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by));
-      if (result.status === "not_found") throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
+      const result = await withService(io, (admin) =>
+        admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by),
+      );
+      if (result.status === "not_found")
+        throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
       if (opts.json) io.out(`${JSON.stringify(result)}\n`);
-      else io.out(result.status === "revoked" ? `revoked ${result.sanction.id}\n` : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`);
+      else
+        io.out(
+          result.status === "revoked"
+            ? `revoked ${result.sanction.id}\n`
+            : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`,
+        );
     });
 
   program
@@ -159,7 +205,9 @@ export function buildProgram(io: Io): Command {
     .addOption(json())
     .action(async (didArg: string, opts: Common & { all?: boolean; why?: string }) => {
       const did = assertDigitalId(didArg);
-      const list = await withService(io, (admin) => admin.sanctionsOf(did, actorOf(defaultIssuer(), opts.why), { all: opts.all === true }));
+      const list = await withService(io, (admin) =>
+        admin.sanctionsOf(did, actorOf(defaultIssuer(), opts.why), { all: opts.all === true }),
+      );
       io.out(opts.json ? `${JSON.stringify(list)}\n` : `${sanctionRows(list)}\n`);
     });
 
@@ -172,7 +220,13 @@ export function buildProgram(io: Io): Command {
     .action(async (didArg: string, opts: Common & { why?: string }) => {
       const did = assertDigitalId(didArg);
       const list = await withService(io, (admin) => admin.sessions(did, actorOf(defaultIssuer(), opts.why)));
-      io.out(opts.json ? `${JSON.stringify(list)}\n` : list.length === 0 ? "(no live session)\n" : `${list.map((b) => `${b.sessionId}  ${b.roomName}/${b.roomId}  ${b.processId}  since ${when(b.since)}`).join("\n")}\n`);
+      io.out(
+        opts.json
+          ? `${JSON.stringify(list)}\n`
+          : list.length === 0
+            ? "(no live session)\n"
+            : `${list.map((b) => `${b.sessionId}  ${b.roomName}/${b.roomId}  ${b.processId}  since ${when(b.since)}`).join("\n")}\n`,
+      );
     });
 
   program
@@ -185,7 +239,8 @@ export function buildProgram(io: Io): Command {
     .action(async (didArg: string, opts: Common & { limit: string; why?: string }) => {
       const did = assertDigitalId(didArg);
       const limit = Number(opts.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+        throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
       const events = await withService(io, (admin) => admin.events(did, actorOf(defaultIssuer(), opts.why), { limit }));
       if (opts.json) io.out(`${JSON.stringify(events)}\n`);
       else io.out(events.length === 0 ? "(no recorded offense)\n" : `${events.map(eventLine).join("\n")}\n`);
@@ -199,7 +254,8 @@ export function buildProgram(io: Io): Command {
     .addOption(json())
     .action(async (opts: Common & { fromStart?: boolean; count?: string }) => {
       const limit = opts.count === undefined ? Infinity : Number(opts.count);
-      if (opts.count !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new CliError("--count must be a positive whole number", EXIT.badInput);
+      if (opts.count !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
+        throw new CliError("--count must be a positive whole number", EXIT.badInput);
       await withService(io, async (admin, store) => {
         await admin.watchFeed(actorOf(defaultIssuer()));
         let after = opts.fromStart ? "0" : await store.lastFeedId();
@@ -233,11 +289,17 @@ export function buildProgram(io: Io): Command {
     .addOption(json())
     .action(async (query: string, opts: Common & { why?: string }) => {
       const found = await withService(io, (admin) => admin.lookup(query, actorOf(defaultIssuer(), opts.why)));
-      if (found.length === 0) throw new CliError(`no identity found for ${JSON.stringify(query.slice(0, 64))}`, EXIT.notFound);
+      if (found.length === 0)
+        throw new CliError(`no identity found for ${JSON.stringify(query.slice(0, 64))}`, EXIT.notFound);
       if (opts.json) return io.out(`${JSON.stringify(found)}\n`);
       for (const s of found) {
-        const points = Object.entries(s.points).map(([t, p]) => `${t}=${p.points}`).join(" ") || "-";
-        io.out(`${s.did}  name=${JSON.stringify(s.profile?.name ?? "")}  first-seen=${s.profile?.firstSeen ? when(s.profile.firstSeen) : "-"}  sessions=${s.sessions.length}  active=${s.active.map((a) => a.kind).join(",") || "-"}  points: ${points}\n`);
+        const points =
+          Object.entries(s.points)
+            .map(([t, p]) => `${t}=${p.points}`)
+            .join(" ") || "-";
+        io.out(
+          `${s.did}  name=${JSON.stringify(s.profile?.name ?? "")}  first-seen=${s.profile?.firstSeen ? when(s.profile.firstSeen) : "-"}  sessions=${s.sessions.length}  active=${s.active.map((a) => a.kind).join(",") || "-"}  points: ${points}\n`,
+        );
       }
     });
 
@@ -254,15 +316,23 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("forget")
-    .description("erase a digital ID's events, history, points, bindings, names and reports (an active ban stays as a minimal record)")
+    .description(
+      "erase a digital ID's events, history, points, bindings, names and reports (an active ban stays as a minimal record)",
+    )
     .argument("<did>", "digital ID")
     .option("--including-sanctions", "also erase active bans")
     .addOption(why())
     .addOption(json())
     .action(async (didArg: string, opts: Common & { includingSanctions?: boolean; why?: string }) => {
       const did = assertDigitalId(didArg);
-      const result = await withService(io, (admin) => admin.forget(did, actorOf(defaultIssuer(), opts.why), { includingSanctions: opts.includingSanctions === true }));
-      io.out(opts.json ? `${JSON.stringify(result)}\n` : `forgot ${did}${result.keptBans > 0 ? ` (kept ${result.keptBans} active ban(s) as minimal records)` : ""}\n`);
+      const result = await withService(io, (admin) =>
+        admin.forget(did, actorOf(defaultIssuer(), opts.why), { includingSanctions: opts.includingSanctions === true }),
+      );
+      io.out(
+        opts.json
+          ? `${JSON.stringify(result)}\n`
+          : `forgot ${did}${result.keptBans > 0 ? ` (kept ${result.keptBans} active ban(s) as minimal records)` : ""}\n`,
+      );
     });
 
   const audit = program.command("audit").description("the audit log of staff acts and lookups (newest first)");
@@ -271,10 +341,15 @@ export function buildProgram(io: Io): Command {
     .addOption(json())
     .action(async (opts: Common & { limit: string }) => {
       const limit = Number(opts.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+        throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
       const entries = await withService(io, (admin) => admin.auditLog({ limit }));
       if (opts.json) return io.out(`${JSON.stringify(entries)}\n`);
-      io.out(entries.length === 0 ? "(empty)\n" : `${entries.map((e) => `#${e.seq}  ${when(e.at)}  ${e.actor}  ${e.action}  ${e.target ?? "-"}${e.why ? `  why=${JSON.stringify(e.why)}` : ""}  ${JSON.stringify(e.detail)}`).join("\n")}\n`);
+      io.out(
+        entries.length === 0
+          ? "(empty)\n"
+          : `${entries.map((e) => `#${e.seq}  ${when(e.at)}  ${e.actor}  ${e.action}  ${e.target ?? "-"}${e.why ? `  why=${JSON.stringify(e.why)}` : ""}  ${JSON.stringify(e.detail)}`).join("\n")}\n`,
+      );
     });
   audit
     .command("verify")
@@ -285,9 +360,15 @@ export function buildProgram(io: Io): Command {
       const opts = command.optsWithGlobals<Common>();
       const result = await withService(io, (admin) => admin.verifyAudit());
       if (opts.json) io.out(`${JSON.stringify(result)}\n`);
-      else if (result.ok) io.out(`audit log intact: ${result.entries} entries${result.trimmed ? ` (${result.trimmed} older ones removed by retention)` : ""}\n`);
+      else if (result.ok)
+        io.out(
+          `audit log intact: ${result.entries} entries${result.trimmed ? ` (${result.trimmed} older ones removed by retention)` : ""}\n`,
+        );
       if (!result.ok) {
-        if (!opts.json) io.err(`warden: audit log broken at entry ${result.seq}${result.id ? ` (${result.id})` : ""}: ${result.reason}\n`);
+        if (!opts.json)
+          io.err(
+            `warden: audit log broken at entry ${result.seq}${result.id ? ` (${result.id})` : ""}: ${result.reason}\n`,
+          );
         throw new CliError("", EXIT.auditBroken);
       }
     });
@@ -296,7 +377,9 @@ export function buildProgram(io: Io): Command {
 }
 
 function eventLine(e: OffenseEvent): string {
-  const evidence = Object.entries(e.evidence).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+  const evidence = Object.entries(e.evidence)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(" ");
   return `${formatInstant(e.at)}  ${e.did}  ${e.room.name}/${e.room.id}  ${e.detector}/${e.kind}  ${e.track}+${e.severity}  ${evidence}`;
 }
 

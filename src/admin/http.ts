@@ -47,16 +47,26 @@ function roleOf(presented: string, known: readonly { digest: Buffer; role: Admin
   return role;
 }
 
-const SanctionBody = z.object({
-  kind: z.enum(SANCTION_KINDS),
-  // Any number here; checkDuration gives every bad one the same answer (400 INVALID_DURATION).
-  duration: z.union([z.string().max(16), z.number()]).optional(),
-  reason: z.string().trim().min(1).max(500),
-  why: z.string().max(500).optional(),
-}).strict();
+const SanctionBody = z
+  .object({
+    kind: z.enum(SANCTION_KINDS),
+    // Any number here; checkDuration gives every bad one the same answer (400 INVALID_DURATION).
+    duration: z.union([z.string().max(16), z.number()]).optional(),
+    reason: z.string().trim().min(1).max(500),
+    why: z.string().max(500).optional(),
+  })
+  .strict();
 const RevokeBody = z.object({ reason: z.string().max(500).default(""), why: z.string().max(500).optional() }).strict();
-const ForgetBody = z.object({ includingSanctions: z.boolean().default(false), why: z.string().max(500).optional() }).strict();
-const Paging = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), before: z.string().regex(/^\d+-\d+$/).optional() });
+const ForgetBody = z
+  .object({ includingSanctions: z.boolean().default(false), why: z.string().max(500).optional() })
+  .strict();
+const Paging = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  before: z
+    .string()
+    .regex(/^\d+-\d+$/)
+    .optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value ?? {});
@@ -71,14 +81,20 @@ function fail(res: Response, code: WardenErrorCode, message: string): void {
 }
 
 /** Builds the router. Returns null when no token is configured (the API is then not mounted). */
-export function createAdminRouter(admin: AdminService, feed: FeedHub, options: AdminApiOptions, logError: (message: string) => void): Router | null {
+export function createAdminRouter(
+  admin: AdminService,
+  feed: FeedHub,
+  options: AdminApiOptions,
+  logError: (message: string) => void,
+): Router | null {
   const known = [
     ...(options.moderatorTokens ?? []).map((t) => ({ digest: digest(t), role: "moderator" as const })),
     ...(options.viewerTokens ?? []).map((t) => ({ digest: digest(t), role: "viewer" as const })),
   ];
   if (known.length === 0) return null;
   for (const token of [...(options.moderatorTokens ?? []), ...(options.viewerTokens ?? [])]) {
-    if (typeof token !== "string" || token.length < 16) throw new WardenError("INVALID_OPTION", "adminRoutes: every token must be a string of at least 16 characters");
+    if (typeof token !== "string" || token.length < 16)
+      throw new WardenError("INVALID_OPTION", "adminRoutes: every token must be a string of at least 16 characters");
   }
 
   const router = express.Router();
@@ -93,102 +109,181 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
     if (role === null) return fail(res, "UNAUTHORIZED", "unknown token");
     const name = boundText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
     const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
-    const auth: Authenticated = { role, actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? boundText(why, 500) : null } };
+    const auth: Authenticated = {
+      role,
+      actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? boundText(why, 500) : null },
+    };
     res.locals.auth = auth;
     next();
   });
   router.use(express.json({ limit: "16kb" }));
 
   const moderatorOnly = (req: Request, res: Response, next: NextFunction) => {
-    if ((res.locals.auth as Authenticated).role !== "moderator") return fail(res, "FORBIDDEN", `a viewer may not ${req.method === "DELETE" ? "forget identities" : "do this"}: moderator token required`);
+    if ((res.locals.auth as Authenticated).role !== "moderator")
+      return fail(
+        res,
+        "FORBIDDEN",
+        `a viewer may not ${req.method === "DELETE" ? "forget identities" : "do this"}: moderator token required`,
+      );
     next();
   };
 
   /** Wraps an async handler: errors become `{ error: { code, message } }`. */
-  const handle = (fn: (req: Request, res: Response, auth: Authenticated) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res, res.locals.auth as Authenticated).catch(next);
-  };
+  const handle =
+    (fn: (req: Request, res: Response, auth: Authenticated) => Promise<void>) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      fn(req, res, res.locals.auth as Authenticated).catch(next);
+    };
 
-  const withWhy = (auth: Authenticated, why: string | undefined): Actor => (why ? { ...auth.actor, why: boundText(why, 500) } : auth.actor);
+  const withWhy = (auth: Authenticated, why: string | undefined): Actor =>
+    why ? { ...auth.actor, why: boundText(why, 500) } : auth.actor;
 
-  router.get("/identities", handle(async (req, res, auth) => {
-    const q = parse(z.object({ q: z.string().trim().min(1).max(64) }), req.query).q;
-    res.json({ identities: await admin.lookup(q, auth.actor) });
-  }));
+  router.get(
+    "/identities",
+    handle(async (req, res, auth) => {
+      const q = parse(z.object({ q: z.string().trim().min(1).max(64) }), req.query).q;
+      res.json({ identities: await admin.lookup(q, auth.actor) });
+    }),
+  );
 
-  router.get("/identities/:did", handle(async (req, res, auth) => {
-    res.json(await admin.identity(assertDigitalId(req.params.did), auth.actor));
-  }));
+  router.get(
+    "/identities/:did",
+    handle(async (req, res, auth) => {
+      res.json(await admin.identity(assertDigitalId(req.params.did), auth.actor));
+    }),
+  );
 
-  router.get("/identities/:did/sanctions", handle(async (req, res, auth) => {
-    const all = req.query.all === "true" || req.query.all === "1";
-    res.json({ sanctions: await admin.sanctionsOf(assertDigitalId(req.params.did), auth.actor, { all }) });
-  }));
+  router.get(
+    "/identities/:did/sanctions",
+    handle(async (req, res, auth) => {
+      const all = req.query.all === "true" || req.query.all === "1";
+      res.json({ sanctions: await admin.sanctionsOf(assertDigitalId(req.params.did), auth.actor, { all }) });
+    }),
+  );
 
-  router.get("/identities/:did/events", handle(async (req, res, auth) => {
-    const did = assertDigitalId(req.params.did);
-    const paging = parse(Paging, req.query);
-    const events = await admin.events(did, auth.actor, paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit });
-    res.json({ events, next: events.length === paging.limit ? events[events.length - 1]?.id ?? null : null });
-  }));
+  router.get(
+    "/identities/:did/events",
+    handle(async (req, res, auth) => {
+      const did = assertDigitalId(req.params.did);
+      const paging = parse(Paging, req.query);
+      const events = await admin.events(
+        did,
+        auth.actor,
+        paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit },
+      );
+      res.json({ events, next: events.length === paging.limit ? (events[events.length - 1]?.id ?? null) : null });
+    }),
+  );
 
-  router.post("/identities/:did/sanctions", moderatorOnly, handle(async (req, res, auth) => {
-    const did = assertDigitalId(req.params.did);
-    const body = parse(SanctionBody, req.body);
-    // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
-    const duration = body.duration === undefined ? undefined : typeof body.duration === "number" ? checkDuration(body.duration) : parseDuration(body.duration);
-    const result = await admin.issue({ did, kind: body.kind, reason: body.reason, ...(duration === undefined ? {} : { duration }) }, withWhy(auth, body.why));
-    if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
-    res.status(201).json({ sanction: result.sanction });
-  }));
+  router.post(
+    "/identities/:did/sanctions",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const did = assertDigitalId(req.params.did);
+      const body = parse(SanctionBody, req.body);
+      // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
+      const duration =
+        body.duration === undefined
+          ? undefined
+          : typeof body.duration === "number"
+            ? checkDuration(body.duration)
+            : parseDuration(body.duration);
+      const result = await admin.issue(
+        { did, kind: body.kind, reason: body.reason, ...(duration === undefined ? {} : { duration }) },
+        withWhy(auth, body.why),
+      );
+      if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
+      res.status(201).json({ sanction: result.sanction });
+    }),
+  );
 
-  router.post("/sanctions/:id/revoke", moderatorOnly, handle(async (req, res, auth) => {
-    const body = parse(RevokeBody, req.body);
-    const result = await admin.revoke(String(req.params.id), body.reason, withWhy(auth, body.why));
-    if (result.status === "not_found") return fail(res, "SANCTION_NOT_FOUND", `no sanction with id ${JSON.stringify(String(req.params.id).slice(0, 80))}`);
-    res.json(result);
-  }));
+  router.post(
+    "/sanctions/:id/revoke",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(RevokeBody, req.body);
+      const result = await admin.revoke(String(req.params.id), body.reason, withWhy(auth, body.why));
+      if (result.status === "not_found")
+        return fail(
+          res,
+          "SANCTION_NOT_FOUND",
+          `no sanction with id ${JSON.stringify(String(req.params.id).slice(0, 80))}`,
+        );
+      res.json(result);
+    }),
+  );
 
-  router.get("/identities/:did/export", moderatorOnly, handle(async (req, res, auth) => {
-    res.json(await admin.export(assertDigitalId(req.params.did), auth.actor));
-  }));
+  router.get(
+    "/identities/:did/export",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json(await admin.export(assertDigitalId(req.params.did), auth.actor));
+    }),
+  );
 
-  router.delete("/identities/:did", moderatorOnly, handle(async (req, res, auth) => {
-    const did = assertDigitalId(req.params.did);
-    const body = parse(ForgetBody, req.body);
-    res.json(await admin.forget(did, withWhy(auth, body.why), { includingSanctions: body.includingSanctions }));
-  }));
+  router.delete(
+    "/identities/:did",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const did = assertDigitalId(req.params.did);
+      const body = parse(ForgetBody, req.body);
+      res.json(await admin.forget(did, withWhy(auth, body.why), { includingSanctions: body.includingSanctions }));
+    }),
+  );
 
-  router.get("/audit", handle(async (req, res) => {
-    const paging = parse(Paging, req.query);
-    const entries = await admin.auditLog(paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit });
-    res.json({ entries, next: entries.length === paging.limit ? entries[entries.length - 1]?.id ?? null : null });
-  }));
+  router.get(
+    "/audit",
+    handle(async (req, res) => {
+      const paging = parse(Paging, req.query);
+      const entries = await admin.auditLog(
+        paging.before ? { limit: paging.limit, before: paging.before } : { limit: paging.limit },
+      );
+      res.json({ entries, next: entries.length === paging.limit ? (entries[entries.length - 1]?.id ?? null) : null });
+    }),
+  );
 
-  router.get("/audit/verify", handle(async (_req, res) => {
-    res.json(await admin.verifyAudit());
-  }));
+  router.get(
+    "/audit/verify",
+    handle(async (_req, res) => {
+      res.json(await admin.verifyAudit());
+    }),
+  );
 
   /** Server-Sent Events: `offense`, `sanction` and `revocation` events as they happen anywhere. */
-  router.get("/feed", handle(async (_req, res, auth) => {
-    // Audited before the stream opens; the append waits its turn behind other acts, never fails for contention.
-    await admin.watchFeed(auth.actor);
-    // The client may have gone while the entry was written: then a close listener added now would never fire.
-    if (res.destroyed) return;
-    res.status(200).set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
-    res.flushHeaders();
-    res.write(": connected\n\n");
-    const send = (item: FeedItem) => {
-      const [name, data] = item.type === "offense" ? ["offense", item.event] : item.type === "issued" ? ["sanction", item.sanction] : ["revocation", item];
-      res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const unsubscribe = feed.subscribe(send);
-    const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
-    res.on("close", () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-    });
-  }));
+  router.get(
+    "/feed",
+    handle(async (_req, res, auth) => {
+      // Audited before the stream opens; the append waits its turn behind other acts, never fails for contention.
+      await admin.watchFeed(auth.actor);
+      // The client may have gone while the entry was written: then a close listener added now would never fire.
+      if (res.destroyed) return;
+      res
+        .status(200)
+        .set({
+          "Content-Type": "text/event-stream",
+          "Cache-Control": "no-cache",
+          Connection: "keep-alive",
+          "X-Accel-Buffering": "no",
+        });
+      res.flushHeaders();
+      res.write(": connected\n\n");
+      const send = (item: FeedItem) => {
+        const [name, data] =
+          item.type === "offense"
+            ? ["offense", item.event]
+            : item.type === "issued"
+              ? ["sanction", item.sanction]
+              : ["revocation", item];
+        res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const unsubscribe = feed.subscribe(send);
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+      res.on("close", () => {
+        clearInterval(keepAlive);
+        unsubscribe();
+      });
+    }),
+  );
 
   router.use((_req: Request, res: Response) => fail(res, "NOT_FOUND", "no such admin API route"));
 
@@ -198,7 +293,15 @@ export function createAdminRouter(admin: AdminService, feed: FeedHub, options: A
     // body-parser's own errors (bad JSON 400, too large 413, unsupported charset or encoding 415).
     const status = (error as { status?: number }).status;
     if (status === 400 || status === 413 || status === 415) {
-      return fail(res, "INVALID_REQUEST", status === 413 ? "request body too large" : status === 415 ? "unsupported body charset or encoding" : "request body is not valid JSON");
+      return fail(
+        res,
+        "INVALID_REQUEST",
+        status === 413
+          ? "request body too large"
+          : status === 415
+            ? "unsupported body charset or encoding"
+            : "request body is not valid JSON",
+      );
     }
     logError(`admin API: ${error instanceof Error ? error.message : String(error)}`);
     fail(res, "INTERNAL", "the request could not be completed");

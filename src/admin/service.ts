@@ -4,7 +4,18 @@ import { decay, type Policy } from "../policy/ladder.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
 import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/service.js";
-import type { AuditStore, ErasureStore, OffenseStore, Profile, ProfileStore, ReportStore, SanctionStore, SessionBinding, SessionStore, StoreRetention } from "../stores/store.js";
+import type {
+  AuditStore,
+  ErasureStore,
+  OffenseStore,
+  Profile,
+  ProfileStore,
+  ReportStore,
+  SanctionStore,
+  SessionBinding,
+  SessionStore,
+  StoreRetention,
+} from "../stores/store.js";
 import type { AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
 
 /** Who is acting, from which face, and (for lookups) why. */
@@ -53,7 +64,13 @@ const MAX_EXPORT_EVENTS = 100_000;
  */
 export class AdminService {
   constructor(
-    private readonly store: ProfileStore & SessionStore & SanctionStore & OffenseStore & ReportStore & AuditStore & ErasureStore,
+    private readonly store: ProfileStore &
+      SessionStore &
+      SanctionStore &
+      OffenseStore &
+      ReportStore &
+      AuditStore &
+      ErasureStore,
     readonly sanctions: SanctionsService,
     readonly audit: AuditLog,
     private readonly options: AdminServiceOptions,
@@ -62,9 +79,12 @@ export class AdminService {
 
   /** Finds identities by digital ID or by last-seen display name (audited, one entry per identity shown). */
   async lookup(query: string, actor: Actor): Promise<IdentitySummary[]> {
-    if (typeof query !== "string" || query.trim().length === 0) throw new WardenError("INVALID_REQUEST", "lookup needs a digital ID or a display name");
+    if (typeof query !== "string" || query.trim().length === 0)
+      throw new WardenError("INVALID_REQUEST", "lookup needs a digital ID or a display name");
     const byDid = isDigitalId(query);
-    const dids = byDid ? [query] : (await this.store.didsByName(query, this.now(), this.options.retention.namesMs)).map((d) => d.did);
+    const dids = byDid
+      ? [query]
+      : (await this.store.didsByName(query, this.now(), this.options.retention.namesMs)).map((d) => d.did);
     const found: IdentitySummary[] = [];
     for (const did of dids) {
       const summary = await this.summary(did);
@@ -119,7 +139,11 @@ export class AdminService {
       return drafted;
     }
     const { sanction } = drafted;
-    const entry = await this.record(actor, "issue", sanction.did, { sanctionId: sanction.id, kind: sanction.kind, end: sanction.end });
+    const entry = await this.record(actor, "issue", sanction.did, {
+      sanctionId: sanction.id,
+      kind: sanction.kind,
+      end: sanction.end,
+    });
     return this.thenAct(entry, actor, { sanctionId: sanction.id }, () => this.sanctions.commit(sanction));
   }
 
@@ -154,7 +178,17 @@ export class AdminService {
       this.auditAbout(did),
     ]);
     await this.record(actor, "export", did, { sanctions: sanctions.length, events: events.length });
-    return { did, exportedAt: new Date(this.now()).toISOString(), profile, sessions, sanctions, events, points, reportsAgainst, audit };
+    return {
+      did,
+      exportedAt: new Date(this.now()).toISOString(),
+      profile,
+      sessions,
+      sanctions,
+      events,
+      points,
+      reportsAgainst,
+      audit,
+    };
   }
 
   /**
@@ -162,15 +196,32 @@ export class AdminService {
    * stays as a minimal record (ID, kind, end) so that erasure is no way out of it, unless
    * `includingSanctions`. The audit entry, written first, records the act, not the erased data.
    */
-  async forget(did: DigitalId, actor: Actor, options: { includingSanctions?: boolean } = {}): Promise<{ keptBans: number }> {
+  async forget(
+    did: DigitalId,
+    actor: Actor,
+    options: { includingSanctions?: boolean } = {},
+  ): Promise<{ keptBans: number }> {
     assertDigitalId(did);
     const now = this.now();
     const keep = options.includingSanctions
       ? []
       : (await this.store.sanctionsOf(did))
           .filter((s) => s.kind === "ban" && isActive(s, now))
-          .map((s): Sanction => ({ id: s.id, did, kind: "ban", reason: "(erased)", by: "(erased)", start: s.start, end: s.end }));
-    const entry = await this.record(actor, "forget", did, { keptBans: keep.length, includingSanctions: options.includingSanctions === true });
+          .map(
+            (s): Sanction => ({
+              id: s.id,
+              did,
+              kind: "ban",
+              reason: "(erased)",
+              by: "(erased)",
+              start: s.start,
+              end: s.end,
+            }),
+          );
+    const entry = await this.record(actor, "forget", did, {
+      keptBans: keep.length,
+      includingSanctions: options.includingSanctions === true,
+    });
     await this.thenAct(entry, actor, {}, () => this.store.forget(did, keep, this.options.retention));
     return { keptBans: keep.length };
   }
@@ -190,7 +241,12 @@ export class AdminService {
     await this.record(actor, "view", null, { what: "live feed" });
   }
 
-  private record(actor: Actor, action: AuditEntry["action"], target: string | null, detail: AuditEntry["detail"]): Promise<AuditEntry> {
+  private record(
+    actor: Actor,
+    action: AuditEntry["action"],
+    target: string | null,
+    detail: AuditEntry["detail"],
+  ): Promise<AuditEntry> {
     return this.audit.append({ actor: actor.who, face: actor.face, action, target, why: actor.why ?? null, detail });
   }
 
@@ -198,7 +254,12 @@ export class AdminService {
    * Performs an act whose entry is already in the log. If the act fails, appends an entry
    * that says so (best effort: the store may be down for it too) and rethrows the failure.
    */
-  private async thenAct<T>(entry: AuditEntry, actor: Actor, detail: AuditEntry["detail"], act: () => Promise<T>): Promise<T> {
+  private async thenAct<T>(
+    entry: AuditEntry,
+    actor: Actor,
+    detail: AuditEntry["detail"],
+    act: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await act();
     } catch (e) {
@@ -216,7 +277,14 @@ export class AdminService {
       this.decayedPoints(did),
       this.store.offensesOf(did, { limit: 1 }),
     ]);
-    if (profile === null && sessions.length === 0 && active.length === 0 && Object.keys(points).length === 0 && lastEvent.length === 0) return null;
+    if (
+      profile === null &&
+      sessions.length === 0 &&
+      active.length === 0 &&
+      Object.keys(points).length === 0 &&
+      lastEvent.length === 0
+    )
+      return null;
     const now = this.now();
     return { did, profile, sessions, active: active.filter((s) => isActive(s, now)), points };
   }

@@ -133,24 +133,97 @@ const WHITESPACE_RUN = /[\s\u0085]+/gu;
 const CONFUSABLES: ReadonlyMap<string, string> = new Map(
   Object.entries({
     // Cyrillic lower case
-    а: "a", в: "b", е: "e", ԁ: "d", һ: "h", і: "i", ј: "j", к: "k", ӏ: "l", м: "m",
-    н: "h", о: "o", р: "p", ԛ: "q", с: "c", ѕ: "s", т: "t", у: "y", ү: "y", ԝ: "w",
-    х: "x", ь: "b",
+    а: "a",
+    в: "b",
+    е: "e",
+    ԁ: "d",
+    һ: "h",
+    і: "i",
+    ј: "j",
+    к: "k",
+    ӏ: "l",
+    м: "m",
+    н: "h",
+    о: "o",
+    р: "p",
+    ԛ: "q",
+    с: "c",
+    ѕ: "s",
+    т: "t",
+    у: "y",
+    ү: "y",
+    ԝ: "w",
+    х: "x",
+    ь: "b",
     // Cyrillic upper case
-    А: "a", В: "b", Е: "e", Ԁ: "d", Һ: "h", І: "i", Ӏ: "l", Ј: "j", К: "k", М: "m",
-    Н: "h", О: "o", Р: "p", Ԛ: "q", С: "c", Ѕ: "s", Т: "t", У: "y", Ү: "y", Ԝ: "w",
+    А: "a",
+    В: "b",
+    Е: "e",
+    Ԁ: "d",
+    Һ: "h",
+    І: "i",
+    Ӏ: "l",
+    Ј: "j",
+    К: "k",
+    М: "m",
+    Н: "h",
+    О: "o",
+    Р: "p",
+    Ԛ: "q",
+    С: "c",
+    Ѕ: "s",
+    Т: "t",
+    У: "y",
+    Ү: "y",
+    Ԝ: "w",
     Х: "x",
     // Greek lower case
-    α: "a", β: "b", γ: "y", ε: "e", η: "n", ι: "i", κ: "k", μ: "u", ν: "v", ο: "o",
+    α: "a",
+    β: "b",
+    γ: "y",
+    ε: "e",
+    η: "n",
+    ι: "i",
+    κ: "k",
+    μ: "u",
+    ν: "v",
+    ο: "o",
     // ς also covers the lunate sigma ϲ, which NFKD folds into it.
-    ρ: "p", ς: "c", τ: "t", υ: "u", χ: "x", ω: "w", ϳ: "j",
+    ρ: "p",
+    ς: "c",
+    τ: "t",
+    υ: "u",
+    χ: "x",
+    ω: "w",
+    ϳ: "j",
     // Greek upper case
-    Α: "a", Β: "b", Ε: "e", Ζ: "z", Η: "h", Ι: "i", Κ: "k", Μ: "m", Ν: "n", Ο: "o",
-    Ρ: "p", Τ: "t", Υ: "y", Χ: "x", Ϳ: "j",
+    Α: "a",
+    Β: "b",
+    Ε: "e",
+    Ζ: "z",
+    Η: "h",
+    Ι: "i",
+    Κ: "k",
+    Μ: "m",
+    Ν: "n",
+    Ο: "o",
+    Ρ: "p",
+    Τ: "t",
+    Υ: "y",
+    Χ: "x",
+    Ϳ: "j",
     // Latin letters outside ASCII that NFKD leaves alone
-    ı: "i", ɑ: "a", ɡ: "g", ɩ: "i", ʟ: "l",
+    ı: "i",
+    ɑ: "a",
+    ɡ: "g",
+    ɩ: "i",
+    ʟ: "l",
     // Armenian
-    օ: "o", ս: "u", հ: "h", ո: "n", ց: "g",
+    օ: "o",
+    ս: "u",
+    հ: "h",
+    ո: "n",
+    ց: "g",
   }),
 );
 
@@ -161,16 +234,14 @@ const CONFUSABLE_CHAR = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "gu"
  * they are usually punctuation ("noobface!", "@player"), and decoding them
  * there glues a letter onto the word and defeats whole-word patterns.
  */
-const EDGE_LEET_SYMBOLS =
-  /(?<![\p{L}\p{N}!|(@$/])[!|(@$/]+|[!|(@$/]+(?![\p{L}\p{N}!|(@$/])/gu;
+const EDGE_LEET_SYMBOLS = /(?<![\p{L}\p{N}!|(@$/])[!|(@$/]+|[!|(@$/]+(?![\p{L}\p{N}!|(@$/])/gu;
 
 /**
  * Three or more single characters separated by spaces or light punctuation
  * ("f u c k", "k.y.s", "s-h-1-t"). Normal prose almost never has such runs,
  * and joining them is what lets spelled-out words match.
  */
-const SPELLED_OUT =
-  /(?<![\p{L}\p{N}])[\p{L}\p{N}$@!|(](?:[ .,\-_*~+:;'"`^=#]+[\p{L}\p{N}$@!|(]){2,}(?![\p{L}\p{N}])/gu;
+const SPELLED_OUT = /(?<![\p{L}\p{N}])[\p{L}\p{N}$@!|(](?:[ .,\-_*~+:;'"`^=#]+[\p{L}\p{N}$@!|(]){2,}(?![\p{L}\p{N}])/gu;
 
 const SPELLED_OUT_SEPARATORS = /[ .,\-_*~+:;'"`^=#]+/g;
 
@@ -331,8 +402,10 @@ function wordList(path: string, value: unknown): string[] {
   if (value === undefined) return [];
   return readArray(path, value, MAX_WORDS, "an array of strings").map((entry, index) => {
     const entryPath = `${path}[${index}]`;
-    if (typeof entry !== "string" || entry.length > MAX_WORD_CHARS) fail(entryPath, `must be a string of at most ${MAX_WORD_CHARS} characters, got ${show(entry)}`);
-    if (normalizeChat(entry).trim() === "") fail(entryPath, `must contain at least one visible character, got ${show(entry)}`);
+    if (typeof entry !== "string" || entry.length > MAX_WORD_CHARS)
+      fail(entryPath, `must be a string of at most ${MAX_WORD_CHARS} characters, got ${show(entry)}`);
+    if (normalizeChat(entry).trim() === "")
+      fail(entryPath, `must contain at least one visible character, got ${show(entry)}`);
     return entry;
   });
 }
@@ -349,7 +422,8 @@ function wordList(path: string, value: unknown): string[] {
 export function resolveChatOptions(options: unknown, path = "guard.chat"): ResolvedChatOptions {
   const given = readObject(path, options === undefined ? {} : options, CHAT_OPTION_KEYS);
   const englishDataset = given.englishDataset ?? true;
-  if (typeof englishDataset !== "boolean") fail(childPath(path, "englishDataset"), `must be true or false, got ${show(englishDataset)}`);
+  if (typeof englishDataset !== "boolean")
+    fail(childPath(path, "englishDataset"), `must be true or false, got ${show(englishDataset)}`);
 
   const terms = wordList(childPath(path, "terms"), given.terms);
   const decode = termDecoders();
@@ -357,7 +431,9 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
     // Escaping makes every term a valid pattern; checked here all the same, so that the
     // constructor has nothing left that could fail.
     try {
-      parseRawPattern(termPattern(runsOf(applyTransformers(normalizeChat(term).trim(), decode)), ENGLISH_REPEAT_THRESHOLDS));
+      parseRawPattern(
+        termPattern(runsOf(applyTransformers(normalizeChat(term).trim(), decode)), ENGLISH_REPEAT_THRESHOLDS),
+      );
     } catch (error) {
       fail(`${childPath(path, "terms")}[${index}]`, `cannot be turned into a pattern, got ${show(term)}`, error);
     }
@@ -373,13 +449,19 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
           return attempt(entryPath, () => {
             if (!(entry instanceof RegExp)) fail(entryPath, `must be a RegExp, got ${show(entry)}`);
             const { source, flags } = entry;
-            if (source.length > MAX_PATTERN_CHARS) fail(entryPath, `must have a source of at most ${MAX_PATTERN_CHARS} characters, got ${source.length}`);
+            if (source.length > MAX_PATTERN_CHARS)
+              fail(entryPath, `must have a source of at most ${MAX_PATTERN_CHARS} characters, got ${source.length}`);
             // A copy without g and y: a shared lastIndex must not make results depend on earlier calls.
             return new RegExp(source, flags.replace(/[gy]/g, ""));
           });
         });
 
-  return Object.freeze({ englishDataset, terms: Object.freeze(terms), patterns: Object.freeze(patterns), allow: Object.freeze(allow) });
+  return Object.freeze({
+    englishDataset,
+    terms: Object.freeze(terms),
+    patterns: Object.freeze(patterns),
+    allow: Object.freeze(allow),
+  });
 }
 
 /**
@@ -436,7 +518,10 @@ export class ChatDetector {
     // The one validation path; idempotent, so options resolved before pass unchanged.
     const checked = resolveChatOptions(options);
     this.#patterns = checked.patterns.map(
-      (pattern): CompiledPattern => ({ reported: boundTerm(pattern.source), regExp: new RegExp(pattern.source, `${pattern.flags}g`) }),
+      (pattern): CompiledPattern => ({
+        reported: boundTerm(pattern.source),
+        regExp: new RegExp(pattern.source, `${pattern.flags}g`),
+      }),
     );
 
     // Whitelist lookups see the normalised text, so the words must be normalised too.

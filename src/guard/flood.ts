@@ -75,6 +75,11 @@ export class FloodBuckets {
  */
 export class FloodLedger extends Ledger<DigitalId, FloodBuckets> {
   constructor(limitOf: (slot: number) => FloodLimit | false | undefined, now: () => number = Date.now) {
-    super(() => new FloodBuckets(), (buckets) => buckets.fullAt(limitOf), 5_000, now);
+    super(
+      () => new FloodBuckets(),
+      (buckets) => buckets.fullAt(limitOf),
+      5_000,
+      now,
+    );
   }
 }

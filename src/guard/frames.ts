@@ -65,7 +65,15 @@ export interface FrameHead {
 
 /** A fresh head to be filled by {@link readFrame}. */
 export function frameHead(): FrameHead {
-  return { kind: FrameKind.unknown, code: 0, typeOffset: 0, canonical: false, type: undefined, payloadOffset: 0, requestId: undefined };
+  return {
+    kind: FrameKind.unknown,
+    code: 0,
+    typeOffset: 0,
+    canonical: false,
+    type: undefined,
+    payloadOffset: 0,
+    requestId: undefined,
+  };
 }
 
 // One iterator for the slow path (the decode functions move `offset` in place; nothing re-enters).
@@ -102,7 +110,7 @@ export function readFrame(buffer: Uint8Array, head: FrameHead): void {
       head.kind = FrameKind.bytes;
       readType(buffer, 1, head);
       return;
-    case ROOM_REQUEST:
+    case ROOM_REQUEST: {
       head.kind = FrameKind.request;
       // The request id, read by Colyseus's own decode.number: whatever its prefix (even one
       // that is no number at all), this is how far Colyseus moves before reading the type.
@@ -111,6 +119,7 @@ export function readFrame(buffer: Uint8Array, head: FrameHead): void {
       if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) head.requestId = id;
       readType(buffer, it.offset, head);
       return;
+    }
     case ROOM_INPUT_RELIABLE:
     case ROOM_INPUT_UNRELIABLE:
       head.kind = FrameKind.input;
@@ -145,7 +154,9 @@ function readType(buffer: Uint8Array, offset: number, head: FrameHead): void {
     }
   }
   it.offset = offset;
-  head.type = decode.stringCheck(buffer as Buffer, it) ? decode.string(buffer as Buffer, it) : decode.number(buffer as Buffer, it);
+  head.type = decode.stringCheck(buffer as Buffer, it)
+    ? decode.string(buffer as Buffer, it)
+    : decode.number(buffer as Buffer, it);
   head.payloadOffset = it.offset;
 }
 
@@ -183,7 +194,9 @@ export function typeForEvidence(buffer: Uint8Array, head: FrameHead): string {
  */
 export function decodePayload(buffer: Buffer, head: FrameHead): unknown {
   try {
-    return buffer.byteLength > head.payloadOffset ? unpack(buffer.subarray(head.payloadOffset, buffer.byteLength)) : undefined;
+    return buffer.byteLength > head.payloadOffset
+      ? unpack(buffer.subarray(head.payloadOffset, buffer.byteLength))
+      : undefined;
   } catch {
     return UNDECODABLE;
   }

@@ -82,7 +82,18 @@ export interface FrameVerdict<S extends GuardedSession = GuardedSession> {
 
 /** A verdict with nothing in it. */
 export function emptyVerdict<S extends GuardedSession = GuardedSession>(): FrameVerdict<S> {
-  return { session: undefined, kind: FrameKind.unknown, entry: null, hold: false, dispatched: false, stopped: false, inspected: false, flagged: false, armed: false, refusal: "" };
+  return {
+    session: undefined,
+    kind: FrameKind.unknown,
+    entry: null,
+    hold: false,
+    dispatched: false,
+    stopped: false,
+    inspected: false,
+    flagged: false,
+    armed: false,
+    refusal: "",
+  };
 }
 
 /**
@@ -106,7 +117,11 @@ export class Guard<S extends GuardedSession = GuardedSession> {
   constructor(
     private readonly options: ResolvedGuardOptions,
     private readonly host: GuardHost<S>,
-    types: { muted: readonly (string | number)[]; frozen: readonly (string | number)[]; chat: readonly (string | number)[] },
+    types: {
+      muted: readonly (string | number)[];
+      frozen: readonly (string | number)[];
+      chat: readonly (string | number)[];
+    },
   ) {
     this.ledger = new FloodLedger((slot) => this.limits[slot]);
     this.framesSlot = this.slotOf(FRAMES, options.frames);
@@ -132,7 +147,7 @@ export class Guard<S extends GuardedSession = GuardedSession> {
       slot = this.limits.length;
       this.slots.set(key, slot);
       const flood = this.options.flood;
-      this.limits.push(limit ?? (flood === false ? false : flood.types[key] ?? flood.default));
+      this.limits.push(limit ?? (flood === false ? false : (flood.types[key] ?? flood.default)));
     }
     return slot;
   }
@@ -141,7 +156,14 @@ export class Guard<S extends GuardedSession = GuardedSession> {
    * Decides on one frame whose head `frames.readFrame` read. Returns true to let Colyseus
    * handle it; `verdict` says what the handler wrappers must check.
    */
-  inspect(session: S, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict<S>, handlerKeys: () => readonly string[]): boolean {
+  inspect(
+    session: S,
+    table: TypeTable,
+    buffer: Uint8Array,
+    head: FrameHead,
+    verdict: FrameVerdict<S>,
+    handlerKeys: () => readonly string[],
+  ): boolean {
     // The frame budget comes first, before the kind is noted: a frame over it gets no reply of any sort.
     if (!this.take(session, this.framesSlot, FRAMES)) return false;
     verdict.kind = head.kind;
@@ -176,9 +198,17 @@ export class Guard<S extends GuardedSession = GuardedSession> {
     }
   }
 
-  private inspectTyped(session: S, table: TypeTable, buffer: Uint8Array, head: FrameHead, verdict: FrameVerdict<S>, handlerKeys: () => readonly string[]): boolean {
+  private inspectTyped(
+    session: S,
+    table: TypeTable,
+    buffer: Uint8Array,
+    head: FrameHead,
+    verdict: FrameVerdict<S>,
+    handlerKeys: () => readonly string[],
+  ): boolean {
     let entry = this.lookup(table, buffer, head);
-    if ((entry === undefined || !served(entry, head.kind)) && table.refresh(handlerKeys())) entry = this.lookup(table, buffer, head);
+    if ((entry === undefined || !served(entry, head.kind)) && table.refresh(handlerKeys()))
+      entry = this.lookup(table, buffer, head);
     if (entry !== undefined && served(entry, head.kind)) {
       verdict.entry = entry;
       return this.takeFor(session, entry.slot, entry.key, verdict) && this.restrictionAllows(session, entry, verdict);
@@ -225,7 +255,13 @@ export class Guard<S extends GuardedSession = GuardedSession> {
     if (buckets.take(slot, limit, now)) return true;
     // One event per type per second while the flood lasts, carrying how many were dropped.
     const dropped = buckets.drop(slot, now);
-    if (dropped > 0) this.host.offense(session, "flood", "rate", { type: key.slice(0, 32), dropped, rate: limit.rate, burst: limit.burst });
+    if (dropped > 0)
+      this.host.offense(session, "flood", "rate", {
+        type: key.slice(0, 32),
+        dropped,
+        rate: limit.rate,
+        burst: limit.burst,
+      });
     return false;
   }
 
@@ -262,7 +298,12 @@ export class Guard<S extends GuardedSession = GuardedSession> {
  * key the handler was filed under; `wildcardType` the type a `"*"` handler was handed.
  * The plugin drops the frame when this is false (and counts a disagreement).
  */
-export function dispatchAgrees(key: string, wildcardType: unknown, verdict: Pick<FrameVerdict, "entry" | "kind">, table: TypeTable): boolean {
+export function dispatchAgrees(
+  key: string,
+  wildcardType: unknown,
+  verdict: Pick<FrameVerdict, "entry" | "kind">,
+  table: TypeTable,
+): boolean {
   const entry = verdict.entry;
   if (key !== WILDCARD) return entry !== null && key === (verdict.kind === BYTES ? entry.bytesKey : entry.key);
   const dispatched = String(wildcardType);

@@ -100,16 +100,29 @@ export interface ResolvedGuardOptions {
 /** The guard's defaults (frozen: every warden shares them). */
 export const GUARD_DEFAULTS = deepFreeze({
   maxMessageBytes: 2048,
-  flood: { default: { rate: 15, burst: 30 }, types: { chat: { rate: 1, burst: 5 }, [INPUT_TYPE]: { rate: 120, burst: 240 } } },
+  flood: {
+    default: { rate: 15, burst: 30 },
+    types: { chat: { rate: 1, burst: 5 }, [INPUT_TYPE]: { rate: 120, burst: 240 } },
+  },
   frames: { rate: 120, burst: 240 },
   unknownTypes: true,
   chat: { types: ["chat"], field: "text", recordText: false },
 } as const);
 
-const GUARD_KEYS = keysOf<GuardOptions>({ maxMessageBytes: true, flood: true, frames: true, unknownTypes: true, chat: true });
+const GUARD_KEYS = keysOf<GuardOptions>({
+  maxMessageBytes: true,
+  flood: true,
+  frames: true,
+  unknownTypes: true,
+  chat: true,
+});
 const FLOOD_KEYS = keysOf<Exclude<GuardOptions["flood"], false | undefined>>({ default: true, types: true });
 const FLOOD_LIMIT_KEYS = keysOf<FloodLimit>({ rate: true, burst: true });
-const CHAT_GUARD_KEYS = keysOf<Omit<ChatGuardOptions, keyof ChatDetectorOptions>>({ types: true, field: true, recordText: true });
+const CHAT_GUARD_KEYS = keysOf<Omit<ChatGuardOptions, keyof ChatDetectorOptions>>({
+  types: true,
+  field: true,
+  recordText: true,
+});
 
 const RULES = {
   maxMessageBytes: { min: 1, max: 16 * 1024 * 1024, integer: true, unit: "bytes" },
@@ -125,17 +138,29 @@ const MAX_TYPE_CHARS = 256;
 function floodLimit(path: string, value: unknown): FloodLimit | false {
   if (value === false) return false;
   const given = readObject(path, value, FLOOD_LIMIT_KEYS, "{ rate, burst } or false");
-  return { rate: numberIn(childPath(path, "rate"), given.rate, RULES.rate), burst: numberIn(childPath(path, "burst"), given.burst, RULES.burst) };
+  return {
+    rate: numberIn(childPath(path, "rate"), given.rate, RULES.rate),
+    burst: numberIn(childPath(path, "burst"), given.burst, RULES.burst),
+  };
 }
 
 function messageType(path: string, value: unknown): string | number {
-  const ok = (typeof value === "string" && value.length > 0 && value.length <= MAX_TYPE_CHARS) || Number.isSafeInteger(value);
-  if (!ok) fail(path, `must be a message type (a non-empty string of at most ${MAX_TYPE_CHARS} characters, or a whole number), got ${show(value)}`);
+  const ok =
+    (typeof value === "string" && value.length > 0 && value.length <= MAX_TYPE_CHARS) || Number.isSafeInteger(value);
+  if (!ok)
+    fail(
+      path,
+      `must be a message type (a non-empty string of at most ${MAX_TYPE_CHARS} characters, or a whole number), got ${show(value)}`,
+    );
   return value as string | number;
 }
 
 /** A list of message types (`muteTypes`, `freezeTypes`, `guard.chat.types`), or `fallback`. */
-export function messageTypes(path: string, value: unknown, fallback: readonly (string | number)[]): readonly (string | number)[] {
+export function messageTypes(
+  path: string,
+  value: unknown,
+  fallback: readonly (string | number)[],
+): readonly (string | number)[] {
   if (value === undefined) return [...fallback];
   const list = readArray(path, value, MAX_TYPES, "an array of message types (non-empty strings or whole numbers)");
   return list.map((type, i) => messageType(`${path}[${i}]`, type));
@@ -144,7 +169,8 @@ export function messageTypes(path: string, value: unknown, fallback: readonly (s
 function resolveFlood(path: string, value: unknown): ResolvedGuardOptions["flood"] {
   const defaults = GUARD_DEFAULTS.flood;
   if (value === false) return false;
-  const given = value === undefined ? {} : readObject(path, value, FLOOD_KEYS, "an object ({ default?, types? }) or false");
+  const given =
+    value === undefined ? {} : readObject(path, value, FLOOD_KEYS, "an object ({ default?, types? }) or false");
   const typesPath = childPath(path, "types");
   const types: Record<string, FloodLimit | false> = { ...defaults.types };
   if (given.types !== undefined) {
@@ -155,16 +181,25 @@ function resolveFlood(path: string, value: unknown): ResolvedGuardOptions["flood
       const typePath = childPath(typesPath, type);
       messageType(typePath, type);
       // Object.defineProperty: a type named "__proto__" must stay a plain entry.
-      Object.defineProperty(types, type, { value: floodLimit(typePath, byType[type]), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(types, type, {
+        value: floodLimit(typePath, byType[type]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
   }
-  return { default: given.default === undefined ? defaults.default : floodLimit(childPath(path, "default"), given.default), types };
+  return {
+    default: given.default === undefined ? defaults.default : floodLimit(childPath(path, "default"), given.default),
+    types,
+  };
 }
 
 function resolveChat(path: string, value: unknown): ResolvedGuardOptions["chat"] {
   const defaults = GUARD_DEFAULTS.chat;
   if (value === false) return false;
-  const given = value === undefined ? {} : readObject(path, value, [...CHAT_GUARD_KEYS, ...CHAT_OPTION_KEYS], "an object or false");
+  const given =
+    value === undefined ? {} : readObject(path, value, [...CHAT_GUARD_KEYS, ...CHAT_OPTION_KEYS], "an object or false");
   const detector: Snapshot = {};
   for (const key of CHAT_OPTION_KEYS) if (given[key] !== undefined) detector[key] = given[key];
   return {
@@ -180,7 +215,12 @@ export function resolveGuard(value: unknown, path = "guard"): ResolvedGuardOptio
   const defaults = GUARD_DEFAULTS;
   const given = value === undefined ? {} : readObject(path, value, GUARD_KEYS);
   return {
-    maxMessageBytes: optionalNumber(childPath(path, "maxMessageBytes"), given.maxMessageBytes, defaults.maxMessageBytes, RULES.maxMessageBytes),
+    maxMessageBytes: optionalNumber(
+      childPath(path, "maxMessageBytes"),
+      given.maxMessageBytes,
+      defaults.maxMessageBytes,
+      RULES.maxMessageBytes,
+    ),
     flood: resolveFlood(childPath(path, "flood"), given.flood),
     frames: given.frames === undefined ? { ...defaults.frames } : floodLimit(childPath(path, "frames"), given.frames),
     unknownTypes: optionalBoolean(childPath(path, "unknownTypes"), given.unknownTypes, defaults.unknownTypes),

@@ -38,7 +38,9 @@ export const MAX_SUBJECT_LENGTH = 512;
 
 /** A subject or issuer the warden accepts: 1-512 characters, no NUL (NUL separates the issuer). */
 export function isValidSubject(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH && !value.includes("\u0000");
+  return (
+    typeof value === "string" && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH && !value.includes("\u0000")
+  );
 }
 
 /**
@@ -53,7 +55,10 @@ export function isValidSubject(value: unknown): value is string {
  */
 export function deriveDigitalId(secret: string | Buffer, subject: string, issuer?: string): DigitalId {
   if (!isValidSubject(subject)) {
-    throw new WardenError("INVALID_DID", `a digital ID needs a subject of 1-${MAX_SUBJECT_LENGTH} characters without NUL`);
+    throw new WardenError(
+      "INVALID_DID",
+      `a digital ID needs a subject of 1-${MAX_SUBJECT_LENGTH} characters without NUL`,
+    );
   }
   if (issuer !== undefined && !isValidSubject(issuer)) {
     throw new WardenError("INVALID_DID", `an issuer is 1-${MAX_SUBJECT_LENGTH} characters without NUL`);
@@ -71,7 +76,10 @@ export function isDigitalId(value: unknown): value is DigitalId {
 /** Returns `value` as a digital ID or throws `INVALID_DID`. */
 export function assertDigitalId(value: unknown): DigitalId {
   if (!isDigitalId(value)) {
-    throw new WardenError("INVALID_DID", `not a digital ID: ${JSON.stringify(String(value).slice(0, 64))} (expected 26 characters of a-z and 2-7)`);
+    throw new WardenError(
+      "INVALID_DID",
+      `not a digital ID: ${JSON.stringify(String(value).slice(0, 64))} (expected 26 characters of a-z and 2-7)`,
+    );
   }
   return value;
 }

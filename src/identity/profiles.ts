@@ -10,6 +10,9 @@ export interface LocalProfile {
 /** The profiles of the IDs with sessions in this process (gone with their last session). */
 export class Profiles extends Ledger<DigitalId, LocalProfile> {
   constructor() {
-    super(() => ({ firstSeen: undefined }), () => 0);
+    super(
+      () => ({ firstSeen: undefined }),
+      () => 0,
+    );
   }
 }

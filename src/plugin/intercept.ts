@@ -74,8 +74,18 @@ const repairedClasses = new WeakSet<object>();
 interface RoomInternals {
   _onMessage?: (client: Client, buffer: Buffer) => void;
   _onLeave?: (client: Client, code?: number) => Promise<unknown>;
-  onMessageEvents?: { on: (event: string, callback: HandlerCallback) => () => void; events: Record<string, HandlerCallback[] | undefined> };
-  _reserveSeat?: (sessionId: string, joinOptions?: unknown, authData?: unknown, seconds?: number, allowReconnection?: boolean, ...rest: unknown[]) => unknown;
+  onMessageEvents?: {
+    on: (event: string, callback: HandlerCallback) => () => void;
+    events: Record<string, HandlerCallback[] | undefined>;
+  };
+  _reserveSeat?: (
+    sessionId: string,
+    joinOptions?: unknown,
+    authData?: unknown,
+    seconds?: number,
+    allowReconnection?: boolean,
+    ...rest: unknown[]
+  ) => unknown;
   _inputController?: unknown;
   onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
   maxMessagesPerSecond?: number;
@@ -100,7 +110,9 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
 
   const onMessage = internals._onMessage;
   if (typeof onMessage !== "function") {
-    throw new UnsupportedColyseusError("colyseus-warden: Room._onMessage is missing; this Colyseus version is not supported");
+    throw new UnsupportedColyseusError(
+      "colyseus-warden: Room._onMessage is missing; this Colyseus version is not supported",
+    );
   }
   internals._onMessage = function (this: Room, client: Client, buffer: Buffer): void {
     if (!handlers.inspect(client, buffer)) return;
@@ -118,7 +130,9 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
 
   const events = internals.onMessageEvents;
   if (typeof events?.on !== "function" || typeof events.events !== "object") {
-    throw new UnsupportedColyseusError("colyseus-warden: Room#onMessageEvents is missing; this Colyseus version is not supported");
+    throw new UnsupportedColyseusError(
+      "colyseus-warden: Room#onMessageEvents is missing; this Colyseus version is not supported",
+    );
   }
   const on = events.on;
   events.on = function (this: unknown, key: string, callback: HandlerCallback) {
@@ -131,9 +145,19 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
 
   const reserveSeat = internals._reserveSeat;
   if (typeof reserveSeat !== "function") {
-    throw new UnsupportedColyseusError("colyseus-warden: Room._reserveSeat is missing; this Colyseus version is not supported");
+    throw new UnsupportedColyseusError(
+      "colyseus-warden: Room._reserveSeat is missing; this Colyseus version is not supported",
+    );
   }
-  internals._reserveSeat = function (this: Room, sessionId: string, joinOptions?: unknown, authData?: unknown, seconds?: number, allowReconnection?: boolean, ...rest: unknown[]) {
+  internals._reserveSeat = function (
+    this: Room,
+    sessionId: string,
+    joinOptions?: unknown,
+    authData?: unknown,
+    seconds?: number,
+    allowReconnection?: boolean,
+    ...rest: unknown[]
+  ) {
     if (allowReconnection !== true) handlers.seatReserved(sessionId);
     return reserveSeat.call(this, sessionId, joinOptions, authData, seconds, allowReconnection, ...rest);
   };
@@ -141,7 +165,9 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
   // Colyseus's own flood limit closes through `_onLeave` (synchronously, inside `_onMessage`).
   const onLeave = internals._onLeave;
   if (typeof onLeave !== "function") {
-    throw new UnsupportedColyseusError("colyseus-warden: Room._onLeave is missing; this Colyseus version is not supported");
+    throw new UnsupportedColyseusError(
+      "colyseus-warden: Room._onLeave is missing; this Colyseus version is not supported",
+    );
   }
   internals._onLeave = function (this: Room, client: Client, code?: number) {
     handlers.leaving(client);
@@ -179,7 +205,7 @@ function repairFirstInstanceHooks(room: Room): void {
   if (typeof onError !== "function") return;
   const proto = Object.getPrototypeOf(room) as Record<Hook, unknown>;
   for (const hook of Object.keys(HOOK_EXCEPTIONS) as Hook[]) {
-    if (!Object.prototype.hasOwnProperty.call(room, hook) || typeof proto[hook] !== "function") continue;
+    if (!Object.hasOwn(room, hook) || typeof proto[hook] !== "function") continue;
     const method = (proto[hook] as (...args: unknown[]) => unknown).bind(room);
     const [Exception, rethrow] = HOOK_EXCEPTIONS[hook];
     const report = (e: unknown, args: unknown[]) => {
@@ -217,17 +243,26 @@ export type FrameFault = { kind: "flood_disconnect" | "undecodable" | "invalid";
 export function floodDisconnect(room: Room, client: Client): FrameFault | null {
   const counted = (client as unknown as { _numMessagesLastSecond?: number })._numMessagesLastSecond ?? 0;
   const limit = (room as unknown as RoomInternals).maxMessagesPerSecond ?? Infinity;
-  return counted > limit ? { kind: "flood_disconnect", detail: `${counted} messages/s > maxMessagesPerSecond ${limit}` } : null;
+  return counted > limit
+    ? { kind: "flood_disconnect", detail: `${counted} messages/s > maxMessagesPerSecond ${limit}` }
+    : null;
 }
 
 /** Runs the room's `validate()` schema of `type` (if any) the way Colyseus does; the first issue, or null. */
 export function validationFault(room: Room, type: string | number, message: unknown): FrameFault | null {
   const validator = (room as unknown as RoomInternals).onMessageValidators?.[String(type)]?.["~standard"];
   if (validator === undefined) return null;
-  const result = validator.validate(message) as { issues?: readonly { message?: string; path?: readonly unknown[] }[] } | Promise<unknown>;
+  const result = validator.validate(message) as
+    | { issues?: readonly { message?: string; path?: readonly unknown[] }[] }
+    | Promise<unknown>;
   if (result instanceof Promise || !result.issues || result.issues.length === 0) return null;
   const issue = result.issues[0]!;
-  const path = issue.path?.map((p) => (typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") ?? "";
+  const path =
+    issue.path
+      ?.map((p) =>
+        typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p),
+      )
+      .join(".") ?? "";
   return { kind: "invalid", detail: `${path ? `${path}: ` : ""}${issue.message ?? "invalid"}` };
 }
 
@@ -246,7 +281,9 @@ export function watchLeave(client: Client, onLeave: () => void): void {
 
 /** Calls `onOversized` when the client's socket refuses a frame over the transport's maxPayload. */
 export function watchOversizedFrames(client: Client, onOversized: () => void): void {
-  const socket = (client as unknown as { ref?: { on?: (event: string, listener: (error: { code?: string }) => void) => void } }).ref;
+  const socket = (
+    client as unknown as { ref?: { on?: (event: string, listener: (error: { code?: string }) => void) => void } }
+  ).ref;
   socket?.on?.("error", (error) => {
     if (error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") onOversized();
   });

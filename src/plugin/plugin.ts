@@ -1,4 +1,13 @@
-import { ErrorCode, getMessageBytes, Protocol, ResponseStatus, RoomPlugin, ServerError, type Client, type Room } from "@colyseus/core";
+import {
+  ErrorCode,
+  getMessageBytes,
+  Protocol,
+  ResponseStatus,
+  RoomPlugin,
+  ServerError,
+  type Client,
+  type Room,
+} from "@colyseus/core";
 import { dispatchAgrees, emptyVerdict, Guard } from "../guard/guard.js";
 import { BYTES_PREFIX, type TypeEntry, type TypeTable } from "../guard/types.js";
 import type { LiveSession } from "../sanctions/standing.js";
@@ -8,7 +17,16 @@ import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
 import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports/service.js";
 import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../guard/frames.js";
-import { floodDisconnect, handlerKeys, interceptRoom, validationFault, watchLeave, watchOversizedFrames, type FrameFault, type HandlerCallback } from "./intercept.js";
+import {
+  floodDisconnect,
+  handlerKeys,
+  interceptRoom,
+  validationFault,
+  watchLeave,
+  watchOversizedFrames,
+  type FrameFault,
+  type HandlerCallback,
+} from "./intercept.js";
 
 // Imported constants read once (a transpiled import can be a getter call on every read).
 const { control: CONTROL, data: DATA, bytes: BYTES, request: REQUEST, unknown: UNKNOWN } = FrameKind;
@@ -91,8 +109,12 @@ export class WardenPlugin extends RoomPlugin {
    */
   report(reporter: Client, input: unknown): Promise<ReportOutcome> {
     const from = this.sessions.get(reporter.sessionId);
-    if (from === undefined) return Promise.resolve({ status: "rejected", reason: "reporter is not bound to a digital ID" });
-    const { sessionId, reason } = (typeof input === "object" && input !== null ? input : {}) as { sessionId?: unknown; reason?: unknown };
+    if (from === undefined)
+      return Promise.resolve({ status: "rejected", reason: "reporter is not bound to a digital ID" });
+    const { sessionId, reason } = (typeof input === "object" && input !== null ? input : {}) as {
+      sessionId?: unknown;
+      reason?: unknown;
+    };
     if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64) {
       return Promise.resolve({ status: "rejected", reason: "a report needs the sessionId of a player in this room" });
     }
@@ -104,11 +126,13 @@ export class WardenPlugin extends RoomPlugin {
 
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
     const room = this.attached;
-    if (room === undefined) throw new ServerError(ErrorCode.APPLICATION_ERROR, "warden plugin is not attached to a room");
+    if (room === undefined)
+      throw new ServerError(ErrorCode.APPLICATION_ERROR, "warden plugin is not attached to a room");
     const reservedAt = this.seats.get(client.sessionId) ?? Date.now();
     this.seats.delete(client.sessionId);
     const identity = this.host.identify(client.auth, options);
-    if (identity === null) throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
+    if (identity === null)
+      throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
     const did = this.host.digitalId(identity.subject, identity.issuer);
     const { standing, flood } = this.host.acquire(did);
     const session: LiveSession = {
@@ -136,7 +160,9 @@ export class WardenPlugin extends RoomPlugin {
       throw new ServerError(denial.code, denial.message);
     }
     this.host.joined(session);
-    watchOversizedFrames(client, () => this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }));
+    watchOversizedFrames(client, () =>
+      this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
+    );
     watchLeave(client, () => (session.leaving = true));
   }
 
@@ -162,7 +188,8 @@ export class WardenPlugin extends RoomPlugin {
     if (!this.host.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
       // A dropped request is answered, or its sender's promise would hang until it times out
       // (not when the frame budget dropped it: a flood gets no answers).
-      if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined) refuseRequest(client, head.requestId, verdict.refusal);
+      if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined)
+        refuseRequest(client, head.requestId, verdict.refusal);
       return false;
     }
     verdict.session = session;
@@ -174,7 +201,8 @@ export class WardenPlugin extends RoomPlugin {
     return true;
   }
 
-  private readonly handlerKeys = (): readonly string[] => (this.attached === undefined ? [] : handlerKeys(this.attached, INPUT_TYPE));
+  private readonly handlerKeys = (): readonly string[] =>
+    this.attached === undefined ? [] : handlerKeys(this.attached, INPUT_TYPE);
 
   /**
    * Wraps one message handler: whatever path a frame takes to it (send, sendBytes, request,
@@ -182,22 +210,28 @@ export class WardenPlugin extends RoomPlugin {
    * detector read the payload it is handed. Calls outside a frame (room code) pass through.
    */
   private wrapHandler(key: string, callback: HandlerCallback): HandlerCallback {
-    const plugin = this;
     const verdict = this.verdict;
     const wildcard = key === "*";
     const bytesHandler = key.startsWith(BYTES_PREFIX);
     // Colyseus calls handlers without a `this` of any use (they are bound when registered).
-    return function (a: unknown, b: unknown, c: unknown): unknown {
+    return (a: unknown, b: unknown, c: unknown): unknown => {
       if (!verdict.armed) return callback(a, b, c);
       const entry = verdict.entry;
       // The common case first, without a call: a typed handler of the approved type, no chat, not held.
-      if (entry !== null && !entry.chat && !verdict.hold && !wildcard && key === (bytesHandler ? entry.bytesKey : entry.key) && bytesHandler === (verdict.kind === BYTES)) {
+      if (
+        entry !== null &&
+        !entry.chat &&
+        !verdict.hold &&
+        !wildcard &&
+        key === (bytesHandler ? entry.bytesKey : entry.key) &&
+        bytesHandler === (verdict.kind === BYTES)
+      ) {
         verdict.armed = false;
         verdict.dispatched = true;
         return callback(a, b, c);
       }
       // A "*" handler gets (client, type, payload); the others (client, payload, ctx).
-      if (!plugin.admits(key, wildcard ? b : undefined, wildcard ? c : b, wildcard ? undefined : c)) return undefined;
+      if (!this.admits(key, wildcard ? b : undefined, wildcard ? c : b, wildcard ? undefined : c)) return undefined;
       verdict.armed = false;
       verdict.dispatched = true;
       return callback(a, b, c);
@@ -211,7 +245,9 @@ export class WardenPlugin extends RoomPlugin {
     const entry = verdict.entry;
     if (!dispatchAgrees(key, wildcardType, verdict, this.types)) {
       verdict.stopped = true;
-      this.host.frameDisagreement(`guard approved ${entry?.key ?? "(no type)"}, Colyseus dispatched ${wildcardType === undefined ? key : String(wildcardType)}`);
+      this.host.frameDisagreement(
+        `guard approved ${entry?.key ?? "(no type)"}, Colyseus dispatched ${wildcardType === undefined ? key : String(wildcardType)}`,
+      );
       return false;
     }
     if (entry !== null && entry.chat) {
@@ -268,10 +304,15 @@ export class WardenPlugin extends RoomPlugin {
     if (session.leaving) {
       if (session.closing) return;
       session.closing = true;
-      this.recordFault(session, buffer, floodDisconnect(room, session.client) ?? (verdict.dispatched ? null : this.frameFault(room, buffer)));
+      this.recordFault(
+        session,
+        buffer,
+        floodDisconnect(room, session.client) ?? (verdict.dispatched ? null : this.frameFault(room, buffer)),
+      );
       return;
     }
-    if (verdict.kind === REQUEST && !verdict.dispatched && !verdict.stopped) this.recordFault(session, buffer, this.frameFault(room, buffer));
+    if (verdict.kind === REQUEST && !verdict.dispatched && !verdict.stopped)
+      this.recordFault(session, buffer, this.frameFault(room, buffer));
   }
 
   /** Why Colyseus would refuse the frame just handled: an undecodable payload, or its `validate()` schema. */
@@ -296,7 +337,8 @@ export class WardenPlugin extends RoomPlugin {
 
   private seatReserved(sessionId: string): void {
     const now = Date.now();
-    if (this.seats.size >= 1000) for (const [id, at] of this.seats) if (at < now - SEAT_MEMORY_MS) this.seats.delete(id);
+    if (this.seats.size >= 1000)
+      for (const [id, at] of this.seats) if (at < now - SEAT_MEMORY_MS) this.seats.delete(id);
     this.seats.set(sessionId, now);
   }
 
@@ -318,7 +360,10 @@ function refuseRequest(client: Client, requestId: number, reason: string): void 
 /** The text of a chat payload: the message itself, its text field, or a byte message read as UTF-8. */
 function chatText(payload: unknown, field: string): string | undefined {
   if (typeof payload === "string") return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, MAX_CHAT_BYTES)).toString("utf8");
+  if (payload instanceof Uint8Array)
+    return Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, MAX_CHAT_BYTES)).toString(
+      "utf8",
+    );
   if (typeof payload === "object" && payload !== null) {
     const text = (payload as Record<string, unknown>)[field];
     return typeof text === "string" ? text : undefined;

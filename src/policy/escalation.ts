@@ -56,7 +56,13 @@ export class Escalation {
       const what = `policy ${step.kind} of ${event.did} (${event.track})`;
       let drafted: DraftResult;
       try {
-        drafted = this.sanctions.draft({ did: event.did, kind: step.kind, reason: `automatic: ${event.track} (${event.kind})`, by: "policy", ...(step.duration === undefined ? {} : { duration: step.duration }) });
+        drafted = this.sanctions.draft({
+          did: event.did,
+          kind: step.kind,
+          reason: `automatic: ${event.track} (${event.kind})`,
+          by: "policy",
+          ...(step.duration === undefined ? {} : { duration: step.duration }),
+        });
       } catch (e) {
         this.logger.error(`${what} not issued: ${toError(e).message}`);
         continue;
@@ -74,7 +80,9 @@ export class Escalation {
       if (code === "STORE_UNAVAILABLE" && attempt < RETRIES && !this.hooks.closed()) {
         setTimeout(() => this.commit(sanction, what, attempt + 1), FIRST_DELAY_MS * 2 ** attempt).unref();
       } else {
-        this.logger.error(`${what} not issued (sanction ${sanction.id}, ${attempt + 1} attempt(s)): ${toError(e).message}`);
+        this.logger.error(
+          `${what} not issued (sanction ${sanction.id}, ${attempt + 1} attempt(s)): ${toError(e).message}`,
+        );
       }
     });
   }

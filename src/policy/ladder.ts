@@ -8,7 +8,18 @@
  * mirror in Lua).
  */
 import { LASTING_KINDS, SANCTION_KINDS, type SanctionKind } from "../sanctions/model.js";
-import { childPath, deepFreeze, durationIn, fail, listOf, numberIn, readArray, readObject, show, suggest } from "../util/validate.js";
+import {
+  childPath,
+  deepFreeze,
+  durationIn,
+  fail,
+  listOf,
+  numberIn,
+  readArray,
+  readObject,
+  show,
+  suggest,
+} from "../util/validate.js";
 
 /** One rung: at `at` points (or more) the ID gets `kind`, for `duration` if given. */
 export interface LadderStep {
@@ -160,7 +171,8 @@ const MAX_AT = 1_000_000;
 export function resolvePolicy(options?: PolicyOptions, path = "policy"): Policy {
   const given = options === undefined ? undefined : readObject(path, options, POLICY_KEYS);
   const tracksPath = childPath(path, "tracks");
-  const tracksGiven = given?.tracks === undefined ? {} : readObject(tracksPath, given.tracks, null, "an object of tracks by name");
+  const tracksGiven =
+    given?.tracks === undefined ? {} : readObject(tracksPath, given.tracks, null, "an object of tracks by name");
   const names = Object.keys(tracksGiven);
   if (names.length > MAX_TRACKS) fail(tracksPath, `must have at most ${MAX_TRACKS} tracks, got ${names.length}`);
 
@@ -179,7 +191,9 @@ export function resolvePolicy(options?: PolicyOptions, path = "policy"): Policy 
         fail(
           trackPath,
           `is false, which only removes a default track, and there is none by this name` +
-            (near === undefined ? ` (defaults: ${listOf(defaults)})` : ` — did you mean "${childPath(tracksPath, near)}"?`),
+            (near === undefined
+              ? ` (defaults: ${listOf(defaults)})`
+              : ` — did you mean "${childPath(tracksPath, near)}"?`),
         );
       }
       merged.delete(name);
@@ -213,7 +227,7 @@ export function resolvePolicy(options?: PolicyOptions, path = "policy"): Policy 
  */
 export function decay(points: number, elapsedMs: number, halfLifeMs: number): number {
   const elapsed = elapsedMs > 0 ? elapsedMs : 0;
-  return points * Math.pow(2, -elapsed / halfLifeMs);
+  return points * 2 ** (-elapsed / halfLifeMs);
 }
 
 /**
@@ -266,7 +280,8 @@ export const HYSTERESIS = 1;
 
 function resolveTrack(path: string, name: string, track: unknown): ResolvedTrack {
   const given = readObject(path, track, TRACK_KEYS, "a track ({ halfLifeMs, ladder }) or false to remove it");
-  const halfLifeMs = given.halfLifeMs === undefined ? DEFAULT_HALF_LIFE_MS : durationIn(childPath(path, "halfLifeMs"), given.halfLifeMs);
+  const halfLifeMs =
+    given.halfLifeMs === undefined ? DEFAULT_HALF_LIFE_MS : durationIn(childPath(path, "halfLifeMs"), given.halfLifeMs);
 
   const ladderPath = childPath(path, "ladder");
   const ladder = readArray(ladderPath, given.ladder, MAX_STEPS, "an array of steps");
@@ -277,7 +292,11 @@ function resolveTrack(path: string, name: string, track: unknown): ResolvedTrack
   for (const step of steps) seen.set(step.at, (seen.get(step.at) ?? 0) + 1);
   for (const [at, count] of seen) {
     // Two steps at the same points would make "the step at these points" ambiguous.
-    if (count > 1) fail(ladderPath, `must have steps with distinct "at" values (${at} appears ${count === 2 ? "twice" : `${count} times`})`);
+    if (count > 1)
+      fail(
+        ladderPath,
+        `must have steps with distinct "at" values (${at} appears ${count === 2 ? "twice" : `${count} times`})`,
+      );
   }
   steps.sort((a, b) => a.at - b.at);
   return Object.freeze({ name, halfLifeMs, ladder: Object.freeze(steps) });
@@ -287,7 +306,8 @@ function resolveStep(path: string, step: unknown): ResolvedStep {
   const given = readObject(path, step, STEP_KEYS, "a step ({ at, kind, duration? })");
   const at = numberIn(childPath(path, "at"), given.at, { min: 0, above: true, max: MAX_AT });
   const kind = given.kind;
-  if (!isKind(kind)) fail(childPath(path, "kind"), `must be ${listOf(SANCTION_KINDS.map((k) => JSON.stringify(k)))}, got ${show(kind)}`);
+  if (!isKind(kind))
+    fail(childPath(path, "kind"), `must be ${listOf(SANCTION_KINDS.map((k) => JSON.stringify(k)))}, got ${show(kind)}`);
   let duration: number | undefined;
   if (given.duration !== undefined) {
     const durationPath = childPath(path, "duration");

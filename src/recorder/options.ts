@@ -28,7 +28,12 @@ export interface RecorderOptions {
 }
 
 /** The recorder's defaults. */
-export const RECORDER_DEFAULTS = deepFreeze({ flushMs: 10, batchSize: 200, maxBuffered: 100_000, maxInFlight: 2 } as const);
+export const RECORDER_DEFAULTS = deepFreeze({
+  flushMs: 10,
+  batchSize: 200,
+  maxBuffered: 100_000,
+  maxInFlight: 2,
+} as const);
 
 const RECORDER_KEYS = keysOf<RecorderOptions>({ flushMs: true, batchSize: true, maxBuffered: true, maxInFlight: true });
 
@@ -42,6 +47,12 @@ const RULES = {
 /** Merges the `recorder` option over {@link RECORDER_DEFAULTS} and validates it. Throws `INVALID_OPTION`. */
 export function resolveRecorder(value: unknown, path = "recorder"): Required<RecorderOptions> {
   const given = value === undefined ? {} : readObject(path, value, RECORDER_KEYS);
-  const one = (key: keyof RecorderOptions): number => optionalNumber(`${path}.${key}`, given[key], RECORDER_DEFAULTS[key], RULES[key]);
-  return { flushMs: one("flushMs"), batchSize: one("batchSize"), maxBuffered: one("maxBuffered"), maxInFlight: one("maxInFlight") };
+  const one = (key: keyof RecorderOptions): number =>
+    optionalNumber(`${path}.${key}`, given[key], RECORDER_DEFAULTS[key], RULES[key]);
+  return {
+    flushMs: one("flushMs"),
+    batchSize: one("batchSize"),
+    maxBuffered: one("maxBuffered"),
+    maxInFlight: one("maxInFlight"),
+  };
 }

@@ -27,7 +27,12 @@ export interface ReportOptions {
 }
 
 /** The report defaults. */
-export const REPORT_DEFAULTS = deepFreeze({ windowMs: 600_000, threshold: 3, newIdMs: 3_600_000, maxPerWindow: 5 } as const);
+export const REPORT_DEFAULTS = deepFreeze({
+  windowMs: 600_000,
+  threshold: 3,
+  newIdMs: 3_600_000,
+  maxPerWindow: 5,
+} as const);
 
 const REPORT_KEYS = keysOf<ReportOptions>({ windowMs: true, threshold: true, newIdMs: true, maxPerWindow: true });
 
@@ -41,6 +46,12 @@ const RULES = {
 /** Merges the `reports` option over {@link REPORT_DEFAULTS} and validates it. Throws `INVALID_OPTION`. */
 export function resolveReports(value: unknown, path = "reports"): Required<ReportOptions> {
   const given = value === undefined ? {} : readObject(path, value, REPORT_KEYS);
-  const one = (key: keyof ReportOptions): number => optionalNumber(`${path}.${key}`, given[key], REPORT_DEFAULTS[key], RULES[key]);
-  return { windowMs: one("windowMs"), threshold: one("threshold"), newIdMs: one("newIdMs"), maxPerWindow: one("maxPerWindow") };
+  const one = (key: keyof ReportOptions): number =>
+    optionalNumber(`${path}.${key}`, given[key], REPORT_DEFAULTS[key], RULES[key]);
+  return {
+    windowMs: one("windowMs"),
+    threshold: one("threshold"),
+    newIdMs: one("newIdMs"),
+    maxPerWindow: one("maxPerWindow"),
+  };
 }

@@ -51,7 +51,12 @@ export class ReportService {
   ) {
     this.books = new Ledger<DigitalId, ReportBook>(
       () => ({ recentSanctions: new Map(), reportTimes: [] }),
-      (book) => Math.max(...book.reportTimes.map((t) => t + options.windowMs), ...[...book.recentSanctions.values()].map((t) => t + RECENT_SANCTIONS_MS), 0),
+      (book) =>
+        Math.max(
+          ...book.reportTimes.map((t) => t + options.windowMs),
+          ...[...book.recentSanctions.values()].map((t) => t + RECENT_SANCTIONS_MS),
+          0,
+        ),
     );
   }
 
@@ -71,7 +76,8 @@ export class ReportService {
     if (book === undefined) return;
     const now = this.now();
     for (const s of sanctions) if (s.start > now - RECENT_SANCTIONS_MS) book.recentSanctions.set(s.id, s.start);
-    for (const [id, start] of book.recentSanctions) if (start <= now - RECENT_SANCTIONS_MS) book.recentSanctions.delete(id);
+    for (const [id, start] of book.recentSanctions)
+      if (start <= now - RECENT_SANCTIONS_MS) book.recentSanctions.delete(id);
   }
 
   /** Stops the bookkeeping's sweep (the warden closed). */
@@ -85,7 +91,8 @@ export class ReportService {
     let weight = 1;
     if (firstSeen === undefined || now - firstSeen < this.options.newIdMs) weight *= 0.25;
     let recent = 0;
-    for (const start of this.books.peek(reporter.did)?.recentSanctions.values() ?? []) if (start > now - RECENT_SANCTIONS_MS) recent++;
+    for (const start of this.books.peek(reporter.did)?.recentSanctions.values() ?? [])
+      if (start > now - RECENT_SANCTIONS_MS) recent++;
     if (recent >= 3) return 0;
     if (recent >= 1) weight *= 0.5;
     return weight;
@@ -101,7 +108,10 @@ export class ReportService {
     if (reportTimes.length > this.options.maxPerWindow) {
       // Record once when the limit is passed, not for every further report.
       if (reportTimes.length === this.options.maxPerWindow + 1) {
-        this.host.offense(reporter, "report", "report_abuse", { reports: reportTimes.length, windowMs: this.options.windowMs });
+        this.host.offense(reporter, "report", "report_abuse", {
+          reports: reportTimes.length,
+          windowMs: this.options.windowMs,
+        });
       }
       return { status: "rejected", reason: "too many reports: try again later" };
     }
@@ -116,7 +126,10 @@ export class ReportService {
     if (result.status === "duplicate") return { status: "duplicate" };
     const escalated = result.total >= this.options.threshold - 1e-9;
     if (escalated) {
-      this.host.offense(target, "report", "reported", { weight: Math.round(result.total * 100) / 100, reason: boundText(reasonText, 120) });
+      this.host.offense(target, "report", "reported", {
+        weight: Math.round(result.total * 100) / 100,
+        reason: boundText(reasonText, 120),
+      });
       await this.store.clearReports(target.did).catch((e: unknown) => this.host.storeFailed("clearReports", e));
     }
     return { status: "filed", weight, escalated };

@@ -10,7 +10,17 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import { boundText } from "../util/text.js";
 import { isInstant } from "../util/time.js";
-import { didOfSanctionId, LASTING_KINDS, MAX_BY_LENGTH, MAX_REASON_LENGTH, SANCTION_KINDS, type BusMessage, type Revocation, type Sanction, type SanctionKind } from "./model.js";
+import {
+  didOfSanctionId,
+  LASTING_KINDS,
+  MAX_BY_LENGTH,
+  MAX_REASON_LENGTH,
+  SANCTION_KINDS,
+  type BusMessage,
+  type Revocation,
+  type Sanction,
+  type SanctionKind,
+} from "./model.js";
 
 /**
  * Longest JSON text decoded (UTF-16 units). A real sanction with its revocation takes

@@ -39,7 +39,12 @@ export const NOTICE_TYPE = "warden:notice";
 /** A WebSocket close reason may hold 123 bytes; keep well inside it. */
 function closeReason(text: string): string {
   const bytes = Buffer.from(text, "utf8");
-  return bytes.length <= 120 ? text : `${bytes.subarray(0, 117).toString("utf8").replace(/\uFFFD+$/, "")}...`;
+  return bytes.length <= 120
+    ? text
+    : `${bytes
+        .subarray(0, 117)
+        .toString("utf8")
+        .replace(/\uFFFD+$/, "")}...`;
 }
 
 /** The join error message of a ban: reason and end time. */
@@ -128,16 +133,27 @@ export class Enforcer {
       if (this.applied.has(key)) return;
       this.applied.add(key);
       // Bounded: the oldest keys go first (a Set iterates in insertion order).
-      if (this.applied.size > 10_000) for (const old of this.applied) { this.applied.delete(old); if (this.applied.size <= 9_000) break; }
+      if (this.applied.size > 10_000)
+        for (const old of this.applied) {
+          this.applied.delete(old);
+          if (this.applied.size <= 9_000) break;
+        }
       if (message.type === "issued") this.applyIssued(message.sanction);
       else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
     } catch (e) {
       // The kind names a bounded set of lines: anything unexpected shares one.
-      const kind = message?.type === "revoked" ? "revoked" : message?.type === "issued" && SANCTION_KINDS.includes(message.sanction?.kind) ? `issued ${message.sanction.kind}` : "malformed";
+      const kind =
+        message?.type === "revoked"
+          ? "revoked"
+          : message?.type === "issued" && SANCTION_KINDS.includes(message.sanction?.kind)
+            ? `issued ${message.sanction.kind}`
+            : "malformed";
       if (this.failedKinds.has(kind)) return;
       this.failedKinds.add(kind);
       try {
-        this.options.logger.error(`could not apply a ${kind} message (further failures of this kind are not logged): ${e instanceof Error ? e.message : String(e)}`);
+        this.options.logger.error(
+          `could not apply a ${kind} message (further failures of this kind are not logged): ${e instanceof Error ? e.message : String(e)}`,
+        );
       } catch {
         // A logger that throws must not turn a dropped message into a dead process.
       }
@@ -158,7 +174,8 @@ export class Enforcer {
     const now = this.now();
     const lasting = isActive(sanction, now);
     // Bans are remembered even without a session here, for the join gate's fail-open path.
-    const standing = sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
+    const standing =
+      sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
     if (standing === undefined) return;
     if (lasting) {
       standing.sanctions.set(sanction.id, sanction);
@@ -169,7 +186,12 @@ export class Enforcer {
         this.close(session, sanction);
       } else {
         this.notify(session, sanction);
-        this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: sanction.kind === "warn" ? "notice" : "restrict" });
+        this.report({
+          sanction,
+          sessionId: session.sessionId,
+          roomId: session.room.roomId,
+          action: sanction.kind === "warn" ? "notice" : "restrict",
+        });
       }
     }
   }
@@ -203,7 +225,12 @@ export class Enforcer {
 
   /** Sends the notice of a sanction to one session. */
   notify(session: LiveSession, sanction: Sanction): void {
-    const notice: WardenNotice = { kind: sanction.kind, reason: sanction.reason, sanctionId: sanction.id, message: describeSanction(sanction) };
+    const notice: WardenNotice = {
+      kind: sanction.kind,
+      reason: sanction.reason,
+      sanctionId: sanction.id,
+      message: describeSanction(sanction),
+    };
     if (sanction.kind === "mute" || sanction.kind === "freeze" || sanction.kind === "ban") notice.until = sanction.end;
     session.lastNoticeAt = this.now();
     this.send(session, notice);

@@ -66,7 +66,10 @@ const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 export function draftSanction(request: SanctionRequest, now: number): Sanction {
   const did = assertDigitalId(request.did);
   if (!SANCTION_KINDS.includes(request.kind)) {
-    throw new WardenError("INVALID_SANCTION", `unknown sanction kind ${JSON.stringify(request.kind)}: use one of ${SANCTION_KINDS.join(", ")}`);
+    throw new WardenError(
+      "INVALID_SANCTION",
+      `unknown sanction kind ${JSON.stringify(request.kind)}: use one of ${SANCTION_KINDS.join(", ")}`,
+    );
   }
   const reason = typeof request.reason === "string" ? boundText(request.reason, MAX_REASON_LENGTH) : "";
   if (reason.length === 0) throw new WardenError("INVALID_SANCTION", "a sanction needs a reason");
@@ -82,13 +85,19 @@ export function draftSanction(request: SanctionRequest, now: number): Sanction {
     // Too long is INVALID_DURATION, like a too long `--for` or API duration; malformed stays INVALID_SANCTION.
     if (typeof request.duration === "number" && request.duration > MAX_DURATION_MS) checkDuration(request.duration);
     if (!Number.isSafeInteger(request.duration) || request.duration <= 0) {
-      throw new WardenError("INVALID_SANCTION", `duration must be a positive whole number of milliseconds, got ${String(request.duration)}`);
+      throw new WardenError(
+        "INVALID_SANCTION",
+        `duration must be a positive whole number of milliseconds, got ${String(request.duration)}`,
+      );
     }
     end = now + request.duration;
   }
   // A clock gone wrong must not store an instant no Date can hold.
   if (!isInstant(now) || (end !== null && !isInstant(end))) {
-    throw new WardenError("INVALID_SANCTION", `the sanction would start or end outside the range of valid times (now = ${String(now)})`);
+    throw new WardenError(
+      "INVALID_SANCTION",
+      `the sanction would start or end outside the range of valid times (now = ${String(now)})`,
+    );
   }
   const suffix = Array.from(randomBytes(8), (b) => ID_ALPHABET[b & 31]).join("");
   return { id: `${did}.${suffix}`, did, kind: request.kind, reason, by, start: now, end };
@@ -108,6 +117,7 @@ export function isActive(s: Sanction, now: number): boolean {
 /** The player-facing sentence of a sanction: what, why, until when. */
 export function describeSanction(s: Pick<Sanction, "kind" | "reason" | "end">): string {
   const until = !LASTING_KINDS.has(s.kind) ? "" : s.end === null ? " permanently" : ` until ${formatInstant(s.end)}`;
-  const verb = { warn: "warned", mute: "muted", freeze: "frozen", kick: "kicked", ban: "banned" }[s.kind] ?? "sanctioned";
+  const verb =
+    { warn: "warned", mute: "muted", freeze: "frozen", kick: "kicked", ban: "banned" }[s.kind] ?? "sanctioned";
   return `You are ${verb}${until}: ${s.reason}`;
 }

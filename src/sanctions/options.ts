@@ -16,10 +16,14 @@ export interface RestrictionFieldOptions {
 const RESTRICTION_FIELD_KEYS = keysOf<RestrictionFieldOptions>({ avatarOf: true, field: true });
 
 /** The `restrictionField` option, checked; undefined when off. Throws `INVALID_OPTION`. */
-export function resolveRestrictionField(value: unknown, path = "restrictionField"): Required<RestrictionFieldOptions> | undefined {
+export function resolveRestrictionField(
+  value: unknown,
+  path = "restrictionField",
+): Required<RestrictionFieldOptions> | undefined {
   if (value === undefined) return undefined;
   const given = readObject(path, value, RESTRICTION_FIELD_KEYS, "{ avatarOf(room, client), field? }");
-  if (typeof given.avatarOf !== "function") fail(path, `needs avatarOf, a function (room, client) => avatar, got ${show(given.avatarOf)} for it`);
+  if (typeof given.avatarOf !== "function")
+    fail(path, `needs avatarOf, a function (room, client) => avatar, got ${show(given.avatarOf)} for it`);
   return {
     avatarOf: given.avatarOf as RestrictionFieldOptions["avatarOf"],
     field: optionalName(`${path}.field`, given.field, "restriction"),

@@ -1,7 +1,15 @@
 import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
 import type { SanctionStore, StoreRetention } from "../stores/store.js";
-import { didOfSanctionId, draftSanction, isActive, MAX_REASON_LENGTH, type Revocation, type Sanction, type SanctionRequest } from "./model.js";
+import {
+  didOfSanctionId,
+  draftSanction,
+  isActive,
+  MAX_REASON_LENGTH,
+  type Revocation,
+  type Sanction,
+  type SanctionRequest,
+} from "./model.js";
 import { boundText } from "../util/text.js";
 
 /** Result of {@link SanctionsService.issue}: a veto is an outcome, not an error. */
@@ -66,7 +74,11 @@ export class SanctionsService {
    * `INVALID_SANCTION`, so that no sanction gets around validation or the veto.
    */
   async commit(sanction: Sanction): Promise<{ status: "issued"; sanction: Sanction }> {
-    if (!this.drafts.delete(sanction)) throw new WardenError("INVALID_SANCTION", "only a sanction drafted by this service, and not committed yet, can be committed");
+    if (!this.drafts.delete(sanction))
+      throw new WardenError(
+        "INVALID_SANCTION",
+        "only a sanction drafted by this service, and not committed yet, can be committed",
+      );
     try {
       await this.store.saveSanction(sanction, this.retention);
     } catch (e) {

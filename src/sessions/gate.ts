@@ -71,7 +71,12 @@ export class JoinGate {
       // A kick (or warning) issued between the seat reservation and this join found no session to act on: it acts now.
       // (The kick's `start` is the issuing process's clock: processes of one fleet are assumed NTP-synced.)
       for (const sanction of sanctions) {
-        if (sanction.revoked !== undefined || sanction.start < reservedAt || (sanction.kind !== "kick" && sanction.kind !== "warn")) continue;
+        if (
+          sanction.revoked !== undefined ||
+          sanction.start < reservedAt ||
+          (sanction.kind !== "kick" && sanction.kind !== "warn")
+        )
+          continue;
         if (sanction.kind === "kick") return { code: CLOSE_KICKED, message: kickMessage(sanction) };
         this.enforcer.notify(session, sanction);
       }

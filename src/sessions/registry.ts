@@ -3,7 +3,14 @@ import type { Profiles } from "../identity/profiles.js";
 import { isActive } from "../sanctions/model.js";
 import type { Enforcer } from "../sanctions/enforcer.js";
 import type { LiveSession } from "../sanctions/standing.js";
-import type { ProcessRegistryStore, ProfileStore, SanctionStore, SessionBinding, SessionStore, StoreRetention } from "../stores/store.js";
+import type {
+  ProcessRegistryStore,
+  ProfileStore,
+  SanctionStore,
+  SessionBinding,
+  SessionStore,
+  StoreRetention,
+} from "../stores/store.js";
 import type { WardenLogger } from "../util/logger.js";
 
 /** What the registry reports to the warden. */
@@ -84,8 +91,10 @@ export class ProcessRegistry {
     for (const did of this.enforcer.knownIds()) {
       try {
         for (const sanction of await this.store.sanctionsOf(did)) {
-          if (sanction.revoked) this.enforcer.apply({ type: "revoked", did, sanctionId: sanction.id, revocation: sanction.revoked });
-          else if (isActive(sanction, now) || sanction.start >= since - 1000) this.enforcer.apply({ type: "issued", sanction });
+          if (sanction.revoked)
+            this.enforcer.apply({ type: "revoked", did, sanctionId: sanction.id, revocation: sanction.revoked });
+          else if (isActive(sanction, now) || sanction.start >= since - 1000)
+            this.enforcer.apply({ type: "issued", sanction });
         }
       } catch (e) {
         this.hooks.storeFailed("resync", e);
@@ -113,12 +122,21 @@ export class ProcessRegistry {
       (e: unknown) => this.hooks.storeFailed("touchProfile", e),
     );
     if (session.name !== undefined) {
-      this.store.recordName(session.did, session.name, now, retention.namesMs).catch((e: unknown) => this.hooks.storeFailed("recordName", e));
+      this.store
+        .recordName(session.did, session.name, now, retention.namesMs)
+        .catch((e: unknown) => this.hooks.storeFailed("recordName", e));
     }
   }
 
   private bindingOf(session: LiveSession, since: number): SessionBinding {
-    return { did: session.did, sessionId: session.sessionId, processId: this.options.processId, roomName: session.room.roomName, roomId: session.room.roomId, since };
+    return {
+      did: session.did,
+      sessionId: session.sessionId,
+      processId: this.options.processId,
+      roomName: session.room.roomName,
+      roomId: session.room.roomId,
+      since,
+    };
   }
 
   /** Rewrites bindings and replays unbinds that failed while the store was away. */

@@ -90,7 +90,11 @@ export interface BusStore {
    * store dropped so far, 1 for the first; without `onBad` the store logs the first one).
    * Nothing that arrives on the bus can make the listener throw.
    */
-  subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>>;
+  subscribe(
+    handler: (message: BusMessage) => void,
+    onGap?: (since: number) => void,
+    onBad?: (reason: string, count: number) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /** Live sessions of IDs, in every process. */
@@ -142,7 +146,13 @@ export interface FeedStore {
 /** Player reports against an ID within their window. */
 export interface ReportStore {
   /** Files a report by `reporter` against `target` with `weight`; one per reporter per target per window. */
-  fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult>;
+  fileReport(
+    target: DigitalId,
+    reporter: DigitalId,
+    weight: number,
+    now: number,
+    windowMs: number,
+  ): Promise<StoreReportResult>;
   /** Zeroes the weight of the reports against an ID (after they turned into an offense); the reporters stay listed until the window ends. */
   clearReports(target: DigitalId): Promise<void>;
   /** Reports against the ID within their window. */

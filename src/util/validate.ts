@@ -36,7 +36,11 @@ const MAX_SHOWN_KEY = 64;
 /** Throws `INVALID_OPTION`: `createWarden: option "<path>" <sentence>`. */
 export function fail(path: string, sentence: string, cause?: unknown): never {
   const subject = path === "" ? "options" : `option "${path}"`;
-  throw new WardenError("INVALID_OPTION", `createWarden: ${subject} ${sentence}`, cause === undefined ? undefined : { cause });
+  throw new WardenError(
+    "INVALID_OPTION",
+    `createWarden: ${subject} ${sentence}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** `path.key` for a plain key, `path["odd key"]` otherwise, so the path stays readable and unambiguous. */
@@ -70,7 +74,9 @@ export function show(value: unknown): string {
         // Say which kind of object, so "must be an object, got a Map" makes sense.
         const tag = Object.prototype.toString.call(value).slice(8, -1);
         const name = tag !== "Object" ? tag : (proto as { constructor?: { name?: unknown } }).constructor?.name;
-        return typeof name === "string" && /^\w{1,40}$/.test(name) && name !== "Object" ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object";
+        return typeof name === "string" && /^\w{1,40}$/.test(name) && name !== "Object"
+          ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`
+          : "an object";
       } catch {
         return "an object"; // a revoked Proxy, a throwing trap or getter
       }
@@ -80,7 +86,14 @@ export function show(value: unknown): string {
 /** The message of whatever a getter or trap threw, bounded; never throws. */
 function reason(error: unknown, named = true): string {
   try {
-    const text = error instanceof Error ? (named ? `${error.name}: ${error.message}` : error.message) : typeof error === "string" ? error : show(error);
+    const text =
+      error instanceof Error
+        ? named
+          ? `${error.name}: ${error.message}`
+          : error.message
+        : typeof error === "string"
+          ? error
+          : show(error);
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
   } catch {
     return "it threw";
@@ -112,7 +125,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * objects keyed by name such as `guard.flood.types`). Anything but a plain object is refused
  * with `must be <expectation>`.
  */
-export function readObject(path: string, value: unknown, known: readonly string[] | null, expectation = "an object"): Snapshot {
+export function readObject(
+  path: string,
+  value: unknown,
+  known: readonly string[] | null,
+  expectation = "an object",
+): Snapshot {
   const keys = attempt(path, () => {
     if (!isPlainObject(value)) fail(path, `must be ${expectation}, got ${show(value)}`);
     return Object.keys(value);
@@ -190,7 +208,8 @@ function closeness(word: string, key: string): number | undefined {
   const [short, long] = w.length < k.length ? [w, k] : [k, w];
   if (short.length < 4) return undefined;
   let start = Infinity;
-  for (let length = short.length - 1; length <= short.length + 1; length++) start = Math.min(start, editDistance(short, long.slice(0, length)));
+  for (let length = short.length - 1; length <= short.length + 1; length++)
+    start = Math.min(start, editDistance(short, long.slice(0, length)));
   if (start <= 1) return 10 + start;
   if (long.includes(short)) return 12;
   return undefined;
@@ -228,7 +247,13 @@ export interface NumberRule {
 /** `60000 (1 min)`, `16777216 (16 MiB)`: the bound as written and as read. */
 function shownBound(value: number, unit: NumberRule["unit"]): string {
   if (unit === "ms") {
-    for (const [size, name] of [[YEAR, "year"], [DAY, "day"], [HOUR, "h"], [MINUTE, "min"], [SECOND, "s"]] as const) {
+    for (const [size, name] of [
+      [YEAR, "year"],
+      [DAY, "day"],
+      [HOUR, "h"],
+      [MINUTE, "min"],
+      [SECOND, "s"],
+    ] as const) {
       if (value >= size && value % size === 0) {
         const count = value / size;
         const label = name === "year" || name === "day" ? `${name}${count === 1 ? "" : "s"}` : name;
@@ -237,7 +262,10 @@ function shownBound(value: number, unit: NumberRule["unit"]): string {
     }
   }
   if (unit === "bytes") {
-    for (const [size, name] of [[1024 * 1024, "MiB"], [1024, "KiB"]] as const) {
+    for (const [size, name] of [
+      [1024 * 1024, "MiB"],
+      [1024, "KiB"],
+    ] as const) {
       if (value >= size && value % size === 0) return `${value} (${value / size} ${name})`;
     }
   }
@@ -247,7 +275,10 @@ function shownBound(value: number, unit: NumberRule["unit"]): string {
 /** `a whole number of milliseconds from 1 to 60000 (1 min)`. */
 function expectationOf(rule: NumberRule): string {
   const what = `${rule.integer === true ? "a whole number" : "a number"}${rule.unit === "ms" ? " of milliseconds" : rule.unit === "bytes" ? " of bytes" : ""}`;
-  const range = rule.above === true ? `above ${rule.min} and at most ${shownBound(rule.max, rule.unit)}` : `from ${rule.min} to ${shownBound(rule.max, rule.unit)}`;
+  const range =
+    rule.above === true
+      ? `above ${rule.min} and at most ${shownBound(rule.max, rule.unit)}`
+      : `from ${rule.min} to ${shownBound(rule.max, rule.unit)}`;
   return `${what} ${range}`;
 }
 
@@ -306,7 +337,10 @@ export function durationIn(path: string, value: unknown): number {
     }
   }
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0 || value > MAX_SPAN_MS) {
-    fail(path, `must be a whole number of milliseconds from 1 to ${shownBound(MAX_SPAN_MS, "ms")} or a duration such as "10m", got ${show(value)}`);
+    fail(
+      path,
+      `must be a whole number of milliseconds from 1 to ${shownBound(MAX_SPAN_MS, "ms")} or a duration such as "10m", got ${show(value)}`,
+    );
   }
   return value;
 }

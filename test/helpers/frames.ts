@@ -19,8 +19,42 @@ import { resolveOptions } from "../../src/options.js";
 import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../../src/guard/frames.js";
 
 /** Handler keys of the room under test: canonical, numeric, non-ASCII, long, byte handlers, and a "*". */
-export const KEYS = ["chat", "move", "7", "0", "127", "200", "ü", "chat-with-a-rather-long-type-name-over-31", "a", "_$bchat", "_$bblob", "_$b7"] as const;
-const TYPE_STRINGS = ["chat", "move", "7", "0", "127", "200", "ü", "chat-with-a-rather-long-type-name-over-31", "a", "blob", "*", "", "__proto__", "constructor", "toString", "_$bchat", "undefined", "NaN", "chat\u0000", "CHAT"];
+export const KEYS = [
+  "chat",
+  "move",
+  "7",
+  "0",
+  "127",
+  "200",
+  "ü",
+  "chat-with-a-rather-long-type-name-over-31",
+  "a",
+  "_$bchat",
+  "_$bblob",
+  "_$b7",
+] as const;
+const TYPE_STRINGS = [
+  "chat",
+  "move",
+  "7",
+  "0",
+  "127",
+  "200",
+  "ü",
+  "chat-with-a-rather-long-type-name-over-31",
+  "a",
+  "blob",
+  "*",
+  "",
+  "__proto__",
+  "constructor",
+  "toString",
+  "_$bchat",
+  "undefined",
+  "NaN",
+  "chat\u0000",
+  "CHAT",
+];
 const TYPE_NUMBERS = [0, 7, 127, 128, 200, -1, 1.5, 65535, 2 ** 32 + 7];
 
 /** One dispatch as a handler saw it. */
@@ -35,7 +69,8 @@ export function colyseusRouter(): { route(frame: Buffer): Dispatch[] } {
   const room = { roomName: "differential", roomId: "differential", onUncaughtException: undefined };
   const messages = new RoomMessages(room as never);
   let seen: Dispatch[] = [];
-  for (const key of KEYS) messages.on(key, (_client: unknown, payload: unknown) => seen.push({ key, type: undefined, payload }));
+  for (const key of KEYS)
+    messages.on(key, (_client: unknown, payload: unknown) => seen.push({ key, type: undefined, payload }));
   messages.on("*", (_client: unknown, type: unknown, payload: unknown) => seen.push({ key: "*", type, payload }));
   // The client is not under test: Colyseus only calls leave/error/enqueueRaw on it here.
   const client = { sessionId: "s", leave() {}, error() {}, enqueueRaw() {}, raw() {} };
@@ -54,9 +89,16 @@ export function colyseusRouter(): { route(frame: Buffer): Dispatch[] } {
 }
 
 /** What the guard decides about a frame: the real Guard, with flood limits off, in a room that serves KEYS and "*". */
-export function guardReader(): { read(frame: Buffer): { approved: boolean; verdict: FrameVerdict; key: string; payload: unknown }; table: TypeTable } {
+export function guardReader(): {
+  read(frame: Buffer): { approved: boolean; verdict: FrameVerdict; key: string; payload: unknown };
+  table: TypeTable;
+} {
   const options = resolveOptions({ secret: "differential-secret-0123", guard: { flood: false, frames: false } });
-  const guard = new Guard(options.guard, { offense() {}, remind() {} }, { muted: ["chat"], frozen: ["move"], chat: ["chat"] });
+  const guard = new Guard(
+    options.guard,
+    { offense() {}, remind() {} },
+    { muted: ["chat"], frozen: ["move"], chat: ["chat"] },
+  );
   const table = guard.table();
   const keys = [...KEYS, "*"];
   table.refresh(keys);
@@ -72,7 +114,11 @@ export function guardReader(): { read(frame: Buffer): { approved: boolean; verdi
       const approved = guard.inspect(session, table, frame, head, verdict, () => keys);
       const typed = head.kind === FrameKind.data || head.kind === FrameKind.bytes || head.kind === FrameKind.request;
       const key = typed ? typeKey(frame, head) : "";
-      const payload = !typed ? undefined : head.kind === FrameKind.bytes ? frame.subarray(head.payloadOffset) : decodePayload(frame, head);
+      const payload = !typed
+        ? undefined
+        : head.kind === FrameKind.bytes
+          ? frame.subarray(head.payloadOffset)
+          : decodePayload(frame, head);
       return { approved, verdict, key, payload };
     },
   };
@@ -84,7 +130,11 @@ export function guardReader(): { read(frame: Buffer): { approved: boolean; verdi
  * (the check the plugin's handler wrappers make), handed the payload the guard decoded.
  * A frame the guard drops never reaches Colyseus, whatever Colyseus would do with it.
  */
-export function disagreement(frame: Buffer, router: ReturnType<typeof colyseusRouter>, guard: ReturnType<typeof guardReader>): string | null {
+export function disagreement(
+  frame: Buffer,
+  router: ReturnType<typeof colyseusRouter>,
+  guard: ReturnType<typeof guardReader>,
+): string | null {
   const dispatches = router.route(frame);
   const seen = guard.read(frame);
   if (!seen.approved) return null;
@@ -93,7 +143,8 @@ export function disagreement(frame: Buffer, router: ReturnType<typeof colyseusRo
       return `handler ${d.key}${d.key === "*" ? ` (type ${String(d.type)})` : ""} ran; the guard approved ${seen.verdict.entry?.key ?? `a type only "*" serves (${seen.key})`}`;
     }
     if (seen.payload === UNDECODABLE) return `handler ${d.key} got a payload the guard could not decode`;
-    if (!isDeepStrictEqual(normalize(d.payload), normalize(seen.payload))) return `handler ${d.key} got another payload than the guard read`;
+    if (!isDeepStrictEqual(normalize(d.payload), normalize(seen.payload)))
+      return `handler ${d.key} got another payload than the guard read`;
   }
   if (dispatches.length > 1) return `${dispatches.length} handlers ran for one frame`;
   return null;
@@ -153,20 +204,44 @@ const requestId: fc.Arbitrary<number[]> = fc.oneof(
 );
 
 const payload: fc.Arbitrary<number[]> = fc.oneof(
-  { weight: 6, arbitrary: fc.oneof(fc.record({ text: fc.string({ maxLength: 30 }) }), fc.record({ x: fc.double(), y: fc.integer() }), fc.jsonValue({ maxDepth: 3 })).map((v) => [...pack(v)]) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .oneof(
+        fc.record({ text: fc.string({ maxLength: 30 }) }),
+        fc.record({ x: fc.double(), y: fc.integer() }),
+        fc.jsonValue({ maxDepth: 3 }),
+      )
+      .map((v) => [...pack(v)]),
+  },
   { weight: 1, arbitrary: fc.constant<number[]>([]) },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 12 }).map((b) => [...b]) },
 );
 
 const code: fc.Arbitrary<number> = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(Protocol.ROOM_DATA, Protocol.ROOM_REQUEST, Protocol.ROOM_DATA_BYTES) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(Protocol.ROOM_DATA, Protocol.ROOM_REQUEST, Protocol.ROOM_DATA_BYTES), fc.integer({ min: 1, max: 7 })).map(([c, m]) => c | (m << 5)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(Protocol.ROOM_DATA, Protocol.ROOM_REQUEST, Protocol.ROOM_DATA_BYTES),
+        fc.integer({ min: 1, max: 7 }),
+      )
+      .map(([c, m]) => c | (m << 5)),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
 );
 
 /** Frames: every code, every type encoding, odd request ids, good and bad payloads, plus byte-level mutations. */
 export const frames: fc.Arbitrary<Buffer> = fc
-  .tuple(code, requestId, typeEncoding, payload, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 2 }), fc.nat({ max: 40 }))
+  .tuple(
+    code,
+    requestId,
+    typeEncoding,
+    payload,
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 2 }),
+    fc.nat({ max: 40 }),
+  )
   .map(([c, id, type, body, mutations, cut]) => {
     const bytes = [c, ...((c & 0x1f) === Protocol.ROOM_REQUEST ? id : []), ...type, ...body];
     for (const [at, value] of mutations) bytes[at % bytes.length] = value;
@@ -176,7 +251,10 @@ export const frames: fc.Arbitrary<Buffer> = fc
   });
 
 /** Runs the differential over `numRuns` generated frames; counts the frames the guard approved and those that reached a handler. */
-export function runDifferential(numRuns: number, seed?: number): { frames: number; approved: number; dispatched: number } {
+export function runDifferential(
+  numRuns: number,
+  seed?: number,
+): { frames: number; approved: number; dispatched: number } {
   const router = colyseusRouter();
   const guard = guardReader();
   const tally = { frames: 0, approved: 0, dispatched: 0 };

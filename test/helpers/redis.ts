@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { inject } from "vitest";
 
 /** URL of the real Redis found by the global setup. */

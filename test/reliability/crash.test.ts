@@ -11,9 +11,29 @@
 import { Client } from "@colyseus/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWarden, type Warden } from "../../src/index.js";
-import { feedLength, historiesTotal, historyLength, keysUnder, ownRedis, sleep, type OwnRedis } from "./helpers/redis.js";
+import {
+  feedLength,
+  historiesTotal,
+  historyLength,
+  keysUnder,
+  ownRedis,
+  sleep,
+  type OwnRedis,
+} from "./helpers/redis.js";
 import { startNpmServer, type ServerProcess } from "./helpers/server.js";
-import { avatarIn, figure, join, JWT_SECRET, leave, rejection, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  avatarIn,
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  rejection,
+  token,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const prefix = "rel-crash";
 const HEARTBEAT_MS = 300;
@@ -34,10 +54,22 @@ let swept: Promise<number> = Promise.resolve(0);
 
 beforeAll(async () => {
   redis = await ownRedis();
-  env = { REDIS_URL: redis.url, WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: String(HEARTBEAT_MS) };
+  env = {
+    REDIS_URL: redis.url,
+    WARDEN_SECRET,
+    JWT_SECRET,
+    WARDEN_PREFIX: prefix,
+    WARDEN_HEARTBEAT_MS: String(HEARTBEAT_MS),
+  };
   [a, b] = await Promise.all([startNpmServer(env), startNpmServer(env)]);
   // The issuer beats once an hour: the sweeping after the crash is the new servers' work.
-  issuer = createWarden({ secret: WARDEN_SECRET, store: redis.url, prefix, heartbeatMs: 3_600_000, logger: { info() {}, warn() {}, error() {} } });
+  issuer = createWarden({
+    secret: WARDEN_SECRET,
+    store: redis.url,
+    prefix,
+    heartbeatMs: 3_600_000,
+    logger: { info() {}, warn() {}, error() {} },
+  });
   await issuer.ready();
 }, 60_000);
 
@@ -58,7 +90,13 @@ async function player(port: number, sub: string, roomId?: string): Promise<Playe
 const did = (sub: string) => issuer.digitalId(sub);
 
 async function issue(sub: string, kind: "mute" | "freeze" | "ban", duration?: number) {
-  const r = await issuer.sanctions.issue({ did: did(sub), kind, reason: `crash test ${kind}`, by: "test", ...(duration ? { duration } : {}) });
+  const r = await issuer.sanctions.issue({
+    did: did(sub),
+    kind,
+    reason: `crash test ${kind}`,
+    by: "test",
+    ...(duration ? { duration } : {}),
+  });
   if (r.status !== "issued") throw new Error("not issued");
 }
 
@@ -66,7 +104,8 @@ async function issue(sub: string, kind: "mute" | "freeze" | "ban", duration?: nu
 async function lingeringBindings(): Promise<string[]> {
   const out: string[] = [];
   for (const sub of boundBeforeCrash) {
-    for (const s of await issuer.sessions(did(sub))) if (s.processId === dead.a || s.processId === dead.b) out.push(`${sub}@${s.processId}`);
+    for (const s of await issuer.sessions(did(sub)))
+      if (s.processId === dead.a || s.processId === dead.b) out.push(`${sub}@${s.processId}`);
   }
   return out;
 }
@@ -88,25 +127,42 @@ describe("kill -9 of every server process, sanctions in force, events in flight"
     await issue("crash-frozen", "freeze", 600_000);
     await issue("crash-banned-live", "ban");
     await issue("crash-banned-offline", "ban", 3_600_000);
-    await waitFor(() => muted.seen.notices.some((n) => n.kind === "mute") && frozen.seen.notices.some((n) => n.kind === "freeze"), "mute and freeze notices");
+    await waitFor(
+      () => muted.seen.notices.some((n) => n.kind === "mute") && frozen.seen.notices.some((n) => n.kind === "freeze"),
+      "mute and freeze notices",
+    );
     await waitFor(() => bannedLive.seen.leftCode === 4403, "the live ban");
 
     // Flooders in both processes: the policy mutes them (spam ladder: warn at 1, mute at 3).
-    const flooders = [await player(a.port, "crash-flooder-a", hostA.room.roomId), await player(b.port, "crash-flooder-b", hostB.room.roomId)];
+    const flooders = [
+      await player(a.port, "crash-flooder-a", hostA.room.roomId),
+      await player(b.port, "crash-flooder-b", hostB.room.roomId),
+    ];
     const flood = setInterval(() => {
       for (const f of flooders) for (let i = 0; i < 5; i++) f.room.send("move", { x: i, y: i });
     }, 50);
     try {
-      await waitFor(() => flooders.every((f) => f.seen.notices.some((n) => n.kind === "mute")), "the policy's mute of both flooders", 15_000);
+      await waitFor(
+        () => flooders.every((f) => f.seen.notices.some((n) => n.kind === "mute")),
+        "the policy's mute of both flooders",
+        15_000,
+      );
       // Offenders whose events are being recorded at the moment of the kill: 8 unknown-type
       // messages each (under the malformed ladder's kick at 10), sent in the last instant.
       const burstPlayers: Player[] = [];
-      for (let i = 0; i < 10; i++) burstPlayers.push(await player(i % 2 ? b.port : a.port, `crash-burst-${i}`, i % 2 ? hostB.room.roomId : hostA.room.roomId));
+      for (let i = 0; i < 10; i++)
+        burstPlayers.push(
+          await player(i % 2 ? b.port : a.port, `crash-burst-${i}`, i % 2 ? hostB.room.roomId : hostA.room.roomId),
+        );
       const live = [hostA, hostB, muted, frozen, ...flooders, ...burstPlayers];
-      await waitFor(async () => {
-        for (const p of live) if ((await issuer.sessions(did(p.sub))).length !== 1) return false;
-        return true;
-      }, "every live session bound", 5000);
+      await waitFor(
+        async () => {
+          for (const p of live) if ((await issuer.sessions(did(p.sub))).length !== 1) return false;
+          return true;
+        },
+        "every live session bound",
+        5000,
+      );
       boundBeforeCrash = live.map((p) => p.sub);
       dead.a = a.processId;
       dead.b = b.processId;
@@ -161,9 +217,19 @@ describe("kill -9 of every server process, sanctions in force, events in flight"
     const flooderB = await player(a.port, "crash-flooder-b", host.room.roomId);
     await waitFor(() => muted.seen.notices.some((n) => n.kind === "mute"), "the mute re-applied");
     await waitFor(() => frozen.seen.notices.some((n) => n.kind === "freeze"), "the freeze re-applied");
-    await waitFor(() => flooderA.seen.notices.some((n) => n.kind === "mute") && flooderB.seen.notices.some((n) => n.kind === "mute"), "the policy mutes re-applied");
-    await waitFor(() => avatarIn(host.room, muted.room.sessionId)?.restriction === "muted", "muted in the others' state");
-    await waitFor(() => avatarIn(frozenWatcher.room, frozen.room.sessionId)?.restriction === "frozen", "frozen in the others' state");
+    await waitFor(
+      () =>
+        flooderA.seen.notices.some((n) => n.kind === "mute") && flooderB.seen.notices.some((n) => n.kind === "mute"),
+      "the policy mutes re-applied",
+    );
+    await waitFor(
+      () => avatarIn(host.room, muted.room.sessionId)?.restriction === "muted",
+      "muted in the others' state",
+    );
+    await waitFor(
+      () => avatarIn(frozenWatcher.room, frozen.room.sessionId)?.restriction === "frozen",
+      "frozen in the others' state",
+    );
     muted.room.send("chat", { text: "muted after the crash" });
     flooderB.room.send("chat", { text: "flooder after the crash" });
     frozen.room.send("move", { x: 42, y: 42 });
@@ -190,7 +256,13 @@ describe("kill -9 of every server process, sanctions in force, events in flight"
       expect(bindings).toHaveLength(1);
       expect([a.processId, b.processId]).toContain(bindings[0]!.processId);
     }
-    figure("crash", "bindings swept", { boundAtCrash: boundBeforeCrash.length, restartTookMs: restartedAt - killedAt, sweptMsAfterRestart: sweptAt - restartedAt, sweptMsAfterKill: sweptAt - killedAt, heartbeatMs: HEARTBEAT_MS });
+    figure("crash", "bindings swept", {
+      boundAtCrash: boundBeforeCrash.length,
+      restartTookMs: restartedAt - killedAt,
+      sweptMsAfterRestart: sweptAt - restartedAt,
+      sweptMsAfterKill: sweptAt - killedAt,
+      heartbeatMs: HEARTBEAT_MS,
+    });
   });
 
   it("what reached Redis is consistent: every feed event has its per-ID copy and points (no half batch)", async () => {
@@ -199,13 +271,20 @@ describe("kill -9 of every server process, sanctions in force, events in flight"
     expect(histories.events).toBe(feed);
     for (const key of await keysUnder(redis.admin, prefix, "{*}:points")) {
       const points = await redis.admin.hgetall(key);
-      const counted = Object.entries(points).filter(([f]) => f.endsWith(":n")).reduce((sum, [, v]) => sum + Number(v), 0);
+      const counted = Object.entries(points)
+        .filter(([f]) => f.endsWith(":n"))
+        .reduce((sum, [, v]) => sum + Number(v), 0);
       const historyKey = key.replace(/:points$/, ":events");
       expect(counted, key).toBe(await redis.admin.xlen(historyKey));
     }
     let burstRecorded = 0;
     for (const sub of burst.subjects) burstRecorded += await historyLength(redis.admin, prefix, did(sub));
-    figure("crash", "offense events around the kill", { feed, burstSent: burst.sent, burstRecorded, burstLost: burst.sent - burstRecorded });
+    figure("crash", "offense events around the kill", {
+      feed,
+      burstSent: burst.sent,
+      burstRecorded,
+      burstLost: burst.sent - burstRecorded,
+    });
     expect(burstRecorded).toBeLessThanOrEqual(burst.sent);
   });
 

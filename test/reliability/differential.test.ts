@@ -13,7 +13,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
 import { frames, runDifferential } from "../helpers/frames.js";
 import { ownRedis, worldOver, type OwnRedis } from "./helpers/redis.js";
-import { avatarIn, figure, join, leave, memoryLogger, ping, sendRaw, waitFor, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  avatarIn,
+  figure,
+  join,
+  leave,
+  memoryLogger,
+  ping,
+  sendRaw,
+  waitFor,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 const IN_PROCESS_FRAMES = Number(process.env.DIFFERENTIAL_FRAMES ?? 120_000);
@@ -50,7 +61,11 @@ describe("differential: the guard reads frames as Colyseus does", () => {
   it(`${IN_PROCESS_FRAMES} generated frames in process: 0 disagreements with Colyseus's RoomMessages`, () => {
     const started = performance.now();
     const tally = runDifferential(IN_PROCESS_FRAMES, SEED);
-    figure("differential", "in-process", { seed: SEED, ...tally, seconds: Math.round((performance.now() - started) / 100) / 10 });
+    figure("differential", "in-process", {
+      seed: SEED,
+      ...tally,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    });
     expect(tally.frames).toBe(IN_PROCESS_FRAMES);
     expect(tally.dispatched).toBeGreaterThan(IN_PROCESS_FRAMES / 5);
   }, 600_000);
@@ -90,7 +105,14 @@ describe("differential: the guard reads frames as Colyseus does", () => {
     bystander.room.send("chat", { text: marker });
     await waitFor(() => bystander.seen.chats.some((c) => c.text === marker), "the bystander's marker");
     const leaked = bystander.seen.chats.filter((c) => restrictedSessionIds.has(c.from));
-    figure("differential", "on-the-wire", { seed: SEED, frames: sample.length, sessions, leaked: leaked.length, moved, disagreements: world.warden.stats().frameDisagreements });
+    figure("differential", "on-the-wire", {
+      seed: SEED,
+      frames: sample.length,
+      sessions,
+      leaked: leaked.length,
+      moved,
+      disagreements: world.warden.stats().frameDisagreements,
+    });
     expect(leaked).toEqual([]);
     expect(moved).toBe(0);
     expect(world.warden.stats().frameDisagreements).toBe(0);

@@ -14,7 +14,19 @@ import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
 import { feedLength, historyLength, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
-import { figure, join, JWT_SECRET, leave, memoryLogger, ping, sendRaw, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  memoryLogger,
+  ping,
+  sendRaw,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const prefix = "rel-fuzz";
 const JOIN_ROOM = 10;
@@ -63,7 +75,11 @@ afterAll(async () => {
 });
 
 function snapshotPrototypes(): string {
-  return JSON.stringify([Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) => Object.getOwnPropertyNames(p).sort()));
+  return JSON.stringify(
+    [Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) =>
+      Object.getOwnPropertyNames(p).sort(),
+    ),
+  );
 }
 
 /** msgpack-style string as Colyseus writes message types (fixstr / str8). */
@@ -120,7 +136,12 @@ async function sendCase(generator: string, frame: Uint8Array): Promise<void> {
   const answered = await Promise.race([ping(session.room, 3000), session.seen.left.then(() => false)]);
   // A PING-coded fuzz frame gets its own PING reply, which may have answered ours: ask again.
   if (answered && (frame[0]! & 0x1f) === PING) await ping(session.room, 3000);
-  if (!answered) await waitFor(() => session.seen.leftCode !== null, `an answer or a close after a ${generator} frame of ${frame.length} bytes`, 3000);
+  if (!answered)
+    await waitFor(
+      () => session.seen.leftCode !== null,
+      `an answer or a close after a ${generator} frame of ${frame.length} bytes`,
+      3000,
+    );
   const delta = world.warden.stats().offenses - before;
   const closedByServer = !answered && (frame[0]! & 0x1f) !== LEAVE_ROOM;
   const must = expectation(frame) === "must" || closedByServer;
@@ -146,13 +167,23 @@ async function bystanderIsServed(when: string): Promise<void> {
 // ---- generators -------------------------------------------------------------------------
 
 const handledType = fc.constantFrom(...HANDLED);
-const anyType = fc.oneof(handledType, fc.string({ maxLength: 40 }), fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "*", "_$bchat", ""));
+const anyType = fc.oneof(
+  handledType,
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "*", "_$bchat", ""),
+);
 const payload = fc.jsonValue({ maxDepth: 4 });
 
 const randomBytes = fc.uint8Array({ minLength: 1, maxLength: 300 });
-const wrongCodes = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 })).map(([code, tail]) => Uint8Array.from([code, ...tail]));
+const wrongCodes = fc
+  .tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 }))
+  .map(([code, tail]) => Uint8Array.from([code, ...tail]));
 const truncatedMsgpack = fc
-  .tuple(handledType, fc.oneof(payload, fc.record({ text: fc.string({ maxLength: 60 }) }), fc.record({ x: fc.double(), y: fc.double() })), fc.nat())
+  .tuple(
+    handledType,
+    fc.oneof(payload, fc.record({ text: fc.string({ maxLength: 60 }) }), fc.record({ x: fc.double(), y: fc.double() })),
+    fc.nat(),
+  )
   .map(([type, value, cut]) => {
     const packed = pack(value);
     const keep = packed.length <= 1 ? 0 : cut % packed.length; // always strictly shorter than the encoding
@@ -161,7 +192,11 @@ const truncatedMsgpack = fc
   // A cut that leaves a complete (shorter) msgpack value is a valid message, not a truncation.
   .filter((frame) => frame.length > 1);
 const hugeStrings = fc
-  .tuple(fc.constantFrom("chat", "report", "teleport"), fc.integer({ min: 400, max: 12_000 }), fc.constantFrom("a", "é", "😀", "\u0000", "<script>"))
+  .tuple(
+    fc.constantFrom("chat", "report", "teleport"),
+    fc.integer({ min: 400, max: 12_000 }),
+    fc.constantFrom("a", "é", "😀", "\u0000", "<script>"),
+  )
   .map(([type, length, unit]) => {
     const text = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
     const body = type === "report" ? { sessionId: "x".repeat(Math.min(length, 100)), reason: text } : { text };
@@ -174,12 +209,30 @@ const deepObjects = fc
     for (let i = 0; i < depth; i++) levels.push(...(shape === "array" ? [0x91] : [0x81, 0xa1, 0x61]));
     return Uint8Array.from([ROOM_DATA, ...encodeType(type), ...levels, 0xc0]);
   });
-const pollutingKeys = fc.constantFrom("__proto__", "constructor", "prototype", "__defineGetter__", "toString", "valueOf");
+const pollutingKeys = fc.constantFrom(
+  "__proto__",
+  "constructor",
+  "prototype",
+  "__defineGetter__",
+  "toString",
+  "valueOf",
+);
 const protoPollution = fc
   .tuple(anyType, pollutingKeys, pollutingKeys, fc.constantFrom(ROOM_DATA, ROOM_REQUEST))
   .map(([type, outer, inner, code]) => {
     const value = new Map<string, unknown>([
-      [outer, new Map<string, unknown>([[inner, new Map<string, unknown>([["polluted", true], ["x", 1]])]])],
+      [
+        outer,
+        new Map<string, unknown>([
+          [
+            inner,
+            new Map<string, unknown>([
+              ["polluted", true],
+              ["x", 1],
+            ]),
+          ],
+        ]),
+      ],
       ["text", "hi"],
       ["x", 1],
       ["y", 2],
@@ -188,7 +241,14 @@ const protoPollution = fc
     return Uint8Array.from([...head, ...encodeType(type), ...pack(value)]);
   });
 const requests = fc
-  .tuple(fc.uint8Array({ minLength: 0, maxLength: 9 }), anyType, fc.oneof(payload.map((v) => [...pack(v)]), fc.uint8Array({ maxLength: 40 }).map((b) => [...b])))
+  .tuple(
+    fc.uint8Array({ minLength: 0, maxLength: 9 }),
+    anyType,
+    fc.oneof(
+      payload.map((v) => [...pack(v)]),
+      fc.uint8Array({ maxLength: 40 }).map((b) => [...b]),
+    ),
+  )
   .map(([requestId, type, body]) => Uint8Array.from([ROOM_REQUEST, ...requestId, ...encodeType(type), ...body]));
 
 const GENERATORS: [string, fc.Arbitrary<Uint8Array>, number][] = [
@@ -224,7 +284,7 @@ describe("fuzzed frames", () => {
     expect(await historyLength(redis.admin, prefix, world.warden.digitalId("fuzz-bystander"))).toBe(0);
     expect(processErrors.errors).toEqual([]);
     expect(snapshotPrototypes()).toBe(prototypesBefore);
-    expect((({}) as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(([] as unknown as Record<string, unknown>).polluted).toBeUndefined();
     figure("fuzz", "cases", { seed: SEED, ...tally, sessions: fuzzerCount });
   });
@@ -239,7 +299,9 @@ describe("requests (ROOM_REQUEST frames) get the same checks as messages", () =>
     await waitFor(() => bystander.seen.chats.some((c) => c.text === "request marker"), "the marker chat");
     await world.warden.recorder.drain();
     const kinds = (await storedEvents(redis.admin, prefix, did)).map((e) => e.kind);
-    const leaked = bystander.seen.chats.filter((c) => c.from === speaker.room.sessionId && c.text !== "request marker").map((c) => c.text);
+    const leaked = bystander.seen.chats
+      .filter((c) => c.from === speaker.room.sessionId && c.text !== "request marker")
+      .map((c) => c.text);
     expect({ broadcast: leaked, recorded: kinds }).toEqual({ broadcast: [], recorded: ["abusive_text"] });
     await leave(speaker);
   });

@@ -9,7 +9,20 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
 import { keysUnder, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
-import { avatarIn, join, JWT_SECRET, leave, memoryLogger, rejection, sendRaw, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  avatarIn,
+  join,
+  JWT_SECRET,
+  leave,
+  memoryLogger,
+  rejection,
+  sendRaw,
+  token,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const prefix = "rel-identity";
 let redis: OwnRedis;
@@ -48,16 +61,31 @@ describe("join options", () => {
     const victimToken = token(victim);
     const mallory = await player("mallory-options", {
       name: "Mallory",
-      options: { did: did(victim), sub: victim, subject: victim, auth: { sub: victim }, token: victimToken, _authToken: victimToken, name: "Victim", processId: "p0" },
+      options: {
+        did: did(victim),
+        sub: victim,
+        subject: victim,
+        auth: { sub: victim },
+        token: victimToken,
+        _authToken: victimToken,
+        name: "Victim",
+        processId: "p0",
+      },
     });
-    await waitFor(async () => (await world.warden.sessions(did("mallory-options"))).length === 1, "the binding of the verified subject");
+    await waitFor(
+      async () => (await world.warden.sessions(did("mallory-options"))).length === 1,
+      "the binding of the verified subject",
+    );
     const [binding] = await world.warden.sessions(did("mallory-options"));
     expect(binding).toMatchObject({ sessionId: mallory.room.sessionId, processId: world.warden.processId });
     expect(await world.warden.sessions(did(victim))).toEqual([]);
     expect(await keysOf(victim)).toEqual([]);
     // What this session does counts against its own ID.
     mallory.room.send("teleport", {});
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did("mallory-options"))).length === 1, "the offense on the real ID");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did("mallory-options"))).length === 1,
+      "the offense on the real ID",
+    );
     expect(await keysOf(victim)).toEqual([]);
     expect(avatarIn(mallory.room, mallory.room.sessionId)?.name).toBe("Mallory");
   });
@@ -67,14 +95,23 @@ describe("message fields", () => {
   it("an offense is recorded against the sender, whatever IDs or session ids its message names", async () => {
     const victim = await player("victim-fields");
     const offender = await player("offender-fields", { roomId: victim.room.roomId });
-    const spoof = { did: did("victim-fields"), sub: "victim-fields", from: victim.room.sessionId, sessionId: victim.room.sessionId, client: victim.room.sessionId };
+    const spoof = {
+      did: did("victim-fields"),
+      sub: "victim-fields",
+      from: victim.room.sessionId,
+      sessionId: victim.room.sessionId,
+      client: victim.room.sessionId,
+    };
     offender.room.send("chat", { text: "fuck off", ...spoof });
     offender.room.send("teleport", spoof);
     offender.room.send("chat", { text: "marker after spoofs", ...spoof });
     await waitFor(() => victim.seen.chats.some((c) => c.text === "marker after spoofs"), "the marker");
     // The room stamps chats with the real sender, not the claimed one.
     expect(victim.seen.chats.find((c) => c.text === "marker after spoofs")?.from).toBe(offender.room.sessionId);
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did("offender-fields"))).length === 2, "two offenses on the sender");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did("offender-fields"))).length === 2,
+      "two offenses on the sender",
+    );
     const kinds = (await storedEvents(redis.admin, prefix, did("offender-fields"))).map((e) => e.kind).sort();
     expect(kinds).toEqual(["abusive_text", "unknown_type"]);
     expect(await storedEvents(redis.admin, prefix, did("victim-fields"))).toEqual([]);
@@ -85,7 +122,12 @@ describe("message fields", () => {
     const reporter = await player("reporter-report", { roomId: target.room.roomId });
     const framed = await player("framed-report", { roomId: target.room.roomId });
     const ack = new Promise<{ status: string }>((resolve) => reporter.room.onMessage("report:ack", resolve));
-    reporter.room.send("report", { sessionId: target.room.sessionId, reason: "griefing", reporter: did("framed-report"), from: framed.room.sessionId });
+    reporter.room.send("report", {
+      sessionId: target.room.sessionId,
+      reason: "griefing",
+      reporter: did("framed-report"),
+      from: framed.room.sessionId,
+    });
     expect((await ack).status).toBe("filed");
     const reporters = await redis.admin.zrange(`${prefix}:{${did("target-report")}}:reports`, 0, -1);
     expect(reporters).toEqual([did("reporter-report")]);
@@ -98,7 +140,10 @@ describe("message fields", () => {
     const otherToken = Buffer.from(other.room.reconnectionToken.split(":")[1]!);
     sendRaw(first.room, [10, otherToken.length, ...otherToken]);
     first.room.send("teleport", {});
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did("rejoin-frame"))).length === 1, "the offense on the first ID");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did("rejoin-frame"))).length === 1,
+      "the offense on the first ID",
+    );
     expect(await storedEvents(redis.admin, prefix, did("rejoin-other"))).toEqual([]);
     const [binding] = await world.warden.sessions(did("rejoin-frame"));
     expect(binding?.sessionId).toBe(first.room.sessionId);
@@ -123,15 +168,32 @@ describe("reconnection tokens", () => {
       backSeen.left = code;
     });
     expect(back.sessionId).toBe(sessionId);
-    await waitFor(async () => (await world.warden.sessions(did("alice-seat"))).some((b) => b.sessionId === sessionId), "the seat still bound to alice");
+    await waitFor(
+      async () => (await world.warden.sessions(did("alice-seat"))).some((b) => b.sessionId === sessionId),
+      "the seat still bound to alice",
+    );
     expect(await world.warden.sessions(did("mallory-seat"))).toEqual([]);
 
-    await world.warden.sanctions.issue({ did: did("mallory-seat"), kind: "ban", reason: "the other account", by: "test" });
-    await world.warden.sanctions.issue({ did: did("alice-seat"), kind: "mute", duration: 60_000, reason: "the seat's account", by: "test" });
+    await world.warden.sanctions.issue({
+      did: did("mallory-seat"),
+      kind: "ban",
+      reason: "the other account",
+      by: "test",
+    });
+    await world.warden.sanctions.issue({
+      did: did("alice-seat"),
+      kind: "mute",
+      duration: 60_000,
+      reason: "the seat's account",
+      by: "test",
+    });
     await waitFor(() => backSeen.notices.some((n) => n.kind === "mute"), "the seat's mute");
     back.send("chat", { text: "through the mute?" });
     back.send("teleport", {});
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did("alice-seat"))).length === 1, "the offense on the seat's ID");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did("alice-seat"))).length === 1,
+      "the offense on the seat's ID",
+    );
     expect(backSeen.left).toBeNull();
     expect(keeper.seen.chats.filter((c) => c.text === "through the mute?")).toEqual([]);
     expect(await keysOf("mallory-seat")).toEqual([expect.stringMatching(/:sanctions$/)]);
@@ -173,7 +235,10 @@ describe("reconnection tokens", () => {
       taken.reconnection.enabled = false;
       expect(taken.sessionId).toBe(holder.room.sessionId);
       taken.send("teleport", {});
-      await waitFor(async () => (await storedEvents(redis.admin, prefix, did("live-holder"))).length === 1, "the offense on the seat's ID");
+      await waitFor(
+        async () => (await storedEvents(redis.admin, prefix, did("live-holder"))).length === 1,
+        "the offense on the seat's ID",
+      );
       await leave(taken);
     }
     expect(await world.warden.sessions(did("live-thief"))).toEqual([]);
@@ -189,8 +254,14 @@ describe("JWTs", () => {
   const cases: [string, string][] = [
     ["signed with another secret", jwt.sign({ sub: victim }, "not-the-jwt-secret-0123456789", { algorithm: "HS256" })],
     ['alg "none"', `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: victim, iat: now })}.`],
-    ["payload swapped, signature kept", `${header}.${b64({ sub: victim, iat: now })}.${token("jwt-attacker").split(".")[2]}`],
-    ["HS512 with the right secret (algorithm not allowed)", jwt.sign({ sub: victim }, JWT_SECRET, { algorithm: "HS512" })],
+    [
+      "payload swapped, signature kept",
+      `${header}.${b64({ sub: victim, iat: now })}.${token("jwt-attacker").split(".")[2]}`,
+    ],
+    [
+      "HS512 with the right secret (algorithm not allowed)",
+      jwt.sign({ sub: victim }, JWT_SECRET, { algorithm: "HS512" }),
+    ],
     ["expired", jwt.sign({ sub: victim, exp: now - 60 }, JWT_SECRET, { algorithm: "HS256" })],
     ["not valid yet (nbf)", jwt.sign({ sub: victim, nbf: now + 3600 }, JWT_SECRET, { algorithm: "HS256" })],
     ["no sub", jwt.sign({ name: victim }, JWT_SECRET, { algorithm: "HS256" })],
@@ -200,7 +271,10 @@ describe("JWTs", () => {
     ["not a JWT", "definitely-not-a-jwt"],
     ["truncated", token(victim).slice(0, -10)],
     ["8 KB of garbage", "e".repeat(8192)],
-    ["payload of the attacker's token with a victim header", `${b64({ alg: "HS256", typ: "JWT", kid: victim })}.${payload}.sig`],
+    [
+      "payload of the attacker's token with a victim header",
+      `${b64({ alg: "HS256", typ: "JWT", kid: victim })}.${payload}.sig`,
+    ],
   ];
 
   for (const [name, jwtText] of cases) {

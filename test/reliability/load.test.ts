@@ -15,7 +15,16 @@ import { readFileSync } from "node:fs";
 import { ChatDetector } from "../../src/guard/chat.js";
 import { feedLength, historiesTotal, historyLength, ownRedis, sleep, type OwnRedis } from "./helpers/redis.js";
 import { startFixtureServer, type ServerProcess } from "./helpers/server.js";
-import { figure, join, JWT_SECRET, leave, percentile, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  percentile,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 import { deriveDigitalId } from "../../src/index.js";
 
 const CLIENTS = Number(process.env.REL_LOAD_CLIENTS ?? 300);
@@ -122,27 +131,35 @@ async function joinAll(): Promise<void> {
 function drive(p: LoadPlayer, startedAt: number): void {
   let n = 0;
   // Everybody starts clean; the misbehaving switch after MISBEHAVE_FROM_MS.
-  const move = setInterval(() => {
-    if (p.seen.leftCode !== null) return clearInterval(move);
-    const misbehaving = p.role === "flooder" && Date.now() - startedAt >= MISBEHAVE_FROM_MS;
-    const count = misbehaving ? 2 : 1; // flooders: 2 per 20 ms = 100/s
-    for (let i = 0; i < count; i++) {
-      p.room.send("move", { x: ++n % 500, y: n % 300 });
-      p.movesSent++;
-    }
-  }, p.role === "flooder" ? 20 : 200 + Math.floor(Math.random() * 20));
+  const move = setInterval(
+    () => {
+      if (p.seen.leftCode !== null) return clearInterval(move);
+      const misbehaving = p.role === "flooder" && Date.now() - startedAt >= MISBEHAVE_FROM_MS;
+      const count = misbehaving ? 2 : 1; // flooders: 2 per 20 ms = 100/s
+      for (let i = 0; i < count; i++) {
+        p.room.send("move", { x: ++n % 500, y: n % 300 });
+        p.movesSent++;
+      }
+    },
+    p.role === "flooder" ? 20 : 200 + Math.floor(Math.random() * 20),
+  );
   timers.push(move);
   const chatEvery = p.role === "abuser" ? 2000 : 5000;
-  const firstChat = setTimeout(() => {
-    const chat = setInterval(() => {
-      if (p.seen.leftCode !== null) return clearInterval(chat);
-      const abusive = p.role === "abuser" && Date.now() - startedAt >= MISBEHAVE_FROM_MS;
-      const text = abusive ? ABUSIVE_TEXTS[n % ABUSIVE_TEXTS.length]! : `${CLEAN_TEXTS[n % CLEAN_TEXTS.length]} ${++n}`;
-      if (!abusive) p.chatsSent.set(text, Date.now());
-      p.room.send("chat", { text });
-    }, chatEvery);
-    timers.push(chat);
-  }, Math.floor(Math.random() * chatEvery));
+  const firstChat = setTimeout(
+    () => {
+      const chat = setInterval(() => {
+        if (p.seen.leftCode !== null) return clearInterval(chat);
+        const abusive = p.role === "abuser" && Date.now() - startedAt >= MISBEHAVE_FROM_MS;
+        const text = abusive
+          ? ABUSIVE_TEXTS[n % ABUSIVE_TEXTS.length]!
+          : `${CLEAN_TEXTS[n % CLEAN_TEXTS.length]} ${++n}`;
+        if (!abusive) p.chatsSent.set(text, Date.now());
+        p.room.send("chat", { text });
+      }, chatEvery);
+      timers.push(chat);
+    },
+    Math.floor(Math.random() * chatEvery),
+  );
   timers.push(firstChat);
 }
 
@@ -154,7 +171,7 @@ describe(`${CLIENTS} real clients in ${ROOMS} rooms for ${SECONDS} s, one in ${M
   });
 
   it("runs: the well-behaved are never sanctioned, every misbehaving one climbs the ladder, Redis holds every offense", async () => {
-    let t = Date.now();
+    const t = Date.now();
     await joinAll();
     measured.joinMs = Date.now() - t;
     const cpu0 = { server: cpuOfPid(server.child.pid!), test: process.cpuUsage() };
@@ -202,19 +219,34 @@ describe(`${CLIENTS} real clients in ${ROOMS} rooms for ${SECONDS} s, one in ${M
       movesPerSecond: Math.round(sent.moves / s),
       cleanChatsPerSecond: Math.round(sent.chats / s),
       chatDeliveriesPerSecond: Math.round(sent.received / s),
-      cleanChatEchoMs: { n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+      cleanChatEchoMs: {
+        n: latencies.length,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: Math.max(...latencies),
+      },
       serverCpuPercent: Math.round((measured.serverCpuMs / measured.runMs) * 100),
       clientsCpuPercent: Math.round((measured.testCpuMs / measured.runMs) * 100),
     });
-    figure("load", "offenses", { serverOffenses: stats.offenses, recorded: stats.recorded, overflowed: stats.overflowed, feed, perIdHistories: histories.events, idsWithHistory: histories.ids, policySanctions: stats.policySanctions });
+    figure("load", "offenses", {
+      serverOffenses: stats.offenses,
+      recorded: stats.recorded,
+      overflowed: stats.overflowed,
+      feed,
+      perIdHistories: histories.events,
+      idsWithHistory: histories.ids,
+      policySanctions: stats.policySanctions,
+    });
 
     // The well-behaved: nothing at all, and every chat of theirs delivered.
     const wronged: string[] = [];
     for (const p of clean) {
-      if (p.seen.notices.length > 0 || p.seen.leftCode !== null) wronged.push(`${p.sub}: notices ${p.seen.notices.map((n) => n.kind)} left ${p.seen.leftCode}`);
+      if (p.seen.notices.length > 0 || p.seen.leftCode !== null)
+        wronged.push(`${p.sub}: notices ${p.seen.notices.map((n) => n.kind)} left ${p.seen.leftCode}`);
       if ((await historyLength(redis.admin, prefix, p.did)) !== 0) wronged.push(`${p.sub}: has offense events`);
       if ((await sanctionsOf(p)).length !== 0) wronged.push(`${p.sub}: has sanctions`);
-      if (p.chatsEchoed !== p.chatsSent.size) wronged.push(`${p.sub}: ${p.chatsSent.size - p.chatsEchoed} of ${p.chatsSent.size} chats not delivered`);
+      if (p.chatsEchoed !== p.chatsSent.size)
+        wronged.push(`${p.sub}: ${p.chatsSent.size - p.chatsEchoed} of ${p.chatsSent.size} chats not delivered`);
     }
     // Soft expectations: every category is checked and reported, even after a failure.
     expect.soft(wronged).toEqual([]);
@@ -222,13 +254,23 @@ describe(`${CLIENTS} real clients in ${ROOMS} rooms for ${SECONDS} s, one in ${M
     const offLadder: string[] = [];
     for (const p of flooders) {
       const kinds = (await sanctionsOf(p)).map((x) => `${x.kind}:${x.by}`);
-      if (JSON.stringify(kinds) !== JSON.stringify(["warn:policy", "mute:policy", "kick:policy"]) || p.seen.leftCode !== 4401) offLadder.push(`${p.sub} (flooder): ${kinds.join(", ")}; closed ${p.seen.leftCode}`);
+      if (
+        JSON.stringify(kinds) !== JSON.stringify(["warn:policy", "mute:policy", "kick:policy"]) ||
+        p.seen.leftCode !== 4401
+      )
+        offLadder.push(`${p.sub} (flooder): ${kinds.join(", ")}; closed ${p.seen.leftCode}`);
     }
     for (const p of abusers) {
       const kinds = (await sanctionsOf(p)).map((x) => `${x.kind}:${x.by}`);
       const notices = p.seen.notices.map((n) => n.kind).slice(0, 2);
-      if (JSON.stringify(kinds) !== JSON.stringify(["warn:policy", "mute:policy", "kick:policy"]) || JSON.stringify(notices) !== JSON.stringify(["warn", "mute"]) || p.seen.leftCode !== 4401) {
-        offLadder.push(`${p.sub} (abuser): ${kinds.join(", ")}; notices ${notices.join(", ")}; closed ${p.seen.leftCode}`);
+      if (
+        JSON.stringify(kinds) !== JSON.stringify(["warn:policy", "mute:policy", "kick:policy"]) ||
+        JSON.stringify(notices) !== JSON.stringify(["warn", "mute"]) ||
+        p.seen.leftCode !== 4401
+      ) {
+        offLadder.push(
+          `${p.sub} (abuser): ${kinds.join(", ")}; notices ${notices.join(", ")}; closed ${p.seen.leftCode}`,
+        );
       }
     }
     expect.soft(offLadder).toEqual([]);

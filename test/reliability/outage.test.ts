@@ -20,7 +20,21 @@ import type { World } from "../../rooms/app.js";
 import { createWarden, type Warden, type WardenStats } from "../../src/index.js";
 import { feedLength, historyLength, ownRedis, sleep, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { startFixtureServer, type ServerProcess } from "./helpers/server.js";
-import { avatarIn, figure, join, JWT_SECRET, leave, memoryLogger, percentile, rejection, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  avatarIn,
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  memoryLogger,
+  percentile,
+  rejection,
+  token,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const OPEN = "rel-outage-open";
 const CLOSED = "rel-outage-closed";
@@ -92,11 +106,23 @@ function every(ms: number, fn: () => void): void {
 
 beforeAll(async () => {
   redis = await ownRedis();
-  world = await worldOver(redis, { prefix: OPEN, logger, heartbeatMs: 500, storeTimeoutMs: STORE_TIMEOUT_MS }, { reconnectSeconds: 20 });
+  world = await worldOver(
+    redis,
+    { prefix: OPEN, logger, heartbeatMs: 500, storeTimeoutMs: STORE_TIMEOUT_MS },
+    { reconnectSeconds: 20 },
+  );
   closed = await startFixtureServer({
     jwtSecret: JWT_SECRET,
     reconnectSeconds: 20,
-    warden: { secret: WARDEN_SECRET, store: redis.url, prefix: CLOSED, failMode: "closed", storeTimeoutMs: STORE_TIMEOUT_MS, heartbeatMs: 500, recorder: { maxBuffered: MAX_BUFFERED } },
+    warden: {
+      secret: WARDEN_SECRET,
+      store: redis.url,
+      prefix: CLOSED,
+      failMode: "closed",
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      heartbeatMs: 500,
+      recorder: { maxBuffered: MAX_BUFFERED },
+    },
   });
   openIssuer = createWarden({ secret: WARDEN_SECRET, store: redis.url, prefix: OPEN, logger: silent });
   closedIssuer = createWarden({ secret: WARDEN_SECRET, store: redis.url, prefix: CLOSED, logger: silent });
@@ -143,7 +169,13 @@ async function timeline(): Promise<void> {
   const closedBanned = await player(closed.port, "out-closed-banned", closedPlayer.room.roomId);
 
   const issue = (w: Warden, sub: string, kind: "mute" | "freeze" | "kick" | "ban", duration?: number) =>
-    w.sanctions.issue({ did: w.digitalId(sub), kind, reason: `before the outage: ${kind}`, by: "test", ...(duration ? { duration } : {}) });
+    w.sanctions.issue({
+      did: w.digitalId(sub),
+      kind,
+      reason: `before the outage: ${kind}`,
+      by: "test",
+      ...(duration ? { duration } : {}),
+    });
   await issue(world.warden, "out-muted", "mute", 600_000);
   await issue(world.warden, "out-frozen", "freeze", 600_000);
   await issue(world.warden, "out-kicked", "kick");
@@ -151,7 +183,10 @@ async function timeline(): Promise<void> {
   await issue(closedIssuer, "out-closed-banned", "ban");
   await waitFor(() => muted.seen.notices.some((n) => n.kind === "mute"), "the mute notice");
   await waitFor(() => frozen.seen.notices.some((n) => n.kind === "freeze"), "the freeze notice");
-  await waitFor(() => kicked.seen.leftCode === 4401 && banned.seen.leftCode === 4403 && closedBanned.seen.leftCode === 4403, "kick and bans closing their sessions");
+  await waitFor(
+    () => kicked.seen.leftCode === 4401 && banned.seen.leftCode === 4403 && closedBanned.seen.leftCode === 4403,
+    "kick and bans closing their sessions",
+  );
 
   // Clean players keep playing through everything: moves at 10/s, a chat every 1.5 s.
   let n = 0;
@@ -159,13 +194,16 @@ async function timeline(): Promise<void> {
     every(100, () => p.room.send("move", { x: ++n % 100, y: 1 }));
     // Staggered, so that the chats do not all leave on the same tick.
     timers.push(
-      setTimeout(() => {
-        every(1500, () => {
-          const text = `clean ${p.sub} ${++n}`;
-          sentAt.set(text, Date.now());
-          p.room.send("chat", { text });
-        });
-      }, Math.floor((i * 1500) / clean.length)),
+      setTimeout(
+        () => {
+          every(1500, () => {
+            const text = `clean ${p.sub} ${++n}`;
+            sentAt.set(text, Date.now());
+            p.room.send("chat", { text });
+          });
+        },
+        Math.floor((i * 1500) / clean.length),
+      ),
     );
   }
   await sleep(2000);
@@ -215,7 +253,10 @@ async function timeline(): Promise<void> {
   const bannedClient = new Client(`ws://127.0.0.1:${world.port}`);
   bannedClient.auth.token = token("out-banned");
   t = Date.now();
-  const refusedBan = await rejection(bannedClient.joinById(roomId)).catch((e: Error) => ({ code: 0, message: e.message }));
+  const refusedBan = await rejection(bannedClient.joinById(roomId)).catch((e: Error) => ({
+    code: 0,
+    message: e.message,
+  }));
   seen.bannedJoinOpen = { code: refusedBan.code, ms: Date.now() - t, message: refusedBan.message };
   const reconnecting = new Client(`ws://127.0.0.1:${world.port}`);
   reconnecting.auth.token = token("out-kicked");
@@ -228,12 +269,18 @@ async function timeline(): Promise<void> {
   const closedNewcomer = new Client(`ws://127.0.0.1:${closed.port}`);
   closedNewcomer.auth.token = token("out-closed-newcomer");
   t = Date.now();
-  const refusedClosed = await rejection(closedNewcomer.joinById(closedPlayer.room.roomId)).catch((e: Error) => ({ code: 0, message: e.message }));
+  const refusedClosed = await rejection(closedNewcomer.joinById(closedPlayer.room.roomId)).catch((e: Error) => ({
+    code: 0,
+    message: e.message,
+  }));
   seen.joinClosed = { code: refusedClosed.code, ms: Date.now() - t, message: refusedClosed.message };
   const closedBannedAgain = new Client(`ws://127.0.0.1:${closed.port}`);
   closedBannedAgain.auth.token = token("out-closed-banned");
   t = Date.now();
-  const refusedClosedBan = await rejection(closedBannedAgain.joinById(closedPlayer.room.roomId)).catch(() => ({ code: 0, message: "" }));
+  const refusedClosedBan = await rejection(closedBannedAgain.joinById(closedPlayer.room.roomId)).catch(() => ({
+    code: 0,
+    message: "",
+  }));
   seen.bannedJoinClosed = { code: refusedClosedBan.code, ms: Date.now() - t };
   seen.closedPlayerOpenAtBurst = closedPlayer.room.connection.isOpen && closedPlayer.seen.leftCode === null;
   // More offenses than the closed server may buffer, paced under the junk-frame flood bucket
@@ -262,13 +309,21 @@ async function timeline(): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     const s = world.warden.stats();
-    if (s.buffered === 0 && s.recorded === s.offenses && (await feedLength(redis.admin, OPEN).catch(() => -1)) === s.recorded - seen.statsAtKill.recorded) {
+    if (
+      s.buffered === 0 &&
+      s.recorded === s.offenses &&
+      (await feedLength(redis.admin, OPEN).catch(() => -1)) === s.recorded - seen.statsAtKill.recorded
+    ) {
       seen.drainedAfterMs = Date.now() - seen.restartAt;
       break;
     }
     await sleep(25);
   }
-  await waitFor(() => misbehaving.every((z) => z.seen.leftCode !== null), "the policy's kicks after recovery", 15_000).catch(() => {});
+  await waitFor(
+    () => misbehaving.every((z) => z.seen.leftCode !== null),
+    "the policy's kicks after recovery",
+    15_000,
+  ).catch(() => {});
   await sleep(1500); // clean traffic after recovery, for the latency figures
   seen.reachableLogged = logger.lines.some((l) => l.message.includes("store reachable again"));
 }
@@ -310,7 +365,13 @@ describe("Redis killed for 10 s under load, then restarted on the same port", ()
   });
 
   it('join gate, failMode "open": a newcomer gets in within storeTimeoutMs + margin and plays', () => {
-    figure("outage", "join during the outage (ms)", { open: seen.joinOpen.ms, openBanned: seen.bannedJoinOpen.ms, closed: seen.joinClosed.ms, closedBanned: seen.bannedJoinClosed.ms, storeTimeoutMs: STORE_TIMEOUT_MS });
+    figure("outage", "join during the outage (ms)", {
+      open: seen.joinOpen.ms,
+      openBanned: seen.bannedJoinOpen.ms,
+      closed: seen.joinClosed.ms,
+      closedBanned: seen.bannedJoinClosed.ms,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+    });
     expect(seen.joinOpen).toMatchObject({ ok: true, error: "" });
     expect(seen.joinOpen.ms).toBeLessThan(STORE_TIMEOUT_MS + 1500);
     expect(seen.newcomerChatDelivered).toBe(true);
@@ -357,8 +418,16 @@ describe("Redis killed for 10 s under load, then restarted on the same port", ()
     expect(await closed.drain()).toBe(true);
     const stats = await closed.stats();
     const feed = await feedLength(redis.admin, CLOSED);
-    const overflowLines = closed.output.join("").split("\n").filter((l) => l.includes("offense buffer full"));
-    figure("outage", "bounded buffer (closed server, maxBuffered 20)", { offenses: stats.offenses, overflowed: stats.overflowed, inRedisAfterRecovery: feed, overflowLogLines: overflowLines.length });
+    const overflowLines = closed.output
+      .join("")
+      .split("\n")
+      .filter((l) => l.includes("offense buffer full"));
+    figure("outage", "bounded buffer (closed server, maxBuffered 20)", {
+      offenses: stats.offenses,
+      overflowed: stats.overflowed,
+      inRedisAfterRecovery: feed,
+      overflowLogLines: overflowLines.length,
+    });
     expect(seen.closedPlayerOpenAtBurst).toBe(true);
     expect(stats.offenses).toBe(MAX_BUFFERED + 30);
     expect(stats.overflowed).toBeGreaterThanOrEqual(30);
@@ -377,8 +446,18 @@ describe("Redis killed for 10 s under load, then restarted on the same port", ()
   it("a sanction issued by another process after recovery reaches a live session", async () => {
     const target = newcomer!;
     const t = Date.now();
-    await openIssuer.sanctions.issue({ did: openDid(target.sub), kind: "mute", duration: 60_000, reason: "after recovery", by: "test" });
-    await waitFor(() => target.seen.notices.some((n) => n.kind === "mute" && n.reason === "after recovery"), "the mute after recovery", 5000);
+    await openIssuer.sanctions.issue({
+      did: openDid(target.sub),
+      kind: "mute",
+      duration: 60_000,
+      reason: "after recovery",
+      by: "test",
+    });
+    await waitFor(
+      () => target.seen.notices.some((n) => n.kind === "mute" && n.reason === "after recovery"),
+      "the mute after recovery",
+      5000,
+    );
     figure("outage", "mute from another process after recovery (ms)", Date.now() - t);
     const text = "muted after recovery";
     target.room.send("chat", { text });
@@ -394,7 +473,8 @@ describe("Redis killed for 10 s under load, then restarted on the same port", ()
 
   it("a session that joined during the outage is bound in Redis once Redis is back", async () => {
     const session = newcomer!;
-    const bound = async () => (await world.warden.sessions(openDid(session.sub))).some((b) => b.sessionId === session.room.sessionId);
+    const bound = async () =>
+      (await world.warden.sessions(openDid(session.sub))).some((b) => b.sessionId === session.room.sessionId);
     // Three heartbeats (500 ms) and some margin.
     await waitFor(bound, "the newcomer's binding", 4000).catch(() => {});
     expect(session.seen.leftCode).toBeNull();
@@ -407,13 +487,23 @@ describe("Redis killed for 10 s under load, then restarted on the same port", ()
     // Drop every pub/sub connection (Redis does this itself to a subscriber over its
     // client-output-buffer-limit), then publish at once: the subscriber is reconnecting.
     const killed = await redis.admin.client("KILL", "TYPE", "pubsub");
-    await openIssuer.sanctions.issue({ did: openDid(target.sub), kind: "ban", duration: 60_000, reason: "issued while the subscription was down", by: "test" });
+    await openIssuer.sanctions.issue({
+      did: openDid(target.sub),
+      kind: "ban",
+      duration: 60_000,
+      reason: "issued while the subscription was down",
+      by: "test",
+    });
     expect(Number(killed)).toBeGreaterThanOrEqual(1);
     // Control: once the subscription is back, new sanctions arrive again.
     await sleep(1000);
     await openIssuer.sanctions.issue({ did: openDid(control.sub), kind: "warn", reason: "control", by: "test" });
     await waitFor(() => control.seen.notices.some((n) => n.kind === "warn"), "the control warn", 5000);
-    await waitFor(() => target.seen.leftCode !== null, "the ban issued during the gap to close the session", 5000).catch(() => {});
+    await waitFor(
+      () => target.seen.leftCode !== null,
+      "the ban issued during the gap to close the session",
+      5000,
+    ).catch(() => {});
     expect(target.seen.leftCode).toBe(4403);
   });
 });

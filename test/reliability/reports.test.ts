@@ -7,7 +7,20 @@ import type { Room } from "@colyseus/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
 import { dumpValues, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
-import { figure, join, JWT_SECRET, leave, memoryLogger, rejection, sendRaw, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  memoryLogger,
+  rejection,
+  sendRaw,
+  token,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 import { Client } from "@colyseus/sdk";
 
 const prefix = "rel-reports";
@@ -88,7 +101,13 @@ describe("brigading", () => {
     };
     figure("reports", "brigade of 20 new IDs × 3 reports", observed);
     // One report per reporter per target per window; 20 × ¼ = 5 of weight crosses the threshold of 3 once.
-    expect(observed).toEqual({ outcomes: { filed: 20, duplicate: 40 }, reportedOffenses: 1, policySanctions: ["warn"], notices: ["warn"], closed: null });
+    expect(observed).toEqual({
+      outcomes: { filed: 20, duplicate: 40 },
+      reportedOffenses: 1,
+      policySanctions: ["warn"],
+      notices: ["warn"],
+      closed: null,
+    });
   });
 
   it("one reporter with sessions in two rooms counts once; reports from another room are rejected", async () => {
@@ -109,7 +128,10 @@ describe("brigading", () => {
     for (let i = 0; i < 3; i++) reporters.push(await player(fresh("established"), { roomId: target.room.roomId }));
     await new Promise((r) => setTimeout(r, NEW_ID_MS + 300));
     for (const r of reporters) expect((await report(r.room, target.room.sessionId)).status).toBe("filed");
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"), "the reported offense");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"),
+      "the reported offense",
+    );
   });
 });
 
@@ -133,7 +155,11 @@ describe("report spam", () => {
     for (const t of targets) filedAgainst += await redis.admin.zcard(`${prefix}:{${did(t.sub)}}:reports`);
     expect(filedAgainst).toBe(5);
     for (const t of targets) expect(await storedEvents(redis.admin, prefix, did(t.sub))).toEqual([]);
-    figure("reports", "report spam: 50 reports from one ID", { outcomes, reportAbuseEvents: kinds.length, storedReports: filedAgainst });
+    figure("reports", "report spam: 50 reports from one ID", {
+      outcomes,
+      reportAbuseEvents: kinds.length,
+      storedReports: filedAgainst,
+    });
   });
 });
 
@@ -142,16 +168,19 @@ describe("hostile free text is stored bounded and clean", () => {
   const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/;
   // BMP only here (the cut of astral characters has its own test below).
   const hostile = (length: number) =>
-    `<script>alert("x")</script><img src=x onerror=alert(1)>\u0000\u0007\u001b[31m\r\n\u202egnp.exe\u200b\u2066\u0085` + "ÿ€<".repeat(length);
+    `<script>alert("x")</script><img src=x onerror=alert(1)>\u0000\u0007\u001b[31m\r\n\u202egnp.exe\u200b\u2066\u0085` +
+    "ÿ€<".repeat(length);
   const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\ufffd/;
 
   it("report reasons, display names, unknown message types and moderator reasons: nothing unbounded or unsafe lands in Redis", async () => {
     const bigName = hostile(1500); // ~9 KB of JWT: much more does not pass the HTTP header limit
     const target = await player(fresh("hostile-target"), { name: bigName });
     const reporters: Player[] = [];
-    for (let i = 0; i < 3; i++) reporters.push(await player(fresh("hostile-reporter"), { roomId: target.room.roomId, name: hostile(40) }));
+    for (let i = 0; i < 3; i++)
+      reporters.push(await player(fresh("hostile-reporter"), { roomId: target.room.roomId, name: hostile(40) }));
     await new Promise((r) => setTimeout(r, NEW_ID_MS + 300));
-    for (const r of reporters) expect((await report(r.room, target.room.sessionId, hostile(100).slice(0, 500))).status).toBe("filed");
+    for (const r of reporters)
+      expect((await report(r.room, target.room.sessionId, hostile(100).slice(0, 500))).status).toBe("filed");
     // A reason over the room's schema limit (500) is refused by validate(): recorded as invalid, the text is not kept.
     const longReason = await player(fresh("hostile-long"), { roomId: target.room.roomId });
     longReason.room.send("report", { sessionId: target.room.sessionId, reason: hostile(0) + "x".repeat(700) });
@@ -160,18 +189,35 @@ describe("hostile free text is stored bounded and clean", () => {
     const typer = await player(fresh("hostile-type"), { roomId: target.room.roomId });
     typer.room.send("\u202e\u0000<b>evil</b>\u200b\u0007type", { x: 1 });
     // Moderator path: a 10 KB reason and issuer.
-    const issued = await world.warden.sanctions.issue({ did: did(typer.sub), kind: "kick", reason: hostile(5000), by: hostile(1000) });
+    const issued = await world.warden.sanctions.issue({
+      did: did(typer.sub),
+      kind: "kick",
+      reason: hostile(5000),
+      by: hostile(1000),
+    });
     expect(issued.status).toBe("issued");
     await waitFor(() => typer.seen.leftCode !== null, "the kick with a hostile reason");
     expect(typer.seen.leftCode).toBe(4401);
-    await world.warden.sanctions.issue({ did: did(longReason.sub), kind: "ban", duration: 60_000, reason: hostile(5000), by: "mod" });
+    await world.warden.sanctions.issue({
+      did: did(longReason.sub),
+      kind: "ban",
+      duration: 60_000,
+      reason: hostile(5000),
+      by: "mod",
+    });
     const c = new Client(`ws://127.0.0.1:${world.port}`);
     c.auth.token = token(longReason.sub);
     const refused = await rejection(c.joinOrCreate("world"));
     expect(refused.code).toBe(4403);
     expect(refused.message.length).toBeLessThan(700);
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"), "the reported offense");
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did(typer.sub))).length === 1, "the unknown-type offense");
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"),
+      "the reported offense",
+    );
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did(typer.sub))).length === 1,
+      "the unknown-type offense",
+    );
     await world.warden.recorder.drain();
 
     const values = await dumpValues(redis.admin, prefix);
@@ -179,7 +225,7 @@ describe("hostile free text is stored bounded and clean", () => {
     const walk = (key: string, v: unknown) => {
       if (typeof v === "string") strings.push({ key, text: v });
       else if (Array.isArray(v)) v.forEach((x) => walk(key, x));
-      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (walk(key, k), walk(key, x));
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(key, k), walk(key, x);
     };
     for (const { key, value } of values) {
       const eq = value.indexOf("=");
@@ -191,16 +237,27 @@ describe("hostile free text is stored bounded and clean", () => {
         walk(key, raw);
       }
     }
-    const unsafe = strings.filter((s) => UNSAFE.test(s.text)).map((s) => `${s.key.slice(prefix.length)}: ${JSON.stringify(s.text.slice(0, 60))}`);
+    const unsafe = strings
+      .filter((s) => UNSAFE.test(s.text))
+      .map((s) => `${s.key.slice(prefix.length)}: ${JSON.stringify(s.text.slice(0, 60))}`);
     const longest = strings.reduce((a, s) => (s.text.length > a.text.length ? s : a), { key: "", text: "" });
     const largestValue = Math.max(...values.map((v) => Buffer.byteLength(v.value)));
-    figure("reports", "hostile text: what landed in Redis", { values: values.length, strings: strings.length, largestValueBytes: largestValue, longestString: longest.text.length, longestKey: longest.key.slice(prefix.length), unsafe });
+    figure("reports", "hostile text: what landed in Redis", {
+      values: values.length,
+      strings: strings.length,
+      largestValueBytes: largestValue,
+      longestString: longest.text.length,
+      longestKey: longest.key.slice(prefix.length),
+      unsafe,
+    });
     expect(unsafe).toEqual([]);
     expect(longest.text.length).toBeLessThanOrEqual(500);
     // Strings of up to 15 000 characters went in; no stored value holds more than a bounded record.
     expect(largestValue).toBeLessThan(4096);
 
-    const reported = (await storedEvents(redis.admin, prefix, did(target.sub))).find((e) => e.kind === "reported") as { evidence: { reason: string } };
+    const reported = (await storedEvents(redis.admin, prefix, did(target.sub))).find((e) => e.kind === "reported") as {
+      evidence: { reason: string };
+    };
     expect(reported.evidence.reason.length).toBeLessThanOrEqual(120);
     expect(reported.evidence.reason).toContain("<script>"); // HTML is kept as inert text: whoever renders it must escape it
     const [kick] = await world.warden.sanctions.history(did(typer.sub));
@@ -217,14 +274,49 @@ describe("hostile free text is stored bounded and clean", () => {
     for (let i = 0; i < 3; i++) reporters.push(await player(fresh("astral-reporter"), { roomId: target.room.roomId }));
     await new Promise((r) => setTimeout(r, NEW_ID_MS + 300));
     for (const r of reporters) await report(r.room, target.room.sessionId, `r${emoji.slice(0, 400)}`);
-    await waitFor(async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"), "the reported offense");
-    const outcome = (p: Promise<{ status: string }>) => p.then((r) => r.status, (e: Error) => `threw: ${e.message.slice(0, 120)}`);
-    const mute = await outcome(world.warden.sanctions.issue({ did: did(target.sub), kind: "mute", duration: 60_000, reason: `x${emoji}`, by: "mod" }));
-    const muteNotice = await waitFor(() => target.seen.notices.some((n) => n.kind === "mute" && n.reason.startsWith("x😀")), "the moderator's mute notice", 2000).then(() => true, () => false);
+    await waitFor(
+      async () => (await storedEvents(redis.admin, prefix, did(target.sub))).some((e) => e.kind === "reported"),
+      "the reported offense",
+    );
+    const outcome = (p: Promise<{ status: string }>) =>
+      p.then(
+        (r) => r.status,
+        (e: Error) => `threw: ${e.message.slice(0, 120)}`,
+      );
+    const mute = await outcome(
+      world.warden.sanctions.issue({
+        did: did(target.sub),
+        kind: "mute",
+        duration: 60_000,
+        reason: `x${emoji}`,
+        by: "mod",
+      }),
+    );
+    const muteNotice = await waitFor(
+      () => target.seen.notices.some((n) => n.kind === "mute" && n.reason.startsWith("x😀")),
+      "the moderator's mute notice",
+      2000,
+    ).then(
+      () => true,
+      () => false,
+    );
     // Afterwards, a plain ban of the same ID.
-    const ban = await outcome(world.warden.sanctions.issue({ did: did(target.sub), kind: "ban", duration: 60_000, reason: "plain reason", by: "mod" }));
-    const banClosed = await waitFor(() => target.seen.leftCode === 4403, "the ban closing the session", 2000).then(() => true, () => false);
-    const reported = (await storedEvents(redis.admin, prefix, did(target.sub))).find((e) => e.kind === "reported") as { evidence: { reason: string } };
+    const ban = await outcome(
+      world.warden.sanctions.issue({
+        did: did(target.sub),
+        kind: "ban",
+        duration: 60_000,
+        reason: "plain reason",
+        by: "mod",
+      }),
+    );
+    const banClosed = await waitFor(() => target.seen.leftCode === 4403, "the ban closing the session", 2000).then(
+      () => true,
+      () => false,
+    );
+    const reported = (await storedEvents(redis.admin, prefix, did(target.sub))).find((e) => e.kind === "reported") as {
+      evidence: { reason: string };
+    };
     const name = await redis.admin.hget(`${prefix}:{${did(target.sub)}}:profile`, "name");
     expect({
       mute,
@@ -233,7 +325,14 @@ describe("hostile free text is stored bounded and clean", () => {
       banClosed,
       reportedReasonIsWhole: !LONE_SURROGATE.test(reported.evidence.reason),
       nameIsWhole: name === null || !LONE_SURROGATE.test(name),
-    }).toEqual({ mute: "issued", muteNotice: true, ban: "issued", banClosed: true, reportedReasonIsWhole: true, nameIsWhole: true });
+    }).toEqual({
+      mute: "issued",
+      muteNotice: true,
+      ban: "issued",
+      banClosed: true,
+      reportedReasonIsWhole: true,
+      nameIsWhole: true,
+    });
   });
 
   it("a raw report frame with a 1.9 KB reason of control bytes is refused by validate(), and the room keeps serving", async () => {

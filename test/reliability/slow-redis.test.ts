@@ -13,7 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../rooms/app.js";
 import { historyLength, ownRedis, sleep, type OwnRedis, worldOver } from "./helpers/redis.js";
 import { startFixtureServer, type ServerProcess } from "./helpers/server.js";
-import { avatarIn, figure, join, JWT_SECRET, leave, memoryLogger, percentile, rejection, token, waitFor, WARDEN_SECRET, watchProcessErrors, type Player } from "./helpers/clients.js";
+import {
+  avatarIn,
+  figure,
+  join,
+  JWT_SECRET,
+  leave,
+  memoryLogger,
+  percentile,
+  rejection,
+  token,
+  waitFor,
+  WARDEN_SECRET,
+  watchProcessErrors,
+  type Player,
+} from "./helpers/clients.js";
 
 const PAUSE_MS = 2500;
 const STORE_TIMEOUT_MS = 500;
@@ -38,7 +52,13 @@ beforeAll(async () => {
   });
   closed = await startFixtureServer({
     jwtSecret: JWT_SECRET,
-    warden: { secret: WARDEN_SECRET, store: redis.url, prefix: "rel-slow-closed", failMode: "closed", storeTimeoutMs: STORE_TIMEOUT_MS },
+    warden: {
+      secret: WARDEN_SECRET,
+      store: redis.url,
+      prefix: "rel-slow-closed",
+      failMode: "closed",
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+    },
   });
   sender = await join(world.port, "slow-sender");
   receiver = await join(world.port, "slow-receiver", { roomId: sender.room.roomId });
@@ -78,7 +98,11 @@ async function chatLatencies(label: string, count: number, gapMs: number): Promi
 async function moveLatency(x: number): Promise<number> {
   const t = Date.now();
   sender.room.send("move", { x, y: 0 });
-  await waitFor(() => avatarIn(receiver.room, sender.room.sessionId)?.x === x, `x = ${x} in the receiver's state`, 3000);
+  await waitFor(
+    () => avatarIn(receiver.room, sender.room.sessionId)?.x === x,
+    `x = ${x} in the receiver's state`,
+    3000,
+  );
   return Date.now() - t;
 }
 
@@ -124,7 +148,13 @@ describe(`Redis paused for ${PAUSE_MS} ms (CLIENT PAUSE ALL)`, () => {
       paused: { n: during.length, p50: percentile(during, 50), p99: percentile(during, 99), max: Math.max(...during) },
     });
     figure("slow-redis", "move → other client's state ms", { baseline: baselineMoves, paused: duringMoves });
-    figure("slow-redis", "join gate while paused ms", { open: openJoinMs, closed: closed4503.ms, closedCode: closed4503.code, storeTimeoutMs: STORE_TIMEOUT_MS, pauseMs: PAUSE_MS });
+    figure("slow-redis", "join gate while paused ms", {
+      open: openJoinMs,
+      closed: closed4503.ms,
+      closedCode: closed4503.code,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      pauseMs: PAUSE_MS,
+    });
 
     // Everything above was measured while Redis was still paused.
     expect(measuredWithinPauseMs).toBeLessThan(PAUSE_MS);

@@ -6,10 +6,25 @@ import { didOfSanctionId } from "../../sanctions/model.js";
 import { toBusMessage } from "../../sanctions/codec.js";
 import { EventEmitter } from "node:events";
 import { decay, escalate } from "../../policy/ladder.js";
-import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS, type OffenseEvent, type OffenseRecord, type RecordedOffense } from "../../recorder/offense.js";
+import {
+  OFFENSE_DEDUPE_UPKEEP_MS,
+  OFFENSE_DEDUPE_WINDOW_MS,
+  type OffenseEvent,
+  type OffenseRecord,
+  type RecordedOffense,
+} from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import { nameKey, normalizeName } from "../names.js";
-import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type {
+  BusMessage,
+  Profile,
+  SessionBinding,
+  StoreReportResult,
+  StoreRetention,
+  StoreRevokeResult,
+  TrackPoints,
+  WardenStore,
+} from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
 interface Expiring<T> {
@@ -62,15 +77,23 @@ export class MemoryStore implements WardenStore {
 
   async saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void> {
     // The same check a Redis record gets when it is read back: no malformed sanction acts at the join gate.
-    if (toSanction(sanction) === null) throw new WardenError("INVALID_SANCTION", "saveSanction: not a well-formed sanction");
-    const entry = this.live(this.sanctions, sanction.did) ?? { value: new Map<string, Sanction>(), expiresAt: Infinity };
+    if (toSanction(sanction) === null)
+      throw new WardenError("INVALID_SANCTION", "saveSanction: not a well-formed sanction");
+    const entry = this.live(this.sanctions, sanction.did) ?? {
+      value: new Map<string, Sanction>(),
+      expiresAt: Infinity,
+    };
     entry.value.set(sanction.id, structuredClone(sanction));
     entry.expiresAt = sanctionsKeepUntil([...entry.value.values()], retention.sanctionsMs) ?? Infinity;
     this.sanctions.set(sanction.did, entry);
     this.publish({ type: "issued", sanction: structuredClone(sanction) });
   }
 
-  async revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult> {
+  async revokeSanction(
+    sanctionId: string,
+    revocation: Revocation,
+    retention: StoreRetention,
+  ): Promise<StoreRevokeResult> {
     const did = didOfSanctionId(sanctionId);
     const entry = did === null ? undefined : this.live(this.sanctions, did);
     const stored = entry?.value.get(sanctionId);
@@ -125,7 +148,11 @@ export class MemoryStore implements WardenStore {
     this.processes.delete(processId);
   }
 
-  async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
+  async recordOffenses(
+    batch: readonly OffenseRecord[],
+    now: number,
+    eventsRetentionMs: number,
+  ): Promise<RecordedOffense[]> {
     const out: RecordedOffense[] = [];
     const expiresAt = now + eventsRetentionMs;
     const forgetBefore = now - Math.min(OFFENSE_DEDUPE_WINDOW_MS, eventsRetentionMs);
@@ -138,7 +165,9 @@ export class MemoryStore implements WardenStore {
       if (uid !== undefined && !upkept.has(event.did)) {
         const upkeep = now - tracks.value.upkeptAt >= OFFENSE_DEDUPE_UPKEEP_MS;
         upkept.set(event.did, upkeep);
-        if (upkeep) for (const [old, seen] of tracks.value.recorded) if (seen.at < forgetBefore) tracks.value.recorded.delete(old);
+        if (upkeep)
+          for (const [old, seen] of tracks.value.recorded)
+            if (seen.at < forgetBefore) tracks.value.recorded.delete(old);
       }
       if (uid !== undefined) {
         const seen = tracks.value.recorded.get(uid);
@@ -182,12 +211,20 @@ export class MemoryStore implements WardenStore {
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
     const history = this.live(this.histories, did)?.value ?? [];
-    const older = options.before === undefined ? history : history.filter((e) => compareIds(e.id!, options.before!) < 0);
-    return older.slice(-options.limit).reverse().map((e) => structuredClone(e));
+    const older =
+      options.before === undefined ? history : history.filter((e) => compareIds(e.id!, options.before!) < 0);
+    return older
+      .slice(-options.limit)
+      .reverse()
+      .map((e) => structuredClone(e));
   }
 
   async readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]> {
-    const pick = () => this.feed.filter((e) => compareIds(e.id!, after) > 0).slice(0, options.count).map((e) => structuredClone(e));
+    const pick = () =>
+      this.feed
+        .filter((e) => compareIds(e.id!, after) > 0)
+        .slice(0, options.count)
+        .map((e) => structuredClone(e));
     const ready = pick();
     if (ready.length > 0 || options.blockMs <= 0) return ready;
     await new Promise<void>((resolve) => {
@@ -255,7 +292,11 @@ export class MemoryStore implements WardenStore {
     this.feed = this.feed.filter((e) => e.did !== did);
     const name = this.live(this.profiles, did)?.value.name;
     if (name !== undefined) this.names.get(nameKey(name))?.delete(did);
-    for (const map of [this.histories, this.points, this.profiles, this.sessions, this.reports, this.sanctions] as Map<DigitalId, unknown>[]) map.delete(did);
+    for (const map of [this.histories, this.points, this.profiles, this.sessions, this.reports, this.sanctions] as Map<
+      DigitalId,
+      unknown
+    >[])
+      map.delete(did);
     if (keep.length > 0) {
       this.sanctions.set(did, {
         value: new Map(keep.map((s) => [s.id, structuredClone(s)] as const)),
@@ -268,14 +309,21 @@ export class MemoryStore implements WardenStore {
     return { ...this.head };
   }
 
-  async appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult> {
+  async appendAudit(
+    entries: readonly AuditEntry[],
+    expectedPrev: string,
+    keepAfter: number,
+  ): Promise<AuditAppendResult> {
     if (this.head.hash !== expectedPrev) return { status: "conflict", head: { ...this.head } };
     // The whole batch is checked before any of it is written: all or none, as in Redis.
     let seq = this.head.seq;
     let hash = this.head.hash;
     for (const entry of entries) {
       if (entry.seq !== seq + 1 || entry.prev !== hash) {
-        throw new WardenError("STORE_SCRIPT", `memory appendAudit refused the batch: its entries do not chain to the log's head (seq ${this.head.seq}) or to one another`);
+        throw new WardenError(
+          "STORE_SCRIPT",
+          `memory appendAudit refused the batch: its entries do not chain to the log's head (seq ${this.head.seq}) or to one another`,
+        );
       }
       seq = entry.seq;
       hash = entry.hash;
@@ -289,16 +337,32 @@ export class MemoryStore implements WardenStore {
   }
 
   async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
-    const older = options.before === undefined ? this.audit : this.audit.filter((e) => compareIds(e.id!, options.before!) < 0);
-    return older.slice(-options.limit).reverse().map((e) => structuredClone(e));
+    const older =
+      options.before === undefined ? this.audit : this.audit.filter((e) => compareIds(e.id!, options.before!) < 0);
+    return older
+      .slice(-options.limit)
+      .reverse()
+      .map((e) => structuredClone(e));
   }
 
   async auditRange(after: string, count: number): Promise<AuditEntry[]> {
-    return this.audit.filter((e) => compareIds(e.id!, after) > 0).slice(0, count).map((e) => structuredClone(e));
+    return this.audit
+      .filter((e) => compareIds(e.id!, after) > 0)
+      .slice(0, count)
+      .map((e) => structuredClone(e));
   }
 
-  async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {
-    const entry = this.live(this.reports, target) ?? { value: new Map<DigitalId, { at: number; weight: number }>(), expiresAt: 0 };
+  async fileReport(
+    target: DigitalId,
+    reporter: DigitalId,
+    weight: number,
+    now: number,
+    windowMs: number,
+  ): Promise<StoreReportResult> {
+    const entry = this.live(this.reports, target) ?? {
+      value: new Map<DigitalId, { at: number; weight: number }>(),
+      expiresAt: 0,
+    };
     for (const [who, report] of entry.value) if (report.at < now - windowMs) entry.value.delete(who);
     if (entry.value.has(reporter)) return { status: "duplicate" };
     entry.value.set(reporter, { at: now, weight });
@@ -314,7 +378,11 @@ export class MemoryStore implements WardenStore {
     for (const report of this.live(this.reports, target)?.value.values() ?? []) report.weight = 0;
   }
 
-  async subscribe(handler: (message: BusMessage) => void, _onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>> {
+  async subscribe(
+    handler: (message: BusMessage) => void,
+    _onGap?: (since: number) => void,
+    onBad?: (reason: string, count: number) => void,
+  ): Promise<() => Promise<void>> {
     // What `saveSanction` was given is published as is; check it like a message from another
     // process (sanctions/codec.ts), so that no caller of the store can make a subscriber throw
     // (here a throw would escape from a microtask and end the process).
@@ -322,7 +390,10 @@ export class MemoryStore implements WardenStore {
       const count = ++this.dropped.busMessages;
       try {
         if (onBad !== undefined) onBad(reason, count);
-        else if (count === 1) console.warn(`[warden] dropped a ${reason} on the memory bus; further ones are counted in store.dropped.busMessages, not logged`);
+        else if (count === 1)
+          console.warn(
+            `[warden] dropped a ${reason} on the memory bus; further ones are counted in store.dropped.busMessages, not logged`,
+          );
       } catch {
         // A reporter that throws changes nothing: the message is dropped either way.
       }
@@ -383,7 +454,10 @@ export class MemoryStore implements WardenStore {
 
   private dropExpired(): void {
     const now = this.now();
-    for (const map of [this.sanctions, this.sessions, this.histories, this.points, this.profiles, this.reports] as Map<DigitalId, Expiring<unknown>>[]) {
+    for (const map of [this.sanctions, this.sessions, this.histories, this.points, this.profiles, this.reports] as Map<
+      DigitalId,
+      Expiring<unknown>
+    >[]) {
       for (const [did, entry] of map) if (entry.expiresAt <= now) map.delete(did);
     }
   }

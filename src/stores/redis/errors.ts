@@ -14,8 +14,14 @@ import { WardenError, type WardenErrorCode } from "../../errors.js";
  * - `STORE_SCRIPT`: retrying cannot help (a bug in a call, or data it refuses).
  */
 export const REPLY_CODES = {
-  WARDEN_UNREADABLE: { code: "STORE_SCRIPT", message: "the record to store is not JSON the script can read; nothing was written" },
-  WARDEN_UNCHAINED: { code: "STORE_SCRIPT", message: "the audit entries do not chain to the log's head or to one another; nothing was written" },
+  WARDEN_UNREADABLE: {
+    code: "STORE_SCRIPT",
+    message: "the record to store is not JSON the script can read; nothing was written",
+  },
+  WARDEN_UNCHAINED: {
+    code: "STORE_SCRIPT",
+    message: "the audit entries do not chain to the log's head or to one another; nothing was written",
+  },
   // The keys of one call must share a Redis Cluster slot (src/stores/redis/keys.ts): a key layout bug, never an outage.
   CROSSSLOT: { code: "STORE_SCRIPT", message: "the keys of the call are not in one Redis Cluster slot" },
   // ioredis loads a script again when Redis answers NOSCRIPT; one that still reaches us met a flushed script cache.

@@ -5,7 +5,16 @@ import { didOfSanctionId } from "../../sanctions/model.js";
 import { MAX_RECORD_CHARS, parseBusMessage, parseRevocation, parseSanction } from "../../sanctions/codec.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
-import type { BusMessage, Profile, SessionBinding, StoreReportResult, StoreRetention, StoreRevokeResult, TrackPoints, WardenStore } from "../store.js";
+import type {
+  BusMessage,
+  Profile,
+  SessionBinding,
+  StoreReportResult,
+  StoreRetention,
+  StoreRevokeResult,
+  TrackPoints,
+  WardenStore,
+} from "../store.js";
 import { normalizeName, nameKey } from "../names.js";
 import { sanctionsKeepUntil } from "../store.js";
 import { RedisKeys } from "./keys.js";
@@ -48,9 +57,10 @@ export class RedisStore implements WardenStore {
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix ?? "warden");
     this.ownsConnection = typeof options.connection === "string";
-    const connection = typeof options.connection === "string"
-      ? new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: "warden" })
-      : options.connection;
+    const connection =
+      typeof options.connection === "string"
+        ? new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: "warden" })
+        : options.connection;
     // A connection error is reported through the commands that fail; without a listener
     // ioredis would print "Unhandled error event" for every reconnect attempt.
     if (this.ownsConnection) connection.on("error", () => {});
@@ -91,7 +101,11 @@ export class RedisStore implements WardenStore {
     );
   }
 
-  async revokeSanction(sanctionId: string, revocation: Revocation, retention: StoreRetention): Promise<StoreRevokeResult> {
+  async revokeSanction(
+    sanctionId: string,
+    revocation: Revocation,
+    retention: StoreRetention,
+  ): Promise<StoreRevokeResult> {
     const did = didOfSanctionId(sanctionId);
     if (did === null) return { status: "not_found" };
     const message: BusMessage = { type: "revoked", did, sanctionId, revocation };
@@ -120,7 +134,10 @@ export class RedisStore implements WardenStore {
       // An unreadable revocation: the script still counts the sanction as revoked, so say so, without details.
       if (previous === null) this.droppedRecord(did, `${sanctionId}:r`);
       const { revoked: _stored, ...unrevoked } = sanction;
-      return { status: "already_revoked", sanction: previous === null ? unrevoked : { ...unrevoked, revoked: previous } };
+      return {
+        status: "already_revoked",
+        sanction: previous === null ? unrevoked : { ...unrevoked, revoked: previous },
+      };
     }
     return { status: "revoked", sanction: { ...sanction, revoked: revocation } };
   }
@@ -153,7 +170,9 @@ export class RedisStore implements WardenStore {
   /** Counts a stored record that is not a valid sanction or revocation; logs the first. */
   private droppedRecord(did: DigitalId, field: string): void {
     if (++this.dropped.records > 1) return;
-    console.warn(`[warden] skipped an unreadable sanction record ${JSON.stringify(field.slice(0, 80))} of ${did} (written outside the warden?); further ones are counted in store.dropped.records, not logged`);
+    console.warn(
+      `[warden] skipped an unreadable sanction record ${JSON.stringify(field.slice(0, 80))} of ${did} (written outside the warden?); further ones are counted in store.dropped.records, not logged`,
+    );
   }
 
   async bindSession(binding: SessionBinding, retention: StoreRetention): Promise<void> {
@@ -208,22 +227,49 @@ export class RedisStore implements WardenStore {
     });
   }
 
-  async recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]> {
+  async recordOffenses(
+    batch: readonly OffenseRecord[],
+    now: number,
+    eventsRetentionMs: number,
+  ): Promise<RecordedOffense[]> {
     if (batch.length === 0) return [];
     const keys: string[] = [this.keys.feed()];
-    const args: (string | number)[] = [now, eventsRetentionMs, Math.min(OFFENSE_DEDUPE_WINDOW_MS, eventsRetentionMs), HYSTERESIS, EPSILON, OFFENSE_DEDUPE_UPKEEP_MS];
+    const args: (string | number)[] = [
+      now,
+      eventsRetentionMs,
+      Math.min(OFFENSE_DEDUPE_WINDOW_MS, eventsRetentionMs),
+      HYSTERESIS,
+      EPSILON,
+      OFFENSE_DEDUPE_UPKEEP_MS,
+    ];
     for (const { event, halfLifeMs, ladder } of batch) {
       keys.push(this.keys.events(event.did), this.keys.points(event.did), this.keys.recorded(event.did));
-      args.push(JSON.stringify(event), event.uid ?? "", event.track, event.severity, halfLifeMs, ladder === undefined ? "" : ladderText(ladder));
+      args.push(
+        JSON.stringify(event),
+        event.uid ?? "",
+        event.track,
+        event.severity,
+        halfLifeMs,
+        ladder === undefined ? "" : ladderText(ladder),
+      );
     }
-    const reply: unknown = await this.run("recordOffenses", () => this.redis.recordOffenses(keys.length, ...keys, ...args));
-    if (!Array.isArray(reply) || reply.length !== batch.length) throw unexpectedReply("recordOffenses", reply, ` for ${batch.length} events`);
+    const reply: unknown = await this.run("recordOffenses", () =>
+      this.redis.recordOffenses(keys.length, ...keys, ...args),
+    );
+    if (!Array.isArray(reply) || reply.length !== batch.length)
+      throw unexpectedReply("recordOffenses", reply, ` for ${batch.length} events`);
     return (reply as unknown[]).map(parseRecorded);
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
     return this.run("offensesOf", async () => {
-      const entries = await this.redis.xrevrange(this.keys.events(did), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
+      const entries = await this.redis.xrevrange(
+        this.keys.events(did),
+        options.before ? `(${options.before}` : "+",
+        "-",
+        "COUNT",
+        options.limit,
+      );
       return entries.map(parseEntry);
     });
   }
@@ -232,9 +278,10 @@ export class RedisStore implements WardenStore {
     // A blocking read would stall every other command on a shared connection: use our own.
     const connection = options.blockMs > 0 ? (this.reader ??= this.redis.duplicate()) : this.redis;
     return this.run("readFeed", async () => {
-      const reply = options.blockMs > 0
-        ? await connection.xread("COUNT", options.count, "BLOCK", options.blockMs, "STREAMS", this.keys.feed(), after)
-        : await connection.xread("COUNT", options.count, "STREAMS", this.keys.feed(), after);
+      const reply =
+        options.blockMs > 0
+          ? await connection.xread("COUNT", options.count, "BLOCK", options.blockMs, "STREAMS", this.keys.feed(), after)
+          : await connection.xread("COUNT", options.count, "STREAMS", this.keys.feed(), after);
       return reply?.[0]?.[1].map(parseEntry) ?? [];
     });
   }
@@ -255,8 +302,23 @@ export class RedisStore implements WardenStore {
     });
   }
 
-  async fileReport(target: DigitalId, reporter: DigitalId, weight: number, now: number, windowMs: number): Promise<StoreReportResult> {
-    const [status, total] = await this.run("fileReport", () => this.redis.fileReport(this.keys.reports(target), this.keys.reportWeights(target), reporter, weight, now, windowMs));
+  async fileReport(
+    target: DigitalId,
+    reporter: DigitalId,
+    weight: number,
+    now: number,
+    windowMs: number,
+  ): Promise<StoreReportResult> {
+    const [status, total] = await this.run("fileReport", () =>
+      this.redis.fileReport(
+        this.keys.reports(target),
+        this.keys.reportWeights(target),
+        reporter,
+        weight,
+        now,
+        windowMs,
+      ),
+    );
     return status === 0 ? { status: "duplicate" } : { status: "filed", total: Number(total) };
   }
 
@@ -271,7 +333,8 @@ export class RedisStore implements WardenStore {
     const profile = this.keys.profile(did);
     await this.run("recordName", async () => {
       const previous = await this.redis.hget(profile, "name");
-      if (previous !== null && nameKey(previous) !== nameKey(name)) await this.redis.zrem(this.keys.name(nameKey(previous)), did);
+      if (previous !== null && nameKey(previous) !== nameKey(name))
+        await this.redis.zrem(this.keys.name(nameKey(previous)), did);
       await Promise.all([
         this.redis.hset(profile, "name", normalizeName(name), "nameSeen", now),
         this.redis.zadd(index, now, did),
@@ -282,7 +345,9 @@ export class RedisStore implements WardenStore {
   }
 
   async didsByName(name: string, now: number, retentionMs: number): Promise<{ did: DigitalId; lastSeen: number }[]> {
-    const flat = await this.run("didsByName", () => this.redis.zrevrangebyscore(this.keys.name(nameKey(name)), "+inf", now - retentionMs, "WITHSCORES"));
+    const flat = await this.run("didsByName", () =>
+      this.redis.zrevrangebyscore(this.keys.name(nameKey(name)), "+inf", now - retentionMs, "WITHSCORES"),
+    );
     const out: { did: DigitalId; lastSeen: number }[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push({ did: flat[i]!, lastSeen: Number(flat[i + 1]) });
     return out;
@@ -310,10 +375,14 @@ export class RedisStore implements WardenStore {
 
   async reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]> {
     const [flat, weights] = await this.run("reportsAgainst", () =>
-      Promise.all([this.redis.zrange(this.keys.reports(did), 0, -1, "WITHSCORES"), this.redis.hgetall(this.keys.reportWeights(did))]),
+      Promise.all([
+        this.redis.zrange(this.keys.reports(did), 0, -1, "WITHSCORES"),
+        this.redis.hgetall(this.keys.reportWeights(did)),
+      ]),
     );
     const out: { reporter: DigitalId; at: number; weight: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ reporter: flat[i]!, at: Number(flat[i + 1]), weight: Number(weights[flat[i]!] ?? 0) });
+    for (let i = 0; i < flat.length; i += 2)
+      out.push({ reporter: flat[i]!, at: Number(flat[i + 1]), weight: Number(weights[flat[i]!] ?? 0) });
     return out;
   }
 
@@ -357,14 +426,20 @@ export class RedisStore implements WardenStore {
     return { seq: Number(head.seq ?? 0), hash: head.hash ?? "", trimmed: Number(head.trimmed ?? 0) };
   }
 
-  async appendAudit(entries: readonly AuditEntry[], expectedPrev: string, keepAfter: number): Promise<AuditAppendResult> {
+  async appendAudit(
+    entries: readonly AuditEntry[],
+    expectedPrev: string,
+    keepAfter: number,
+  ): Promise<AuditAppendResult> {
     const args: (string | number)[] = [expectedPrev, keepAfter, entries.length];
     for (const entry of entries) {
       const { id: _id, ...stored } = entry;
       args.push(entry.seq, entry.prev, entry.hash, JSON.stringify(stored));
     }
     // A batch that does not chain is refused by the script (WARDEN_UNCHAINED → STORE_SCRIPT in `run`).
-    const reply = await this.run("appendAudit", () => this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), ...args));
+    const reply = await this.run("appendAudit", () =>
+      this.redis.appendAudit(this.keys.auditLog(), this.keys.auditHead(), ...args),
+    );
     const [code, seq, hash, trimmed] = reply;
     const head: AuditHead = { seq: Number(seq), hash: String(hash), trimmed: Number(trimmed) };
     if (code === 1) return { status: "appended", head };
@@ -374,19 +449,35 @@ export class RedisStore implements WardenStore {
 
   async auditEntries(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
     return this.run("auditEntries", async () => {
-      const page = await this.redis.xrevrange(this.keys.auditLog(), options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
+      const page = await this.redis.xrevrange(
+        this.keys.auditLog(),
+        options.before ? `(${options.before}` : "+",
+        "-",
+        "COUNT",
+        options.limit,
+      );
       return page.map(parseAudit);
     });
   }
 
   async auditRange(after: string, count: number): Promise<AuditEntry[]> {
     return this.run("auditRange", async () => {
-      const page = await this.redis.xrange(this.keys.auditLog(), after === "0" ? "-" : `(${after}`, "+", "COUNT", count);
+      const page = await this.redis.xrange(
+        this.keys.auditLog(),
+        after === "0" ? "-" : `(${after}`,
+        "+",
+        "COUNT",
+        count,
+      );
       return page.map(parseAudit);
     });
   }
 
-  async subscribe(handler: (message: BusMessage) => void, onGap?: (since: number) => void, onBad?: (reason: string, count: number) => void): Promise<() => Promise<void>> {
+  async subscribe(
+    handler: (message: BusMessage) => void,
+    onGap?: (since: number) => void,
+    onBad?: (reason: string, count: number) => void,
+  ): Promise<() => Promise<void>> {
     const channel = this.keys.busChannel();
     const subscriber = this.subscriber ?? this.redis.duplicate();
     this.subscriber = subscriber;
@@ -408,7 +499,10 @@ export class RedisStore implements WardenStore {
       const count = ++this.dropped.busMessages;
       try {
         if (onBad !== undefined) onBad(reason, count);
-        else if (count === 1) console.warn(`[warden] dropped a ${reason} on the bus channel ${channel}; further ones are counted in store.dropped.busMessages, not logged`);
+        else if (count === 1)
+          console.warn(
+            `[warden] dropped a ${reason} on the bus channel ${channel}; further ones are counted in store.dropped.busMessages, not logged`,
+          );
       } catch {
         // A reporter that throws changes nothing: the message is dropped either way.
       }
@@ -416,7 +510,10 @@ export class RedisStore implements WardenStore {
     const listener = (from: string, payload: string) => {
       if (from !== channel) return;
       const message = parseBusMessage(payload);
-      if (message === null) return bad(typeof payload === "string" && payload.length > MAX_RECORD_CHARS ? "message too long" : "malformed message");
+      if (message === null)
+        return bad(
+          typeof payload === "string" && payload.length > MAX_RECORD_CHARS ? "message too long" : "malformed message",
+        );
       try {
         handler(message);
       } catch (e) {
@@ -449,10 +546,12 @@ export class RedisStore implements WardenStore {
     const processKey = this.keys.processSessions(processId);
     const members = await this.redis.smembers(processKey);
     // Sent together, not one round trip each: a dead process may have held thousands.
-    await Promise.all(members.map((member) => {
-      const [did, sessionId] = member.split(" ") as [DigitalId, string];
-      return this.redis.hdel(this.keys.sessions(did), sessionId);
-    }));
+    await Promise.all(
+      members.map((member) => {
+        const [did, sessionId] = member.split(" ") as [DigitalId, string];
+        return this.redis.hdel(this.keys.sessions(did), sessionId);
+      }),
+    );
     await this.redis.del(processKey);
     return members.length;
   }

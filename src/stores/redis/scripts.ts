@@ -13,7 +13,9 @@ export type ScriptName = keyof typeof SCRIPTS;
 
 function loadLua(name: string, keys: number | "n"): string {
   const source = readFileSync(new URL(`${name}-${keys}.lua`, LUA_DIR), "utf8");
-  return source.replace(INCLUDE, (_, include: string) => readFileSync(new URL(`includes/${include}.lua`, LUA_DIR), "utf8"));
+  return source.replace(INCLUDE, (_, include: string) =>
+    readFileSync(new URL(`includes/${include}.lua`, LUA_DIR), "utf8"),
+  );
 }
 
 /** Command signatures that {@link defineScripts} adds to a connection. */
@@ -22,7 +24,10 @@ export interface WardenCommands {
   revokeSanction(key: string, ...args: (string | number)[]): Promise<[number, string?, string?]>;
   fileReport(reporters: string, weights: string, ...args: (string | number)[]): Promise<[number, string?]>;
   /** Per event: `[1, id, before, after, step]` (step -1 = none), or `[0, step]` for an event recorded before (a replay). */
-  recordOffenses(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<([1, string, string, string, number] | [0, number])[]>;
+  recordOffenses(
+    keyCount: number,
+    ...keysThenArgs: (string | number)[]
+  ): Promise<([1, string, string, string, number] | [0, number])[]>;
   appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<[number, number, string, number]>;
 }
 
@@ -30,7 +35,10 @@ export interface WardenCommands {
 export function defineScripts(connection: Redis | Cluster): Redis & WardenCommands {
   for (const [name, keys] of Object.entries(SCRIPTS)) {
     if (typeof (connection as unknown as Record<string, unknown>)[name] === "function") continue;
-    connection.defineCommand(name, keys === "n" ? { lua: loadLua(name, keys) } : { numberOfKeys: keys, lua: loadLua(name, keys) });
+    connection.defineCommand(
+      name,
+      keys === "n" ? { lua: loadLua(name, keys) } : { numberOfKeys: keys, lua: loadLua(name, keys) },
+    );
   }
   return connection as Redis & WardenCommands;
 }

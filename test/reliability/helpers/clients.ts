@@ -31,7 +31,9 @@ export interface JoinOptions {
 export async function join(port: number, sub: string, options: JoinOptions = {}): Promise<Player> {
   const c = new Client(`ws://127.0.0.1:${port}`);
   c.auth.token = options.jwt ?? token(sub, options.name ?? sub);
-  const room = options.roomId ? await c.joinById(options.roomId, options.options ?? {}) : await c.create("world", options.options ?? {});
+  const room = options.roomId
+    ? await c.joinById(options.roomId, options.options ?? {})
+    : await c.create("world", options.options ?? {});
   room.reconnection.enabled = options.autoReconnect === true;
   const seen = observe(room);
   const deadline = Date.now() + 5000;
@@ -43,8 +45,13 @@ export async function join(port: number, sub: string, options: JoinOptions = {})
 }
 
 /** The avatar of a session as a client sees it in its state. */
-export function avatarIn(room: Room, sessionId: string): { name: string; x: number; y: number; restriction: string } | undefined {
-  return (room.state as { avatars?: Map<string, { name: string; x: number; y: number; restriction: string }> } | undefined)?.avatars?.get(sessionId);
+export function avatarIn(
+  room: Room,
+  sessionId: string,
+): { name: string; x: number; y: number; restriction: string } | undefined {
+  return (
+    room.state as { avatars?: Map<string, { name: string; x: number; y: number; restriction: string }> } | undefined
+  )?.avatars?.get(sessionId);
 }
 
 /** Sends raw protocol bytes on the client's socket, bypassing the SDK's encoder. */
@@ -92,7 +99,10 @@ export function figure(scenario: string, name: string, value: unknown): void {
   console.info(`[figures] ${scenario} · ${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
   try {
     mkdirSync(FIGURES_DIR, { recursive: true });
-    appendFileSync(joinPath(FIGURES_DIR, "figures.ndjson"), `${JSON.stringify({ at: new Date().toISOString(), scenario, name, value })}\n`);
+    appendFileSync(
+      joinPath(FIGURES_DIR, "figures.ndjson"),
+      `${JSON.stringify({ at: new Date().toISOString(), scenario, name, value })}\n`,
+    );
   } catch {
     // figures are informative; a read-only tmp must not fail the suite
   }
@@ -115,7 +125,12 @@ export function watchProcessErrors(): { errors: string[]; stop(): void } {
 }
 
 /** A logger that keeps what the warden says (for "logged once" checks). */
-export function memoryLogger(): { lines: { level: string; message: string }[]; info(m: string): void; warn(m: string): void; error(m: string): void } {
+export function memoryLogger(): {
+  lines: { level: string; message: string }[];
+  info(m: string): void;
+  warn(m: string): void;
+  error(m: string): void;
+} {
   const lines: { level: string; message: string }[] = [];
   return {
     lines,

@@ -46,7 +46,8 @@ export function startNpmServer(env: Record<string, string>): Promise<ServerProce
   return launch(NPM_START, { PORT: "0", WARDEN_READY_LINE: "1", ...env });
 }
 
-const CRASH = /UNHANDLED_REJECTION|UNCAUGHT_EXCEPTION|Unhandled(Promise)?Rejection|triggerUncaughtException|FATAL ERROR/;
+const CRASH =
+  /UNHANDLED_REJECTION|UNCAUGHT_EXCEPTION|Unhandled(Promise)?Rejection|triggerUncaughtException|FATAL ERROR/;
 
 function launch(script: string, env: Record<string, string>): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
@@ -63,7 +64,8 @@ function launch(script: string, env: Record<string, string>): Promise<ServerProc
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join("")}`)), 30_000);
     const command = (name: string): Promise<unknown> =>
       new Promise((res, rej) => {
-        if (child.exitCode !== null || child.signalCode !== null) return rej(new Error(`server exited (${child.exitCode ?? child.signalCode})`));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return rej(new Error(`server exited (${child.exitCode ?? child.signalCode})`));
         const id = String(++nextId);
         const t = setTimeout(() => {
           pending.delete(id);
@@ -98,7 +100,11 @@ function launch(script: string, env: Record<string, string>): Promise<ServerProc
             child,
             output,
             alive: () => child.exitCode === null && child.signalCode === null,
-            crashLines: () => output.join("").split("\n").filter((l) => CRASH.test(l)),
+            crashLines: () =>
+              output
+                .join("")
+                .split("\n")
+                .filter((l) => CRASH.test(l)),
             stats: () => command("stats") as Promise<WardenStats>,
             drain: () => command("drain") as Promise<boolean>,
             async kill(signal = "SIGKILL") {
