@@ -560,7 +560,7 @@ describe("admin API under load (real server, real Redis)", () => {
     const statuses: Record<string, number> = {};
     for (const r of results) statuses[`${r.kind} ${r.status}`] = (statuses[`${r.kind} ${r.status}`] ?? 0) + 1;
     figure("admin API burst", { lookups: LOOKUPS, feeds: FEEDS, bans: 1, ms, statuses });
-    expect(statuses).toEqual({ [`lookup 200`]: LOOKUPS, [`feed 200`]: FEEDS, [`ban 201`]: 1 });
+    expect(statuses).toEqual({ "lookup 200": LOOKUPS, "feed 200": FEEDS, "ban 201": 1 });
     expect(results.filter((r) => r.kind === "feed").every((r) => r.connected === true)).toBe(true);
     expect(results.filter((r) => r.kind === "lookup").every((r) => r.found === 1)).toBe(true);
 

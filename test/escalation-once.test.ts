@@ -320,9 +320,9 @@ describe("the Lua script and escalate() agree", () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (sc) => {
         const tracks = new Map<string, ResolvedTrack>();
-        sc.tracks.forEach((t, i) =>
-          tracks.set(`t${i}`, { name: `t${i}`, halfLifeMs: t.halfLifeMs, ladder: ladderOf(...t.ats) }),
-        );
+        for (const [i, t] of sc.tracks.entries()) {
+          tracks.set(`t${i}`, { name: `t${i}`, halfLifeMs: t.halfLifeMs, ladder: ladderOf(...t.ats) });
+        }
         const dids = [newDid(), newDid()];
         const base = Date.now();
         let now = base;

@@ -191,7 +191,7 @@ export class AuditLog {
         const batch = this.queue.splice(0, this.options.maxBatch);
         try {
           const entries = await this.write(batch.map((p) => p.act));
-          batch.forEach((p, i) => p.resolve(entries[i]!));
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(entries[i]!);
         } catch (e) {
           // The store may or may not have taken the batch (a reply lost on the way): read the head afresh next time.
           this.head = null;

@@ -257,14 +257,12 @@ export function createAdminRouter(
       await admin.watchFeed(auth.actor);
       // The client may have gone while the entry was written: then a close listener added now would never fire.
       if (res.destroyed) return;
-      res
-        .status(200)
-        .set({
-          "Content-Type": "text/event-stream",
-          "Cache-Control": "no-cache",
-          Connection: "keep-alive",
-          "X-Accel-Buffering": "no",
-        });
+      res.status(200).set({
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        Connection: "keep-alive",
+        "X-Accel-Buffering": "no",
+      });
       res.flushHeaders();
       res.write(": connected\n\n");
       const send = (item: FeedItem) => {

@@ -250,7 +250,7 @@ export class WardenPlugin extends RoomPlugin {
       );
       return false;
     }
-    if (entry !== null && entry.chat) {
+    if (entry?.chat) {
       if (!verdict.inspected) {
         verdict.inspected = true;
         verdict.flagged = this.detect(session, entry, payload);

@@ -226,7 +226,7 @@ export function resolvePolicy(options?: PolicyOptions, path = "policy"): Policy 
  * @param halfLifeMs - The track's {@link ResolvedTrack.halfLifeMs}.
  */
 export function decay(points: number, elapsedMs: number, halfLifeMs: number): number {
-  const elapsed = elapsedMs > 0 ? elapsedMs : 0;
+  const elapsed = Math.max(elapsedMs, 0);
   return points * 2 ** (-elapsed / halfLifeMs);
 }
 
@@ -340,7 +340,7 @@ class ReadonlyMapView<K, V> implements ReadonlyMap<K, V> {
     return this.#map.has(key);
   }
   forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
-    this.#map.forEach((value, key) => callback.call(thisArg, value, key, this));
+    for (const [key, value] of this.#map) callback.call(thisArg, value, key, this);
   }
   entries(): MapIterator<[K, V]> {
     return this.#map.entries();

@@ -3,7 +3,7 @@ import type { LocalProfile } from "../identity/profiles.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
 import type { Sanction } from "../sanctions/model.js";
 import type { LiveSession } from "../sanctions/standing.js";
-import type { ReportStore } from "../stores/store.js";
+import type { ReportStore, StoreReportResult } from "../stores/store.js";
 import { Ledger } from "../util/ledger.js";
 import { boundText } from "../util/text.js";
 import type { ReportOptions } from "./options.js";
@@ -116,7 +116,7 @@ export class ReportService {
       return { status: "rejected", reason: "too many reports: try again later" };
     }
     const weight = this.weightOf(reporter, now);
-    let result;
+    let result: StoreReportResult;
     try {
       result = await this.store.fileReport(target.did, reporter.did, weight, now, this.options.windowMs);
     } catch (e) {

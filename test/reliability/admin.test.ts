@@ -291,9 +291,7 @@ describe("who gets in (beyond test/admin-api.test.ts)", () => {
     seen["?access_token="] = (await get(`/audit?access_token=${MODERATOR}`)).status;
     seen["x-api-key"] = (await get("/audit", { "x-api-key": MODERATOR })).status;
     seen["proxy-authorization"] = (await get("/audit", { "proxy-authorization": `Bearer ${MODERATOR}` })).status;
-    seen["cookie"] = (
-      await get("/audit", { cookie: `token=${MODERATOR}; authorization=Bearer%20${MODERATOR}` })
-    ).status;
+    seen.cookie = (await get("/audit", { cookie: `token=${MODERATOR}; authorization=Bearer%20${MODERATOR}` })).status;
     figure("admin", "Authorization header forms", seen);
     expect(seen).toEqual({
       ...Object.fromEntries(cases.map(([name, , status]) => [name, status])),

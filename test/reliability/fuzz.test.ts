@@ -17,13 +17,11 @@ import { feedLength, historyLength, ownRedis, storedEvents, type OwnRedis, world
 import {
   figure,
   join,
-  JWT_SECRET,
   leave,
   memoryLogger,
   ping,
   sendRaw,
   waitFor,
-  WARDEN_SECRET,
   watchProcessErrors,
   type Player,
 } from "./helpers/clients.js";

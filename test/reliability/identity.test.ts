@@ -19,7 +19,6 @@ import {
   sendRaw,
   token,
   waitFor,
-  WARDEN_SECRET,
   watchProcessErrors,
   type Player,
 } from "./helpers/clients.js";

@@ -10,14 +10,12 @@ import { dumpValues, ownRedis, storedEvents, type OwnRedis, worldOver } from "./
 import {
   figure,
   join,
-  JWT_SECRET,
   leave,
   memoryLogger,
   rejection,
   sendRaw,
   token,
   waitFor,
-  WARDEN_SECRET,
   watchProcessErrors,
   type Player,
 } from "./helpers/clients.js";
@@ -224,8 +222,13 @@ describe("hostile free text is stored bounded and clean", () => {
     const strings: { key: string; text: string }[] = [];
     const walk = (key: string, v: unknown) => {
       if (typeof v === "string") strings.push({ key, text: v });
-      else if (Array.isArray(v)) v.forEach((x) => walk(key, x));
-      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(key, k), walk(key, x);
+      else if (Array.isArray(v)) for (const x of v) walk(key, x);
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          walk(key, k);
+          walk(key, x);
+        }
+      }
     };
     for (const { key, value } of values) {
       const eq = value.indexOf("=");
