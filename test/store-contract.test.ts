@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { auditEntry } from "./helpers/audit.js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   deriveDigitalId,
@@ -355,18 +356,7 @@ for (const [name, make] of Object.entries(harnesses)) {
 
     it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
       const head = await h.store.auditHead();
-      const entry = (seq: number, prev: string, hash: string) => ({
-        seq,
-        at: Date.now(),
-        actor: "t",
-        face: "code" as const,
-        action: "view" as const,
-        target: null,
-        why: null,
-        detail: {},
-        prev,
-        hash,
-      });
+      const entry = auditEntry;
       expect(await h.store.appendAudit([entry(head.seq + 1, head.hash, "h1")], head.hash, 0)).toEqual({
         status: "appended",
         head: { seq: head.seq + 1, hash: "h1", trimmed: head.trimmed },

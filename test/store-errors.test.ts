@@ -6,6 +6,7 @@
  * cluster gives (CROSSSLOT, MOVED…) are built with the class ioredis raises for a reply.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { auditEntry } from "./helpers/audit.js";
 import { Redis, ReplyError } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CATALOGUE, WardenError } from "../src/errors.js";
@@ -112,18 +113,7 @@ describe("real replies through RedisStore", () => {
     const store = new RedisStore({ connection: redisUrl(), prefix: prefix("errors-unchained") });
     await store.connect();
     try {
-      const entry = (seq: number, prev: string, hash: string) => ({
-        seq,
-        at: Date.now(),
-        actor: "t",
-        face: "code" as const,
-        action: "view" as const,
-        target: null,
-        why: null,
-        detail: {},
-        prev,
-        hash,
-      });
+      const entry = auditEntry;
       await store.appendAudit([entry(1, "", "h1")], "", 0);
       const error = await rejection(store.appendAudit([entry(2, "h1", "h2"), entry(4, "h2", "h4")], "h1", 0));
       expect(error.code).toBe("STORE_SCRIPT");

@@ -35,8 +35,10 @@ export interface RedisStoreOptions {
 }
 
 /**
- * The production store: ioredis, shared by every server process, Redis Cluster ready.
- * Sanction writes are one Lua script each (persist + retention + publish, atomically);
+ * The production store: ioredis, shared by every server process. One ID's keys share a
+ * hash tag (one Cluster slot), but the offense batch script spans the feed and many IDs,
+ * so recording is not Redis Cluster ready yet: use a single Redis (or a primary with
+ * replicas). Sanction writes are one Lua script each (persist + retention + publish, atomically);
  * bindings are plain commands (they span two slots, so no script may hold them together).
  * The key layout (keys.ts), the scripts (scripts.ts, lua/) and the mapping of Redis
  * failures to error codes (errors.ts) are its own: none of them is part of the contract.
