@@ -19,7 +19,7 @@ import { MemoryStore } from "../src/stores/memory/memory-store.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
 import { RedisStore } from "../src/stores/redis/redis-store.js";
 import type { StoreRetention, WardenStore } from "../src/stores/store.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import { prefixesForFile, redisUrl } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, waitFor, WARDEN_SECRET } from "./helpers/world.js";
 
 const MODERATOR = "moderator-token-audit-0123456789";
@@ -29,17 +29,7 @@ const MOD: Actor = { face: "code", who: "test:moderator" };
 let n = 0;
 const did = (): DigitalId => deriveDigitalId(WARDEN_SECRET, `audit-integrity-${++n}-${Math.random()}`);
 
-const admin = new Redis(redisUrl());
-const prefixes: string[] = [];
-function prefix(label: string): string {
-  const p = uniquePrefix(label);
-  prefixes.push(p);
-  return p;
-}
-afterAll(async () => {
-  for (const p of prefixes) await dropPrefix(admin, p);
-  admin.disconnect();
-});
+const { admin, prefix } = prefixesForFile();
 
 /** Every entry of a store's audit log, oldest first. */
 async function allEntries(store: WardenStore): Promise<AuditEntry[]> {

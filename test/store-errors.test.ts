@@ -16,7 +16,7 @@ import { REPLY_CODES, storeError } from "../src/stores/redis/errors.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
 import { RedisStore } from "../src/stores/redis/redis-store.js";
 import { startRedisServer } from "../scripts/redis.mjs";
-import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import { prefixesForFile, redisUrl } from "./helpers/redis.js";
 
 const retention = { sanctionsMs: 60_000, bindingsMs: 60_000 };
 let n = 0;
@@ -50,17 +50,7 @@ repeat
 until (t[1] * 1000000 + t[2]) - start > tonumber(ARGV[1]) * 1000
 return 1`;
 
-const admin = new Redis(redisUrl());
-const prefixes: string[] = [];
-function prefix(label: string): string {
-  const p = uniquePrefix(label);
-  prefixes.push(p);
-  return p;
-}
-afterAll(async () => {
-  for (const p of prefixes) await dropPrefix(admin, p);
-  admin.disconnect();
-});
+const { admin, prefix } = prefixesForFile();
 
 describe("real replies through RedisStore", () => {
   it("a script that ran and failed (WRONGTYPE inside saveSanction) is STORE_SCRIPT; the same reply to a plain command is STORE_UNAVAILABLE", async () => {

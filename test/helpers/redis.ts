@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
-import { inject } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, inject } from "vitest";
 
 /** URL of the real Redis found by the global setup. */
 export function redisUrl(): string {
@@ -28,4 +28,25 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
 export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);
   if (keys.length > 0) await redis.del(...keys);
+}
+
+/**
+ * For one test file: a connection for the file's own reads and writes, and unique key
+ * prefixes whose keys are all dropped after the file (afterAll).
+ */
+export function prefixesForFile(): { admin: Redis; prefix(label: string): string } {
+  const admin = new Redis(redisUrl());
+  const prefixes: string[] = [];
+  afterAll(async () => {
+    for (const p of prefixes) await dropPrefix(admin, p);
+    admin.disconnect();
+  });
+  return {
+    admin,
+    prefix(label: string): string {
+      const p = uniquePrefix(label);
+      prefixes.push(p);
+      return p;
+    },
+  };
 }
