@@ -104,6 +104,26 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect(seen).toHaveLength(2);
     });
 
+    it("refuses a malformed sanction (INVALID_SANCTION), stores and publishes nothing: what a read would skip is never written", async () => {
+      const s = sanction("ban", 60_000);
+      const seen: BusMessage[] = [];
+      const unsubscribe = await h.store.subscribe((m) => seen.push(m));
+      for (const bad of [
+        { ...s, end: 8.64e15 + 1 },
+        { ...s, kind: "nuke" },
+        { ...s, id: "not-an-id" },
+        { ...s, end: s.start - 1 },
+      ]) {
+        await expect(h.store.saveSanction(bad as Sanction, retention)).rejects.toMatchObject({
+          code: "INVALID_SANCTION",
+        });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toEqual([]);
+      expect(await h.store.sanctionsOf(s.did)).toEqual([]);
+      await unsubscribe();
+    });
+
     it("revokes once: revoked, then already_revoked; unknown ids are not_found", async () => {
       const s = sanction("mute", 60_000);
       await h.store.saveSanction(s, retention);

@@ -1,8 +1,15 @@
 import { type Cluster, Redis } from "ioredis";
+import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
-import { MAX_RECORD_CHARS, parseBusMessage, parseRevocation, parseSanction } from "../../sanctions/codec.js";
+import {
+  MAX_RECORD_CHARS,
+  parseBusMessage,
+  parseRevocation,
+  parseSanction,
+  toSanction,
+} from "../../sanctions/codec.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import type {
@@ -89,6 +96,9 @@ export class RedisStore implements WardenStore {
   }
 
   async saveSanction(sanction: Sanction, retention: StoreRetention): Promise<void> {
+    // The check every stored record gets when it is read back: what would be skipped then is never written.
+    if (toSanction(sanction) === null)
+      throw new WardenError("INVALID_SANCTION", "saveSanction: not a well-formed sanction");
     const { revoked: _ignored, ...record } = sanction;
     const message: BusMessage = { type: "issued", sanction: record };
     await this.run("saveSanction", () =>
