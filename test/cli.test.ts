@@ -34,6 +34,20 @@ describe("warden CLI: bad input is one line on stderr, a non-zero exit, and noth
     expect(await keysUnder(admin, prefix)).toEqual([]);
   });
 
+  it("a flag that takes a value never swallows the next flag: --reason --by x is exit 2, nothing stored", async () => {
+    for (const args of [
+      ["ban", did, "--reason", "--by", "x"],
+      ["mute", did, "--for", "--reason", "x"],
+      ["revoke", `${did}.aaaaaaaa`, "--reason", "--by", "x"],
+    ]) {
+      const run = await warden(args, env);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(/needs a value, but the next word is the flag --/);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(await keysUnder(admin, prefix)).toEqual([]);
+  });
+
   it("exit codes: 2 for bad input, 3 for an unknown sanction id, 2 without REDIS_URL", async () => {
     expect((await warden(["ban", "alice", "--reason", "x"], env)).code).toBe(2);
     expect((await warden(["revoke", `${did}.aaaaaaaa`], env)).code).toBe(3);

@@ -12,7 +12,7 @@
  * `cli:<user>` (with `--why` when given).
  */
 import { userInfo } from "node:os";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration, formatDuration } from "../duration.js";
 import { formatInstant } from "../util/time.js";
 import { WardenError } from "../errors.js";
@@ -373,7 +373,26 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  refuseFlagsAsValues(program);
   return program;
+}
+
+/**
+ * An option that takes a value never swallows the next flag: `--reason --by ann` is an
+ * error, not the reason "--by" (commander takes the next word whatever it looks like).
+ * So no value may start with "--" followed by a letter.
+ */
+function refuseFlagsAsValues(command: Command): void {
+  for (const option of command.options) {
+    if (!option.required && !option.optional) continue;
+    const parse = option.parseArg;
+    option.argParser((value: string, previous: unknown) => {
+      if (/^--[A-Za-z]/.test(value))
+        throw new InvalidArgumentError(`needs a value, but the next word is the flag ${value.slice(0, 40)}`);
+      return parse === undefined ? value : parse(value, previous);
+    });
+  }
+  for (const sub of command.commands) refuseFlagsAsValues(sub);
 }
 
 function eventLine(e: OffenseEvent): string {
