@@ -62,6 +62,8 @@ beforeAll(async () => {
         types: { shout: { rate: 1, burst: 5 }, chat: { rate: 200, burst: 400 } },
       },
       frames: { rate: 300, burst: 600 },
+      // "shout" is a configured type (read by the detector): in a "*"-only room it keeps its own bucket.
+      chat: { types: ["chat", "shout"] },
     },
     // Only the abuse track escalates here: the other tests must not be cut short by kicks.
     policy: { tracks: { spam: false, malformed: false, reported: false } },
@@ -123,8 +125,26 @@ beforeAll(async () => {
     };
   }
 
+  /** A room in the older style: it awaits allowReconnection inside its own onLeave. */
+  class Hall extends Room {
+    static override async onAuth(jwt: string) {
+      return verifyDemoToken(jwt, JWT_SECRET);
+    }
+    override plugins = definePlugins([warden.plugin()]);
+    override messages = {
+      chat: (client: ServerClient, message: { text?: string }) =>
+        this.broadcast("chat", { from: client.sessionId, name: "", text: String(message?.text) }),
+      marker: (client: ServerClient, message: { n?: number }) =>
+        this.broadcast("marker", { from: client.sessionId, n: message?.n }),
+    };
+    override async onLeave(client: ServerClient, code?: number) {
+      if (code === 4000) return;
+      await this.allowReconnection(client, 20).catch(() => undefined);
+    }
+  }
+
   server = defineServer({
-    rooms: { arena: defineRoom(Arena), lobby: defineRoom(Lobby) },
+    rooms: { arena: defineRoom(Arena), lobby: defineRoom(Lobby), hall: defineRoom(Hall) },
     transport: new WebSocketTransport(),
     greet: false,
     gracefullyShutdown: false,
@@ -149,7 +169,7 @@ interface Player {
 
 async function join(
   sub: string,
-  roomName: "arena" | "lobby" = "arena",
+  roomName: "arena" | "lobby" | "hall" = "arena",
   roomId?: string,
   jwt = token(sub),
 ): Promise<Player> {
@@ -281,6 +301,27 @@ describe("a mute or a freeze cannot be walked around", () => {
     await leave(frozen);
   });
 
+  it("a freeze drops the inputs buffered before it, and the plugin says the session is frozen", async () => {
+    const player = await join(nextAccount());
+    const arena = arenas.get(player.room.roomId)!;
+    const input = player.room.input({ mode: "reliable" } as never) as unknown as {
+      data: { x: number };
+      send(): number;
+    };
+    input.data.x = 3;
+    input.send();
+    await waitFor(() => arena.moveInputs.get(player.room.sessionId)?.latest?.x === 3, "the input before the freeze");
+    const plugin = (arena as unknown as { plugins: { warden: { isFrozen(id: string): boolean } } }).plugins.warden;
+    expect(plugin.isFrozen(player.room.sessionId)).toBe(false);
+    await issue(player.sub, "freeze", 60_000);
+    await waitFor(() => player.seen.notices.some((n) => n.kind === "freeze"), "the freeze notice");
+    expect(plugin.isFrozen(player.room.sessionId)).toBe(true);
+    // Nothing left to replay from before the freeze.
+    const accessor = arena.moveInputs.get(player.room.sessionId) as unknown as { drain(): unknown[] };
+    expect(accessor.drain()).toEqual([]);
+    await leave(player);
+  });
+
   it("detection still reads a muted player's chat: abuse while muted is recorded and the track climbs to a kick", async () => {
     const muted = await join(nextAccount());
     const other = await join(nextAccount(), "arena", muted.room.roomId);
@@ -330,6 +371,17 @@ describe("flood limits", () => {
     await leave(shouter, other);
   });
 
+  it('hold for a configured type that only a "*" handler serves (its own bucket, not the "*" one)', async () => {
+    const shouter = await join(nextAccount(), "lobby");
+    lobbyCalls.length = 0;
+    for (let i = 0; i < 30; i++) shouter.room.send("shout", {});
+    shouter.room.send("wave", {});
+    await waitFor(() => lobbyCalls.includes("wave"), "the wave");
+    // burst 5, rate 1/s (it was 30 of 30 through the shared "*" bucket).
+    expect(lobbyCalls.filter((t) => t === "shout").length).toBeLessThanOrEqual(6);
+    await leave(shouter);
+  });
+
   it("outlive the session: leaving and rejoining in a loop buys no rate", async () => {
     const sub = nextAccount();
     const other = await join(nextAccount());
@@ -355,6 +407,30 @@ describe("flood limits", () => {
       "the frame-budget event",
     );
     await leave(pinger);
+  });
+});
+
+describe("reconnection", () => {
+  it("in a room that awaits allowReconnection in onLeave, the reconnected session stays guarded (and served)", async () => {
+    const muted = await join(nextAccount(), "hall");
+    const other = await join(nextAccount(), "hall", muted.room.roomId);
+    await issue(muted.sub, "mute", 60_000);
+    await waitFor(() => muted.seen.notices.some((n) => n.kind === "mute"), "the mute notice");
+    const token = muted.room.reconnectionToken;
+    // An abnormal close (not 4000): the room holds the seat.
+    (muted.room.connection as unknown as { transport: { ws: { close(code: number): void } } }).transport.ws.close(4010);
+    await new Promise((r) => setTimeout(r, 200));
+    const back = await new Client(`ws://127.0.0.1:${port}`).reconnect<State>(token);
+    back.send("chat", { text: "after reconnect" });
+    const n = Math.random();
+    back.send("marker", { n });
+    await waitFor(
+      () => (other.seen.got.marker ?? []).some((m) => (m as { n: number }).n === n),
+      "the marker after reconnecting",
+    );
+    expect(other.seen.chats.filter((c) => c.text === "after reconnect")).toEqual([]);
+    await back.leave();
+    await leave(other);
   });
 });
 

@@ -147,7 +147,10 @@ export class Guard<S extends GuardedSession = GuardedSession> {
       slot = this.limits.length;
       this.slots.set(key, slot);
       const flood = this.options.flood;
-      this.limits.push(limit ?? (flood === false ? false : (flood.types[key] ?? flood.default)));
+      // Own keys only: a type named "constructor" must get the default, not Object's constructor.
+      this.limits.push(
+        limit ?? (flood === false ? false : Object.hasOwn(flood.types, key) ? flood.types[key]! : flood.default),
+      );
     }
     return slot;
   }
@@ -220,8 +223,10 @@ export class Guard<S extends GuardedSession = GuardedSession> {
     const forged = key === WILDCARD || key.startsWith(BYTES_PREFIX);
     if (table.wildcard && head.kind !== REQUEST && !forged) {
       verdict.entry = entry ?? null;
-      if (!this.takeFor(session, this.wildcardSlot, WILDCARD, verdict)) return false;
-      return entry === undefined || this.restrictionAllows(session, entry, verdict);
+      // A type the table knows (a configured one) keeps its own bucket behind a "*" handler too.
+      if (entry !== undefined)
+        return this.takeFor(session, entry.slot, entry.key, verdict) && this.restrictionAllows(session, entry, verdict);
+      return this.takeFor(session, this.wildcardSlot, WILDCARD, verdict);
     }
     if (!this.options.unknownTypes && !forged) {
       verdict.entry = null;

@@ -20,6 +20,8 @@
  *    between matchmaking and the WebSocket join is enforced on that join.
  * 6. the client's raw socket `error` event: the only trace of a frame larger than the
  *    transport's `maxPayload` (the socket is closed before any room code runs).
+ * 7. `_inputController.freeze(client)` (Colyseus's own call for a held seat): on a freeze,
+ *    inputs buffered before it are dropped.
  *
  * It also repairs a Colyseus trap: a room class that defines `onUncaughtException` binds
  * its own lifecycle hooks in the constructor, before the plugin wrappers exist, so the
@@ -287,4 +289,14 @@ export function watchOversizedFrames(client: Client, onOversized: () => void): v
   socket?.on?.("error", (error) => {
     if (error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") onOversized();
   });
+}
+
+/**
+ * Drops the inputs a client sent before (Colyseus's own `RoomInput.freeze`, which it uses
+ * for a seat held for reconnection): a room draining the buffer each tick then has nothing
+ * to replay. `latest` stays the room's. No-op for rooms without `defineInput`.
+ */
+export function clearBufferedInputs(room: Room, client: Client): void {
+  const inputs = (room as unknown as { _inputController?: { freeze?: (client: Client) => void } })._inputController;
+  inputs?.freeze?.(client);
 }

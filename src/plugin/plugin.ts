@@ -18,6 +18,7 @@ import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports/service.js";
 import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../guard/frames.js";
 import {
+  clearBufferedInputs,
   floodDisconnect,
   handlerKeys,
   interceptRoom,
@@ -148,6 +149,11 @@ export class WardenPlugin extends RoomPlugin {
       leaving: false,
       closing: false,
     };
+    // A freeze drops new input frames in the guard; inputs buffered before it are dropped here,
+    // so that a tick draining the buffer does not replay them (see isFrozen for `latest`).
+    session.restricted = () => {
+      if (session.standing.freezeUntil > Date.now()) clearBufferedInputs(room, session.client);
+    };
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
     this.sessions.set(client.sessionId, session);
@@ -169,8 +175,27 @@ export class WardenPlugin extends RoomPlugin {
   protected override async onLeave(client: Client): Promise<void> {
     const session = this.sessions.get(client.sessionId);
     if (session === undefined) return;
+    // A room that awaited allowReconnection in its own onLeave: the session lives on in a new client object.
+    if (session.client !== client) return;
     this.sessions.delete(client.sessionId);
     await this.host.leave(session);
+  }
+
+  /**
+   * True while the session's ID is frozen. For rooms that replay the last input on idle
+   * ticks (`defineInput`'s `idle` policy reading `latest`): a freeze drops new input frames
+   * and the inputs buffered before it, but `latest` is the room's, and only the room knows
+   * what standing still means in its input schema.
+   */
+  isFrozen(sessionId: string): boolean {
+    const session = this.sessions.get(sessionId);
+    return session !== undefined && session.standing.freezeUntil > Date.now();
+  }
+
+  /** True while the session's ID is muted. */
+  isMuted(sessionId: string): boolean {
+    const session = this.sessions.get(sessionId);
+    return session !== undefined && session.standing.muteUntil > Date.now();
   }
 
   /** The hot path: every inbound frame, synchronously, before Colyseus decodes it. */

@@ -269,7 +269,16 @@ export class Enforcer {
 
   private refresh(standing: Standing): void {
     standing.recompute(this.now(), (expired) => this.onExpiry(expired));
-    for (const session of standing.sessions) this.publishRestriction(session);
+    for (const session of standing.sessions) {
+      this.publishRestriction(session);
+      try {
+        session.restricted?.();
+      } catch (e) {
+        this.options.logger.warn(
+          `could not apply a restriction to session ${session.sessionId}: ${(e as Error).message}`,
+        );
+      }
+    }
   }
 
   private onExpiry(standing: Standing): void {

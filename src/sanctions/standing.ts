@@ -29,6 +29,8 @@ export interface LiveSession {
   leaving: boolean;
   /** The close was examined for a fault once (see WardenPlugin.afterFrame). */
   closing: boolean;
+  /** Called when the ID's restrictions in this process changed (the room side reacts, e.g. drops buffered inputs on a freeze). */
+  restricted?: () => void;
 }
 
 /**
