@@ -5,6 +5,7 @@ import { WardenError } from "../errors.js";
 import { boundText } from "../util/text.js";
 import { formatInstant, isInstant } from "../util/time.js";
 import { checkDuration, MAX_DURATION_MS } from "../duration.js";
+import type { ConductRule, StatementFact, StatementOfReasons } from "../reviews/model.js";
 
 /** The sanctions the warden can apply, mildest first. */
 export const SANCTION_KINDS = ["warn", "mute", "freeze", "kick", "ban"] as const;
@@ -39,12 +40,51 @@ export interface Sanction {
   /** End time; `null` = permanent. For `warn` and `kick`, equal to `start`. */
   end: number | null;
   revoked?: Revocation;
+  /** The statement of reasons (src/reviews/model.ts): every sanction drafted by this version has one. */
+  statement?: StatementOfReasons;
 }
 
-/** What travels between processes: a sanction issued, or one revoked, anywhere. */
+/**
+ * What the issuer knows about why: turned into the sanction's statement of reasons by
+ * {@link draftSanction} (which adds the scope, the appeal handle and its deadline).
+ */
+export interface Grounds {
+  /** The rule broken (from the code of conduct), or null/omitted when none applies. */
+  rule?: ConductRule | null;
+  /** The offense events that led to it (bounded to MAX_STATEMENT_FACTS, newest kept). */
+  events?: readonly StatementFact[];
+  /** How many reports triggered it. */
+  reports?: number;
+  /** A detector saw it (default: true when `events` is not empty). */
+  automatedDetection?: boolean;
+  /** The issuer's role when a person decided (`moderator`, `admin`…); `by === "policy"` means automated. */
+  role?: string;
+  /** For a policy sanction: the track and 0-based ladder step. */
+  ladder?: { track: string; step: number };
+}
+
+/**
+ * A due-process message for a player, sent to their live sessions wherever they are: the
+ * receipt and outcome of a report they filed, the progress and outcome of their appeal.
+ * Rendered per session in its locale (src/sanctions/notice.ts) from a template `key` and
+ * bounded `vars` (at most 8, strings of at most 200 characters).
+ */
+export interface PlayerNotice {
+  topic: "appeal" | "report";
+  /** Template key, e.g. `appeal.upheld`, `report.received` (see NOTICE_KEYS in src/sanctions/notice.ts). */
+  key: string;
+  /** The appeal id or case receipt id it is about. */
+  ref: string;
+  /** The state it reached (`filed`, `upheld`, `received`, `actioned`…). */
+  state: string;
+  vars: Record<string, string>;
+}
+
+/** What travels between processes: a sanction issued or revoked, or a notice for a player, anywhere. */
 export type BusMessage =
   | { type: "issued"; sanction: Sanction }
-  | { type: "revoked"; did: DigitalId; sanctionId: string; revocation: Revocation };
+  | { type: "revoked"; did: DigitalId; sanctionId: string; revocation: Revocation }
+  | { type: "notice"; did: DigitalId; notice: PlayerNotice };
 
 /** What a caller asks for; see {@link SanctionsService.issue}. */
 export interface SanctionRequest {
@@ -54,6 +94,8 @@ export interface SanctionRequest {
   duration?: number;
   reason: string;
   by: string;
+  /** Why, for the statement of reasons; omitted = a statement with the reason only. */
+  grounds?: Grounds;
 }
 
 const SANCTION_ID = /^([a-z2-7]{26})\.([a-z2-7]{8})$/;

@@ -1,7 +1,8 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import type { BusMessage, Revocation, Sanction } from "../sanctions/model.js";
+import type { BusMessage, PlayerNotice, Revocation, Sanction } from "../sanctions/model.js";
 import type { OFFENSE_DEDUPE_WINDOW_MS, OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "./audit-records.js";
+import type { DayStats, ReporterStanding, ReviewRecord, ReviewType } from "../reviews/model.js";
 
 export type { BusMessage } from "../sanctions/model.js";
 export type { AuditAppendResult } from "./audit-records.js";
@@ -95,6 +96,8 @@ export interface BusStore {
     onGap?: (since: number) => void,
     onBad?: (reason: string, count: number) => void,
   ): Promise<() => Promise<void>>;
+  /** Publishes a notice for a player to every process (best effort: pub/sub keeps nothing; the record it is about stays fetchable). */
+  publishNotice(did: DigitalId, notice: PlayerNotice): Promise<void>;
 }
 
 /** Live sessions of IDs, in every process. */
@@ -133,6 +136,14 @@ export interface OffenseStore {
   offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]>;
   /** The ID's raw points per track. */
   pointsOf(did: DigitalId): Promise<Record<string, TrackPoints>>;
+  /**
+   * Forgiveness (an upheld appeal, a revoke marked wrongful): lowers the track's points to
+   * at most `capPoints` (decaying what is stored with `halfLifeMs` to `now` first, never
+   * raising it) and sets the mark of the step last issued to `mark` (`null` = none), in one
+   * atomic step with the recording script, so that the next offense does not climb past the
+   * forgiven step. Nothing happens when the ID has no points on the track.
+   */
+  forgive(did: DigitalId, track: string, capPoints: number, mark: number | null, now: number, halfLifeMs: number): Promise<void>;
 }
 
 /** The live feed of every offense event, in the order recorded (`warden tail`, the admin API's stream). */
@@ -157,6 +168,76 @@ export interface ReportStore {
   clearReports(target: DigitalId): Promise<void>;
   /** Reports against the ID within their window. */
   reportsAgainst(did: DigitalId): Promise<{ reporter: DigitalId; at: number; weight: number }[]>;
+}
+
+/** Result of {@link ReviewStore.saveReview}: a write over a stale revision is a conflict (read again, retry). */
+export type SaveReviewResult = "saved" | "conflict";
+
+/**
+ * Due-process records (src/reviews/model.ts): appeals, report cases, evidence snapshots —
+ * each stored whole, by id, in its subject's slot, with its own retention — plus the review
+ * queue and the reporters' standing.
+ */
+export interface ReviewStore {
+  /**
+   * Saves a record if the stored one is still at revision `expectedRev` (`null`: there must
+   * be none yet) — compare-and-set, so two processes or moderators never overwrite each
+   * other. The caller sets `record.rev` to `expectedRev + 1` (1 for a new one). Keeps it
+   * `keepMs` from now. Keeps the queue in step: a record for which `isQueued()` holds is in
+   * the queue of its type (ordered by `openedAt`), any other is not. `involved`: other IDs
+   * that take part (reporters, authors of chat lines), so that forgetting one of them finds
+   * the record ({@link ReviewStore.involvedIn}); kept as long as the record.
+   */
+  saveReview(
+    record: ReviewRecord,
+    expectedRev: number | null,
+    keepMs: number,
+    involved: readonly DigitalId[],
+  ): Promise<SaveReviewResult>;
+  /** The record with this id, or null (never stored, expired, or erased). */
+  review(id: string): Promise<ReviewRecord | null>;
+  /** Every record whose subject is `did`, oldest first. */
+  reviewsOf(did: DigitalId): Promise<ReviewRecord[]>;
+  /** The oldest `limit` records of a type waiting in the queue. */
+  reviewQueue(type: ReviewType, limit: number): Promise<ReviewRecord[]>;
+  /** Ids of records `did` takes part in without being their subject (see `involved`). */
+  involvedIn(did: DigitalId): Promise<string[]>;
+  /** Deletes a record (and takes it out of the queue). */
+  deleteReview(id: string): Promise<void>;
+  /**
+   * Notes one report filed by `reporter` at `now` and answers how many it filed within
+   * `windowMs` up to now, this one included — across processes and reconnections.
+   */
+  countReportBy(reporter: DigitalId, now: number, windowMs: number): Promise<number>;
+  /** A reporter's track record (zeros when none). */
+  reporterStanding(did: DigitalId): Promise<ReporterStanding>;
+  /**
+   * Adds one upheld or unfounded case to a reporter's track record, sets the suspension when
+   * `suspendUntil` is given, keeps the record `keepMs` from now, and answers the new record.
+   */
+  noteReporter(
+    did: DigitalId,
+    outcome: "upheld" | "unfounded",
+    keepMs: number,
+    suspendUntil?: number,
+  ): Promise<ReporterStanding>;
+}
+
+/** Counters of the transparency report, and the sanctions in force. No personal data. */
+export interface StatsStore {
+  /**
+   * Adds `counts` to a day's counters and appends `samples` (durations in ms) to that day's
+   * sample lists (each kept to its newest 1000), in one step; keeps the day `keepMs`.
+   */
+  countStats(day: string, counts: Readonly<Record<string, number>>, samples: Readonly<Record<string, number>>, keepMs: number): Promise<void>;
+  /** The counters and samples of these days (days without any are left out). */
+  statsOf(days: readonly string[]): Promise<DayStats[]>;
+  /** Notes a lasting sanction in force until `end` (`null` = permanent). */
+  trackActive(sanctionId: string, kind: string, end: number | null): Promise<void>;
+  /** Takes a sanction out of the ones in force (revoked, or its record erased). */
+  untrackActive(sanctionId: string, kind: string): Promise<void>;
+  /** Sanctions in force at `now`, by kind (ended ones are dropped as they are met). */
+  countActive(now: number): Promise<Record<string, number>>;
 }
 
 /** What is known of an ID besides sanctions and offenses: first sighting, display name. */
@@ -191,7 +272,12 @@ export interface AuditStore {
 
 /** Erasure of an ID across every role (the right to be forgotten). */
 export interface ErasureStore {
-  /** Erases everything kept about an ID; only `keep` (minimal records of active bans) remains. */
+  /**
+   * Erases everything kept about an ID — sanctions, events, points, bindings, names, reports
+   * against it, the records whose subject it is, its reporter record and report count; only
+   * `keep` (minimal records of active bans) remains. Records it merely takes part in are
+   * redacted by the caller ({@link ReviewStore.involvedIn}).
+   */
   forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void>;
 }
 
@@ -210,6 +296,8 @@ export interface WardenStore
     OffenseStore,
     FeedStore,
     ReportStore,
+    ReviewStore,
+    StatsStore,
     ProfileStore,
     AuditStore,
     ErasureStore {}
