@@ -28,6 +28,19 @@ export const ERROR_CATALOGUE = {
     status: 403,
     description: "The token's role may not do this (a viewer tried to sanction, revoke, export or forget).",
   },
+  APPEAL_NOT_FOUND: { status: 404, description: "No appeal has this id, or it is not the caller's." },
+  CASE_NOT_FOUND: { status: 404, description: "No report case has this id." },
+  APPEAL_NOT_ALLOWED: {
+    status: 409,
+    description:
+      "The appeal cannot be filed or changed: already filed for this sanction, past its deadline, or already decided.",
+  },
+  REVIEW_CONFLICT: {
+    status: 409,
+    description: "The appeal or case changed meanwhile (another moderator acted): read it again.",
+  },
+  FOUR_EYES: { status: 403, description: "A moderator may not decide the appeal of a sanction they issued." },
+  RATE_LIMITED: { status: 429, description: "Too many requests (appeals, player API calls): try again later." },
   SANCTION_CANCELLED: { status: 409, description: "A sanction:before listener vetoed the sanction." },
   STORE_UNAVAILABLE: { status: 503, description: "The store (Redis) did not answer in time or refused the command." },
   STORE_SCRIPT: { status: 500, description: "A store script answered with an unexpected result." },

@@ -10,6 +10,8 @@ import { ERROR_CATALOGUE, WardenError, type WardenErrorCode } from "../errors.js
 import { assertDigitalId } from "../identity/digital-id.js";
 import { SANCTION_KINDS } from "../sanctions/model.js";
 import { boundText } from "../util/text.js";
+import { isInstant } from "../util/time.js";
+import { reportToCsv } from "../reviews/transparency.js";
 import type { Actor, AdminService } from "./service.js";
 import type { FeedHub, FeedItem } from "./feed.js";
 
@@ -53,10 +55,60 @@ const SanctionBody = z
     // Any number here; checkDuration gives every bad one the same answer (400 INVALID_DURATION).
     duration: z.union([z.string().max(16), z.number()]).optional(),
     reason: z.string().trim().min(1).max(500),
+    rule: z.string().min(1).max(40).optional(),
     why: z.string().max(500).optional(),
   })
   .strict();
-const RevokeBody = z.object({ reason: z.string().max(500).default(""), why: z.string().max(500).optional() }).strict();
+const RevokeBody = z
+  .object({
+    reason: z.string().max(500).default(""),
+    /** The sanction was wrong: its ladder step is forgiven too. */
+    wrongful: z.boolean().default(false),
+    why: z.string().max(500).optional(),
+  })
+  .strict();
+const AppealDecisionBody = z
+  .object({
+    outcome: z.enum(["upheld", "rejected"]),
+    reason: z.string().trim().min(1).max(500),
+    /** Upheld by shortening: the new end (ISO 8601 or epoch ms) instead of revoking. */
+    end: z.union([z.number().int(), z.string().max(40)]).optional(),
+    why: z.string().max(500).optional(),
+  })
+  .strict();
+const CaseDecisionBody = z.discriminatedUnion("action", [
+  z
+    .object({
+      action: z.literal("sanction"),
+      kind: z.enum(SANCTION_KINDS),
+      duration: z.union([z.string().max(16), z.number()]).optional(),
+      rule: z.string().min(1).max(40).optional(),
+      reason: z.string().trim().min(1).max(500),
+      why: z.string().max(500).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal("dismiss"),
+      reason: z.string().trim().min(1).max(500),
+      unfounded: z.boolean().default(false),
+      why: z.string().max(500).optional(),
+    })
+    .strict(),
+]);
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
+const QueueQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+/** An instant from the API: epoch ms or an ISO 8601 string; INVALID_REQUEST when it is not a valid time. */
+function instantOf(value: number | string, field: string): number {
+  const at = typeof value === "number" ? value : Date.parse(value);
+  if (!Number.isSafeInteger(at) || !isInstant(at)) throw new WardenError("INVALID_REQUEST", `${field}: not a valid time`);
+  return at;
+}
+
+function durationOf(value: string | number | undefined): number | undefined {
+  return value === undefined ? undefined : typeof value === "number" ? checkDuration(value) : parseDuration(value);
+}
 const ForgetBody = z
   .object({ includingSanctions: z.boolean().default(false), why: z.string().max(500).optional() })
   .strict();
@@ -111,7 +163,12 @@ export function createAdminRouter(
     const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
     const auth: Authenticated = {
       role,
-      actor: { face: "api", who: name ? `api:${role}:${name}` : `api:${role}`, why: why ? boundText(why, 500) : null },
+      actor: {
+        face: "api",
+        who: name ? `api:${role}:${name}` : `api:${role}`,
+        why: why ? boundText(why, 500) : null,
+        role,
+      },
     };
     res.locals.auth = auth;
     next();
@@ -182,14 +239,15 @@ export function createAdminRouter(
       const did = assertDigitalId(req.params.did);
       const body = parse(SanctionBody, req.body);
       // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
-      const duration =
-        body.duration === undefined
-          ? undefined
-          : typeof body.duration === "number"
-            ? checkDuration(body.duration)
-            : parseDuration(body.duration);
+      const duration = durationOf(body.duration);
       const result = await admin.issue(
-        { did, kind: body.kind, reason: body.reason, ...(duration === undefined ? {} : { duration }) },
+        {
+          did,
+          kind: body.kind,
+          reason: body.reason,
+          ...(duration === undefined ? {} : { duration }),
+          ...(body.rule === undefined ? {} : { rule: body.rule }),
+        },
         withWhy(auth, body.why),
       );
       if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
@@ -202,7 +260,10 @@ export function createAdminRouter(
     moderatorOnly,
     handle(async (req, res, auth) => {
       const body = parse(RevokeBody, req.body);
-      const result = await admin.revoke(String(req.params.id), body.reason, withWhy(auth, body.why));
+      const actor = withWhy(auth, body.why);
+      const result = await admin.revoke(String(req.params.id), body.reason, actor, actor.who, {
+        wrongful: body.wrongful,
+      });
       if (result.status === "not_found")
         return fail(
           res,
@@ -217,7 +278,92 @@ export function createAdminRouter(
     "/identities/:did/export",
     moderatorOnly,
     handle(async (req, res, auth) => {
-      res.json(await admin.export(assertDigitalId(req.params.did), auth.actor));
+      const copy = req.query.copy === "subject" ? "subject" : "staff";
+      res.json(await admin.export(assertDigitalId(req.params.did), auth.actor, { copy }));
+    }),
+  );
+
+  // Due process: the review queue (appeals, report cases) and the transparency report.
+
+  router.get(
+    "/appeals",
+    handle(async (req, res, auth) => {
+      res.json({ appeals: await admin.appealQueue(auth.actor, parse(QueueQuery, req.query).limit) });
+    }),
+  );
+
+  router.get(
+    "/appeals/:id",
+    handle(async (req, res, auth) => {
+      res.json(await admin.appeal(String(req.params.id), auth.actor));
+    }),
+  );
+
+  router.post(
+    "/appeals/:id/review",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ appeal: await admin.takeAppeal(String(req.params.id), auth.actor) });
+    }),
+  );
+
+  router.post(
+    "/appeals/:id/decide",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(AppealDecisionBody, req.body);
+      const decision = {
+        outcome: body.outcome,
+        reason: body.reason,
+        ...(body.end === undefined ? {} : { end: instantOf(body.end, "end") }),
+      };
+      res.json({ appeal: await admin.decideAppeal(String(req.params.id), decision, withWhy(auth, body.why)) });
+    }),
+  );
+
+  router.get(
+    "/cases",
+    handle(async (req, res, auth) => {
+      res.json({ cases: await admin.caseQueue(auth.actor, parse(QueueQuery, req.query).limit) });
+    }),
+  );
+
+  router.get(
+    "/cases/:id",
+    handle(async (req, res, auth) => {
+      res.json({ case: await admin.reportCase(String(req.params.id), auth.actor) });
+    }),
+  );
+
+  router.post(
+    "/cases/:id/decide",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(CaseDecisionBody, req.body);
+      const decision =
+        body.action === "sanction"
+          ? (() => {
+              const duration = durationOf(body.duration);
+              return {
+                action: "sanction" as const,
+                kind: body.kind,
+                reason: body.reason,
+                ...(duration === undefined ? {} : { duration }),
+                ...(body.rule === undefined ? {} : { rule: body.rule }),
+              };
+            })()
+          : { action: "dismiss" as const, reason: body.reason, unfounded: body.unfounded };
+      res.json({ case: await admin.decideCase(String(req.params.id), decision, withWhy(auth, body.why)) });
+    }),
+  );
+
+  router.get(
+    "/transparency",
+    handle(async (req, res) => {
+      const q = parse(z.object({ from: Day, to: Day, format: z.enum(["json", "csv"]).default("json") }), req.query);
+      const report = await admin.transparency(q.from, q.to);
+      if (q.format === "csv") res.type("text/csv").send(reportToCsv(report));
+      else res.json(report);
     }),
   );
 

@@ -2,8 +2,14 @@ import { assertDigitalId, isDigitalId, type DigitalId } from "../identity/digita
 import { WardenError } from "../errors.js";
 import { decay, type Policy } from "../policy/ladder.js";
 import type { OffenseEvent } from "../recorder/offense.js";
-import { isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
+import { type Grounds, isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
 import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/service.js";
+import type { AppealDecision, AppealService, AppliedRemedy } from "../reviews/appeals.js";
+import type { CaseService, ReportReceipt } from "../reviews/cases.js";
+import { forgive } from "../reviews/forgiveness.js";
+import type { Appeal, ConductRule, ReportCase, ReporterStanding, ReviewRecord } from "../reviews/model.js";
+import type { ResolvedDueProcess } from "../reviews/options.js";
+import type { Transparency, TransparencyReport } from "../reviews/transparency.js";
 import type {
   AuditStore,
   ErasureStore,
@@ -11,9 +17,11 @@ import type {
   Profile,
   ProfileStore,
   ReportStore,
+  ReviewStore,
   SanctionStore,
   SessionBinding,
   SessionStore,
+  StatsStore,
   StoreRetention,
 } from "../stores/store.js";
 import type { AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
@@ -24,7 +32,22 @@ export interface Actor {
   /** `cli:<user>`, `api:moderator`, `api:viewer:<name>`… recorded as the sanction's `by` too. */
   who: string;
   why?: string | null;
+  /** The actor's role (`moderator`, `viewer`…): what a player's statement of reasons names instead of the person. @defaultValue `"moderator"` */
+  role?: string;
 }
+
+/** The code of conduct as the admin service reads it (src/policy/conduct.ts). */
+export interface RuleBook {
+  rule(id: string): ConductRule | undefined;
+}
+
+/** A moderator's sanction request: the rule broken (by id), besides kind, duration and reason. */
+export type StaffSanctionRequest = Omit<SanctionRequest, "by" | "grounds"> & {
+  by?: string;
+  /** Rule id of the code of conduct; unknown ids are refused with INVALID_REQUEST. */
+  rule?: string;
+  grounds?: Grounds;
+};
 
 /** What a moderator sees of an identity at a glance. */
 export interface IdentitySummary {
@@ -40,13 +63,25 @@ export interface IdentitySummary {
 export interface IdentityExport {
   did: DigitalId;
   exportedAt: string;
+  /** `staff`: full and audited; `subject`: the data subject's own copy, other people redacted (reporters, other players' chat lines, staff names → role). */
+  copy: "staff" | "subject";
   profile: Profile | null;
   sessions: SessionBinding[];
+  /** With their statements of reasons. */
   sanctions: Sanction[];
   events: OffenseEvent[];
   points: Record<string, { points: number; count: number }>;
-  reportsAgainst: { reporter: DigitalId; at: number; weight: number }[];
-  /** Who looked at or acted on this ID: the audit entries about it. */
+  /** Reports against the ID within their window; in the subject's copy without the reporter. */
+  reportsAgainst: { reporter?: DigitalId; at: number; weight: number }[];
+  /** Appeals the ID filed. */
+  appeals: Appeal[];
+  /** Report cases against the ID; in the subject's copy reporters and their reasons are redacted. */
+  cases: ReportCase[];
+  /** Reports the ID filed (receipts and status). */
+  reportsFiled: ReportReceipt[];
+  /** The ID's track record as a reporter. */
+  reporter: ReporterStanding;
+  /** Who looked at or acted on this ID: the audit entries about it (in the subject's copy the actor is a role). */
   audit: AuditEntry[];
 }
 
@@ -54,9 +89,63 @@ export interface IdentityExport {
 export interface AdminServiceOptions {
   policy: Policy;
   retention: StoreRetention & { namesMs: number };
+  conduct: RuleBook;
+  /** Retention of cases and evidence, for records rewritten when an ID is forgotten. */
+  dueProcess: Pick<ResolvedDueProcess, "caseRetentionMs" | "evidence">;
+}
+
+/** The due-process services the admin service decides through. */
+export interface DueProcessServices {
+  appeals: AppealService;
+  cases: CaseService;
+  transparency: Transparency;
 }
 
 const MAX_EXPORT_EVENTS = 100_000;
+
+/** What a ban kept after `forget` says instead of its reason. */
+export const ERASED = "details erased at your request";
+
+/** The role an issuer string names (`api:moderator:ann` → moderator; `policy` → policy). */
+function roleOfIssuer(by: string): string {
+  if (by === "policy") return "policy";
+  const parts = by.split(":");
+  return parts.length >= 2 && /^[a-z]{1,20}$/.test(parts[1]!) && parts[0] === "api" ? parts[1]! : "moderator";
+}
+
+/** The data subject's copy of an export: other people redacted. */
+export function redactForSubject(full: IdentityExport): IdentityExport {
+  const sanction = (s: Sanction): Sanction => {
+    const out: Sanction = { ...s, by: roleOfIssuer(s.by) };
+    if (s.revoked) out.revoked = { ...s.revoked, by: roleOfIssuer(s.revoked.by) };
+    return out;
+  };
+  return {
+    ...full,
+    sanctions: full.sanctions.map(sanction),
+    reportsAgainst: full.reportsAgainst.map(({ at, weight }) => ({ at, weight })),
+    appeals: full.appeals.map((a) => {
+      const { reviewer: _r, decidedBy, issuedBy, ...rest } = a;
+      return {
+        ...rest,
+        issuedBy: roleOfIssuer(issuedBy),
+        ...(decidedBy === undefined ? {} : { decidedBy: roleOfIssuer(decidedBy) }),
+      };
+    }),
+    cases: full.cases.map((c) => {
+      const { decidedBy, evidence, ...rest } = c;
+      return {
+        ...rest,
+        reports: c.reports.map((r) => ({ ...r, reporter: "(redacted)" as DigitalId, receipt: "(redacted)", reason: "(redacted)" })),
+        ...(decidedBy === undefined ? {} : { decidedBy: roleOfIssuer(decidedBy) }),
+        ...(evidence === undefined
+          ? {}
+          : { evidence: { ...evidence, lines: evidence.lines.filter((l) => l.did === full.did) } }),
+      };
+    }),
+    audit: full.audit.map((e) => ({ ...e, actor: roleOfIssuer(e.actor), why: null })),
+  };
+}
 
 /**
  * The moderators' service: the CLI and the HTTP API are thin faces over it. Every act,
@@ -69,11 +158,14 @@ export class AdminService {
       SanctionStore &
       OffenseStore &
       ReportStore &
+      ReviewStore &
+      StatsStore &
       AuditStore &
       ErasureStore,
     readonly sanctions: SanctionsService,
     readonly audit: AuditLog,
     private readonly options: AdminServiceOptions,
+    readonly due: DueProcessServices,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -132,8 +224,17 @@ export class AdminService {
    * actor. The audit entry (with the sanction's id, kind and end) is written before the
    * sanction is stored: no sanction without its entry. A veto is recorded too.
    */
-  async issue(request: Omit<SanctionRequest, "by"> & { by?: string }, actor: Actor): Promise<IssueResult> {
-    const drafted = this.sanctions.draft({ ...request, by: request.by ?? actor.who });
+  async issue(request: StaffSanctionRequest, actor: Actor): Promise<IssueResult> {
+    const { rule: ruleId, grounds: given, by, ...rest } = request;
+    let rule: ConductRule | null = given?.rule ?? null;
+    if (ruleId !== undefined) {
+      const found = typeof ruleId === "string" ? this.options.conduct.rule(ruleId) : undefined;
+      if (found === undefined)
+        throw new WardenError("INVALID_REQUEST", `no rule ${JSON.stringify(String(ruleId).slice(0, 40))} in the code of conduct`);
+      rule = found;
+    }
+    const grounds: Grounds = { ...given, rule, role: given?.role ?? actor.role ?? "moderator" };
+    const drafted = this.sanctions.draft({ ...rest, by: by ?? actor.who, grounds });
     if (drafted.status === "cancelled") {
       await this.record(actor, "issue", request.did, { kind: request.kind, cancelled: drafted.reason });
       return drafted;
@@ -143,6 +244,7 @@ export class AdminService {
       sanctionId: sanction.id,
       kind: sanction.kind,
       end: sanction.end,
+      ...(rule === null ? {} : { rule: rule.id }),
     });
     return this.thenAct(entry, actor, { sanctionId: sanction.id }, () => this.sanctions.commit(sanction));
   }
@@ -152,49 +254,202 @@ export class AdminService {
    * then nothing happens. If the outcome is not the one the entry announced (another
    * moderator revoked it meanwhile), a second entry says what happened.
    */
-  async revoke(sanctionId: string, reason: string, actor: Actor, by: string = actor.who): Promise<RevokeResult> {
+  async revoke(
+    sanctionId: string,
+    reason: string,
+    actor: Actor,
+    by: string = actor.who,
+    options: { wrongful?: boolean } = {},
+  ): Promise<RevokeResult> {
     if (typeof sanctionId !== "string") throw new WardenError("INVALID_SANCTION", "a sanction id is a string");
     const existing = await this.sanctions.find(sanctionId);
     if (existing === null) return { status: "not_found" };
     const expected = existing.revoked ? "already_revoked" : "revoked";
-    const entry = await this.record(actor, "revoke", existing.id, { status: expected });
+    const wrongful = options.wrongful === true;
+    const entry = await this.record(actor, "revoke", existing.id, { status: expected, ...(wrongful ? { wrongful } : {}) });
     const result = await this.thenAct(entry, actor, {}, () => this.sanctions.revoke(existing.id, { by, reason }));
     if (result.status !== expected) {
       await this.record(actor, "revoke", existing.id, { status: result.status, entry: entry.seq }).catch(() => {});
     }
+    if (wrongful && result.status !== "not_found") await this.forgiveSanction(existing, actor);
     return result;
   }
 
-  /** Everything the store holds about an ID, as one document (audited; the entry holds counts, not the data). */
-  async export(did: DigitalId, actor: Actor): Promise<IdentityExport> {
+  /** Takes back a policy sanction's ladder step (audited); see src/reviews/forgiveness.ts. */
+  private async forgiveSanction(sanction: Sanction, actor: Actor): Promise<void> {
+    if (sanction.statement?.ladder === undefined) return;
+    const entry = await this.record(actor, "revoke", sanction.id, { forgiven: sanction.statement.ladder.track });
+    await this.thenAct(entry, actor, {}, () => forgive(this.store, this.options.policy, sanction, this.now()));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Due process: the review queue, appeals, report cases, the transparency report.
+  // ---------------------------------------------------------------------------------------
+
+  /** Appeals waiting for a decision, oldest first (audited as one look at the queue). */
+  async appealQueue(actor: Actor, limit = 50): Promise<Appeal[]> {
+    await this.record(actor, "view", null, { what: "appeal queue" });
+    return this.due.appeals.queue(limit);
+  }
+
+  /** One appeal with its sanction (audited). */
+  async appeal(appealId: string, actor: Actor): Promise<{ appeal: Appeal; sanction: Sanction | null }> {
+    const appeal = await this.due.appeals.get(appealId);
+    await this.record(actor, "view", appeal.did, { what: "appeal", appealId: appeal.id });
+    return { appeal, sanction: await this.sanctions.find(appeal.sanctionId) };
+  }
+
+  /** Takes an appeal into review (audited; not by the sanction's issuer). */
+  async takeAppeal(appealId: string, actor: Actor): Promise<Appeal> {
+    const entry = await this.record(actor, "appeal", appealId, { state: "in_review" });
+    return this.thenAct(entry, actor, {}, () => this.due.appeals.take(appealId, actor));
+  }
+
+  /**
+   * Decides an appeal (audited first; not by the sanction's issuer: FOUR_EYES). Upheld: the
+   * sanction is revoked — or, with `end`, shortened (revoked and issued again ending then) —
+   * and its ladder step forgiven.
+   */
+  async decideAppeal(appealId: string, decision: AppealDecision, actor: Actor): Promise<Appeal> {
+    const entry = await this.record(actor, "appeal", appealId, {
+      outcome: decision.outcome,
+      ...(decision.end === undefined ? {} : { end: decision.end }),
+    });
+    return this.thenAct(entry, actor, {}, () =>
+      this.due.appeals.decide(appealId, decision, actor, async (appeal, d): Promise<AppliedRemedy> => {
+        const sanction = await this.sanctions.find(appeal.sanctionId);
+        if (sanction === null) return { remedy: "revoked" };
+        const why = `appeal upheld: ${d.reason}`;
+        if (d.end !== undefined && sanction.end !== sanction.start && (sanction.end === null || d.end < sanction.end) && d.end > this.now()) {
+          await this.revoke(sanction.id, why, actor);
+          const shorter = await this.issue(
+            {
+              did: sanction.did,
+              kind: sanction.kind,
+              duration: d.end - this.now(),
+              reason: `${sanction.reason} (shortened on appeal)`,
+              grounds: {
+                rule: sanction.statement?.rule ?? null,
+                events: sanction.statement?.facts.events ?? [],
+                reports: sanction.statement?.facts.reports ?? 0,
+                automatedDetection: sanction.statement?.automated.detection ?? false,
+              },
+            },
+            actor,
+          );
+          await this.forgiveSanction(sanction, actor);
+          return { remedy: "shortened", end: shorter.status === "issued" ? shorter.sanction.end : d.end };
+        }
+        await this.revoke(sanction.id, why, actor, actor.who, { wrongful: true });
+        return { remedy: "revoked" };
+      }),
+    );
+  }
+
+  /** Report cases waiting for a person, oldest first (audited). */
+  async caseQueue(actor: Actor, limit = 50): Promise<ReportCase[]> {
+    await this.record(actor, "view", null, { what: "case queue" });
+    return this.due.cases.queue(limit);
+  }
+
+  /** One report case with its reports, reasons and evidence (audited: it holds reporters' words and chat lines). */
+  async reportCase(caseId: string, actor: Actor): Promise<ReportCase> {
+    const record = await this.due.cases.get(caseId);
+    await this.record(actor, "view", record.did, { what: "case", caseId: record.id, evidence: record.evidence !== undefined });
+    return record;
+  }
+
+  /**
+   * Decides a report case (audited first). `sanction` issues `kind` as the deciding person,
+   * with the case's report count in its statement; `dismiss` with `unfounded` counts against
+   * every reporter (misuse). Every reporter is told the outcome.
+   */
+  async decideCase(
+    caseId: string,
+    decision:
+      | { action: "sanction"; kind: SanctionRequest["kind"]; duration?: number; rule?: string; reason: string }
+      | { action: "dismiss"; reason: string; unfounded?: boolean },
+    actor: Actor,
+  ): Promise<ReportCase> {
+    const entry = await this.record(actor, "case", caseId, {
+      action: decision.action,
+      ...(decision.action === "sanction" ? { kind: decision.kind } : { unfounded: decision.unfounded === true }),
+    });
+    return this.thenAct(entry, actor, {}, () =>
+      this.due.cases.decide(caseId, decision, actor, async (record) => {
+        if (decision.action !== "sanction") return null;
+        const result = await this.issue(
+          {
+            did: record.did,
+            kind: decision.kind,
+            reason: decision.reason,
+            ...(decision.duration === undefined ? {} : { duration: decision.duration }),
+            ...(decision.rule === undefined ? {} : { rule: decision.rule }),
+            grounds: { reports: record.count, automatedDetection: false },
+          },
+          actor,
+        );
+        return result.status === "issued" ? result.sanction.id : null;
+      }),
+    );
+  }
+
+  /** The transparency report of `[from, to]` (UTC days); no personal data, so not audited. */
+  transparency(from: string, to: string): Promise<TransparencyReport> {
+    return this.due.transparency.report(from, to);
+  }
+
+  /**
+   * Everything the store holds about an ID, as one document (audited; the entry holds counts,
+   * not the data). The staff copy is full. The subject's copy (`copy: "subject"`, what the
+   * player API hands a player about themselves) redacts other people: reporters' IDs and
+   * reasons, other players' chat lines, staff names (replaced by their role).
+   */
+  async export(did: DigitalId, actor: Actor, options: { copy?: "staff" | "subject" } = {}): Promise<IdentityExport> {
     assertDigitalId(did);
-    const [profile, sessions, sanctions, events, points, reportsAgainst, audit] = await Promise.all([
-      this.store.profileOf(did),
-      this.store.sessionsOf(did),
-      this.store.sanctionsOf(did),
-      this.store.offensesOf(did, { limit: MAX_EXPORT_EVENTS }),
-      this.decayedPoints(did),
-      this.store.reportsAgainst(did),
-      this.auditAbout(did),
-    ]);
-    await this.record(actor, "export", did, { sanctions: sanctions.length, events: events.length });
-    return {
+    const copy = options.copy ?? "staff";
+    const [profile, sessions, sanctions, events, points, reportsAgainst, audit, reviews, reportsFiled, reporter] =
+      await Promise.all([
+        this.store.profileOf(did),
+        this.store.sessionsOf(did),
+        this.store.sanctionsOf(did),
+        this.store.offensesOf(did, { limit: MAX_EXPORT_EVENTS }),
+        this.decayedPoints(did),
+        this.store.reportsAgainst(did),
+        this.auditAbout(did),
+        this.store.reviewsOf(did),
+        this.due.cases.receipts(did),
+        this.store.reporterStanding(did),
+      ]);
+    await this.record(actor, "export", did, { sanctions: sanctions.length, events: events.length, copy });
+    const appeals = reviews.filter((r): r is Appeal => r.type === "appeal");
+    const cases = reviews.filter((r): r is ReportCase => r.type === "case");
+    const full: IdentityExport = {
       did,
       exportedAt: new Date(this.now()).toISOString(),
+      copy,
       profile,
       sessions,
       sanctions,
       events,
       points,
       reportsAgainst,
+      appeals,
+      cases,
+      reportsFiled,
+      reporter,
       audit,
     };
+    return copy === "staff" ? full : redactForSubject(full);
   }
 
   /**
-   * Erases an ID's events, history, points, bindings, names and reports. An active ban
-   * stays as a minimal record (ID, kind, end) so that erasure is no way out of it, unless
-   * `includingSanctions`. The audit entry, written first, records the act, not the erased data.
+   * Erases an ID's events, history, points, bindings, names, reports, appeals and cases, and
+   * redacts it from the records it only takes part in (reports it filed, its chat lines in
+   * others' evidence). An active ban stays as a minimal record (ID, kind, end, a statement
+   * saying the details were erased at the player's request) so that erasure is no way out of
+   * it, unless `includingSanctions`. The audit entry, written first, records the act, not the
+   * erased data.
    */
   async forget(
     did: DigitalId,
@@ -203,27 +458,79 @@ export class AdminService {
   ): Promise<{ keptBans: number }> {
     assertDigitalId(did);
     const now = this.now();
+    const stored = await this.store.sanctionsOf(did);
     const keep = options.includingSanctions
       ? []
-      : (await this.store.sanctionsOf(did))
+      : stored
           .filter((s) => s.kind === "ban" && isActive(s, now))
           .map(
             (s): Sanction => ({
               id: s.id,
               did,
               kind: "ban",
-              reason: "(erased)",
+              reason: ERASED,
               by: "(erased)",
               start: s.start,
               end: s.end,
+              ...(s.statement === undefined
+                ? {}
+                : {
+                    statement: {
+                      scope: s.statement.scope,
+                      rule: null,
+                      facts: { events: [], reports: 0 },
+                      automated: s.statement.automated,
+                      decidedBy: s.statement.decidedBy,
+                      appeal: s.statement.appeal,
+                      erased: true as const,
+                    },
+                  }),
             }),
           );
     const entry = await this.record(actor, "forget", did, {
       keptBans: keep.length,
       includingSanctions: options.includingSanctions === true,
     });
-    await this.thenAct(entry, actor, {}, () => this.store.forget(did, keep, this.options.retention));
+    await this.thenAct(entry, actor, {}, async () => {
+      const involved = await this.store.involvedIn(did);
+      await this.store.forget(did, keep, this.options.retention);
+      for (const id of involved) await this.redactFrom(id, did);
+      const kept = new Set(keep.map((s) => s.id));
+      for (const s of stored) if (!kept.has(s.id)) await this.store.untrackActive(s.id, s.kind);
+    });
     return { keptBans: keep.length };
+  }
+
+  /** Removes a forgotten ID from a record it took part in: its reports (and their reasons) and its chat lines. */
+  private async redactFrom(id: string, did: DigitalId): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const record = await this.store.review(id);
+      if (record === null || record.did === did) return;
+      let next: ReviewRecord;
+      if (record.type === "case") {
+        next = {
+          ...record,
+          reports: record.reports.filter((r) => r.reporter !== did),
+          ...(record.evidence === undefined
+            ? {}
+            : { evidence: { ...record.evidence, lines: record.evidence.lines.filter((l) => l.did !== did) } }),
+        };
+      } else if (record.type === "evidence") {
+        next = { ...record, snapshot: { ...record.snapshot, lines: record.snapshot.lines.filter((l) => l.did !== did) } };
+      } else return;
+      next.rev = record.rev + 1;
+      const keepMs =
+        record.type === "evidence"
+          ? this.options.dueProcess.evidence.retentionMs
+          : this.options.dueProcess.caseRetentionMs;
+      const others =
+        next.type === "case"
+          ? [...new Set([...next.reports.map((r) => r.reporter), ...(next.evidence?.lines.map((l) => l.did) ?? [])])]
+          : next.type === "evidence"
+            ? [...new Set(next.snapshot.lines.map((l) => l.did))]
+            : [];
+      if ((await this.store.saveReview(next, record.rev, keepMs, others.filter((d) => d !== next.did))) === "saved") return;
+    }
   }
 
   /** The audit log, newest first (reading the log is not itself audited). */

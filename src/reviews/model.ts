@@ -137,6 +137,10 @@ export interface Appeal extends ReviewBase {
 /** One report in a case: who (kept for staff only), when, with what weight and reason. */
 export interface CaseReport {
   reporter: DigitalId;
+  /** The reporter's receipt (`r` + 12 base32 chars): what they are told and can look up; says nothing about the case or the reported player. */
+  receipt: string;
+  /** Category the reporter chose (`harassment`, `cheating`…; `other` by default). */
+  category: string;
   at: number;
   weight: number;
   reason: string;

@@ -5,10 +5,10 @@
  */
 
 /** Where a staff act came from. */
-export type AuditFace = "cli" | "api" | "code";
+export type AuditFace = "cli" | "api" | "code" | "player";
 
 /** What was done. Lookups of an identity's data are audited like sanctions. */
-export type AuditAction = "lookup" | "view" | "issue" | "revoke" | "export" | "forget";
+export type AuditAction = "lookup" | "view" | "issue" | "revoke" | "export" | "forget" | "appeal" | "case";
 
 /** One entry of the hash-chained audit log. */
 export interface AuditEntry {
