@@ -5,8 +5,9 @@
  * Environment: REDIS_URL (the Redis the servers use), WARDEN_SECRET (for `id`),
  * WARDEN_PREFIX (key prefix, default "warden").
  *
- * Exit codes: 0 done · 1 store unreachable or unexpected failure · 2 bad input (nothing
- * written) · 3 unknown sanction id or identity · 4 `audit verify` found the chain broken.
+ * Exit codes: 0 done · 1 store unreachable or unexpected failure · 2 bad input or refused
+ * (nothing written; e.g. FOUR_EYES) · 3 unknown sanction, identity, appeal or case · 4
+ * `audit verify` found the chain broken.
  *
  * Every look at an identity's data and every act is recorded in the audit log as
  * `cli:<user>` (with `--why` when given).
@@ -25,6 +26,10 @@ import { AuditLog } from "./audit.js";
 import { AdminService, type Actor } from "./service.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { RedisStore } from "../stores/redis/redis-store.js";
+import { resolveConduct } from "../policy/conduct.js";
+import { createDueProcess, type DueProcess } from "../reviews/due-process.js";
+import { resolveDueProcess } from "../reviews/options.js";
+import { parseDay, reportToCsv } from "../reviews/transparency.js";
 
 /** Exit codes of the CLI (documented in README). */
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, auditBroken: 4 } as const;
@@ -61,15 +66,24 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
   try {
     await store.connect();
     const retention = DEFAULT_OPTIONS.retention;
+    const dueProcess = resolveDueProcess(undefined);
+    let due: DueProcess | undefined;
     const sanctions = new SanctionsService(store, retention, {
       before: () => null,
-      issued: () => {},
-      revoked: () => {},
+      issued: (s) => due?.transparency.issued(s),
+      revoked: (s) => due?.transparency.revoked(s),
     });
-    const admin = new AdminService(store, sanctions, new AuditLog(store, retention.auditMs), {
-      policy: resolvePolicy(),
-      retention,
+    due = createDueProcess(store, dueProcess, {
+      storeFailed: (operation, e) => io.err(`warden: ${operation} failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      findSanction: (id) => sanctions.find(id),
     });
+    const admin = new AdminService(
+      store,
+      sanctions,
+      new AuditLog(store, retention.auditMs),
+      { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
+      due,
+    );
     return await run(admin, store);
   } finally {
     await store.close();
@@ -77,7 +91,7 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
 }
 
 function actorOf(who: string, why?: string): Actor {
-  return { face: "cli", who, why: why ?? null };
+  return { face: "cli", who, why: why ?? null, role: "moderator" };
 }
 
 function when(ms: number | null): string {
@@ -145,9 +159,10 @@ export function buildProgram(io: Io): Command {
       .argument("<did>", "digital ID (see `warden id`)")
       .requiredOption("--reason <text>", "why; shown to the player")
       .option("--by <name>", "issuer recorded with the sanction", defaultIssuer())
+      .option("--rule <id>", "the rule of the code of conduct broken (shown to the player)")
       .addOption(json());
     if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
-    command.action(async (didArg: string, opts: Common & { reason: string; by: string; for?: string }) => {
+    command.action(async (didArg: string, opts: Common & { reason: string; by: string; for?: string; rule?: string }) => {
       // Everything is checked before the store is opened: bad input writes nothing.
       const did = assertDigitalId(didArg);
       const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
@@ -160,6 +175,7 @@ export function buildProgram(io: Io): Command {
             reason: opts.reason,
             by: opts.by,
             ...(duration === undefined ? {} : { duration }),
+            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
           },
           actorOf(defaultIssuer()),
         ),
@@ -180,10 +196,11 @@ export function buildProgram(io: Io): Command {
     .argument("<sanctionId>", "as printed when it was issued (`<did>.<suffix>`)")
     .option("--reason <text>", "why it is lifted", "")
     .option("--by <name>", "who lifts it", defaultIssuer())
+    .option("--wrongful", "the sanction was wrong: also forgive the ladder step it came from")
     .addOption(json())
-    .action(async (sanctionId: string, opts: Common & { reason: string; by: string }) => {
+    .action(async (sanctionId: string, opts: Common & { reason: string; by: string; wrongful?: boolean }) => {
       const result = await withService(io, (admin) =>
-        admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by),
+        admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by, { wrongful: opts.wrongful === true }),
       );
       if (result.status === "not_found")
         throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
@@ -307,10 +324,13 @@ export function buildProgram(io: Io): Command {
     .command("export")
     .description("print everything the store holds about a digital ID, as one JSON document")
     .argument("<did>", "digital ID")
+    .option("--subject", "the data subject's own copy: other people redacted (reporters, others' chat lines, staff names)")
     .addOption(why())
-    .action(async (didArg: string, opts: { why?: string }) => {
+    .action(async (didArg: string, opts: { why?: string; subject?: boolean }) => {
       const did = assertDigitalId(didArg);
-      const document = await withService(io, (admin) => admin.export(did, actorOf(defaultIssuer(), opts.why)));
+      const document = await withService(io, (admin) =>
+        admin.export(did, actorOf(defaultIssuer(), opts.why), { copy: opts.subject ? "subject" : "staff" }),
+      );
       io.out(`${JSON.stringify(document, null, 2)}\n`);
     });
 
@@ -373,8 +393,166 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  addDueProcessCommands(program, io, json, why);
   refuseFlagsAsValues(program);
   return program;
+}
+
+function limitOf(text: string): number {
+  const limit = Number(text);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500)
+    throw new CliError("--limit must be a whole number from 1 to 500", EXIT.badInput);
+  return limit;
+}
+
+/** The review queue (appeals, report cases) and the transparency report. */
+function addDueProcessCommands(program: Command, io: Io, json: () => Option, why: () => Option): void {
+  const print = (opts: Common, value: unknown, text: string) => io.out(opts.json ? `${JSON.stringify(value)}\n` : text);
+
+  program
+    .command("appeals")
+    .description("appeals waiting for a decision, oldest first")
+    .option("--limit <n>", "how many", "50")
+    .addOption(json())
+    .action(async (opts: Common & { limit: string }) => {
+      const limit = limitOf(opts.limit);
+      const list = await withService(io, (admin) => admin.appealQueue(actorOf(defaultIssuer()), limit));
+      print(
+        opts,
+        list,
+        list.length === 0
+          ? "(no appeal waiting)\n"
+          : `${list.map((a) => `${a.id}  ${a.state}  filed ${when(a.openedAt)}  issued by ${a.issuedBy}  ${JSON.stringify(a.text.slice(0, 80))}`).join("\n")}\n`,
+      );
+    });
+
+  const appeal = program.command("appeal").description("read and decide one appeal (not one of your own sanctions)");
+  appeal
+    .command("show")
+    .argument("<appealId>", "as listed by `warden appeals`")
+    .addOption(why())
+    .addOption(json())
+    .action(async (id: string, opts: Common & { why?: string }) => {
+      const found = await withService(io, (admin) => admin.appeal(id, actorOf(defaultIssuer(), opts.why)));
+      print(opts, found, `${JSON.stringify(found, null, 2)}\n`);
+    });
+  appeal
+    .command("review")
+    .description("take the appeal into review")
+    .argument("<appealId>")
+    .addOption(json())
+    .action(async (id: string, opts: Common) => {
+      const a = await withService(io, (admin) => admin.takeAppeal(id, actorOf(defaultIssuer())));
+      print(opts, a, `${a.id} in review\n`);
+    });
+  for (const outcome of ["uphold", "reject"] as const) {
+    const command = appeal
+      .command(outcome)
+      .description(
+        outcome === "uphold"
+          ? "uphold the appeal: the sanction is revoked (or shortened with --until) and its ladder step forgiven"
+          : "reject the appeal, with a reason the player reads",
+      )
+      .argument("<appealId>")
+      .requiredOption("--reason <text>", "told to the player")
+      .addOption(json());
+    if (outcome === "uphold") command.option("--until <duration>", "shorten instead: the sanction ends this long from now");
+    command.action(async (id: string, opts: Common & { reason: string; until?: string }) => {
+      const end = opts.until === undefined ? undefined : Date.now() + parseDuration(opts.until);
+      const a = await withService(io, (admin) =>
+        admin.decideAppeal(
+          id,
+          { outcome: outcome === "uphold" ? "upheld" : "rejected", reason: opts.reason, ...(end === undefined ? {} : { end }) },
+          actorOf(defaultIssuer()),
+        ),
+      );
+      print(opts, a, `${a.id} ${a.state}${a.decision?.remedy ? ` (${a.decision.remedy})` : ""}\n`);
+    });
+  }
+
+  program
+    .command("cases")
+    .description("report cases waiting for a person, oldest first")
+    .option("--limit <n>", "how many", "50")
+    .addOption(json())
+    .action(async (opts: Common & { limit: string }) => {
+      const limit = limitOf(opts.limit);
+      const list = await withService(io, (admin) => admin.caseQueue(actorOf(defaultIssuer()), limit));
+      print(
+        opts,
+        list,
+        list.length === 0
+          ? "(no case waiting)\n"
+          : `${list.map((c) => `${c.id}  ${c.count} report(s)  weight ${c.weight}  queued ${when(c.queuedAt ?? c.openedAt)}`).join("\n")}\n`,
+      );
+    });
+
+  const reportCase = program.command("case").description("read and decide one report case");
+  reportCase
+    .command("show")
+    .argument("<caseId>")
+    .addOption(why())
+    .addOption(json())
+    .action(async (id: string, opts: Common & { why?: string }) => {
+      const c = await withService(io, (admin) => admin.reportCase(id, actorOf(defaultIssuer(), opts.why)));
+      print(opts, c, `${JSON.stringify(c, null, 2)}\n`);
+    });
+  reportCase
+    .command("sanction")
+    .description("act on the reports: issue a sanction as yourself (the reporters are told it was acted on)")
+    .argument("<caseId>")
+    .requiredOption("--kind <kind>", `one of ${SANCTION_KINDS.join(", ")}`)
+    .option("--for <duration>", "how long (mute, freeze, ban)")
+    .option("--rule <id>", "the rule of the code of conduct broken")
+    .requiredOption("--reason <text>", "shown to the player")
+    .addOption(json())
+    .action(async (id: string, opts: Common & { kind: string; for?: string; rule?: string; reason: string }) => {
+      if (!(SANCTION_KINDS as readonly string[]).includes(opts.kind))
+        throw new CliError(`--kind must be one of ${SANCTION_KINDS.join(", ")}`, EXIT.badInput);
+      const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
+      const c = await withService(io, (admin) =>
+        admin.decideCase(
+          id,
+          {
+            action: "sanction",
+            kind: opts.kind as SanctionKind,
+            reason: opts.reason,
+            ...(duration === undefined ? {} : { duration }),
+            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+          },
+          actorOf(defaultIssuer()),
+        ),
+      );
+      print(opts, c, `${c.id} actioned${c.outcome?.sanctionId ? `: ${c.outcome.sanctionId}` : ""}\n`);
+    });
+  reportCase
+    .command("dismiss")
+    .description("no action: the reporters are told; --unfounded counts against each of them")
+    .argument("<caseId>")
+    .requiredOption("--reason <text>", "kept with the case")
+    .option("--unfounded", "the reports were unfounded (repeated: the reporter's reports are suspended)")
+    .addOption(json())
+    .action(async (id: string, opts: Common & { reason: string; unfounded?: boolean }) => {
+      const c = await withService(io, (admin) =>
+        admin.decideCase(id, { action: "dismiss", reason: opts.reason, unfounded: opts.unfounded === true }, actorOf(defaultIssuer())),
+      );
+      print(opts, c, `${c.id} dismissed\n`);
+    });
+
+  program
+    .command("transparency")
+    .description("the transparency report of a period (UTC days, both included): counts and medians, no personal data")
+    .requiredOption("--from <date>", "first day, YYYY-MM-DD")
+    .requiredOption("--to <date>", "last day, YYYY-MM-DD")
+    .option("--csv", "CSV instead of text")
+    .addOption(json())
+    .action(async (opts: Common & { from: string; to: string; csv?: boolean }) => {
+      parseDay(opts.from, "--from");
+      parseDay(opts.to, "--to");
+      const report = await withService(io, (admin) => admin.transparency(opts.from, opts.to));
+      if (opts.json) return io.out(`${JSON.stringify(report, null, 2)}\n`);
+      io.out(reportToCsv(report));
+    });
 }
 
 /**
@@ -419,7 +597,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     if (e instanceof WardenError) {
       io.err(`warden: ${e.message}\n`);
-      if (e.code === "IDENTITY_NOT_FOUND" || e.code === "SANCTION_NOT_FOUND") return EXIT.notFound;
+      if (
+        e.code === "IDENTITY_NOT_FOUND" ||
+        e.code === "SANCTION_NOT_FOUND" ||
+        e.code === "APPEAL_NOT_FOUND" ||
+        e.code === "CASE_NOT_FOUND"
+      )
+        return EXIT.notFound;
       return e.code === "STORE_UNAVAILABLE" || e.code === "STORE_SCRIPT" ? EXIT.failure : EXIT.badInput;
     }
     io.err(`warden: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
