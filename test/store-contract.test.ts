@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { auditEntry } from "./helpers/audit.js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -9,7 +10,8 @@ import {
   type Sanction,
   type WardenStore,
 } from "../src/index.js";
-import { draftSanction } from "../src/sanctions/model.js";
+import { draftSanction, type PlayerNotice } from "../src/sanctions/model.js";
+import type { Appeal, EvidenceRecord, ReportCase, ReviewRecord } from "../src/reviews/model.js";
 import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
 import { resolvePolicy } from "../src/policy/ladder.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
@@ -34,10 +36,69 @@ function recorded(result: RecordedOffense | undefined): Extract<RecordedOffense,
   return result;
 }
 
+/** 8 base32 characters, as the ids of sanctions and review records end. */
+const suffix = () => Array.from(randomBytes(8), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join("");
+
+function appeal(subject: string, over: Partial<Appeal> = {}): Appeal {
+  const sanctionId = `${subject}.${suffix()}`;
+  return {
+    id: `${sanctionId}.a`,
+    did: subject,
+    rev: 1,
+    openedAt: Date.now(),
+    type: "appeal",
+    state: "filed",
+    sanctionId,
+    issuedBy: "policy",
+    text: "I did not spam",
+    via: "http",
+    ...over,
+  };
+}
+
+function reportCase(subject: string, over: Partial<ReportCase> = {}): ReportCase {
+  return {
+    id: `${subject}.${suffix()}.c`,
+    did: subject,
+    rev: 1,
+    openedAt: Date.now(),
+    type: "case",
+    state: "collecting",
+    weight: 1,
+    count: 0,
+    reports: [],
+    ...over,
+  };
+}
+
+function evidence(subject: string, over: Partial<EvidenceRecord> = {}): EvidenceRecord {
+  return {
+    id: `${subject}.${suffix()}.e`,
+    did: subject,
+    rev: 1,
+    openedAt: Date.now(),
+    type: "evidence",
+    state: "kept",
+    kind: "flood",
+    snapshot: { room: { name: "world", id: "r1" }, takenAt: Date.now(), lines: [] },
+    ...over,
+  };
+}
+
+/** The next revision of a record, as a service writes it over `expectedRev = record.rev`. */
+function next<T extends ReviewRecord>(record: T, over: Partial<T> = {}): T {
+  return { ...record, ...over, rev: record.rev + 1 };
+}
+
+const ids = (records: readonly ReviewRecord[]) => records.map((r) => r.id);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface Harness {
   store: WardenStore;
   /** Remaining TTL in ms of the record that holds an ID's sanctions: -1 none, -2 missing. Redis only. */
   ttl?: (did: string) => Promise<number>;
+  /** The store's key layout. Redis only. */
+  keys?: RedisKeys;
   cleanup(): Promise<void>;
 }
 
@@ -56,6 +117,7 @@ const harnesses: Record<string, () => Promise<Harness>> = {
     return {
       store,
       ttl: (d) => admin.pttl(new RedisKeys(prefix).sanctions(d)),
+      keys: new RedisKeys(prefix),
       cleanup: async () => {
         await store.close();
         await dropPrefix(admin, prefix);
@@ -374,6 +436,340 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect((await h.store.readFeed("0", { count: 1000, blockMs: 0 })).some((e) => e.did === id)).toBe(false);
     });
 
+    it("saves review records by compare-and-set on their revision, whole (empty lists included)", async () => {
+      const subject = did();
+      const a = appeal(subject);
+      expect(await h.store.saveReview(a, null, 60_000, [])).toBe("saved");
+      expect(await h.store.review(a.id)).toEqual(a);
+      // Expecting a new record when one exists, or any revision when none exists: conflict.
+      expect(await h.store.saveReview(a, null, 60_000, [])).toBe("conflict");
+      const other = appeal(subject);
+      expect(await h.store.saveReview({ ...other, rev: 2 }, 1, 60_000, [])).toBe("conflict");
+      expect(await h.store.review(other.id)).toBeNull();
+
+      const inReview = next(a, { state: "in_review", reviewer: "mod", reviewedAt: a.openedAt + 1 });
+      expect(await h.store.saveReview(inReview, 1, 60_000, [])).toBe("saved");
+      // A second moderator who read revision 1 loses: nothing of theirs is written.
+      expect(await h.store.saveReview(next(a, { state: "withdrawn" }), 1, 60_000, [])).toBe("conflict");
+      expect(await h.store.saveReview({ ...inReview, rev: 6, state: "upheld" }, 5, 60_000, [])).toBe("conflict");
+      expect(await h.store.review(a.id)).toEqual(inReview);
+      const copy = await h.store.review(a.id);
+      copy!.state = "upheld";
+      expect((await h.store.review(a.id))!.state).toBe("in_review");
+
+      // Empty lists stay lists (no re-encoding on the way).
+      const c = reportCase(subject);
+      const e = evidence(subject);
+      await h.store.saveReview(c, null, 60_000, []);
+      await h.store.saveReview(e, null, 60_000, []);
+      expect(await h.store.review(c.id)).toEqual(c);
+      expect(await h.store.review(e.id)).toEqual(e);
+      expect(await h.store.review("garbage")).toBeNull();
+      expect(await h.store.review(`${did()}.${suffix()}.c`)).toBeNull();
+    });
+
+    it("refuses review writes that cannot be right (STORE_SCRIPT), and writes nothing", async () => {
+      const subject = did();
+      const a = appeal(subject);
+      const refused = [
+        h.store.saveReview({ ...a, rev: 2 }, null, 60_000, []), // rev must be expectedRev + 1
+        h.store.saveReview({ ...a, did: did() }, null, 60_000, []), // the id is not in the subject's slot
+        h.store.saveReview({ ...a, state: undefined } as unknown as Appeal, null, 60_000, []),
+        h.store.saveReview({ ...a, type: "ticket" } as unknown as Appeal, null, 60_000, []),
+        h.store.saveReview({ ...a, id: "not-an-id" }, null, 60_000, []),
+        h.store.saveReview(a, null, 0, []),
+        h.store.saveReview(a, null, 60_000, ["{other}"]),
+        h.store.saveReview({ ...a, text: "x".repeat(300_000) }, null, 60_000, []),
+        h.store.forgive(subject, "spam", -1, null, Date.now(), 600_000),
+        h.store.forgive(subject, "spam", 1, null, Date.now(), 0),
+        h.store.countStats("yesterday", { a: 1 }, {}, 60_000),
+        h.store.countStats("2026-12-01", { a: Number.NaN }, {}, 60_000),
+        h.store.trackActive(`${subject}.${suffix()}`, "mute|ban", null),
+        h.store.noteReporter(subject, "maybe" as "upheld", 60_000),
+      ];
+      for (const call of refused)
+        await expect(call).rejects.toMatchObject({ name: "WardenError", code: "STORE_SCRIPT" });
+      expect(await h.store.review(a.id)).toBeNull();
+      expect(await h.store.reviewsOf(subject)).toEqual([]);
+    });
+
+    it("keeps each type's review queue in step with isQueued, oldest openedAt first, and bounds the limit", async () => {
+      const t = Date.now();
+      const late = appeal(did(), { openedAt: t + 20 });
+      const early = appeal(did(), { openedAt: t + 10 });
+      const c = reportCase(did(), { openedAt: t });
+      const e = evidence(did(), { openedAt: t });
+      for (const r of [late, early, c, e]) expect(await h.store.saveReview(r, null, 60_000, [])).toBe("saved");
+      expect(ids(await h.store.reviewQueue("appeal", 10))).toEqual([early.id, late.id]);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([]); // collecting: not queued yet
+      expect(await h.store.reviewQueue("evidence", 10)).toEqual([]);
+
+      const open = next(c, { state: "open", queuedAt: t + 1 });
+      await h.store.saveReview(open, 1, 60_000, []);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([open]);
+      await h.store.saveReview(next(early, { state: "in_review", reviewer: "mod" }), 1, 60_000, []);
+      expect(ids(await h.store.reviewQueue("appeal", 10))).toEqual([early.id, late.id]); // in review: still queued
+      await h.store.saveReview(next(next(early), { state: "upheld", decidedAt: t + 30 }), 2, 60_000, []);
+      expect(ids(await h.store.reviewQueue("appeal", 10))).toEqual([late.id]);
+      await h.store.saveReview(next(open, { state: "dismissed" }), 2, 60_000, []);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([]);
+
+      const more = [appeal(did(), { openedAt: t + 15 }), appeal(did(), { openedAt: t + 25 })];
+      for (const r of more) await h.store.saveReview(r, null, 60_000, []);
+      expect(ids(await h.store.reviewQueue("appeal", 2))).toEqual([more[0]!.id, late.id]);
+      expect(await h.store.reviewQueue("appeal", 1e12)).toHaveLength(3);
+      expect(await h.store.reviewQueue("appeal", 0)).toEqual([]);
+      expect(await h.store.reviewQueue("appeal", Number.NaN)).toEqual([]);
+      expect(await h.store.reviewQueue("ticket" as "appeal", 10)).toEqual([]);
+    });
+
+    it("lists a subject's records oldest first and the records an ID takes part in; deletes a record everywhere", async () => {
+      const subject = did();
+      const [r1, r2] = [did(), did()];
+      const t = Date.now();
+      const c = reportCase(subject, { openedAt: t + 5, state: "open" });
+      const e = evidence(subject, { openedAt: t });
+      await h.store.saveReview(c, null, 60_000, [r1, r2, r1, subject]);
+      await h.store.saveReview(e, null, 60_000, [r1]);
+      expect(ids(await h.store.reviewsOf(subject))).toEqual([e.id, c.id]);
+      expect(await h.store.reviewsOf(r1)).toEqual([]);
+      expect((await h.store.involvedIn(r1)).sort()).toEqual([c.id, e.id].sort());
+      expect(await h.store.involvedIn(r2)).toEqual([c.id]);
+      expect(await h.store.involvedIn(subject)).toEqual([]); // the subject is not "involved" in its own record
+
+      // A new revision that no longer names r2 (a redacted line): r2 is no longer involved.
+      await h.store.saveReview(next(c), 1, 60_000, [r1]);
+      expect(await h.store.involvedIn(r2)).toEqual([]);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([next(c)]);
+
+      await h.store.deleteReview(c.id);
+      expect(await h.store.review(c.id)).toBeNull();
+      expect(ids(await h.store.reviewsOf(subject))).toEqual([e.id]);
+      expect(await h.store.involvedIn(r1)).toEqual([e.id]);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([]);
+      // Deleting what is not there is no error; the id can be used again afterwards.
+      await h.store.deleteReview(c.id);
+      await h.store.deleteReview("garbage");
+      expect(await h.store.saveReview(c, null, 60_000, [])).toBe("saved");
+    });
+
+    it("forgets review records, reporter standings, report counts and statistics after their retention", async () => {
+      const subject = did();
+      const reporter = did();
+      const short = appeal(subject);
+      const long = reportCase(subject, { state: "open" });
+      await h.store.saveReview(short, null, 150, [reporter]);
+      await h.store.saveReview(long, null, 60_000, [reporter]);
+      await h.store.noteReporter(reporter, "unfounded", 150, Date.now() + 100);
+      await h.store.countReportBy(reporter, Date.now(), 150);
+      await h.store.countStats("2026-11-30", { appeals: 1 }, { decide: 5 }, 150);
+      await h.store.countStats("2026-12-01", { appeals: 1 }, {}, 60_000);
+      expect(ids(await h.store.reviewQueue("appeal", 10))).toEqual([short.id]);
+      await sleep(350);
+      expect(await h.store.review(short.id)).toBeNull();
+      expect(await h.store.reviewsOf(subject)).toEqual([long]);
+      expect(await h.store.reviewQueue("appeal", 10)).toEqual([]);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([long]);
+      expect(await h.store.involvedIn(reporter)).toEqual([long.id]);
+      expect(await h.store.reporterStanding(reporter)).toEqual({ upheld: 0, unfounded: 0, suspendedUntil: 0 });
+      expect(await h.store.countReportBy(reporter, Date.now(), 60_000)).toBe(1);
+      expect((await h.store.statsOf(["2026-11-30", "2026-12-01"])).map((d) => d.day)).toEqual(["2026-12-01"]);
+      if (h.keys) {
+        // The stale queue entry was met by reviewQueue and taken out.
+        expect(await admin.zcard(h.keys.reviewQueue("appeal"))).toBe(0);
+        expect(await admin.zrange(h.keys.reviews(subject), 0, -1)).toEqual([long.id]);
+      }
+    });
+
+    it("counts a reporter's reports within the window, across calls (two in the same ms are two)", async () => {
+      const reporter = did();
+      const now = Date.now();
+      expect(await h.store.countReportBy(reporter, now, 1000)).toBe(1);
+      expect(await h.store.countReportBy(reporter, now, 1000)).toBe(2);
+      expect(await h.store.countReportBy(reporter, now + 500, 1000)).toBe(3);
+      // The two at `now` are out of the window at now + 1200; the one at now + 500 is still in.
+      expect(await h.store.countReportBy(reporter, now + 1200, 1000)).toBe(2);
+      // A shorter window counts fewer: only the two at now + 1200.
+      expect(await h.store.countReportBy(reporter, now + 1200, 100)).toBe(2);
+      expect(await h.store.countReportBy(did(), now, 1000)).toBe(1);
+    });
+
+    it("keeps a reporter's standing: upheld and unfounded cases, and a suspension", async () => {
+      const reporter = did();
+      const until = Date.now() + 3_600_000;
+      expect(await h.store.reporterStanding(reporter)).toEqual({ upheld: 0, unfounded: 0, suspendedUntil: 0 });
+      expect(await h.store.noteReporter(reporter, "upheld", 60_000)).toEqual({
+        upheld: 1,
+        unfounded: 0,
+        suspendedUntil: 0,
+      });
+      expect(await h.store.noteReporter(reporter, "unfounded", 60_000, until)).toEqual({
+        upheld: 1,
+        unfounded: 1,
+        suspendedUntil: until,
+      });
+      // Without a suspension given, the one in place stays.
+      expect(await h.store.noteReporter(reporter, "unfounded", 60_000)).toEqual({
+        upheld: 1,
+        unfounded: 2,
+        suspendedUntil: until,
+      });
+      expect(await h.store.reporterStanding(reporter)).toEqual({ upheld: 1, unfounded: 2, suspendedUntil: until });
+      expect(await h.store.reporterStanding(did())).toEqual({ upheld: 0, unfounded: 0, suspendedUntil: 0 });
+    });
+
+    it("adds up a day's counters and keeps its newest 1000 samples per name", async () => {
+      await h.store.countStats("2026-12-01", { appeals: 2, sanctions: 1 }, { decide: 100 }, 60_000);
+      await h.store.countStats("2026-12-01", { appeals: 1, half: 0.5 }, { decide: 200, first: 7 }, 60_000);
+      await h.store.countStats("2026-12-03", {}, { decide: 1 }, 60_000);
+      await h.store.countStats("2026-12-04", {}, {}, 60_000);
+      expect(await h.store.statsOf(["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "junk"])).toEqual([
+        {
+          day: "2026-12-01",
+          counts: { appeals: 3, sanctions: 1, half: 0.5 },
+          samples: { decide: [100, 200], first: [7] },
+        },
+        { day: "2026-12-03", counts: {}, samples: { decide: [1] } },
+      ]);
+      for (let i = 0; i < 1005; i++) await h.store.countStats("2026-12-02", { n: 1 }, { decide: i }, 60_000);
+      const [day] = await h.store.statsOf(["2026-12-02"]);
+      expect(day!.counts).toEqual({ n: 1005 });
+      expect(day!.samples.decide).toHaveLength(1000);
+      expect(day!.samples.decide![0]).toBe(5);
+      expect(day!.samples.decide!.at(-1)).toBe(1004);
+    });
+
+    it("counts the sanctions in force by kind; ended and untracked ones drop out", async () => {
+      const now = Date.now();
+      const [m1, m2, b1] = [sanction("mute", 1000), sanction("mute"), sanction("ban", 5000)];
+      await h.store.trackActive(m1.id, "mute", now + 1000);
+      await h.store.trackActive(m2.id, "mute", null);
+      await h.store.trackActive(b1.id, "ban", now + 5000);
+      expect(await h.store.countActive(now)).toEqual({ mute: 2, ban: 1 });
+      expect(await h.store.countActive(now + 1000)).toEqual({ mute: 1, ban: 1 }); // ends at now + 1000: over
+      // Ended ones are dropped as they are met: not back when asked about an earlier time.
+      expect(await h.store.countActive(now)).toEqual({ mute: 1, ban: 1 });
+      await h.store.untrackActive(b1.id, "ban");
+      await h.store.untrackActive(b1.id, "ban");
+      expect(await h.store.countActive(now)).toEqual({ mute: 1 });
+      expect(await h.store.countActive(8.64e15 - 1)).toEqual({ mute: 1 }); // permanent
+      await h.store.untrackActive(m2.id, "mute");
+      expect(await h.store.countActive(now)).toEqual({});
+    });
+
+    it("forgets an ID's review records (and takes them out of the queues), its involved index, reporter standing and report count", async () => {
+      const subject = did();
+      const reporter = did();
+      const otherSubject = did();
+      const now = Date.now();
+      const own = appeal(subject);
+      const evidenceOfIt = evidence(subject, { openedAt: own.openedAt + 1 });
+      const reportedByIt = reportCase(otherSubject, { state: "open" });
+      await h.store.saveReview(own, null, 60_000, [reporter]);
+      await h.store.saveReview(evidenceOfIt, null, 60_000, []);
+      await h.store.saveReview(reportedByIt, null, 60_000, [subject]);
+      await h.store.countReportBy(subject, now, 60_000);
+      await h.store.countReportBy(subject, now, 60_000);
+      await h.store.noteReporter(subject, "upheld", 60_000, now + 60_000);
+      expect(await h.store.involvedIn(subject)).toEqual([reportedByIt.id]);
+      expect(await h.store.involvedIn(reporter)).toEqual([own.id]);
+
+      await h.store.forget(subject, [], retention);
+      expect(await h.store.review(own.id)).toBeNull();
+      expect(await h.store.review(evidenceOfIt.id)).toBeNull();
+      expect(await h.store.reviewsOf(subject)).toEqual([]);
+      expect(await h.store.reviewQueue("appeal", 10)).toEqual([]);
+      expect(await h.store.involvedIn(subject)).toEqual([]);
+      expect(await h.store.involvedIn(reporter)).toEqual([]);
+      expect(await h.store.reporterStanding(subject)).toEqual({ upheld: 0, unfounded: 0, suspendedUntil: 0 });
+      if (h.keys) {
+        const left = (await keysUnder(admin, h.keys.prefix)).filter((k) => k.includes(`{${subject}}`));
+        expect(left).toEqual([]);
+        expect(await admin.zcard(h.keys.reviewQueue("appeal"))).toBe(0);
+      }
+      // Its count starts again from nothing.
+      expect(await h.store.countReportBy(subject, now, 60_000)).toBe(1);
+      // A record it merely took part in stays: the caller redacts it.
+      expect(await h.store.review(reportedByIt.id)).toEqual(reportedByIt);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([reportedByIt]);
+    });
+
+    it("forgives: lowers a track's points to the cap (never raises them), sets or clears the mark; the ladder goes on from there", async () => {
+      const id = did();
+      const now = Date.now();
+      const halfLifeMs = 600_000;
+      const ladder = resolvePolicy().tracks.get("spam")!.ladder; // 1 warn, 3 mute, 6 kick, 10 ban
+      let k = 0;
+      const event = (at: number, severity = 1): OffenseRecord => ({
+        event: {
+          at,
+          did: id,
+          room: { name: "world", id: "r1" },
+          detector: "flood",
+          kind: `k${++k}`,
+          track: "spam",
+          severity,
+          evidence: {},
+        },
+        halfLifeMs,
+        ladder,
+      });
+      const steps = async (at: number, severity = 1) =>
+        (await h.store.recordOffenses([event(at, severity)], at, 3_600_000)).map((r) => r.step);
+
+      // Nothing to forgive: nothing written.
+      await h.store.forgive(id, "spam", 0, null, now, halfLifeMs);
+      expect(await h.store.pointsOf(id)).toEqual({});
+
+      expect([...(await steps(now)), ...(await steps(now)), ...(await steps(now))]).toEqual([0, null, 1]); // warn, -, mute
+      // A cap above the points lowers nothing (but decays them to now).
+      await h.store.forgive(id, "spam", 100, 3, now, halfLifeMs);
+      expect((await h.store.pointsOf(id)).spam).toEqual({ points: 3, at: now, count: 3 });
+      await h.store.forgive(id, "abuse", 0, null, now, halfLifeMs);
+      expect((await h.store.pointsOf(id)).abuse).toBeUndefined();
+
+      // Forgiven down to the warning: the next offense issues nothing, the one after is a mute again, not a kick.
+      await h.store.forgive(id, "spam", 1, 1, now, halfLifeMs);
+      expect((await h.store.pointsOf(id)).spam).toMatchObject({ points: 1, count: 3 });
+      expect(await steps(now)).toEqual([null]);
+      expect(await steps(now)).toEqual([1]);
+
+      // The mark decides: kept at the mute (3), 2.5 + 1 issues nothing; cleared, it issues the mute again.
+      await h.store.forgive(id, "spam", 2.5, 3, now, halfLifeMs);
+      expect(await steps(now)).toEqual([null]);
+      await h.store.forgive(id, "spam", 2.5, null, now, halfLifeMs);
+      expect(await steps(now)).toEqual([1]);
+
+      // Decayed first: one half-life later 3.5 points are 1.75, below a cap of 2.
+      await h.store.forgive(id, "spam", 2, null, now + halfLifeMs, halfLifeMs);
+      const spam = (await h.store.pointsOf(id)).spam!;
+      expect(spam.points).toBeCloseTo(1.75, 9);
+      expect(spam.at).toBe(now + halfLifeMs);
+    });
+
+    it("publishes a player notice to every subscriber, and refuses one no subscriber would accept", async () => {
+      const seen: BusMessage[] = [];
+      const unsubscribe = await h.store.subscribe((m) => seen.push(m));
+      const player = did();
+      const notice: PlayerNotice = {
+        topic: "appeal",
+        key: "appeal.upheld",
+        ref: `${player}.${suffix()}.a`,
+        state: "upheld",
+        vars: { reason: "a wrong call" },
+      };
+      await h.store.publishNotice(player, notice);
+      await waitFor(() => seen.length === 1, "the notice");
+      expect(seen[0]).toEqual({ type: "notice", did: player, notice });
+      await expect(h.store.publishNotice(player, { ...notice, key: "Not A Key" })).rejects.toMatchObject({
+        code: "STORE_SCRIPT",
+      });
+      await expect(h.store.publishNotice("not-a-did", notice)).rejects.toMatchObject({ code: "STORE_SCRIPT" });
+      await sleep(50);
+      expect(seen).toHaveLength(1);
+      await unsubscribe();
+    });
+
     it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
       const head = await h.store.auditHead();
       const entry = auditEntry;
@@ -499,5 +895,137 @@ describe("RedisStore layout", () => {
     const dead = new RedisStore({ connection: "redis://127.0.0.1:1", prefix });
     await expect(dead.connect()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
     await dead.close();
+  });
+});
+
+describe("RedisStore: review and statistics keys written outside the warden", () => {
+  let store: RedisStore;
+  let keys: RedisKeys;
+  beforeEach(async () => {
+    keys = new RedisKeys(uniquePrefix("hostile"));
+    store = new RedisStore({ connection: redisUrl(), prefix: keys.prefix });
+    await store.connect();
+  });
+  afterEach(async () => {
+    await store.close();
+    await dropPrefix(admin, keys.prefix);
+  });
+
+  it("treats a review record it cannot read as absent (never thrown), and a save as new overwrites it", async () => {
+    const subject = did();
+    const a = appeal(subject);
+    const key = keys.review(subject, a.id);
+    const { rev: _rev, ...noRev } = a;
+    const junk: [string, string][] = [
+      ["1", "{not json"],
+      ["1", JSON.stringify({ id: a.id })],
+      ["1", JSON.stringify(noRev)],
+      ["2", JSON.stringify(a)], // rev field and record disagree
+      ["1", JSON.stringify({ ...a, id: `${did()}.${suffix()}.a` })],
+      ["1", JSON.stringify({ ...a, type: "ticket" })],
+      ["1", JSON.stringify({ ...a, openedAt: "yesterday" })],
+      ["1", JSON.stringify([a])],
+      ["1", `"${"x".repeat(300_000)}"`],
+    ];
+    for (const [rev, json] of junk) {
+      await admin.del(key);
+      await admin.hset(key, "rev", rev, "json", json, "inv", '[1, {}, "{bad}"');
+      await admin.zadd(keys.reviews(subject), 1, a.id);
+      await admin.zadd(keys.reviewQueue("appeal"), 1, a.id);
+      expect(await store.review(a.id), json.slice(0, 60)).toBeNull();
+      expect(await store.reviewsOf(subject)).toEqual([]);
+      expect(await store.reviewQueue("appeal", 10)).toEqual([]);
+    }
+    expect(store.dropped.records).toBeGreaterThan(0);
+    // What the warden cannot read counts as no record: saved as new, it is replaced whole.
+    await admin.hset(key, "rev", "7", "junk", "field");
+    expect(await store.saveReview(a, null, 60_000, [])).toBe("saved");
+    expect(await store.review(a.id)).toEqual(a);
+    expect(await admin.hkeys(key)).toEqual(expect.arrayContaining(["rev", "json", "inv"]));
+    expect(await admin.hexists(key, "junk")).toBe(0);
+    // A type the store cannot hold at all under a record's key fails as a store error, not a crash.
+    await admin.del(key);
+    await admin.set(key, "a string");
+    await expect(store.review(a.id)).rejects.toMatchObject({ name: "WardenError" });
+  });
+
+  it("bounds what it reads back: at most 1000 ids of an index per call, junk ids skipped and taken out", async () => {
+    const junkIds = Array.from({ length: 1500 }, (_, i) => [i, `${did()}.${suffix()}.a`] as const).flat();
+    await admin.zadd(keys.reviewQueue("appeal"), ...junkIds);
+    const real = appeal(did(), { openedAt: 1e13 }); // after every junk entry
+    await store.saveReview(real, null, 60_000, []);
+    expect(await store.reviewQueue("appeal", 1e9)).toEqual([]); // 1000 junk ids read, none of them real
+    expect(await admin.zcard(keys.reviewQueue("appeal"))).toBe(501);
+    expect(await store.reviewQueue("appeal", 1e9)).toEqual([real]);
+    expect(await admin.zcard(keys.reviewQueue("appeal"))).toBe(1);
+
+    const subject = did();
+    const own = Array.from({ length: 1200 }, (_, i) => [i, `${subject}.${suffix()}.e`] as const).flat();
+    await admin.zadd(keys.reviews(subject), ...own);
+    expect(await store.reviewsOf(subject)).toEqual([]);
+    expect(await admin.zcard(keys.reviews(subject))).toBe(200); // the newest 1000 read, found missing, taken out
+    await admin.zadd(keys.involved(subject), ...Array.from({ length: 1200 }, (_, i) => [1e13 + i, `x${i}`]).flat());
+    expect(await store.involvedIn(subject)).toHaveLength(1000);
+  });
+
+  it("reads junk counters, standings and members as nothing, and counts over them", async () => {
+    const reporter = did();
+    await admin.hset(keys.reporter(reporter), "upheld", "lots", "unfounded", "-3", "suspendedUntil", "1e400");
+    expect(await store.reporterStanding(reporter)).toEqual({ upheld: 0, unfounded: 0, suspendedUntil: 0 });
+    expect(await store.noteReporter(reporter, "upheld", 60_000)).toEqual({
+      upheld: 1,
+      unfounded: 0,
+      suspendedUntil: 0,
+    });
+
+    await admin.hset(keys.statsDay("2026-12-01"), "appeals", "many", "__proto__", "2");
+    await admin.sadd(keys.statsSampleNames("2026-12-01"), "decide");
+    await admin.rpush(keys.statsSamples("2026-12-01", "decide"), "soon", "12");
+    await store.countStats("2026-12-01", { appeals: 1 }, {}, 60_000);
+    const [day] = await store.statsOf(["2026-12-01"]);
+    expect(day!.counts.appeals).toBe(1);
+    expect(Object.getPrototypeOf(day!.counts)).toBe(Object.prototype);
+    expect(day!.samples).toEqual({ decide: [12] });
+
+    await admin.zadd(keys.activeSanctions(), "+inf", "no-kind-here", "+inf", "ban|x");
+    expect(await store.countActive(Date.now())).toEqual({ ban: 1 });
+
+    // Junk points: forgive writes nothing.
+    const id = did();
+    await admin.hset(keys.points(id), "spam", "nan", "spam:s", "3");
+    await store.forgive(id, "spam", 1, null, Date.now(), 600_000);
+    expect(await admin.hget(keys.points(id), "spam:s")).toBe("3");
+  });
+
+  it("keeps review, reporter and statistics keys in their own slots under the prefix", async () => {
+    const subject = did();
+    const reporter = did();
+    const c = reportCase(subject, { state: "open" });
+    await store.saveReview(c, null, 60_000, [reporter]);
+    await store.noteReporter(reporter, "upheld", 60_000);
+    await store.countReportBy(reporter, Date.now(), 60_000);
+    await store.countStats("2026-12-01", { cases: 1 }, { decide: 3 }, 60_000);
+    await store.trackActive(`${subject}.${suffix()}`, "mute", null);
+    const p = keys.prefix;
+    expect((await keysUnder(admin, p)).sort()).toEqual(
+      [
+        `${p}:{${subject}}:review:${c.id}`,
+        `${p}:{${subject}}:reviews`,
+        `${p}:{${reporter}}:involved`,
+        `${p}:{${reporter}}:reporter`,
+        `${p}:{${reporter}}:reported-by`,
+        `${p}:{reviews}:queue:case`,
+        `${p}:{stats}:day:2026-12-01`,
+        `${p}:{stats}:day:2026-12-01:samples`,
+        `${p}:{stats}:day:2026-12-01:sample:decide`,
+        `${p}:{stats}:active`,
+      ].sort(),
+    );
+    // Everything but the queue and the sanctions in force expires.
+    for (const key of await keysUnder(admin, p)) {
+      const ttl = await admin.pttl(key);
+      if (key.endsWith(":queue:case") || key.endsWith(":active")) expect(ttl, key).toBe(-1);
+      else expect(ttl, key).toBeGreaterThan(0);
+    }
   });
 });

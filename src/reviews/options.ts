@@ -157,6 +157,10 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
   const reportMuteMs = span("reportMuteMs", d.reportMuteMs);
   if (reportMuteMs > MAX_REPORT_MUTE_MS)
     fail(`${path}.reportMuteMs`, `must be at most 15 minutes (reports alone never bring more), got ${show(given.reportMuteMs)}`);
+  const suspendMs = span("suspendMs", d.suspendMs);
+  const reporterRetentionMs = span("reporterRetentionMs", d.reporterRetentionMs);
+  if (suspendMs > reporterRetentionMs)
+    fail(`${path}.suspendMs`, "must be at most dueProcess.reporterRetentionMs (the suspension is kept with the reporter's record)");
   const ev = given.evidence === undefined ? {} : readObject(`${path}.evidence`, given.evidence, EVIDENCE_KEYS);
   return deepFreeze({
     appealWindowMs,
@@ -174,8 +178,8 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
       max: 1000,
       integer: true,
     }),
-    suspendMs: span("suspendMs", d.suspendMs),
-    reporterRetentionMs: span("reporterRetentionMs", d.reporterRetentionMs),
+    suspendMs,
+    reporterRetentionMs,
     statsRetentionMs: span("statsRetentionMs", d.statsRetentionMs),
     evidence: {
       enabled: optionalBoolean(`${path}.evidence.enabled`, ev.enabled, d.evidence.enabled),

@@ -1,7 +1,7 @@
 import { toSanction } from "../../sanctions/codec.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import { WardenError } from "../../errors.js";
-import type { Revocation, Sanction } from "../../sanctions/model.js";
+import type { PlayerNotice, Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
 import { toBusMessage } from "../../sanctions/codec.js";
 import { EventEmitter } from "node:events";
@@ -15,9 +15,19 @@ import {
 } from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import { nameKey, normalizeName } from "../names.js";
+import {
+  didOfReviewId,
+  isQueued,
+  type DayStats,
+  type ReporterStanding,
+  type ReviewRecord,
+  type ReviewType,
+} from "../../reviews/model.js";
+import { isInstant } from "../../util/time.js";
 import type {
   BusMessage,
   Profile,
+  SaveReviewResult,
   SessionBinding,
   StoreReportResult,
   StoreRetention,
@@ -26,6 +36,12 @@ import type {
   WardenStore,
 } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
+
+/** A review record as the memory store keeps it, with the other IDs involved. */
+interface StoredReview {
+  record: ReviewRecord;
+  involved: DigitalId[];
+}
 
 interface Expiring<T> {
   value: T;
@@ -66,6 +82,16 @@ export class MemoryStore implements WardenStore {
   private audit: AuditEntry[] = [];
   private head: AuditHead = { seq: 0, hash: "", trimmed: 0 };
   private readonly reports = new Map<DigitalId, Expiring<Map<DigitalId, { at: number; weight: number }>>>();
+  /** Review records by subject, then by id, each with its own retention and the other IDs involved. */
+  private readonly reviews = new Map<DigitalId, Map<string, Expiring<StoredReview>>>();
+  /** Per ID: the records it takes part in without being their subject → when that record expires. */
+  private readonly involvement = new Map<DigitalId, Map<string, number>>();
+  /** Per reporter: when it filed its reports within the window, oldest first. */
+  private readonly reportedBy = new Map<DigitalId, Expiring<number[]>>();
+  private readonly reporters = new Map<DigitalId, Expiring<ReporterStanding>>();
+  private readonly stats = new Map<string, Expiring<{ counts: Map<string, number>; samples: Map<string, number[]> }>>();
+  /** Sanctions in force: `<kind>|<sanctionId>` → end (Infinity = permanent). */
+  private readonly active = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -288,8 +314,208 @@ export class MemoryStore implements WardenStore {
     return [...(reports?.value ?? [])].map(([reporter, r]) => ({ reporter, at: r.at, weight: r.weight }));
   }
 
+  async forgive(
+    did: DigitalId,
+    track: string,
+    capPoints: number,
+    mark: number | null,
+    now: number,
+    halfLifeMs: number,
+  ): Promise<void> {
+    checkForgive(capPoints, mark, halfLifeMs);
+    const stored = this.live(this.points, did)?.value.get(track);
+    if (stored === undefined || Number.isNaN(stored.points)) return;
+    // As the Redis script does: decay to now, never above the cap, and the mark (0 = none).
+    stored.points = Math.min(decay(stored.points, now - stored.at, halfLifeMs), capPoints);
+    stored.at = now;
+    stored.issuedAt = mark ?? 0;
+  }
+
+  async saveReview(
+    record: ReviewRecord,
+    expectedRev: number | null,
+    keepMs: number,
+    involved: readonly DigitalId[],
+  ): Promise<SaveReviewResult> {
+    const others = checkSave(record, expectedRev, keepMs, involved);
+    const json = JSON.stringify(record);
+    if (json.length > MAX_REVIEW_CHARS)
+      throw new WardenError(
+        "STORE_SCRIPT",
+        `saveReview: the record takes ${json.length} characters, over ${MAX_REVIEW_CHARS}`,
+      );
+    const byId = this.reviews.get(record.did) ?? new Map<string, Expiring<StoredReview>>();
+    const stored = this.live(byId, record.id);
+    if ((stored?.value.record.rev ?? null) !== expectedRev) return "conflict";
+    const expiresAt = this.now() + Math.ceil(keepMs);
+    // Stored as Redis stores it: what JSON keeps of it.
+    byId.set(record.id, { value: { record: JSON.parse(json) as ReviewRecord, involved: others }, expiresAt });
+    this.reviews.set(record.did, byId);
+    for (const d of stored?.value.involved ?? []) if (!others.includes(d)) this.involvement.get(d)?.delete(record.id);
+    for (const d of others) {
+      const index = this.involvement.get(d) ?? new Map<string, number>();
+      index.set(record.id, expiresAt);
+      this.involvement.set(d, index);
+    }
+    return "saved";
+  }
+
+  async review(id: string): Promise<ReviewRecord | null> {
+    const did = didOfReviewId(id);
+    const byId = did === null ? undefined : this.reviews.get(did);
+    const stored = byId === undefined ? undefined : this.live(byId, id);
+    return stored === undefined ? null : structuredClone(stored.value.record);
+  }
+
+  async reviewsOf(did: DigitalId): Promise<ReviewRecord[]> {
+    return this.liveReviews(did)
+      .sort(byOpened)
+      .slice(-MAX_INDEX_READ)
+      .map((r) => structuredClone(r));
+  }
+
+  async reviewQueue(type: ReviewType, limit: number): Promise<ReviewRecord[]> {
+    const queued: ReviewRecord[] = [];
+    for (const did of this.reviews.keys())
+      for (const record of this.liveReviews(did)) if (record.type === type && isQueued(record)) queued.push(record);
+    return queued
+      .sort(byOpened)
+      .slice(0, boundLimit(limit))
+      .map((r) => structuredClone(r));
+  }
+
+  async involvedIn(did: DigitalId): Promise<string[]> {
+    const index = this.involvement.get(did);
+    if (index === undefined) return [];
+    const now = this.now();
+    for (const [id, expiresAt] of index) if (expiresAt <= now) index.delete(id);
+    // In the order of the Redis index: by expiry, then id.
+    return [...index]
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, MAX_INDEX_READ)
+      .map(([id]) => id);
+  }
+
+  async deleteReview(id: string): Promise<void> {
+    const did = didOfReviewId(id);
+    const byId = did === null ? undefined : this.reviews.get(did);
+    const stored = byId?.get(id);
+    if (byId === undefined || stored === undefined) return;
+    byId.delete(id);
+    for (const d of stored.value.involved) this.involvement.get(d)?.delete(id);
+  }
+
+  async countReportBy(reporter: DigitalId, now: number, windowMs: number): Promise<number> {
+    const window = positiveMs("countReportBy", windowMs);
+    const entry = this.live(this.reportedBy, reporter) ?? { value: [], expiresAt: 0 };
+    entry.value = entry.value.filter((at) => at >= now - window);
+    entry.value.push(now);
+    entry.value.sort((a, b) => a - b);
+    if (entry.value.length > MAX_REPORTS_COUNTED) entry.value = entry.value.slice(-MAX_REPORTS_COUNTED);
+    entry.expiresAt = now + window;
+    this.reportedBy.set(reporter, entry);
+    return entry.value.length;
+  }
+
+  async reporterStanding(did: DigitalId): Promise<ReporterStanding> {
+    const entry = this.live(this.reporters, did);
+    return entry ? { ...entry.value } : { upheld: 0, unfounded: 0, suspendedUntil: 0 };
+  }
+
+  async noteReporter(
+    did: DigitalId,
+    outcome: "upheld" | "unfounded",
+    keepMs: number,
+    suspendUntil?: number,
+  ): Promise<ReporterStanding> {
+    if (outcome !== "upheld" && outcome !== "unfounded")
+      throw new WardenError("STORE_SCRIPT", `noteReporter: unknown outcome ${JSON.stringify(String(outcome))}`);
+    if (suspendUntil !== undefined && !isInstant(suspendUntil))
+      throw new WardenError("STORE_SCRIPT", "noteReporter: suspendUntil is not an instant (epoch ms)");
+    const keep = positiveMs("noteReporter", keepMs);
+    const entry = this.live(this.reporters, did) ?? {
+      value: { upheld: 0, unfounded: 0, suspendedUntil: 0 },
+      expiresAt: 0,
+    };
+    entry.value[outcome] += 1;
+    if (suspendUntil !== undefined) entry.value.suspendedUntil = suspendUntil;
+    entry.expiresAt = this.now() + keep;
+    this.reporters.set(did, entry);
+    return { ...entry.value };
+  }
+
+  async countStats(
+    day: string,
+    counts: Readonly<Record<string, number>>,
+    samples: Readonly<Record<string, number>>,
+    keepMs: number,
+  ): Promise<void> {
+    checkStats(day, counts, samples);
+    const keep = positiveMs("countStats", keepMs);
+    const counters = Object.entries(counts);
+    const sampled = Object.entries(samples);
+    if (counters.length === 0 && sampled.length === 0) return;
+    const entry = this.live(this.stats, day) ?? {
+      value: { counts: new Map<string, number>(), samples: new Map<string, number[]>() },
+      expiresAt: 0,
+    };
+    for (const [name, amount] of counters) entry.value.counts.set(name, (entry.value.counts.get(name) ?? 0) + amount);
+    for (const [name, value] of sampled) {
+      const list = entry.value.samples.get(name) ?? [];
+      list.push(value);
+      entry.value.samples.set(name, list.length > MAX_SAMPLES ? list.slice(-MAX_SAMPLES) : list);
+    }
+    entry.expiresAt = this.now() + keep;
+    this.stats.set(day, entry);
+  }
+
+  async statsOf(days: readonly string[]): Promise<DayStats[]> {
+    const out: DayStats[] = [];
+    for (const day of [...new Set(days)].filter(isDay).slice(0, MAX_DAYS)) {
+      const entry = this.live(this.stats, day);
+      if (entry === undefined || (entry.value.counts.size === 0 && entry.value.samples.size === 0)) continue;
+      out.push({
+        day,
+        counts: Object.fromEntries(entry.value.counts),
+        samples: Object.fromEntries([...entry.value.samples].map(([name, list]) => [name, [...list]])),
+      });
+    }
+    return out;
+  }
+
+  async trackActive(sanctionId: string, kind: string, end: number | null): Promise<void> {
+    const member = activeMember(sanctionId, kind);
+    if (end !== null && (typeof end !== "number" || !Number.isFinite(end)))
+      throw new WardenError("STORE_SCRIPT", "trackActive: end is neither a time nor null");
+    this.active.set(member, end ?? Infinity);
+  }
+
+  async untrackActive(sanctionId: string, kind: string): Promise<void> {
+    this.active.delete(activeMember(sanctionId, kind));
+  }
+
+  async countActive(now: number): Promise<Record<string, number>> {
+    const counts = new Map<string, number>();
+    for (const [member, end] of this.active) {
+      if (end <= now) {
+        this.active.delete(member);
+        continue;
+      }
+      const kind = member.slice(0, member.indexOf("|"));
+      if (counts.has(kind) || counts.size < MAX_ACTIVE_KINDS) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    return Object.fromEntries(counts);
+  }
+
   async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
     this.feed = this.feed.filter((e) => e.did !== did);
+    // The records whose subject it is; those it merely takes part in are redacted by the caller (involvedIn).
+    for (const [id, stored] of this.reviews.get(did) ?? [])
+      for (const d of stored.value.involved) this.involvement.get(d)?.delete(id);
+    this.reviews.delete(did);
+    this.involvement.delete(did);
+    this.reportedBy.delete(did);
+    this.reporters.delete(did);
     const name = this.live(this.profiles, did)?.value.name;
     if (name !== undefined) this.names.get(nameKey(name))?.delete(did);
     for (const map of [this.histories, this.points, this.profiles, this.sessions, this.reports, this.sanctions] as Map<
@@ -378,6 +604,13 @@ export class MemoryStore implements WardenStore {
     for (const report of this.live(this.reports, target)?.value.values() ?? []) report.weight = 0;
   }
 
+  async publishNotice(did: DigitalId, notice: PlayerNotice): Promise<void> {
+    // Checked as every subscriber checks it: what they would drop is never published.
+    const message = toBusMessage({ type: "notice", did, notice });
+    if (message === null) throw new WardenError("STORE_SCRIPT", "publishNotice: not a well-formed notice");
+    this.publish(message);
+  }
+
   async subscribe(
     handler: (message: BusMessage) => void,
     _onGap?: (since: number) => void,
@@ -443,6 +676,19 @@ export class MemoryStore implements WardenStore {
     return removed;
   }
 
+  /** The live review records of a subject (expired ones dropped). */
+  private liveReviews(did: DigitalId): ReviewRecord[] {
+    const byId = this.reviews.get(did);
+    if (byId === undefined) return [];
+    const out: ReviewRecord[] = [];
+    for (const id of [...byId.keys()]) {
+      const stored = this.live(byId, id);
+      if (stored !== undefined) out.push(stored.value.record);
+    }
+    if (byId.size === 0) this.reviews.delete(did);
+    return out;
+  }
+
   private live<T>(map: Map<DigitalId, Expiring<T>>, did: DigitalId): Expiring<T> | undefined {
     const entry = map.get(did);
     if (entry && entry.expiresAt <= this.now()) {
@@ -454,11 +700,24 @@ export class MemoryStore implements WardenStore {
 
   private dropExpired(): void {
     const now = this.now();
-    for (const map of [this.sanctions, this.sessions, this.histories, this.points, this.profiles, this.reports] as Map<
-      DigitalId,
-      Expiring<unknown>
-    >[]) {
-      for (const [did, entry] of map) if (entry.expiresAt <= now) map.delete(did);
+    for (const map of [
+      this.sanctions,
+      this.sessions,
+      this.histories,
+      this.points,
+      this.profiles,
+      this.reports,
+      this.reportedBy,
+      this.reporters,
+      this.stats,
+      ...this.reviews.values(),
+    ] as Map<string, Expiring<unknown>>[]) {
+      for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+    for (const [did, byId] of this.reviews) if (byId.size === 0) this.reviews.delete(did);
+    for (const [did, index] of this.involvement) {
+      for (const [id, expiresAt] of index) if (expiresAt <= now) index.delete(id);
+      if (index.size === 0) this.involvement.delete(did);
     }
   }
 }
@@ -468,4 +727,123 @@ function compareIds(a: string, b: string): number {
   const [am = 0, as = 0] = a.split("-").map(Number);
   const [bm = 0, bs = 0] = b.split("-").map(Number);
   return am - bm || as - bs;
+}
+
+// ---------------------------------------------------------------------------------------
+// Bounds and checks of the due-process roles that both stores apply (RedisStore imports
+// them), so that both refuse and bound the same calls.
+// ---------------------------------------------------------------------------------------
+
+/** Most ids read from one index (a subject's records, a queue, an involved index) per call. */
+export const MAX_INDEX_READ = 1000;
+/** Longest review record stored or read back (UTF-16 units of its JSON); real ones take a few thousand. */
+export const MAX_REVIEW_CHARS = 262_144;
+/** Most other IDs one record may name as involved. */
+export const MAX_INVOLVED = 1000;
+/** Reports of one reporter kept for its count (the newest): the count stops there. */
+export const MAX_REPORTS_COUNTED = 1000;
+/** Samples kept per day and name (the newest). */
+export const MAX_SAMPLES = 1000;
+/** Most days read per call. */
+export const MAX_DAYS = 1000;
+/** Most kinds of sanctions in force counted (more are junk). */
+export const MAX_ACTIVE_KINDS = 64;
+export const REVIEW_TYPES: readonly ReviewType[] = ["appeal", "case", "evidence"];
+
+/** A value with what every review record has (id in its subject's slot, type, state, revision, openedAt), or null. */
+export function toReview(value: unknown, id?: string): ReviewRecord | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const r = value as Record<string, unknown>;
+  if (typeof r.id !== "string" || (id !== undefined && r.id !== id)) return null;
+  if (typeof r.did !== "string" || didOfReviewId(r.id) !== r.did) return null;
+  if (!REVIEW_TYPES.includes(r.type as ReviewType) || typeof r.state !== "string") return null;
+  if (!Number.isSafeInteger(r.rev) || (r.rev as number) < 1 || !isInstant(r.openedAt)) return null;
+  return value as ReviewRecord;
+}
+
+/** Refuses a call that cannot be right (a bug in the caller); answers the other IDs involved, once each. */
+export function checkSave(
+  record: ReviewRecord,
+  expectedRev: number | null,
+  keepMs: number,
+  involved: readonly DigitalId[],
+): DigitalId[] {
+  if (toReview(record) === null)
+    throw new WardenError("STORE_SCRIPT", "saveReview: not a review record (id, did, type, state, rev, openedAt)");
+  if (expectedRev !== null && (!Number.isSafeInteger(expectedRev) || expectedRev < 1))
+    throw new WardenError("STORE_SCRIPT", "saveReview: expectedRev is neither a revision nor null");
+  if (record.rev !== (expectedRev ?? 0) + 1)
+    throw new WardenError("STORE_SCRIPT", `saveReview: the record's rev must be ${(expectedRev ?? 0) + 1}`);
+  positiveMs("saveReview", keepMs);
+  if (!Array.isArray(involved) || involved.length > MAX_INVOLVED)
+    throw new WardenError("STORE_SCRIPT", `saveReview: involved must be a list of at most ${MAX_INVOLVED} IDs`);
+  for (const d of involved)
+    if (!isTaggable(d)) throw new WardenError("STORE_SCRIPT", "saveReview: an involved ID is not one");
+  return [...new Set(involved)].filter((d) => d !== record.did);
+}
+
+/** An ID that can sit in a key's hash tag (no braces, no spaces, not empty, bounded). */
+export function isTaggable(d: unknown): d is DigitalId {
+  return typeof d === "string" && d.length > 0 && d.length <= 128 && !/[{}\s]/.test(d);
+}
+
+export function checkForgive(capPoints: number, mark: number | null, halfLifeMs: number): void {
+  if (typeof capPoints !== "number" || !Number.isFinite(capPoints) || capPoints < 0)
+    throw new WardenError("STORE_SCRIPT", "forgive: capPoints must be a number of points, 0 or more");
+  if (mark !== null && (typeof mark !== "number" || !Number.isFinite(mark) || mark < 0))
+    throw new WardenError("STORE_SCRIPT", "forgive: mark must be a ladder step's points or null");
+  if (typeof halfLifeMs !== "number" || !Number.isFinite(halfLifeMs) || halfLifeMs <= 0)
+    throw new WardenError("STORE_SCRIPT", "forgive: halfLifeMs must be a positive number of ms");
+}
+
+/** A positive duration in whole ms (what PX and PEXPIRE take); refuses anything else. */
+export function positiveMs(operation: string, ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0)
+    throw new WardenError("STORE_SCRIPT", `${operation}: a retention or window must be a positive number of ms`);
+  return Math.ceil(ms);
+}
+
+/** A `limit` as a count of at most MAX_INDEX_READ. */
+export function boundLimit(limit: number): number {
+  return Number.isFinite(limit) && limit > 0 ? Math.min(Math.floor(limit), MAX_INDEX_READ) : 0;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+export function isDay(day: unknown): day is string {
+  return typeof day === "string" && DAY.test(day);
+}
+
+export function checkStats(
+  day: string,
+  counts: Readonly<Record<string, number>>,
+  samples: Readonly<Record<string, number>>,
+): void {
+  if (!isDay(day)) throw new WardenError("STORE_SCRIPT", "countStats: day must be YYYY-MM-DD");
+  for (const [what, entries] of [
+    ["counter", counts],
+    ["sample", samples],
+  ] as const) {
+    if (typeof entries !== "object" || entries === null)
+      throw new WardenError("STORE_SCRIPT", `countStats: ${what}s must be an object`);
+    for (const [name, value] of Object.entries(entries)) {
+      if (name.length === 0 || name.length > 100)
+        throw new WardenError("STORE_SCRIPT", `countStats: a ${what} name must be 1-100 characters`);
+      if (typeof value !== "number" || !Number.isFinite(value))
+        throw new WardenError("STORE_SCRIPT", `countStats: ${what} ${JSON.stringify(name)} is not a number`);
+    }
+  }
+}
+
+/** The member of a sanction in force (`<kind>|<sanctionId>`): refuses a kind that would make it ambiguous. */
+export function activeMember(sanctionId: string, kind: string): string {
+  if (typeof kind !== "string" || !/^[a-z0-9_-]{1,40}$/.test(kind))
+    throw new WardenError("STORE_SCRIPT", "trackActive: kind must be 1-40 of a-z, 0-9, _ and -");
+  if (typeof sanctionId !== "string" || sanctionId.length === 0 || sanctionId.length > 200)
+    throw new WardenError("STORE_SCRIPT", "trackActive: not a sanction id");
+  return `${kind}|${sanctionId}`;
+}
+
+/** Oldest first by `openedAt`, then by id (the order of a sorted set with equal scores). */
+export function byOpened(a: ReviewRecord, b: ReviewRecord): number {
+  return a.openedAt - b.openedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -5,7 +5,8 @@ import type { DigitalId } from "../../identity/digital-id.js";
  *
  * Every key of one digital ID carries the ID as a hash tag (`{<did>}`), so all of them
  * live in one Redis Cluster slot and one script may touch them together. Keys that are
- * not about one ID (the process registry) carry their own tag.
+ * not about one ID (the process registry, the review queues, the statistics) carry their
+ * own tag; no script spans two tags.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -64,6 +65,60 @@ export class RedisKeys {
     return `${this.prefix}:{${did}}:report-weights`;
   }
 
+  /**
+   * Hash of one review record (appeal, case, evidence) whose subject is `did`: `rev` (its
+   * revision), `json` (the record as given), `inv` (the other IDs involved, as a JSON array).
+   * Expires with the record's retention.
+   */
+  review(did: DigitalId, id: string): string {
+    return `${this.prefix}:{${did}}:review:${id}`;
+  }
+
+  /** Sorted set of the ids of the review records whose subject is `did` (score: `openedAt`); expires with the longest-kept one. */
+  reviews(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:reviews`;
+  }
+
+  /** Sorted set of the ids of review records `did` takes part in without being their subject (score: when that record expires). */
+  involved(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:involved`;
+  }
+
+  /** Sorted set of the reports one reporter filed within the window (unique member → time), for its report count. */
+  reportedBy(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:reported-by`;
+  }
+
+  /** Hash of one reporter's track record: `upheld`, `unfounded`, `suspendedUntil`. */
+  reporter(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:reporter`;
+  }
+
+  /** Sorted set of the review records of one type waiting in the queue: id → `openedAt`. */
+  reviewQueue(type: string): string {
+    return `${this.prefix}:{reviews}:queue:${type}`;
+  }
+
+  /** Hash of one day's counters (`YYYY-MM-DD`): counter name → count. */
+  statsDay(day: string): string {
+    return `${this.prefix}:{stats}:day:${day}`;
+  }
+
+  /** Set of the names of one day's sample lists. */
+  statsSampleNames(day: string): string {
+    return `${this.prefix}:{stats}:day:${day}:samples`;
+  }
+
+  /** List of one day's samples of one name (durations in ms), its newest 1000, oldest first. */
+  statsSamples(day: string, name: string): string {
+    return `${this.prefix}:{stats}:day:${day}:sample:${name}`;
+  }
+
+  /** Sorted set of the lasting sanctions in force: `<kind>|<sanctionId>` → end (`+inf` = permanent). */
+  activeSanctions(): string {
+    return `${this.prefix}:{stats}:active`;
+  }
+
   /** Sorted set of the IDs last seen under a display name (normalised): did → last seen. */
   name(normalizedName: string): string {
     return `${this.prefix}:name:{${normalizedName}}`;
@@ -84,7 +139,7 @@ export class RedisKeys {
     return `${this.prefix}:feed`;
   }
 
-  /** Pub/sub channel of sanctions and revocations. */
+  /** Pub/sub channel of sanctions, revocations and player notices. */
   busChannel(): string {
     return `${this.prefix}:bus`;
   }

@@ -1,20 +1,32 @@
+import { randomBytes } from "node:crypto";
 import { type Cluster, Redis } from "ioredis";
 import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
-import type { Revocation, Sanction } from "../../sanctions/model.js";
+import type { PlayerNotice, Revocation, Sanction } from "../../sanctions/model.js";
 import { didOfSanctionId } from "../../sanctions/model.js";
 import {
   MAX_RECORD_CHARS,
   parseBusMessage,
   parseRevocation,
   parseSanction,
+  toBusMessage,
   toSanction,
 } from "../../sanctions/codec.js";
+import {
+  didOfReviewId,
+  isQueued,
+  type DayStats,
+  type ReporterStanding,
+  type ReviewRecord,
+  type ReviewType,
+} from "../../reviews/model.js";
+import { isInstant } from "../../util/time.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import type {
   BusMessage,
   Profile,
+  SaveReviewResult,
   SessionBinding,
   StoreReportResult,
   StoreRetention,
@@ -29,6 +41,26 @@ import { defineScripts, type WardenCommands } from "./scripts.js";
 import { storeError, unexpectedReply } from "./errors.js";
 import { EPSILON, HYSTERESIS, type ResolvedStep } from "../../policy/ladder.js";
 import { OFFENSE_DEDUPE_UPKEEP_MS, OFFENSE_DEDUPE_WINDOW_MS } from "../../recorder/offense.js";
+import {
+  activeMember,
+  boundLimit,
+  byOpened,
+  checkForgive,
+  checkSave,
+  checkStats,
+  isDay,
+  isTaggable,
+  MAX_ACTIVE_KINDS,
+  MAX_DAYS,
+  MAX_INDEX_READ,
+  MAX_INVOLVED,
+  MAX_REPORTS_COUNTED,
+  MAX_REVIEW_CHARS,
+  MAX_SAMPLES,
+  positiveMs,
+  REVIEW_TYPES,
+  toReview,
+} from "../memory/memory-store.js";
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -47,6 +79,9 @@ export interface RedisStoreOptions {
  * so recording is not Redis Cluster ready yet: use a single Redis (or a primary with
  * replicas). Sanction writes are one Lua script each (persist + retention + publish, atomically);
  * bindings are plain commands (they span two slots, so no script may hold them together).
+ * Review records are saved by compare-and-set in their subject's slot; the review queues
+ * (`{reviews}`), the statistics (`{stats}`) and the `involved` indexes of other IDs are kept
+ * by separate commands after that write, and whoever reads them re-checks the records.
  * The key layout (keys.ts), the scripts (scripts.ts, lua/) and the mapping of Redis
  * failures to error codes (errors.ts) are its own: none of them is part of the contract.
  */
@@ -58,7 +93,7 @@ export class RedisStore implements WardenStore {
   private reader: Redis | Cluster | undefined;
   /**
    * What this store dropped because it was not valid (see sanctions/codec.ts): messages on
-   * the bus channel, and stored sanction records (written by someone with Redis access).
+   * the bus channel, and stored sanction and review records (written by someone with Redis access).
    * The first of each is logged; the rest are only counted here.
    */
   readonly dropped = { busMessages: 0, records: 0 };
@@ -179,11 +214,11 @@ export class RedisStore implements WardenStore {
     return out.sort((a, b) => a.start - b.start);
   }
 
-  /** Counts a stored record that is not a valid sanction or revocation; logs the first. */
-  private droppedRecord(did: DigitalId, field: string): void {
+  /** Counts a stored record that is not a valid sanction, revocation or review record; logs the first. */
+  private droppedRecord(did: DigitalId, field: string, what = "sanction record"): void {
     if (++this.dropped.records > 1) return;
     console.warn(
-      `[warden] skipped an unreadable sanction record ${JSON.stringify(field.slice(0, 80))} of ${did} (written outside the warden?); further ones are counted in store.dropped.records, not logged`,
+      `[warden] skipped an unreadable ${what} ${JSON.stringify(field.slice(0, 80))} of ${did} (written outside the warden?); further ones are counted in store.dropped.records, not logged`,
     );
   }
 
@@ -398,6 +433,299 @@ export class RedisStore implements WardenStore {
     return out;
   }
 
+  async forgive(
+    did: DigitalId,
+    track: string,
+    capPoints: number,
+    mark: number | null,
+    now: number,
+    halfLifeMs: number,
+  ): Promise<void> {
+    checkForgive(capPoints, mark, halfLifeMs);
+    await this.run("forgive", () =>
+      this.redis.forgive(this.keys.points(did), track, capPoints, mark === null ? "" : String(mark), now, halfLifeMs),
+    );
+  }
+
+  async saveReview(
+    record: ReviewRecord,
+    expectedRev: number | null,
+    keepMs: number,
+    involved: readonly DigitalId[],
+  ): Promise<SaveReviewResult> {
+    const others = checkSave(record, expectedRev, keepMs, involved);
+    const json = JSON.stringify(record);
+    if (json.length > MAX_REVIEW_CHARS)
+      throw new WardenError(
+        "STORE_SCRIPT",
+        `saveReview: the record takes ${json.length} characters, over ${MAX_REVIEW_CHARS}`,
+      );
+    const keep = Math.ceil(keepMs);
+    const reply = await this.run("saveReview", () =>
+      this.redis.saveReview(
+        this.keys.review(record.did, record.id),
+        this.keys.reviews(record.did),
+        expectedRev === null ? "" : expectedRev,
+        record.rev,
+        json,
+        keep,
+        record.id,
+        record.openedAt,
+        JSON.stringify(others),
+      ),
+    );
+    if (reply[0] === 0) return "conflict";
+    if (reply[0] !== 1) throw unexpectedReply("saveReview", reply);
+    // The rest is in other slots: after the write, each step safe to repeat, readers re-check.
+    await this.run("saveReview", async () => {
+      const now = Date.now();
+      const dropped = involvedList(reply[1]).filter((d) => !others.includes(d));
+      await Promise.all([
+        ...dropped.map((d) => this.redis.zrem(this.keys.involved(d), record.id)),
+        ...others.map((d) => this.redis.noteInvolved(this.keys.involved(d), now, now + keep, record.id)),
+        this.syncQueue(record.id, record),
+      ]);
+    });
+    return "saved";
+  }
+
+  async review(id: string): Promise<ReviewRecord | null> {
+    return this.run("review", () => this.readReview(id));
+  }
+
+  async reviewsOf(did: DigitalId): Promise<ReviewRecord[]> {
+    return this.run("reviewsOf", async () => {
+      const index = this.keys.reviews(did);
+      // The newest MAX_INDEX_READ by `openedAt`, oldest first.
+      const ids = await this.redis.zrange(index, -MAX_INDEX_READ, -1);
+      const read = await Promise.all(ids.map((id) => this.readStored(did, id)));
+      const out: ReviewRecord[] = [];
+      const gone: string[] = [];
+      read.forEach(({ record, missing }, i) => {
+        if (record !== null && record.did === did) out.push(record);
+        else if (missing) gone.push(ids[i]!);
+      });
+      if (gone.length > 0) await this.redis.zrem(index, ...gone);
+      return out.sort(byOpened);
+    });
+  }
+
+  async reviewQueue(type: ReviewType, limit: number): Promise<ReviewRecord[]> {
+    const wanted = boundLimit(limit);
+    if (wanted === 0 || !REVIEW_TYPES.includes(type)) return [];
+    return this.run("reviewQueue", async () => {
+      const queue = this.keys.reviewQueue(type);
+      const out: ReviewRecord[] = [];
+      const stale: { id: string; seen: ReviewRecord | null }[] = [];
+      // Ids whose record is gone or no longer waits are skipped (and taken out after), so
+      // read on until `limit` are found, at most MAX_INDEX_READ ids in all.
+      for (let start = 0; out.length < wanted && start < MAX_INDEX_READ; ) {
+        const count = Math.min(wanted - out.length, MAX_INDEX_READ - start);
+        const ids = await this.redis.zrange(queue, start, start + count - 1);
+        const read = await Promise.all(ids.map((id) => this.readReview(id)));
+        read.forEach((record, i) => {
+          if (record !== null && record.type === type && isQueued(record)) out.push(record);
+          else stale.push({ id: ids[i]!, seen: record });
+        });
+        if (ids.length < count) break;
+        start += ids.length;
+      }
+      await Promise.all(stale.map(({ id, seen }) => this.syncQueue(id, seen)));
+      return out;
+    });
+  }
+
+  async involvedIn(did: DigitalId): Promise<string[]> {
+    return this.run("involvedIn", async () => {
+      const key = this.keys.involved(did);
+      await this.redis.zremrangebyscore(key, "-inf", Date.now());
+      return this.redis.zrange(key, 0, MAX_INDEX_READ - 1);
+    });
+  }
+
+  async deleteReview(id: string): Promise<void> {
+    const did = didOfReviewId(id);
+    if (did === null) return;
+    await this.run("deleteReview", async () => {
+      const involved = await this.redis.deleteReview(this.keys.review(did, id), this.keys.reviews(did), id);
+      await Promise.all([
+        ...involvedList(involved).map((d) => this.redis.zrem(this.keys.involved(d), id)),
+        this.syncQueue(id, null),
+      ]);
+    });
+  }
+
+  async countReportBy(reporter: DigitalId, now: number, windowMs: number): Promise<number> {
+    const window = positiveMs("countReportBy", windowMs);
+    // Unique per call, so that two reports in the same millisecond count twice.
+    const member = `${now}:${randomBytes(6).toString("hex")}`;
+    const count = await this.run("countReportBy", () =>
+      this.redis.countReportBy(this.keys.reportedBy(reporter), now, window, member, MAX_REPORTS_COUNTED),
+    );
+    if (typeof count !== "number") throw unexpectedReply("countReportBy", count);
+    return count;
+  }
+
+  async reporterStanding(did: DigitalId): Promise<ReporterStanding> {
+    const [upheld, unfounded, suspendedUntil] = await this.run("reporterStanding", () =>
+      this.redis.hmget(this.keys.reporter(did), "upheld", "unfounded", "suspendedUntil"),
+    );
+    return { upheld: whole(upheld), unfounded: whole(unfounded), suspendedUntil: whole(suspendedUntil) };
+  }
+
+  async noteReporter(
+    did: DigitalId,
+    outcome: "upheld" | "unfounded",
+    keepMs: number,
+    suspendUntil?: number,
+  ): Promise<ReporterStanding> {
+    if (outcome !== "upheld" && outcome !== "unfounded")
+      throw new WardenError("STORE_SCRIPT", `noteReporter: unknown outcome ${JSON.stringify(String(outcome))}`);
+    if (suspendUntil !== undefined && !isInstant(suspendUntil))
+      throw new WardenError("STORE_SCRIPT", "noteReporter: suspendUntil is not an instant (epoch ms)");
+    const keep = positiveMs("noteReporter", keepMs);
+    const reply = await this.run("noteReporter", () =>
+      this.redis.noteReporter(this.keys.reporter(did), outcome, keep, suspendUntil ?? ""),
+    );
+    if (!Array.isArray(reply) || reply.length !== 3) throw unexpectedReply("noteReporter", reply);
+    const [upheld, unfounded, suspendedUntil] = reply;
+    return { upheld: whole(upheld), unfounded: whole(unfounded), suspendedUntil: whole(suspendedUntil) };
+  }
+
+  async countStats(
+    day: string,
+    counts: Readonly<Record<string, number>>,
+    samples: Readonly<Record<string, number>>,
+    keepMs: number,
+  ): Promise<void> {
+    checkStats(day, counts, samples);
+    const keep = positiveMs("countStats", keepMs);
+    const counters = Object.entries(counts);
+    const sampled = Object.entries(samples);
+    if (counters.length === 0 && sampled.length === 0) return;
+    const keys = [
+      this.keys.statsDay(day),
+      this.keys.statsSampleNames(day),
+      ...sampled.map(([name]) => this.keys.statsSamples(day, name)),
+    ];
+    const args: (string | number)[] = [keep, counters.length, ...counters.flat(), ...sampled.flat(), MAX_SAMPLES];
+    await this.run("countStats", () => this.redis.countStats(keys.length, ...keys, ...args));
+  }
+
+  async statsOf(days: readonly string[]): Promise<DayStats[]> {
+    const wanted = [...new Set(days)].filter(isDay).slice(0, MAX_DAYS);
+    return this.run("statsOf", async () => {
+      // HSCAN / SSCAN with a COUNT: one bounded read each, however much junk a key holds.
+      const firsts = await Promise.all(
+        wanted.map((day) =>
+          Promise.all([
+            this.redis.hscan(this.keys.statsDay(day), "0", "COUNT", MAX_COUNTERS),
+            this.redis.sscan(this.keys.statsSampleNames(day), "0", "COUNT", MAX_SAMPLE_NAMES),
+          ]),
+        ),
+      );
+      const found = await Promise.all(
+        wanted.map(async (day, i): Promise<DayStats | null> => {
+          const [[, flat], [, names]] = firsts[i]!;
+          // (Object.fromEntries: a stored name such as `__proto__` stays a plain key.)
+          const counted: [string, number][] = [];
+          for (let j = 0; j + 1 < flat.length && j < 2 * MAX_COUNTERS; j += 2) {
+            const value = Number(flat[j + 1]);
+            if (Number.isFinite(value)) counted.push([flat[j]!, value]);
+          }
+          const lists = names.slice(0, MAX_SAMPLE_NAMES);
+          const read = await Promise.all(
+            lists.map((name) => this.redis.lrange(this.keys.statsSamples(day, name), -MAX_SAMPLES, -1)),
+          );
+          const sampled = lists
+            .map((name, j) => [name, read[j]!.map(Number).filter(Number.isFinite)] as const)
+            .filter(([, values]) => values.length > 0);
+          if (counted.length === 0 && sampled.length === 0) return null;
+          return { day, counts: Object.fromEntries(counted), samples: Object.fromEntries(sampled) };
+        }),
+      );
+      return found.filter((d) => d !== null);
+    });
+  }
+
+  async trackActive(sanctionId: string, kind: string, end: number | null): Promise<void> {
+    const member = activeMember(sanctionId, kind);
+    if (end !== null && (typeof end !== "number" || !Number.isFinite(end)))
+      throw new WardenError("STORE_SCRIPT", "trackActive: end is neither a time nor null");
+    await this.run("trackActive", () =>
+      this.redis.zadd(this.keys.activeSanctions(), end === null ? "+inf" : end, member),
+    );
+  }
+
+  async untrackActive(sanctionId: string, kind: string): Promise<void> {
+    const member = activeMember(sanctionId, kind);
+    await this.run("untrackActive", () => this.redis.zrem(this.keys.activeSanctions(), member));
+  }
+
+  async countActive(now: number): Promise<Record<string, number>> {
+    const flat = await this.run("countActive", () =>
+      this.redis.countActive(this.keys.activeSanctions(), now, MAX_ACTIVE_KINDS),
+    );
+    if (!Array.isArray(flat)) throw unexpectedReply("countActive", flat);
+    const counted: [string, number][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) counted.push([String(flat[i]), Number(flat[i + 1])]);
+    return Object.fromEntries(counted);
+  }
+
+  /** A review record by id: null when there is none the warden can read. */
+  private async readReview(id: string): Promise<ReviewRecord | null> {
+    const did = didOfReviewId(id);
+    return did === null ? null : (await this.readStored(did, id)).record;
+  }
+
+  /** A stored review record, checked; `missing` when there is no key at all (not merely junk). */
+  private async readStored(did: DigitalId, id: string): Promise<{ record: ReviewRecord | null; missing: boolean }> {
+    const [rev = null, json = null] = await this.redis.hmget(this.keys.review(did, id), "rev", "json");
+    if (rev === null && json === null) return { record: null, missing: true };
+    const record = parseReview(id, rev, json);
+    if (record === null) this.droppedRecord(did, id, "review record");
+    return { record, missing: false };
+  }
+
+  /**
+   * Puts a record in the queue of its type, or takes it out of every queue, as `written`
+   * (what was just saved, or seen) says; then reads the record again and, if it changed
+   * meanwhile, does the same for what it is now. The queues are in another slot than the
+   * record, so a writer that finished first may reach the queue last: whoever looks last
+   * leaves the queue as the newest record says.
+   */
+  private async syncQueue(id: string, written: ReviewRecord | null): Promise<void> {
+    let applied = written;
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(
+        REVIEW_TYPES.map((type) =>
+          applied !== null && applied.type === type && isQueued(applied)
+            ? this.redis.zadd(this.keys.reviewQueue(type), applied.openedAt, id)
+            : this.redis.zrem(this.keys.reviewQueue(type), id),
+        ),
+      );
+      const now = await this.readReview(id);
+      if ((now?.rev ?? null) === (applied?.rev ?? null)) return;
+      applied = now;
+    }
+  }
+
+  /** Deletes the review records whose subject is `did` (every one, page by page) and takes them out of the queues and of the involved indexes. */
+  private async forgetReviews(did: DigitalId): Promise<void> {
+    const index = this.keys.reviews(did);
+    for (;;) {
+      const ids = await this.redis.zrange(index, 0, MAX_INDEX_READ - 1);
+      if (ids.length === 0) break;
+      await Promise.all(
+        ids.map(async (id) => {
+          const involved = await this.redis.deleteReview(this.keys.review(did, id), index, id);
+          await Promise.all(involvedList(involved).map((d) => this.redis.zrem(this.keys.involved(d), id)));
+        }),
+      );
+      await Promise.all(REVIEW_TYPES.map((type) => this.redis.zrem(this.keys.reviewQueue(type), ...ids)));
+    }
+  }
+
   async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
     await this.run("forget", async () => {
       // The feed holds the ID's events under the same ids as its own history: remove those first.
@@ -413,6 +741,9 @@ export class RedisStore implements WardenStore {
       if (name !== null) await this.redis.zrem(this.keys.name(nameKey(name)), did);
       const bindings = await this.sessionsOf(did);
       for (const b of bindings) await this.redis.srem(this.keys.processSessions(b.processId), `${did} ${b.sessionId}`);
+      // The records whose subject it is; those it merely takes part in are redacted by the caller (involvedIn).
+      await this.forgetReviews(did);
+      await this.redis.del(this.keys.involved(did), this.keys.reportedBy(did), this.keys.reporter(did));
       await this.redis.del(
         history,
         this.keys.points(did),
@@ -483,6 +814,13 @@ export class RedisStore implements WardenStore {
       );
       return page.map(parseAudit);
     });
+  }
+
+  async publishNotice(did: DigitalId, notice: PlayerNotice): Promise<void> {
+    // Checked as every subscriber checks it: what they would drop is never published.
+    const message = toBusMessage({ type: "notice", did, notice });
+    if (message === null) throw new WardenError("STORE_SCRIPT", "publishNotice: not a well-formed notice");
+    await this.run("publishNotice", () => this.redis.publish(this.keys.busChannel(), JSON.stringify(message)));
   }
 
   async subscribe(
@@ -605,4 +943,37 @@ function parseRecorded(entry: unknown): RecordedOffense {
     }
   }
   throw unexpectedReply("recordOffenses", entry, " for an event");
+}
+
+/** Most counters and sample lists read per day (more are junk). */
+const MAX_COUNTERS = 1000;
+const MAX_SAMPLE_NAMES = 100;
+/** A review record read back (rev field, JSON), checked: null for anything the warden did not write. */
+function parseReview(id: string, rev: string | null, json: string | null): ReviewRecord | null {
+  if (rev === null || json === null || json.length > MAX_REVIEW_CHARS) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const record = toReview(value, id);
+  return record !== null && record.rev === Number(rev) ? record : null;
+}
+
+/** The involved list stored with a record (JSON written by saveReview), checked: junk gives none. */
+function involvedList(stored: unknown): DigitalId[] {
+  if (typeof stored !== "string" || stored === "" || stored.length > 200 * MAX_INVOLVED) return [];
+  try {
+    const value: unknown = JSON.parse(stored);
+    return Array.isArray(value) ? value.slice(0, MAX_INVOLVED).filter(isTaggable) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A count or instant read back: a whole number from 0, anything else 0. */
+function whole(value: unknown): number {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }

@@ -8,7 +8,21 @@ const INCLUDE = /^--- @include "([\w-]+)"$/gm;
  * Script name → number of KEYS, as in the file name (`name-N.lua`); `"n"` = variable, the
  * caller passes the key count first.
  */
-const SCRIPTS = { saveSanction: 1, revokeSanction: 1, fileReport: 2, recordOffenses: "n", appendAudit: 2 } as const;
+const SCRIPTS = {
+  saveSanction: 1,
+  revokeSanction: 1,
+  fileReport: 2,
+  recordOffenses: "n",
+  appendAudit: 2,
+  forgive: 1,
+  saveReview: 2,
+  deleteReview: 2,
+  noteInvolved: 1,
+  countReportBy: 1,
+  noteReporter: 1,
+  countStats: "n",
+  countActive: 1,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 function loadLua(name: string, keys: number | "n"): string {
@@ -29,6 +43,20 @@ export interface WardenCommands {
     ...keysThenArgs: (string | number)[]
   ): Promise<([1, string, string, string, number] | [0, number])[]>;
   appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<[number, number, string, number]>;
+  /** 1 forgiven, 0 no points on the track. */
+  forgive(points: string, ...args: (string | number)[]): Promise<number>;
+  /** `[1, previous involved JSON or ""]` saved, `[0]` conflict. */
+  saveReview(record: string, index: string, ...args: (string | number)[]): Promise<[number, string?]>;
+  /** The deleted record's involved JSON, or "" when there was none. */
+  deleteReview(record: string, index: string, id: string): Promise<string>;
+  noteInvolved(involved: string, ...args: (string | number)[]): Promise<number>;
+  /** Reports within the window, this one included. */
+  countReportBy(reportedBy: string, ...args: (string | number)[]): Promise<number>;
+  /** `[upheld, unfounded, suspendedUntil]`. */
+  noteReporter(reporter: string, ...args: (string | number)[]): Promise<[number, number, number]>;
+  countStats(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
+  /** `[kind, count, kind, count, …]`. */
+  countActive(active: string, ...args: (string | number)[]): Promise<(string | number)[]>;
 }
 
 /** Loads every script once per connection (ioredis `defineCommand`: EVALSHA with EVAL fallback). */
