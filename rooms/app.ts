@@ -4,7 +4,7 @@ import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { createWarden, type AdminApiOptions, type Warden, type WardenOptions } from "../src/index.js";
-import { createWorldRoom, type Avatar } from "./world.js";
+import { createWorldRoom, type Avatar, verifyDemoToken } from "./world.js";
 
 /** Options of {@link startWorld}. */
 export interface WorldOptions {
@@ -39,6 +39,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     restrictionField: {
       avatarOf: (room, client) => (room.state as { avatars: Map<string, Avatar> }).avatars.get(client.sessionId),
     },
+    // The player API (statements, appeals, own export) checks the same JWTs the rooms do.
+    verifyPlayer: (token: string) => {
+      const claims = verifyDemoToken(token, options.jwtSecret);
+      return { subject: claims.sub, ...(claims.name === undefined ? {} : { name: claims.name }) };
+    },
     ...options.warden,
   });
   const transport = new WebSocketTransport();
@@ -60,6 +65,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
     express: (app) => {
       app.use("/warden/api", warden.adminRoutes(options.admin));
+      // The player API: a player's own sanctions with their statements, appeals, reports, export.
+      app.use("/warden/player", warden.playerRoutes());
     },
     greet: false,
     gracefullyShutdown: false,

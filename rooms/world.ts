@@ -22,7 +22,12 @@ export interface WorldRoomOptions {
 
 const ChatMessage = z.object({ text: z.string().min(1).max(500) });
 const MoveMessage = z.object({ x: z.number().finite(), y: z.number().finite() });
-const ReportMessage = z.object({ sessionId: z.string().min(1).max(64), reason: z.string().max(500) });
+const ReportMessage = z.object({
+  sessionId: z.string().min(1).max(64),
+  reason: z.string().max(500),
+  category: z.string().max(20).optional(),
+});
+const AppealMessage = z.object({ sanctionId: z.string().min(1).max(64), text: z.string().min(1).max(2000) });
 
 /** Verifies a demo token: HS256 only, `sub` required. Returns the claims or throws 4215-style errors. */
 export function verifyDemoToken(token: string | undefined, secret: string): { sub: string; name?: string } {
@@ -73,6 +78,13 @@ export function createWorldRoom(
           ? await this.plugins.warden.report(client, message)
           : ({ status: "rejected", reason: "no warden in this room" } as const);
         client.send("report:ack", { sessionId: message.sessionId, accepted: outcome.status === "filed", ...outcome });
+      }),
+      // A player appeals one of their sanctions while connected (banned players use the player API).
+      appeal: validate(AppealMessage, async (client: Client, message: z.infer<typeof AppealMessage>) => {
+        const outcome = this.plugins
+          ? await this.plugins.warden.appeal(client, message)
+          : ({ status: "rejected", code: "NOT_FOUND", reason: "no warden in this room" } as const);
+        client.send("appeal:ack", outcome);
       }),
     };
 

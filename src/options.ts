@@ -10,8 +10,16 @@ import {
 } from "./guard/options.js";
 import { identifyFromJwtClaims, type Identity } from "./identity/identify.js";
 import { resolvePolicy, type Policy, type PolicyOptions } from "./policy/ladder.js";
+import { DEFAULT_CONDUCT, resolveConduct, type Conduct, type ConductOptions } from "./policy/conduct.js";
+import { BUILT_IN_NOTICES, NoticeText, resolveNotices, type NoticeOptions } from "./sanctions/notice.js";
 import { RECORDER_DEFAULTS, resolveRecorder, type RecorderOptions } from "./recorder/options.js";
 import { REPORT_DEFAULTS, resolveReports, type ReportOptions } from "./reports/options.js";
+import {
+  DUE_PROCESS_DEFAULTS,
+  resolveDueProcess,
+  type DueProcessOptions,
+  type ResolvedDueProcess,
+} from "./reviews/options.js";
 import { resolveRestrictionField, type RestrictionFieldOptions } from "./sanctions/options.js";
 import { consoleLogger, resolveLogger, type WardenLogger } from "./util/logger.js";
 import {
@@ -35,7 +43,11 @@ export type { ChatGuardOptions, FloodLimit, GuardOptions, ResolvedGuardOptions }
 export type { Identity } from "./identity/identify.js";
 export type { RecorderOptions } from "./recorder/options.js";
 export type { ReportOptions } from "./reports/options.js";
+export type { DueProcessOptions, EvidenceOptions, ResolvedDueProcess } from "./reviews/options.js";
 export type { RestrictionFieldOptions } from "./sanctions/options.js";
+export type { Conduct, ConductOptions, ConductRuleOptions } from "./policy/conduct.js";
+export type { NoticeKey, NoticeOptions } from "./sanctions/notice.js";
+export { NoticeText };
 export type { WardenLogger } from "./util/logger.js";
 
 /** Where the warden keeps its records. */
@@ -119,10 +131,39 @@ export interface WardenOptions {
    * @defaultValue the default tracks `spam`, `abuse`, `malformed`, `reported`
    */
   policy?: PolicyOptions;
+  /**
+   * The code of conduct quoted in every statement of reasons: rules by id (`title`, `text`,
+   * optional `url`), merged over the defaults one rule at a time (`false` removes a default
+   * rule), and which rule each policy track enforces.
+   * @defaultValue rules `spam`, `abuse`, `integrity`, `reports`; tracks `spam → spam`, `abuse → abuse`, `malformed → integrity`, `reported → reports`
+   */
+  conduct?: ConductOptions;
+  /**
+   * The player-facing sentences of `warden:notice`, per locale: templates merged key by key
+   * over the built-in `en`, `de`, `fr` and `es`, and the locale of a player who asks for none
+   * of them. A template naming a placeholder its key does not have is refused.
+   * @defaultValue the built-in locales, `defaultLocale: "en"`
+   */
+  notices?: NoticeOptions;
   /** Background writing of offense events. */
   recorder?: RecorderOptions;
   /** Player reports. */
   reports?: ReportOptions;
+  /**
+   * Due process: appeals (window, rate), the review queue for reports (and what reports
+   * alone may do: nothing by default), reporters' misuse, evidence snapshots (opt-in), the
+   * transparency counters' retention.
+   * @defaultValue see {@link DUE_PROCESS_DEFAULTS}
+   */
+  dueProcess?: DueProcessOptions;
+  /**
+   * Verifies a player's own game credential (the bearer token of the player API:
+   * `warden.playerRoutes()`) — the same check the rooms' `onAuth` makes — and returns the
+   * identity it names, or null. Throwing counts as null. Without it the player API is not
+   * mounted (banned players then cannot read their statement or appeal over HTTP).
+   * @defaultValue none
+   */
+  verifyPlayer?: (token: string) => Identity | null | undefined | Promise<Identity | null | undefined>;
   /**
    * Least time between two "you are muted/frozen" notices to one session, in ms.
    * @defaultValue `1000`
@@ -156,8 +197,14 @@ export interface ResolvedOptions {
   retention: { eventsMs: number; sanctionsMs: number; auditMs: number; namesMs: number; bindingsMs: number };
   guard: ResolvedGuardOptions;
   policy: Policy;
+  /** The validated code of conduct. */
+  conduct: Conduct;
+  /** The player-facing texts (validated templates per locale). */
+  notices: NoticeText;
   recorder: Required<RecorderOptions>;
   reports: Required<ReportOptions>;
+  dueProcess: ResolvedDueProcess;
+  verifyPlayer: ((token: string) => Identity | null | undefined | Promise<Identity | null | undefined>) | undefined;
   noticeIntervalMs: number;
   processId: string | undefined;
   logger: WardenLogger;
@@ -179,6 +226,9 @@ export const DEFAULT_OPTIONS = deepFreeze({
   guard: GUARD_DEFAULTS,
   recorder: RECORDER_DEFAULTS,
   reports: REPORT_DEFAULTS,
+  dueProcess: DUE_PROCESS_DEFAULTS,
+  conduct: DEFAULT_CONDUCT,
+  notices: { defaultLocale: "en", locales: BUILT_IN_NOTICES },
   noticeIntervalMs: 1000,
   logger: consoleLogger,
 } as const);
@@ -204,8 +254,12 @@ const TOP_KEYS = keysOf<WardenOptions>({
   retention: true,
   guard: true,
   policy: true,
+  conduct: true,
+  notices: true,
   recorder: true,
   reports: true,
+  dueProcess: true,
+  verifyPlayer: true,
   noticeIntervalMs: true,
   processId: true,
   logger: true,
@@ -297,6 +351,12 @@ function resolveRetention(value: unknown): ResolvedOptions["retention"] {
   };
 }
 
+/** Hands the policy's track names on (the conduct's track mappings must name them), and returns the policy. */
+function withTracks(policy: Policy, take: (names: string[]) => void): Policy {
+  take([...policy.tracks.keys()]);
+  return policy;
+}
+
 /**
  * Merges defaults and validates EVERYTHING (the chat detector's terms and patterns and the
  * policy included) before anything is created, so that a refused configuration leaves no
@@ -313,6 +373,8 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
   // foresaw into INVALID_OPTION too, rather than a TypeError.
   return attempt("", () => {
     const given = readObject("", options, TOP_KEYS);
+    // Resolved in the order written (the first bad option is the one named); conduct reads the policy's tracks.
+    let tracks: string[] = [];
     return {
       secret: resolveSecret(given.secret),
       store: resolveStore(given.store),
@@ -337,9 +399,16 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
       ),
       retention: resolveRetention(given.retention),
       guard: resolveGuard(given.guard),
-      policy: resolvePolicy(given.policy as PolicyOptions | undefined, "policy"),
+      policy: withTracks(
+        resolvePolicy(given.policy as PolicyOptions | undefined, "policy"),
+        (names) => (tracks = names),
+      ),
+      conduct: resolveConduct(given.conduct, "conduct", tracks),
+      notices: resolveNotices(given.notices, "notices"),
       recorder: resolveRecorder(given.recorder),
       reports: resolveReports(given.reports),
+      dueProcess: resolveDueProcess(given.dueProcess),
+      verifyPlayer: optionalFunction<ResolvedOptions["verifyPlayer"]>("verifyPlayer", given.verifyPlayer, undefined),
       noticeIntervalMs: optionalNumber(
         "noticeIntervalMs",
         given.noticeIntervalMs,

@@ -19,6 +19,10 @@ import { Escalation } from "./policy/escalation.js";
 import { boundEvidence, type Detector, type Evidence, type OffenseEvent } from "./recorder/offense.js";
 import { Recorder, type RecorderStats } from "./recorder/recorder.js";
 import { ReportService } from "./reports/service.js";
+import { createPlayerRouter } from "./admin/player.js";
+import { createDueProcess, type DueProcess } from "./reviews/due-process.js";
+import { ChatTape } from "./reviews/evidence.js";
+import type { EvidenceRecord } from "./reviews/model.js";
 import { Enforcer } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
 import type { LiveSession } from "./sanctions/standing.js";
@@ -73,6 +77,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly recorder: Recorder;
   private readonly feed: FeedHub;
   private readonly reports: ReportService;
+  /** Appeals, report cases, transparency counters. */
+  private readonly due: DueProcess;
+  /** The last chat lines per room, for evidence snapshots (opt-in). */
+  private readonly tape: ChatTape | null;
   private readonly profiles = new Profiles();
   private readonly chat: ChatCheck | null;
   private readonly escalation: Escalation;
@@ -111,33 +119,46 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const closed = () => this.closed;
 
     this.enforcer = new Enforcer(this.options, (event) => this.emit("sanction:enforced", event));
-    this.sanctions = new SanctionsService(this.store, retention, {
-      before: (sanction) => {
-        let veto: string | null = null;
-        this.emit("sanction:before", {
-          sanction,
-          cancel: (reason) => {
-            veto ??= String(reason || "cancelled");
-          },
-        });
-        return veto;
-      },
-      // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
-      issued: (sanction) => {
-        this.enforcer.apply({ type: "issued", sanction });
-        this.reports.noteSanctions(sanction.did, [sanction]);
-        this.emit("sanction:applied", sanction);
-      },
-      revoked: (sanction) => {
-        if (sanction.revoked)
-          this.enforcer.apply({
-            type: "revoked",
-            did: sanction.did,
-            sanctionId: sanction.id,
-            revocation: sanction.revoked,
+    const dueOptions = this.options.dueProcess;
+    this.tape = dueOptions.evidence.enabled ? new ChatTape(dueOptions.evidence.lines) : null;
+    this.sanctions = new SanctionsService(
+      this.store,
+      retention,
+      {
+        before: (sanction) => {
+          let veto: string | null = null;
+          this.emit("sanction:before", {
+            sanction,
+            cancel: (reason) => {
+              veto ??= String(reason || "cancelled");
+            },
           });
-        this.emit("sanction:revoked", sanction);
+          return veto;
+        },
+        // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
+        issued: (sanction) => {
+          this.enforcer.apply({ type: "issued", sanction });
+          this.reports.noteSanctions(sanction.did, [sanction]);
+          this.due.transparency.issued(sanction);
+          this.emit("sanction:applied", sanction);
+        },
+        revoked: (sanction) => {
+          this.due.transparency.revoked(sanction);
+          if (sanction.revoked)
+            this.enforcer.apply({
+              type: "revoked",
+              did: sanction.did,
+              sanctionId: sanction.id,
+              revocation: sanction.revoked,
+            });
+          this.emit("sanction:revoked", sanction);
+        },
       },
+      { appealWindowMs: dueOptions.appealWindowMs },
+    );
+    this.due = createDueProcess(this.store, dueOptions, {
+      storeFailed,
+      findSanction: (id) => this.sanctions.find(id),
     });
     this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
     this.admin = new AdminService(
@@ -145,6 +166,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       this.sanctions,
       new AuditLog(this.store, retention.auditMs),
       this.options,
+      this.due,
     );
 
     const chat = this.options.guard.chat;
@@ -161,12 +183,15 @@ export class Warden extends TypedEmitter<WardenEvents> {
       },
       { muted: this.options.muteTypes, frozen: this.options.freezeTypes, chat: chat === false ? [] : chat.types },
     );
-    this.reports = new ReportService(this.store, this.options.reports, {
+    this.reports = new ReportService(this.store, this.due.cases, this.due.transparency, this.options.reports, {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
       storeFailed,
       profileOf: (did) => this.profiles.peek(did),
+      notify: (did, notice) => this.due.notify(did, notice),
+      queued: (target, record) => this.interim(target.did, record.count),
+      snapshot: (reporter) => this.tape?.snapshot(reporter.room),
     });
-    this.escalation = new Escalation(policy, this.sanctions, logger, { storeFailed, closed });
+    this.escalation = new Escalation(policy, this.options.conduct, this.sanctions, logger, { storeFailed, closed });
     this.recorder = new Recorder(this.store, retention.eventsMs, this.options.recorder, {
       halfLifeOf: (track) => policy.tracks.get(track)?.halfLifeMs ?? 600_000,
       ladderOf: (track) => policy.tracks.get(track)?.ladder,
@@ -286,6 +311,83 @@ export class Warden extends TypedEmitter<WardenEvents> {
     };
     this.counters.offenses++;
     this.recorder.record(event);
+    if (this.tape !== null && detector === "chat") this.keepEvidence(session, kind);
+  }
+
+  /** Stores the room's last chat lines with a chat offense (opt-in evidence snapshot); best effort. */
+  private keepEvidence(session: LiveSession, kind: string): void {
+    const snapshot = this.tape?.snapshot(session.room);
+    if (snapshot === undefined) return;
+    const suffix = Array.from(randomBytes(8), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join("");
+    const record: EvidenceRecord = {
+      type: "evidence",
+      id: `${session.did}.${suffix}.e`,
+      did: session.did,
+      rev: 1,
+      openedAt: snapshot.takenAt,
+      state: "kept",
+      kind: kind.slice(0, 40),
+      snapshot,
+    };
+    const others = [...new Set(snapshot.lines.map((l) => l.did))].filter((d) => d !== session.did);
+    this.store
+      .saveReview(record, null, this.options.dueProcess.evidence.retentionMs, others)
+      .catch((e: unknown) => this.storeFailed("saveEvidence", e));
+  }
+
+  /**
+   * A report case entered the review queue: what reports alone may do meanwhile — by
+   * default nothing; at most a warn or a short mute (`dueProcess.reportAction`), never more.
+   */
+  private interim(did: DigitalId, reports: number): void {
+    const action = this.options.dueProcess.reportAction;
+    if (action === "none") return;
+    const rule = this.options.conduct.ruleForTrack("reported") ?? this.options.conduct.rule("reports") ?? null;
+    this.sanctions
+      .issue({
+        did,
+        kind: action,
+        reason: "reported by several players; a moderator will review it",
+        by: "policy",
+        ...(action === "mute" ? { duration: this.options.dueProcess.reportMuteMs } : {}),
+        grounds: { rule, reports, automatedDetection: false },
+      })
+      .catch((e: unknown) => this.storeFailed("interim sanction", e));
+  }
+
+  /**
+   * The player API as an express router: `app.use("/warden/player", warden.playerRoutes())`.
+   * A player authenticates with their own game credential (the `verifyPlayer` option) and
+   * may read their sanctions and statements, appeal (also while banned), see their reports'
+   * outcomes and export their own data. Without `verifyPlayer` the router is empty and a
+   * line says so.
+   */
+  playerRoutes(): Router {
+    const verify = this.options.verifyPlayer;
+    if (verify === undefined) {
+      this.options.logger.info("player API disabled: no verifyPlayer option configured");
+      return express.Router();
+    }
+    const notices = this.options.notices;
+    return createPlayerRouter({
+      admin: this.admin,
+      appeals: this.due.appeals,
+      cases: this.due.cases,
+      authenticate: async (token) => {
+        let identity: Identity | null | undefined;
+        try {
+          identity = await verify(token);
+        } catch {
+          return null;
+        }
+        if (typeof identity !== "object" || identity === null || !isValidSubject(identity.subject)) return null;
+        if (identity.issuer !== undefined && !isValidSubject(identity.issuer)) return null;
+        return this.digitalId(identity.subject, identity.issuer);
+      },
+      describe: (sanction, locale) => notices.sanction(sanction, locale),
+      locale: (requested) => notices.locale(requested),
+      logError: (m) => this.options.logger.error(m),
+    });
   }
 
   /** Stops timers and subscriptions, unregisters this process, and closes a store it opened. */
@@ -356,7 +458,23 @@ export class Warden extends TypedEmitter<WardenEvents> {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
       remind: (session, kind) => enforcer.remind(session, kind),
       publishRestriction: (session) => enforcer.publishRestriction(session),
-      report: (from, target, reason) => reports.file(from, target, reason),
+      report: (from, target, input) => reports.file(from, target, input),
+      appeal: async (from, sanctionId, text) => {
+        try {
+          const appeal = await this.due.appeals.file(from.did, sanctionId, text, "room");
+          return { status: "filed", appealId: appeal.id, state: appeal.state };
+        } catch (e) {
+          const code = e instanceof WardenError ? e.code : "INTERNAL";
+          if (!(e instanceof WardenError) || code.startsWith("STORE")) this.storeFailed("appeal", e);
+          return {
+            status: "rejected",
+            code,
+            reason:
+              e instanceof WardenError && !code.startsWith("STORE") ? e.message : "appeals are unavailable right now",
+          };
+        }
+      },
+      noteChat: this.tape === null ? null : (session, text) => this.tape?.note(session.room, session.did, text),
       frameDisagreement: (detail) => {
         if (this.counters.frameDisagreements++ === 0)
           this.options.logger.error(

@@ -254,7 +254,13 @@ describe("export and erasure", () => {
     const kept = Object.entries(await redis.hgetall(keys.sanctions(p.did)));
     expect(kept).toHaveLength(1);
     const minimal = JSON.parse(kept[0]![1]);
-    expect(minimal).toMatchObject({ did: p.did, kind: "ban", reason: "(erased)", by: "(erased)" });
+    expect(minimal).toMatchObject({
+      did: p.did,
+      kind: "ban",
+      reason: "details erased at your request",
+      by: "moderator",
+    });
+    expect(minimal.statement).toMatchObject({ erased: true, rule: null, facts: { events: [], reports: 0 } });
     expect(minimal.end).toBeGreaterThan(Date.now());
     expect(JSON.stringify(kept)).not.toContain("secret reason");
     // No value anywhere under the prefix still carries the ID's data (the feed included) —

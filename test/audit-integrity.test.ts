@@ -3,6 +3,9 @@
  * contention never fails a request. Real server, real clients, real Redis (and the
  * MemoryStore where the property is the store's).
  */
+import { resolveConduct } from "../src/policy/conduct.js";
+import { createDueProcess } from "../src/reviews/due-process.js";
+import { resolveDueProcess } from "../src/reviews/options.js";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -134,7 +137,15 @@ type ObservedStore = WardenStore & {
 
 function adminOver(store: WardenStore, audit = new AuditLog(store, retention.auditMs)): AdminService {
   const sanctions = new SanctionsService(store, retention, { before: () => null, issued: () => {}, revoked: () => {} });
-  return new AdminService(store, sanctions, audit, { policy: resolvePolicy(), retention });
+  const dueProcess = resolveDueProcess(undefined);
+  const due = createDueProcess(store, dueProcess, { storeFailed: () => {}, findSanction: (id) => sanctions.find(id) });
+  return new AdminService(
+    store,
+    sanctions,
+    audit,
+    { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
+    due,
+  );
 }
 
 const stores: Record<string, () => Promise<{ store: ObservedStore; close(): Promise<void> }>> = {

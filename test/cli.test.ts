@@ -225,7 +225,7 @@ describe("warden CLI: lookups, export, forget and the audit log", () => {
     expect(forgot.code).toBe(0);
     expect(JSON.parse(forgot.stdout)).toEqual({ keptBans: 1 });
     const [kept] = JSON.parse((await warden(["sanctions", target, "--json"], env)).stdout);
-    expect(kept).toMatchObject({ kind: "ban", reason: "(erased)" });
+    expect(kept).toMatchObject({ kind: "ban", reason: "details erased at your request" });
     expect((await warden(["forget", target, "--including-sanctions"], env)).code).toBe(0);
     expect(JSON.parse((await warden(["sanctions", target, "--all", "--json"], env)).stdout)).toEqual([]);
   });

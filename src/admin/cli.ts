@@ -74,7 +74,8 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
       revoked: (s) => due?.transparency.revoked(s),
     });
     due = createDueProcess(store, dueProcess, {
-      storeFailed: (operation, e) => io.err(`warden: ${operation} failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      storeFailed: (operation, e) =>
+        io.err(`warden: ${operation} failed: ${e instanceof Error ? e.message : String(e)}\n`),
       findSanction: (id) => sanctions.find(id),
     });
     const admin = new AdminService(
@@ -162,32 +163,34 @@ export function buildProgram(io: Io): Command {
       .option("--rule <id>", "the rule of the code of conduct broken (shown to the player)")
       .addOption(json());
     if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
-    command.action(async (didArg: string, opts: Common & { reason: string; by: string; for?: string; rule?: string }) => {
-      // Everything is checked before the store is opened: bad input writes nothing.
-      const did = assertDigitalId(didArg);
-      const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
-      if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
-      const result = await withService(io, (admin) =>
-        admin.issue(
-          {
-            did,
-            kind: kind as SanctionKind,
-            reason: opts.reason,
-            by: opts.by,
-            ...(duration === undefined ? {} : { duration }),
-            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
-          },
-          actorOf(defaultIssuer()),
-        ),
-      );
-      if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
-      const s = result.sanction;
-      if (opts.json) io.out(`${JSON.stringify(s)}\n`);
-      else
-        io.out(
-          `${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`,
+    command.action(
+      async (didArg: string, opts: Common & { reason: string; by: string; for?: string; rule?: string }) => {
+        // Everything is checked before the store is opened: bad input writes nothing.
+        const did = assertDigitalId(didArg);
+        const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
+        if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
+        const result = await withService(io, (admin) =>
+          admin.issue(
+            {
+              did,
+              kind: kind as SanctionKind,
+              reason: opts.reason,
+              by: opts.by,
+              ...(duration === undefined ? {} : { duration }),
+              ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+            },
+            actorOf(defaultIssuer()),
+          ),
         );
-    });
+        if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
+        const s = result.sanction;
+        if (opts.json) io.out(`${JSON.stringify(s)}\n`);
+        else
+          io.out(
+            `${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`,
+          );
+      },
+    );
   }
 
   program
@@ -324,7 +327,10 @@ export function buildProgram(io: Io): Command {
     .command("export")
     .description("print everything the store holds about a digital ID, as one JSON document")
     .argument("<did>", "digital ID")
-    .option("--subject", "the data subject's own copy: other people redacted (reporters, others' chat lines, staff names)")
+    .option(
+      "--subject",
+      "the data subject's own copy: other people redacted (reporters, others' chat lines, staff names)",
+    )
     .addOption(why())
     .action(async (didArg: string, opts: { why?: string; subject?: boolean }) => {
       const did = assertDigitalId(didArg);
@@ -456,13 +462,18 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
       .argument("<appealId>")
       .requiredOption("--reason <text>", "told to the player")
       .addOption(json());
-    if (outcome === "uphold") command.option("--until <duration>", "shorten instead: the sanction ends this long from now");
+    if (outcome === "uphold")
+      command.option("--until <duration>", "shorten instead: the sanction ends this long from now");
     command.action(async (id: string, opts: Common & { reason: string; until?: string }) => {
       const end = opts.until === undefined ? undefined : Date.now() + parseDuration(opts.until);
       const a = await withService(io, (admin) =>
         admin.decideAppeal(
           id,
-          { outcome: outcome === "uphold" ? "upheld" : "rejected", reason: opts.reason, ...(end === undefined ? {} : { end }) },
+          {
+            outcome: outcome === "uphold" ? "upheld" : "rejected",
+            reason: opts.reason,
+            ...(end === undefined ? {} : { end }),
+          },
           actorOf(defaultIssuer()),
         ),
       );
@@ -534,7 +545,11 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(json())
     .action(async (id: string, opts: Common & { reason: string; unfounded?: boolean }) => {
       const c = await withService(io, (admin) =>
-        admin.decideCase(id, { action: "dismiss", reason: opts.reason, unfounded: opts.unfounded === true }, actorOf(defaultIssuer())),
+        admin.decideCase(
+          id,
+          { action: "dismiss", reason: opts.reason, unfounded: opts.unfounded === true },
+          actorOf(defaultIssuer()),
+        ),
       );
       print(opts, c, `${c.id} dismissed\n`);
     });

@@ -29,6 +29,8 @@ export class FeedHub {
 
   /** Sanctions and revocations come from the warden's bus subscription. */
   bus(message: BusMessage): void {
+    // Notices for players (appeal and report outcomes) are theirs, not the moderators' feed.
+    if (message.type === "notice") return;
     this.deliver(message);
   }
 

@@ -102,7 +102,8 @@ const QueueQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).def
 /** An instant from the API: epoch ms or an ISO 8601 string; INVALID_REQUEST when it is not a valid time. */
 function instantOf(value: number | string, field: string): number {
   const at = typeof value === "number" ? value : Date.parse(value);
-  if (!Number.isSafeInteger(at) || !isInstant(at)) throw new WardenError("INVALID_REQUEST", `${field}: not a valid time`);
+  if (!Number.isSafeInteger(at) || !isInstant(at))
+    throw new WardenError("INVALID_REQUEST", `${field}: not a valid time`);
   return at;
 }
 

@@ -112,7 +112,7 @@ export function createPlayerRouter(host: PlayerApiHost): Router {
     (req: Request, res: Response, next: NextFunction) => {
       fn(req, res, res.locals.did as DigitalId, res.locals.locale as string).catch(next);
     };
-  const self: Actor = ({ face: "player", who: "player:self", role: "player", why: null });
+  const self: Actor = { face: "player", who: "player:self", role: "player", why: null };
 
   router.get(
     "/sanctions",

@@ -136,7 +136,12 @@ export function redactForSubject(full: IdentityExport): IdentityExport {
       const { decidedBy, evidence, ...rest } = c;
       return {
         ...rest,
-        reports: c.reports.map((r) => ({ ...r, reporter: "(redacted)" as DigitalId, receipt: "(redacted)", reason: "(redacted)" })),
+        reports: c.reports.map((r) => ({
+          ...r,
+          reporter: "(redacted)" as DigitalId,
+          receipt: "(redacted)",
+          reason: "(redacted)",
+        })),
         ...(decidedBy === undefined ? {} : { decidedBy: roleOfIssuer(decidedBy) }),
         ...(evidence === undefined
           ? {}
@@ -230,7 +235,10 @@ export class AdminService {
     if (ruleId !== undefined) {
       const found = typeof ruleId === "string" ? this.options.conduct.rule(ruleId) : undefined;
       if (found === undefined)
-        throw new WardenError("INVALID_REQUEST", `no rule ${JSON.stringify(String(ruleId).slice(0, 40))} in the code of conduct`);
+        throw new WardenError(
+          "INVALID_REQUEST",
+          `no rule ${JSON.stringify(String(ruleId).slice(0, 40))} in the code of conduct`,
+        );
       rule = found;
     }
     const grounds: Grounds = { ...given, rule, role: given?.role ?? actor.role ?? "moderator" };
@@ -266,7 +274,10 @@ export class AdminService {
     if (existing === null) return { status: "not_found" };
     const expected = existing.revoked ? "already_revoked" : "revoked";
     const wrongful = options.wrongful === true;
-    const entry = await this.record(actor, "revoke", existing.id, { status: expected, ...(wrongful ? { wrongful } : {}) });
+    const entry = await this.record(actor, "revoke", existing.id, {
+      status: expected,
+      ...(wrongful ? { wrongful } : {}),
+    });
     const result = await this.thenAct(entry, actor, {}, () => this.sanctions.revoke(existing.id, { by, reason }));
     if (result.status !== expected) {
       await this.record(actor, "revoke", existing.id, { status: result.status, entry: entry.seq }).catch(() => {});
@@ -320,7 +331,12 @@ export class AdminService {
         const sanction = await this.sanctions.find(appeal.sanctionId);
         if (sanction === null) return { remedy: "revoked" };
         const why = `appeal upheld: ${d.reason}`;
-        if (d.end !== undefined && sanction.end !== sanction.start && (sanction.end === null || d.end < sanction.end) && d.end > this.now()) {
+        if (
+          d.end !== undefined &&
+          sanction.end !== sanction.start &&
+          (sanction.end === null || d.end < sanction.end) &&
+          d.end > this.now()
+        ) {
           await this.revoke(sanction.id, why, actor);
           const shorter = await this.issue(
             {
@@ -355,7 +371,11 @@ export class AdminService {
   /** One report case with its reports, reasons and evidence (audited: it holds reporters' words and chat lines). */
   async reportCase(caseId: string, actor: Actor): Promise<ReportCase> {
     const record = await this.due.cases.get(caseId);
-    await this.record(actor, "view", record.did, { what: "case", caseId: record.id, evidence: record.evidence !== undefined });
+    await this.record(actor, "view", record.did, {
+      what: "case",
+      caseId: record.id,
+      evidence: record.evidence !== undefined,
+    });
     return record;
   }
 
@@ -469,7 +489,8 @@ export class AdminService {
               did,
               kind: "ban",
               reason: ERASED,
-              by: "(erased)",
+              // The issuer's role survives (policy or a staff role), never a name.
+              by: roleOfIssuer(s.by),
               start: s.start,
               end: s.end,
               ...(s.statement === undefined
@@ -516,7 +537,10 @@ export class AdminService {
             : { evidence: { ...record.evidence, lines: record.evidence.lines.filter((l) => l.did !== did) } }),
         };
       } else if (record.type === "evidence") {
-        next = { ...record, snapshot: { ...record.snapshot, lines: record.snapshot.lines.filter((l) => l.did !== did) } };
+        next = {
+          ...record,
+          snapshot: { ...record.snapshot, lines: record.snapshot.lines.filter((l) => l.did !== did) },
+        };
       } else return;
       next.rev = record.rev + 1;
       const keepMs =
@@ -529,7 +553,15 @@ export class AdminService {
           : next.type === "evidence"
             ? [...new Set(next.snapshot.lines.map((l) => l.did))]
             : [];
-      if ((await this.store.saveReview(next, record.rev, keepMs, others.filter((d) => d !== next.did))) === "saved") return;
+      if (
+        (await this.store.saveReview(
+          next,
+          record.rev,
+          keepMs,
+          others.filter((d) => d !== next.did),
+        )) === "saved"
+      )
+        return;
     }
   }
 

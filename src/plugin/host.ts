@@ -4,7 +4,13 @@ import type { Guard } from "../guard/guard.js";
 import type { DigitalId } from "../identity/digital-id.js";
 import type { Identity } from "../identity/identify.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
-import type { ReportOutcome } from "../reports/service.js";
+import type { ReportInput, ReportOutcome } from "../reports/service.js";
+import type { AppealState } from "../reviews/model.js";
+
+/** What a player's in-room appeal gets back: never an exception. */
+export type AppealOutcome =
+  | { status: "filed"; appealId: string; state: AppealState }
+  | { status: "rejected"; code: string; reason: string };
 import type { LiveSession, Standing } from "../sanctions/standing.js";
 
 import type { JoinDenial } from "../sessions/gate.js";
@@ -50,7 +56,11 @@ export interface PluginHost {
   /** Publishes the session's restriction into the avatar's state (opt-in). */
   publishRestriction(session: LiveSession): void;
   /** Files a player report. */
-  report(from: LiveSession, target: LiveSession, reason: string): Promise<ReportOutcome>;
+  report(from: LiveSession, target: LiveSession, input: ReportInput): Promise<ReportOutcome>;
+  /** Files a player's appeal against one of their sanctions, from a room. */
+  appeal(from: LiveSession, sanctionId: unknown, text: unknown): Promise<AppealOutcome>;
+  /** Notes a chat line for evidence snapshots; null when snapshots are off. */
+  readonly noteChat: ((session: LiveSession, text: string) => void) | null;
   /** The guard and Colyseus read a frame differently: count, log once. */
   frameDisagreement(detail: string): void;
 }

@@ -11,9 +11,10 @@ import {
 import { dispatchAgrees, emptyVerdict, Guard } from "../guard/guard.js";
 import { BYTES_PREFIX, type TypeEntry, type TypeTable } from "../guard/types.js";
 import type { LiveSession } from "../sanctions/standing.js";
-import type { PluginHost } from "./host.js";
+import type { AppealOutcome, PluginHost } from "./host.js";
 import { INPUT_TYPE } from "../guard/options.js";
 import { banMessage, CLOSE_BANNED } from "../sanctions/enforcer.js";
+import { localePreference } from "../sanctions/notice.js";
 import { boundText } from "../util/text.js";
 import type { ReportOutcome } from "../reports/service.js";
 import { decodePayload, FrameKind, frameHead, readFrame, typeKey, UNDECODABLE } from "../guard/frames.js";
@@ -112,9 +113,10 @@ export class WardenPlugin extends RoomPlugin {
     const from = this.sessions.get(reporter.sessionId);
     if (from === undefined)
       return Promise.resolve({ status: "rejected", reason: "reporter is not bound to a digital ID" });
-    const { sessionId, reason } = (typeof input === "object" && input !== null ? input : {}) as {
+    const { sessionId, reason, category } = (typeof input === "object" && input !== null ? input : {}) as {
       sessionId?: unknown;
       reason?: unknown;
+      category?: unknown;
     };
     if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64) {
       return Promise.resolve({ status: "rejected", reason: "a report needs the sessionId of a player in this room" });
@@ -122,7 +124,26 @@ export class WardenPlugin extends RoomPlugin {
     const target = this.sessions.get(sessionId);
     if (target === undefined) return Promise.resolve({ status: "rejected", reason: "that player is not in this room" });
     if (target.did === from.did) return Promise.resolve({ status: "rejected", reason: "you cannot report yourself" });
-    return this.host.report(from, target, typeof reason === "string" ? reason : "");
+    return this.host.report(from, target, {
+      reason: typeof reason === "string" ? reason : "",
+      ...(typeof category === "string" ? { category: category.slice(0, 20) } : {}),
+    });
+  }
+
+  /**
+   * Files the appeal of the client's own sanction (`{ sanctionId, text }`): the in-room way
+   * to contest it (a banned player uses the player API). Never throws: `filed` with the
+   * appeal id, or `rejected` with the error code and a sentence.
+   */
+  appeal(client: Client, input: unknown): Promise<AppealOutcome> {
+    const from = this.sessions.get(client.sessionId);
+    if (from === undefined)
+      return Promise.resolve({ status: "rejected", code: "UNAUTHORIZED", reason: "not bound to a digital ID" });
+    const { sanctionId, text } = (typeof input === "object" && input !== null ? input : {}) as {
+      sanctionId?: unknown;
+      text?: unknown;
+    };
+    return this.host.appeal(from, sanctionId, text);
   }
 
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
@@ -146,6 +167,9 @@ export class WardenPlugin extends RoomPlugin {
       flood,
       closedBy: null,
       lastNoticeAt: 0,
+      // What the player asked for: the join option first (the client knows its UI language), then
+      // the identity's; the enforcer resolves it to a locale there are texts for (or the default).
+      locale: localePreference(joinLocale(options), identity.locale),
       leaving: false,
       closing: false,
     };
@@ -304,6 +328,7 @@ export class WardenPlugin extends RoomPlugin {
     if (chat === null) return false;
     const text = chatText(payload, chat.field);
     if (text === undefined) return false;
+    this.host.noteChat?.(session, text);
     const match = chat.detector.check(text);
     if (match === null) return false;
     this.host.offense(session, "chat", "abusive_text", {
@@ -370,6 +395,16 @@ export class WardenPlugin extends RoomPlugin {
   private bannedRefusal(sessionId: string): { code: number; message: string } | null {
     const banned = this.sessions.get(sessionId)?.standing.banned;
     return banned ? { code: CLOSE_BANNED, message: banMessage(banned) } : null;
+  }
+}
+
+/** The `locale` field of the join options, if any (client-controlled: it only picks the language of notices). */
+function joinLocale(options: unknown): unknown {
+  if (typeof options !== "object" || options === null) return undefined;
+  try {
+    return (options as { locale?: unknown }).locale;
+  } catch {
+    return undefined; // a getter that throws: no preference
   }
 }
 

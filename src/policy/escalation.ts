@@ -1,8 +1,10 @@
 import { WardenError, toError } from "../errors.js";
 import type { OffenseEvent, RecordedOffense } from "../recorder/offense.js";
-import type { Sanction, SanctionRequest } from "../sanctions/model.js";
+import type { StatementFact } from "../reviews/model.js";
+import type { Grounds, Sanction, SanctionRequest } from "../sanctions/model.js";
 import type { DraftResult } from "../sanctions/service.js";
 import type { WardenLogger } from "../util/logger.js";
+import type { Conduct } from "./conduct.js";
 import type { Policy } from "./ladder.js";
 
 /** The part of the sanctions service the escalation uses. */
@@ -28,6 +30,10 @@ const FIRST_DELAY_MS = 250;
  * A `duplicate` (an event written again because the reply to its first write was lost)
  * carries the step that first write decided and nobody issued yet: it is issued now.
  *
+ * Each sanction carries its grounds for the statement of reasons: the rule the track enforces
+ * (from the code of conduct), the triggering event as the fact, automated detection and
+ * decision, the track and ladder step.
+ *
  * A sanction that cannot be stored because the store is unavailable is committed again —
  * the same draft, so the same id: storing is idempotent by id and enforcers apply an id
  * once — a few times with backoff, then given up and logged.
@@ -38,6 +44,7 @@ export class Escalation {
 
   constructor(
     private readonly policy: Policy,
+    private readonly conduct: Conduct,
     private readonly sanctions: SanctionIssuer,
     private readonly logger: WardenLogger,
     private readonly hooks: EscalationHooks,
@@ -62,6 +69,7 @@ export class Escalation {
           reason: `automatic: ${event.track} (${event.kind})`,
           by: "policy",
           ...(step.duration === undefined ? {} : { duration: step.duration }),
+          grounds: this.grounds(event, index),
         });
       } catch (e) {
         this.logger.error(`${what} not issued: ${toError(e).message}`);
@@ -70,6 +78,30 @@ export class Escalation {
       if (drafted.status === "cancelled") continue;
       this.commit(drafted.sanction, what, 0);
     }
+  }
+
+  /** Why the policy sanctions: the rule of the event's track, the event itself, the ladder step. */
+  private grounds(event: OffenseEvent, step: number): Grounds {
+    const fact: StatementFact = {
+      at: event.at,
+      detector: event.detector,
+      kind: event.kind,
+      track: event.track,
+      evidence: event.evidence,
+    };
+    // Reports filed against the player (a `reported` event carries their count). A
+    // `report_abuse` event counts reports the player filed: those are not what it answers.
+    const reports =
+      event.detector === "report" && event.kind !== "report_abuse" && typeof event.evidence.reports === "number"
+        ? Math.max(0, Math.floor(event.evidence.reports))
+        : 0;
+    return {
+      rule: this.conduct.ruleForTrack(event.track) ?? null,
+      events: [fact],
+      reports: Number.isSafeInteger(reports) ? reports : 0,
+      automatedDetection: true,
+      ladder: { track: event.track, step },
+    };
   }
 
   private commit(sanction: Sanction, what: string, attempt: number): void {

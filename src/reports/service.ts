@@ -25,7 +25,12 @@ import type { ReportOptions } from "./options.js";
  * later as a notice, or from the player API.
  */
 export type ReportOutcome =
-  | { status: "filed"; weight: number; receipt: string; /** This report put the case into the review queue. */ queued: boolean }
+  | {
+      status: "filed";
+      weight: number;
+      receipt: string /** This report put the case into the review queue. */;
+      queued: boolean;
+    }
   | { status: "duplicate" }
   | { status: "rejected"; reason: string };
 
@@ -130,7 +135,9 @@ export class ReportService {
   /** Files a report from `reporter` against `target` (both in the same room). */
   async file(reporter: LiveSession, target: LiveSession, input: ReportInput): Promise<ReportOutcome> {
     const now = this.now();
-    const category = (REPORT_CATEGORIES as readonly string[]).includes(input.category ?? "") ? input.category! : "other";
+    const category = (REPORT_CATEGORIES as readonly string[]).includes(input.category ?? "")
+      ? input.category!
+      : "other";
     let standing: ReporterStanding;
     let filedInWindow: number;
     try {
@@ -150,7 +157,10 @@ export class ReportService {
     if (filedInWindow > this.options.maxPerWindow) {
       // Record once when the limit is passed, not for every further report.
       if (filedInWindow === this.options.maxPerWindow + 1) {
-        this.host.offense(reporter, "report", "report_abuse", { reports: filedInWindow, windowMs: this.options.windowMs });
+        this.host.offense(reporter, "report", "report_abuse", {
+          reports: filedInWindow,
+          windowMs: this.options.windowMs,
+        });
       }
       return { status: "rejected", reason: "too many reports: try again later" };
     }
@@ -185,7 +195,13 @@ export class ReportService {
       this.host.storeFailed("collectReport", e);
       return { status: "rejected", reason: "reports are unavailable right now" };
     }
-    this.host.notify(reporter.did, { topic: "report", key: "report.received", ref: receipt, state: "received", vars: {} });
+    this.host.notify(reporter.did, {
+      topic: "report",
+      key: "report.received",
+      ref: receipt,
+      state: "received",
+      vars: {},
+    });
     return { status: "filed", weight, receipt, queued };
   }
 }

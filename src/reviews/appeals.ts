@@ -72,8 +72,12 @@ export class AppealService {
     if (typeof text !== "string" || text.trim().length === 0)
       throw new WardenError("INVALID_REQUEST", "an appeal needs a text saying why the sanction is wrong");
     if (text.length > MAX_APPEAL_TEXT)
-      throw new WardenError("INVALID_REQUEST", `an appeal text is at most ${MAX_APPEAL_TEXT} characters, got ${text.length}`);
-    const sanction = typeof sanctionId === "string" && sanctionId.length <= 64 ? await this.host.findSanction(sanctionId) : null;
+      throw new WardenError(
+        "INVALID_REQUEST",
+        `an appeal text is at most ${MAX_APPEAL_TEXT} characters, got ${text.length}`,
+      );
+    const sanction =
+      typeof sanctionId === "string" && sanctionId.length <= 64 ? await this.host.findSanction(sanctionId) : null;
     if (sanction === null || sanction.did !== did)
       throw new WardenError("SANCTION_NOT_FOUND", "you have no sanction with this reference");
     const now = this.now();
@@ -114,8 +118,10 @@ export class AppealService {
 
   /** One appeal by id; throws `APPEAL_NOT_FOUND`. */
   async get(appealId: unknown): Promise<Appeal> {
-    const record = typeof appealId === "string" && didOfReviewId(appealId) !== null ? await this.store.review(appealId) : null;
-    if (record === null || record.type !== "appeal") throw new WardenError("APPEAL_NOT_FOUND", "no appeal with this id");
+    const record =
+      typeof appealId === "string" && didOfReviewId(appealId) !== null ? await this.store.review(appealId) : null;
+    if (record === null || record.type !== "appeal")
+      throw new WardenError("APPEAL_NOT_FOUND", "no appeal with this id");
     return record;
   }
 
@@ -128,8 +134,15 @@ export class AppealService {
   async take(appealId: string, by: Decider): Promise<Appeal> {
     const appeal = await this.get(appealId);
     this.checkFourEyes(appeal, by);
-    if (appeal.state !== "filed") throw new WardenError("APPEAL_NOT_ALLOWED", `the appeal is ${appeal.state}, not filed`);
-    const next: Appeal = { ...appeal, rev: appeal.rev + 1, state: "in_review", reviewer: by.who, reviewedAt: this.now() };
+    if (appeal.state !== "filed")
+      throw new WardenError("APPEAL_NOT_ALLOWED", `the appeal is ${appeal.state}, not filed`);
+    const next: Appeal = {
+      ...appeal,
+      rev: appeal.rev + 1,
+      state: "in_review",
+      reviewer: by.who,
+      reviewedAt: this.now(),
+    };
     await this.save(next, appeal.rev);
     this.tell(next, "appeal.in_review", {});
     return next;
@@ -169,7 +182,8 @@ export class AppealService {
       const applied = await remedy(next, { ...decision, reason });
       const written: Appeal = { ...next, rev: next.rev + 1, decision: { reason, ...applied } };
       // The remedy is recorded on the appeal; a lost write here leaves the decision standing.
-      if ((await this.store.saveReview(written, next.rev, this.options.appealRetentionMs, [])) === "saved") next = written;
+      if ((await this.store.saveReview(written, next.rev, this.options.appealRetentionMs, [])) === "saved")
+        next = written;
     }
     this.stats.count({ [`appeals.${decision.outcome}`]: 1 }, { appealDecision: now - appeal.openedAt });
     this.tell(next, `appeal.${decision.outcome}`, { reason });

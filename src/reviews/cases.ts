@@ -42,7 +42,11 @@ export interface ReportReceipt {
 /** A moderator's decision on a case. */
 export type CaseDecision =
   | { action: "sanction"; reason: string }
-  | { action: "dismiss"; reason: string; /** The reports were unfounded: counts against each reporter. */ unfounded?: boolean };
+  | {
+      action: "dismiss";
+      reason: string /** The reports were unfounded: counts against each reporter. */;
+      unfounded?: boolean;
+    };
 
 /** What the cases need of the rest of the warden. */
 export interface CaseHost {
@@ -104,10 +108,15 @@ export class CaseService {
         const evidence = this.options.evidence.enabled ? snapshot() : undefined;
         if (evidence !== undefined) next.evidence = evidence;
       }
-      const involved = [...new Set([...next.reports.map((r) => r.reporter), ...(next.evidence?.lines.map((l) => l.did) ?? [])])].filter(
-        (d) => d !== target,
+      const involved = [
+        ...new Set([...next.reports.map((r) => r.reporter), ...(next.evidence?.lines.map((l) => l.did) ?? [])]),
+      ].filter((d) => d !== target);
+      const result = await this.store.saveReview(
+        next,
+        current ? current.rev : null,
+        this.options.caseRetentionMs,
+        involved,
       );
-      const result = await this.store.saveReview(next, current ? current.rev : null, this.options.caseRetentionMs, involved);
       if (result === "saved") {
         if (queued) this.stats.count({ "cases.opened": 1 });
         return { record: next, queued };
@@ -118,8 +127,10 @@ export class CaseService {
 
   /** One case by id; throws `CASE_NOT_FOUND`. */
   async get(caseId: unknown): Promise<ReportCase> {
-    const record = typeof caseId === "string" && didOfReviewId(caseId) !== null ? await this.store.review(caseId) : null;
-    if (record === null || record.type !== "case") throw new WardenError("CASE_NOT_FOUND", "no report case with this id");
+    const record =
+      typeof caseId === "string" && didOfReviewId(caseId) !== null ? await this.store.review(caseId) : null;
+    if (record === null || record.type !== "case")
+      throw new WardenError("CASE_NOT_FOUND", "no report case with this id");
     return record;
   }
 
@@ -166,7 +177,11 @@ export class CaseService {
     if (actioned) {
       const sanctionId = await act(claimed);
       if (sanctionId !== null) {
-        const withId: ReportCase = { ...claimed, rev: claimed.rev + 1, outcome: { action: "sanctioned", sanctionId, reason } };
+        const withId: ReportCase = {
+          ...claimed,
+          rev: claimed.rev + 1,
+          outcome: { action: "sanctioned", sanctionId, reason },
+        };
         if ((await this.store.saveReview(withId, claimed.rev, this.options.caseRetentionMs, involved)) === "saved")
           final = withId;
       }

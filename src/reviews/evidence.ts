@@ -9,6 +9,9 @@ import { type EvidenceSnapshot, MAX_SNAPSHOT_LINE, MAX_SNAPSHOT_LINES, type Snap
  * within a few lines and gone when the room closes. Bounded: `lines` per room (≤ 20), each
  * cut to 200 characters.
  */
+/** Most rooms a tape follows at once. */
+const MAX_ROOMS = 10_000;
+
 export class ChatTape {
   private readonly rooms = new Map<string, { name: string; lines: SnapshotLine[] }>();
 
@@ -24,6 +27,8 @@ export class ChatTape {
     if (tape === undefined) {
       tape = { name: room.roomName, lines: [] };
       this.rooms.set(room.roomId, tape);
+      // Bounded: rooms that closed long ago go first (a Map iterates in insertion order).
+      if (this.rooms.size > MAX_ROOMS) this.rooms.delete(this.rooms.keys().next().value as string);
     }
     tape.lines.push({ at: this.now(), did, text: boundText(text, MAX_SNAPSHOT_LINE) });
     if (tape.lines.length > Math.min(this.lines, MAX_SNAPSHOT_LINES)) tape.lines.shift();
@@ -33,7 +38,11 @@ export class ChatTape {
   snapshot(room: { roomId: string }): EvidenceSnapshot | undefined {
     const tape = this.rooms.get(room.roomId);
     if (tape === undefined || tape.lines.length === 0) return undefined;
-    return { room: { name: tape.name, id: room.roomId }, takenAt: this.now(), lines: tape.lines.map((l) => ({ ...l })) };
+    return {
+      room: { name: tape.name, id: room.roomId },
+      takenAt: this.now(),
+      lines: tape.lines.map((l) => ({ ...l })),
+    };
   }
 
   /** Forgets a room (it closed). */

@@ -8,7 +8,9 @@
  * set built to its strictest reading, not a legal claim.
  */
 import type { DigitalId } from "../identity/digital-id.js";
-import type { Evidence } from "../recorder/offense.js";
+
+/** Bounded evidence: a few small scalar fields (the shape of an offense event's evidence). */
+export type Evidence = Record<string, string | number | boolean>;
 
 /** One rule of the code of conduct, as shown to a player. */
 export interface ConductRule {

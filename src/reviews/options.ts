@@ -9,12 +9,12 @@ import {
   readObject,
   show,
 } from "../util/validate.js";
+import { MIN_APPEAL_WINDOW_MS } from "../sanctions/model.js";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-/** The least time a sanction stays open to appeal (about six months), whatever is configured. */
-export const MIN_APPEAL_WINDOW_MS = 183 * DAY;
+export { MIN_APPEAL_WINDOW_MS };
 
 /** The longest automatic mute reports alone may bring (when `reportAction` is `"mute"`). */
 export const MAX_REPORT_MUTE_MS = 15 * MINUTE;
@@ -150,17 +150,29 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
     given[key] === undefined ? fallback : durationIn(`${path}.${key}`, given[key]);
   const appealWindowMs = span("appealWindowMs", d.appealWindowMs);
   if (appealWindowMs < MIN_APPEAL_WINDOW_MS)
-    fail(`${path}.appealWindowMs`, `must be at least 183 days (a sanction stays open to appeal about six months), got ${show(given.appealWindowMs)}`);
+    fail(
+      `${path}.appealWindowMs`,
+      `must be at least 183 days (a sanction stays open to appeal about six months), got ${show(given.appealWindowMs)}`,
+    );
   const appealRetentionMs = span("appealRetentionMs", d.appealRetentionMs);
   if (appealRetentionMs < appealWindowMs)
-    fail(`${path}.appealRetentionMs`, "must be at least dueProcess.appealWindowMs (an appeal is kept while it can be filed)");
+    fail(
+      `${path}.appealRetentionMs`,
+      "must be at least dueProcess.appealWindowMs (an appeal is kept while it can be filed)",
+    );
   const reportMuteMs = span("reportMuteMs", d.reportMuteMs);
   if (reportMuteMs > MAX_REPORT_MUTE_MS)
-    fail(`${path}.reportMuteMs`, `must be at most 15 minutes (reports alone never bring more), got ${show(given.reportMuteMs)}`);
+    fail(
+      `${path}.reportMuteMs`,
+      `must be at most 15 minutes (reports alone never bring more), got ${show(given.reportMuteMs)}`,
+    );
   const suspendMs = span("suspendMs", d.suspendMs);
   const reporterRetentionMs = span("reporterRetentionMs", d.reporterRetentionMs);
   if (suspendMs > reporterRetentionMs)
-    fail(`${path}.suspendMs`, "must be at most dueProcess.reporterRetentionMs (the suspension is kept with the reporter's record)");
+    fail(
+      `${path}.suspendMs`,
+      "must be at most dueProcess.reporterRetentionMs (the suspension is kept with the reporter's record)",
+    );
   const ev = given.evidence === undefined ? {} : readObject(`${path}.evidence`, given.evidence, EVIDENCE_KEYS);
   return deepFreeze({
     appealWindowMs,
@@ -185,7 +197,9 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
       enabled: optionalBoolean(`${path}.evidence.enabled`, ev.enabled, d.evidence.enabled),
       lines: optionalNumber(`${path}.evidence.lines`, ev.lines, d.evidence.lines, { min: 1, max: 20, integer: true }),
       retentionMs:
-        ev.retentionMs === undefined ? d.evidence.retentionMs : durationIn(`${path}.evidence.retentionMs`, ev.retentionMs),
+        ev.retentionMs === undefined
+          ? d.evidence.retentionMs
+          : durationIn(`${path}.evidence.retentionMs`, ev.retentionMs),
     },
   });
 }

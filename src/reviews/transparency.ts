@@ -99,7 +99,9 @@ export class Transparency {
     const st = sanction.statement;
     const automatedDecision = st?.automated.decision ?? sanction.by === "policy";
     const automatedDetection = st?.automated.detection ?? automatedDecision;
-    const source = st?.ladder?.track ?? (st !== undefined && st.facts.reports > 0 ? "reports" : automatedDecision ? "policy" : "moderator");
+    const source =
+      st?.ladder?.track ??
+      (st !== undefined && st.facts.reports > 0 ? "reports" : automatedDecision ? "policy" : "moderator");
     const counts: Record<string, number> = {
       "actions.total": 1,
       [`actions.kind.${sanction.kind}`]: 1,
@@ -109,7 +111,8 @@ export class Transparency {
     };
     const samples: Record<string, number> = {};
     const last = st?.facts.events.at(-1)?.at;
-    if (automatedDecision && last !== undefined && sanction.start >= last) samples.offenseToAction = sanction.start - last;
+    if (automatedDecision && last !== undefined && sanction.start >= last)
+      samples.offenseToAction = sanction.start - last;
     this.count(counts, samples);
     if (sanction.kind === "mute" || sanction.kind === "freeze" || sanction.kind === "ban")
       this.store

@@ -4,7 +4,9 @@ import type { EnforcementEvent } from "../events.js";
 import type { RestrictionFieldOptions } from "./options.js";
 import type { WardenLogger } from "../util/logger.js";
 import { formatInstant } from "../util/time.js";
-import { type BusMessage, describeSanction, isActive, SANCTION_KINDS, type Sanction } from "./model.js";
+import type { StatementOfReasons } from "../reviews/model.js";
+import { type BusMessage, isActive, type PlayerNotice, SANCTION_KINDS, type Sanction } from "./model.js";
+import { NoticeText } from "./notice.js";
 
 /** What the enforcer needs of the warden's options. */
 export interface EnforcerOptions {
@@ -13,6 +15,11 @@ export interface EnforcerOptions {
   /** Least time between two "you are muted/frozen" notices to one session, in ms. */
   noticeIntervalMs: number;
   logger: WardenLogger;
+  /**
+   * The player-facing texts, per locale.
+   * @defaultValue the built-in texts (`en`, `de`, `fr`, `es`; default `en`)
+   */
+  notices?: NoticeText;
 }
 
 /** WebSocket close code of a kick. */
@@ -20,18 +27,40 @@ export const CLOSE_KICKED = 4401;
 /** WebSocket close code (and join error code) of a ban. */
 export const CLOSE_BANNED = 4403;
 
-/** The `warden:notice` message a sanctioned client receives. */
+/**
+ * The `warden:notice` message a client receives: about a sanction (issued, lifted) or about
+ * the player's appeal or report. Structured fields for a client that renders its own text,
+ * and `message`, the short sentence in the session's `locale`.
+ */
 export interface WardenNotice {
-  /** The sanction kind, or `"lifted"` when a mute/freeze/ban was revoked or ran out. */
-  kind: Sanction["kind"] | "lifted";
+  /**
+   * The sanction kind; `"lifted"` when a mute/freeze/ban was revoked or ran out; `"appeal"`
+   * or `"report"` for a due-process notice (then `topic`, `ref`, `state` are set).
+   */
+  kind: Sanction["kind"] | "lifted" | "appeal" | "report";
+  /** The sanction's reason (or the lift's); for a due-process notice its `reason` var, else `""`. */
   reason: string;
   /** End of a lasting sanction (epoch ms); `null` = permanent; absent for warn/kick/lifted. */
   until?: number | null;
   /** For `lifted`: what was lifted. */
   lifted?: Sanction["kind"];
-  sanctionId: string;
-  /** One sentence for the player: what, why, until when. */
+  /** The sanction it is about; for an appeal notice the appealed sanction when its ref names it; absent for a report notice. */
+  sanctionId?: string;
+  /** The statement of reasons of the sanction (absent for lifted and due-process notices, and for older records). */
+  statement?: StatementOfReasons;
+  /** One short sentence for the player, in `locale`: what, until when, why, how decided, how to appeal. */
   message: string;
+  /** The locale `message` is written in (the session's). */
+  locale: string;
+  /** For a due-process notice: what it is about. */
+  topic?: PlayerNotice["topic"];
+  /** For a due-process notice: the appeal id or report receipt. */
+  ref?: string;
+  /** For a due-process notice: the state reached (`filed`, `upheld`, `received`…). */
+  state?: string;
+  /** For a due-process notice: its template key and variables (for a client's own texts). */
+  key?: string;
+  vars?: Record<string, string>;
 }
 
 export const NOTICE_TYPE = "warden:notice";
@@ -47,15 +76,23 @@ function closeReason(text: string): string {
         .replace(/\uFFFD+$/, "")}...`;
 }
 
+/** What a short message says instead of a reason erased at the player's request. */
+const ERASED_REASON = "details erased at your request";
+
+/** The reason a close or join error may show: never `(erased)` placeholder text. */
+function shownReason(s: Sanction): string {
+  return s.statement?.erased === true || s.reason === "(erased)" ? ERASED_REASON : s.reason;
+}
+
 /** The join error message of a ban: reason and end time. */
 export function banMessage(ban: Sanction): string {
   const until = ban.end === null ? "permanently" : `until ${formatInstant(ban.end)}`;
-  return `banned ${until}: ${ban.reason}`;
+  return `banned ${until}: ${shownReason(ban)}`;
 }
 
 /** The close reason (and join error message) of a kick. */
 export function kickMessage(kick: Sanction): string {
-  return `kicked: ${kick.reason}`;
+  return `kicked: ${shownReason(kick)}`;
 }
 
 /**
@@ -66,19 +103,25 @@ export function kickMessage(kick: Sanction): string {
 export class Enforcer {
   private readonly standings = new Map<DigitalId, Standing>();
   /**
-   * Messages already applied (`i:<id>` issued, `r:<id>` revoked): a sanction reaches this
-   * process up to three ways — applied locally when issued here, echoed by the bus, and
-   * replayed by a resync after the bus was cut — and must act once.
+   * Messages already applied (`i:<id>` issued, `r:<id>` revoked, `n:<did>:<ref>:<state>`
+   * notice): a sanction reaches this process up to three ways — applied locally when issued
+   * here, echoed by the bus, and replayed by a resync after the bus was cut — and must act
+   * once. A due-process notice may likewise be delivered here directly and echoed by the
+   * bus; an appeal or report reaches each state once, so its ref and state name it.
    */
   private readonly applied = new Set<string>();
   /** Kinds of message whose failure to apply was logged already (one line per kind, not one per message). */
   private readonly failedKinds = new Set<string>();
+  /** The player-facing texts. */
+  readonly notices: NoticeText;
 
   constructor(
     private readonly options: EnforcerOptions,
     private readonly report: (event: EnforcementEvent) => void,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.notices = options.notices ?? new NoticeText();
+  }
 
   /** The standing of an ID, created on demand. */
   standing(did: DigitalId): Standing {
@@ -102,13 +145,14 @@ export class Enforcer {
     this.refresh(standing);
   }
 
-  /** Registers a session; applies the restriction already in force and tells the player. */
+  /** Registers a session; tells the player of the restrictions in force, then applies them to the avatar. */
   attach(session: LiveSession): void {
+    session.locale = this.localeOf(session);
     session.standing.sessions.add(session);
-    this.publishRestriction(session);
     for (const s of session.standing.sanctions.values()) {
       if (s.kind === "mute" || s.kind === "freeze") this.notify(session, s);
     }
+    this.publishRestriction(session);
   }
 
   /** Unregisters a session; forgets the ID when nothing else keeps it. */
@@ -129,7 +173,12 @@ export class Enforcer {
    */
   apply(message: BusMessage): void {
     try {
-      const key = message.type === "issued" ? `i:${message.sanction.id}` : `r:${message.sanctionId}`;
+      const key =
+        message.type === "issued"
+          ? `i:${message.sanction.id}`
+          : message.type === "revoked"
+            ? `r:${message.sanctionId}`
+            : `n:${message.did}:${message.notice.ref}:${message.notice.state}`;
       if (this.applied.has(key)) return;
       this.applied.add(key);
       // Bounded: the oldest keys go first (a Set iterates in insertion order).
@@ -139,15 +188,19 @@ export class Enforcer {
           if (this.applied.size <= 9_000) break;
         }
       if (message.type === "issued") this.applyIssued(message.sanction);
-      else this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+      else if (message.type === "revoked")
+        this.applyRevoked(message.did, message.sanctionId, message.revocation.reason);
+      else if (message.type === "notice") this.applyNotice(message.did, message.notice);
     } catch (e) {
       // The kind names a bounded set of lines: anything unexpected shares one.
       const kind =
         message?.type === "revoked"
           ? "revoked"
-          : message?.type === "issued" && SANCTION_KINDS.includes(message.sanction?.kind)
-            ? `issued ${message.sanction.kind}`
-            : "malformed";
+          : message?.type === "notice"
+            ? "notice"
+            : message?.type === "issued" && SANCTION_KINDS.includes(message.sanction?.kind)
+              ? `issued ${message.sanction.kind}`
+              : "malformed";
       if (this.failedKinds.has(kind)) return;
       this.failedKinds.add(kind);
       try {
@@ -177,15 +230,19 @@ export class Enforcer {
     const standing =
       sanction.kind === "ban" && lasting ? this.standing(sanction.did) : this.standings.get(sanction.did);
     if (standing === undefined) return;
+    const sessions = [...standing.sessions];
+    // The player is told before the restriction bites (DSA Art. 17: the statement comes with
+    // the decision, not after it): the notice is queued on the socket before the avatar's
+    // restriction changes in state and before the guard drops their first message.
+    for (const session of sessions) this.notify(session, sanction);
     if (lasting) {
       standing.sanctions.set(sanction.id, sanction);
       this.refresh(standing);
     }
-    for (const session of [...standing.sessions]) {
+    for (const session of sessions) {
       if (sanction.kind === "kick" || sanction.kind === "ban") {
-        this.close(session, sanction);
+        this.close(session, sanction, false);
       } else {
-        this.notify(session, sanction);
         this.report({
           sanction,
           sessionId: session.sessionId,
@@ -193,6 +250,30 @@ export class Enforcer {
           action: sanction.kind === "warn" ? "notice" : "restrict",
         });
       }
+    }
+  }
+
+  /** A due-process notice for a player: to every live session of that ID in this process. */
+  private applyNotice(did: DigitalId, notice: PlayerNotice): void {
+    const standing = this.standings.get(did);
+    if (standing === undefined) return;
+    for (const session of standing.sessions) {
+      const locale = this.localeOf(session);
+      const sanctionId =
+        notice.topic === "appeal" ? /^([a-z2-7]{26}\.[a-z2-7]{8})\.a$/.exec(notice.ref)?.[1] : undefined;
+      const sent: WardenNotice = {
+        kind: notice.topic,
+        reason: notice.vars.reason ?? "",
+        message: this.notices.player(notice, locale),
+        locale,
+        topic: notice.topic,
+        ref: notice.ref,
+        state: notice.state,
+        key: notice.key,
+        vars: { ...notice.vars },
+      };
+      if (sanctionId !== undefined) sent.sanctionId = sanctionId;
+      this.send(session, sent);
     }
   }
 
@@ -209,12 +290,15 @@ export class Enforcer {
     }
   }
 
-  /** Closes a session for a kick or ban; marks it so that it can never reconnect. */
-  close(session: LiveSession, sanction: Sanction): void {
+  /**
+   * Closes a session for a kick or ban; marks it so that it can never reconnect. The notice
+   * goes first (unless `notify` is false: the caller sent it already), then the socket closes.
+   */
+  close(session: LiveSession, sanction: Sanction, notify = true): void {
     const code = sanction.kind === "ban" ? CLOSE_BANNED : CLOSE_KICKED;
     const message = sanction.kind === "ban" ? banMessage(sanction) : kickMessage(sanction);
     if (session.closedBy === null) session.closedBy = { code, message };
-    this.notify(session, sanction);
+    if (notify) this.notify(session, sanction);
     try {
       session.client.leave(code, closeReason(message));
     } catch (e) {
@@ -223,17 +307,25 @@ export class Enforcer {
     this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: "close" });
   }
 
-  /** Sends the notice of a sanction to one session. */
+  /** Sends the notice of a sanction to one session: its statement of reasons and the sentence in the session's locale. */
   notify(session: LiveSession, sanction: Sanction): void {
+    const locale = this.localeOf(session);
     const notice: WardenNotice = {
       kind: sanction.kind,
       reason: sanction.reason,
       sanctionId: sanction.id,
-      message: describeSanction(sanction),
+      message: this.notices.sanction(sanction, locale),
+      locale,
     };
     if (sanction.kind === "mute" || sanction.kind === "freeze" || sanction.kind === "ban") notice.until = sanction.end;
+    if (sanction.statement !== undefined) notice.statement = sanction.statement;
     session.lastNoticeAt = this.now();
     this.send(session, notice);
+  }
+
+  /** The session's locale, resolved (a session notified before it attached has its request only). */
+  private localeOf(session: LiveSession): string {
+    return this.notices.locale(session.locale);
   }
 
   /** Tells a session, at most once per `noticeIntervalMs`, that a message of theirs was dropped. */
@@ -254,9 +346,11 @@ export class Enforcer {
     this.standings.clear();
   }
 
-  private sendLifted(session: LiveSession, sanction: Sanction, reason: string): void {
-    const message = `Your ${sanction.kind} was lifted${reason ? `: ${reason}` : ""}`;
-    this.send(session, { kind: "lifted", lifted: sanction.kind, reason, sanctionId: sanction.id, message });
+  /** Tells a session a sanction was lifted; `expired` when it ran out (the sentence then gives no reason). */
+  private sendLifted(session: LiveSession, sanction: Sanction, reason: string, expired = false): void {
+    const locale = this.localeOf(session);
+    const message = this.notices.lifted(sanction, expired ? "" : reason, locale);
+    this.send(session, { kind: "lifted", lifted: sanction.kind, reason, sanctionId: sanction.id, message, locale });
   }
 
   private send(session: LiveSession, notice: WardenNotice): void {
@@ -285,7 +379,7 @@ export class Enforcer {
     const now = this.now();
     for (const s of standing.sanctions.values()) {
       if (!isActive(s, now)) {
-        for (const session of standing.sessions) this.sendLifted(session, s, "its time is over");
+        for (const session of standing.sessions) this.sendLifted(session, s, "its time is over", true);
       }
     }
     this.refresh(standing);

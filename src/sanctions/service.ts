@@ -6,11 +6,13 @@ import {
   draftSanction,
   isActive,
   MAX_REASON_LENGTH,
+  MIN_APPEAL_WINDOW_MS,
   type Revocation,
   type Sanction,
   type SanctionRequest,
 } from "./model.js";
 import { boundText } from "../util/text.js";
+import { MAX_DURATION_MS } from "../duration.js";
 
 /** Result of {@link SanctionsService.issue}: a veto is an outcome, not an error. */
 export type IssueResult = { status: "issued"; sanction: Sanction } | { status: "cancelled"; reason: string };
@@ -23,6 +25,16 @@ export type RevokeResult =
   | { status: "revoked"; sanction: Sanction }
   | { status: "already_revoked"; sanction: Sanction }
   | { status: "not_found" };
+
+/** Options of {@link SanctionsService}. */
+export interface SanctionsServiceOptions {
+  /**
+   * How long a player may appeal a sanction, from its start (written into its statement of
+   * reasons): at least {@link MIN_APPEAL_WINDOW_MS} (183 days), at most 10 years.
+   * @defaultValue {@link MIN_APPEAL_WINDOW_MS} (183 days)
+   */
+  appealWindowMs?: number;
+}
 
 /** Hooks the warden gives the service (events). */
 export interface SanctionsHooks {
@@ -41,13 +53,25 @@ export interface SanctionsHooks {
 export class SanctionsService {
   /** Drafts that passed validation and the veto and were not committed yet (forgotten with them). */
   private readonly drafts = new WeakSet<Sanction>();
+  /** How long a player may appeal, from a sanction's start. */
+  readonly appealWindowMs: number;
 
+  /** Throws `INVALID_OPTION` for an appeal window below 183 days or above 10 years. */
   constructor(
     private readonly store: SanctionStore,
     private readonly retention: StoreRetention,
     private readonly hooks: SanctionsHooks,
+    options: SanctionsServiceOptions = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const window = options.appealWindowMs ?? MIN_APPEAL_WINDOW_MS;
+    if (!Number.isSafeInteger(window) || window < MIN_APPEAL_WINDOW_MS || window > MAX_DURATION_MS)
+      throw new WardenError(
+        "INVALID_OPTION",
+        `appealWindowMs must be a whole number of milliseconds from ${MIN_APPEAL_WINDOW_MS} (183 days) to ${MAX_DURATION_MS} (10 years), got ${String(window)}`,
+      );
+    this.appealWindowMs = window;
+  }
 
   /** Issues a sanction: {@link SanctionsService.draft} then {@link SanctionsService.commit}. Throws `INVALID_SANCTION` / `INVALID_DID` for bad input. */
   async issue(request: SanctionRequest): Promise<IssueResult> {
@@ -61,7 +85,7 @@ export class SanctionsService {
    * a caller that must record the act first (the audit log) does so, then commits.
    */
   draft(request: SanctionRequest): DraftResult {
-    const sanction = draftSanction(request, this.now());
+    const sanction = draftSanction(request, this.now(), this.appealWindowMs);
     const veto = this.hooks.before(sanction);
     if (veto !== null) return { status: "cancelled", reason: veto };
     this.drafts.add(sanction);

@@ -25,6 +25,13 @@ export interface LiveSession {
   closedBy: { code: number; message: string } | null;
   /** Last time a "you are muted/frozen" notice went out (epoch ms). */
   lastNoticeAt: number;
+  /**
+   * The player's locale for notices. Set at join to what the player asked for (join option
+   * `locale`, else the identity's; a tag or a preference list, `""` for none); the enforcer
+   * resolves it to a locale there are templates for (`NoticeText.locale`, falling back to
+   * the default locale) when the session attaches, and on any notice sent before that.
+   */
+  locale: string;
   /** Something made the client leave (Colyseus, the room, or the warden). */
   leaving: boolean;
   /** The close was examined for a fault once (see WardenPlugin.afterFrame). */

@@ -143,7 +143,14 @@ export interface OffenseStore {
    * atomic step with the recording script, so that the next offense does not climb past the
    * forgiven step. Nothing happens when the ID has no points on the track.
    */
-  forgive(did: DigitalId, track: string, capPoints: number, mark: number | null, now: number, halfLifeMs: number): Promise<void>;
+  forgive(
+    did: DigitalId,
+    track: string,
+    capPoints: number,
+    mark: number | null,
+    now: number,
+    halfLifeMs: number,
+  ): Promise<void>;
 }
 
 /** The live feed of every offense event, in the order recorded (`warden tail`, the admin API's stream). */
@@ -229,7 +236,12 @@ export interface StatsStore {
    * Adds `counts` to a day's counters and appends `samples` (durations in ms) to that day's
    * sample lists (each kept to its newest 1000), in one step; keeps the day `keepMs`.
    */
-  countStats(day: string, counts: Readonly<Record<string, number>>, samples: Readonly<Record<string, number>>, keepMs: number): Promise<void>;
+  countStats(
+    day: string,
+    counts: Readonly<Record<string, number>>,
+    samples: Readonly<Record<string, number>>,
+    keepMs: number,
+  ): Promise<void>;
   /** The counters and samples of these days (days without any are left out). */
   statsOf(days: readonly string[]): Promise<DayStats[]>;
   /** Notes a lasting sanction in force until `end` (`null` = permanent). */

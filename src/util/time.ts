@@ -16,10 +16,16 @@ export function isInstant(value: unknown): value is number {
 }
 
 /**
- * An instant as ISO 8601 (`2025-01-02T03:04:05.000Z`). Never throws: a value a `Date`
- * cannot hold (NaN, ±Infinity, beyond ±8.64e15, not a number) gives `"(invalid time)"`.
+ * An instant as ISO 8601 (`2025-01-02T03:04:05.000Z`), or with `style` `"readable"` as people
+ * read it in a notice (`2025-01-02 03:04 UTC`: to the minute, no `T`, the zone spelt out).
+ * Never throws: a value a `Date` cannot hold (NaN, ±Infinity, beyond ±8.64e15, not a
+ * number) gives `"(invalid time)"`.
  */
-export function formatInstant(ms: unknown): string {
+export function formatInstant(ms: unknown, style: "iso" | "readable" = "iso"): string {
   if (typeof ms !== "number" || !Number.isFinite(ms) || Math.abs(ms) > MAX_INSTANT_MS) return "(invalid time)";
-  return new Date(ms).toISOString();
+  const iso = new Date(ms).toISOString();
+  if (style === "iso") return iso;
+  // Years beyond 9999 are written `+275760-09-13T…`: cut at the `T`, whatever the year's width.
+  const t = iso.indexOf("T");
+  return `${iso.slice(0, t)} ${iso.slice(t + 1, t + 6)} UTC`;
 }
