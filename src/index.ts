@@ -33,7 +33,31 @@ export { AdminService, type Actor, type IdentityExport, type IdentitySummary } f
 export { AuditLog, type AuditEntry, type AuditLogOptions, type AuditVerification } from "./admin/audit.js";
 export type { AdminApiOptions, AdminRole } from "./admin/http.js";
 export type { WardenStats } from "./warden.js";
-export type { ReportOutcome } from "./reports/service.js";
+export type { ReportOutcome, ReportInput } from "./reports/service.js";
+export type { AppealOutcome } from "./plugin/host.js";
+export type {
+  Appeal,
+  AppealState,
+  CaseReport,
+  CaseState,
+  ConductRule,
+  EvidenceRecord,
+  EvidenceSnapshot,
+  ReportCase,
+  ReporterStanding,
+  ReviewRecord,
+  SanctionScope,
+  StatementFact,
+  StatementOfReasons,
+} from "./reviews/model.js";
+export { MIN_APPEAL_WINDOW_MS, MAX_REPORT_MUTE_MS, DUE_PROCESS_DEFAULTS } from "./reviews/options.js";
+export type { DueProcessOptions, EvidenceOptions } from "./reviews/options.js";
+export { REPORT_CATEGORIES, type TransparencyReport } from "./reviews/transparency.js";
+export type { AppealDecision } from "./reviews/appeals.js";
+export type { ReportReceipt, CaseDecision } from "./reviews/cases.js";
+export { DEFAULT_CONDUCT, type Conduct, type ConductOptions } from "./policy/conduct.js";
+export { BUILT_IN_NOTICES, NOTICE_KEYS, NoticeText, type NoticeKey, type NoticeOptions } from "./sanctions/notice.js";
+export type { PlayerNotice, Grounds } from "./sanctions/model.js";
 export type { OffenseEvent, Detector, Evidence } from "./recorder/offense.js";
 export type { GuardOptions, ChatGuardOptions, FloodLimit, ReportOptions } from "./options.js";
 export type { PolicyOptions, TrackOptions, LadderStep } from "./policy/ladder.js";
@@ -50,6 +74,9 @@ export type {
   OffenseStore,
   FeedStore,
   ReportStore,
+  ReviewStore,
+  StatsStore,
+  SaveReviewResult,
   ProfileStore,
   AuditStore,
   ErasureStore,

@@ -111,7 +111,7 @@ const EN: NoticeTemplates = {
   "appeal.withdrawn": "Your appeal {ref} was withdrawn.",
   "report.received": "Thank you: we received your report {ref}.",
   "report.actioned": "Your report {ref} was reviewed and action was taken. Thank you.",
-  "report.not_actioned": "Your report {ref} was reviewed; no action was taken: {reason}.",
+  "report.not_actioned": "Your report {ref} was reviewed; no action was taken.",
   "report.suspended": "You cannot send reports until {until}: too many of your reports were unfounded.",
 };
 
@@ -136,7 +136,7 @@ const DE: NoticeTemplates = {
   "appeal.withdrawn": "Dein Einspruch {ref} wurde zurückgezogen.",
   "report.received": "Danke: Deine Meldung {ref} ist eingegangen.",
   "report.actioned": "Deine Meldung {ref} wurde geprüft, und es wurden Maßnahmen ergriffen. Danke.",
-  "report.not_actioned": "Deine Meldung {ref} wurde geprüft; es wurden keine Maßnahmen ergriffen: {reason}.",
+  "report.not_actioned": "Deine Meldung {ref} wurde geprüft; es wurden keine Maßnahmen ergriffen.",
   "report.suspended": "Du kannst bis {until} keine Meldungen senden: Zu viele deiner Meldungen waren unbegründet.",
 };
 
@@ -161,7 +161,7 @@ const FR: NoticeTemplates = {
   "appeal.withdrawn": "Votre recours {ref} a été retiré.",
   "report.received": "Merci : nous avons bien reçu votre signalement {ref}.",
   "report.actioned": "Votre signalement {ref} a été examiné et des mesures ont été prises. Merci.",
-  "report.not_actioned": "Votre signalement {ref} a été examiné ; aucune mesure n'a été prise : {reason}.",
+  "report.not_actioned": "Votre signalement {ref} a été examiné ; aucune mesure n'a été prise.",
   "report.suspended":
     "Vous ne pouvez plus envoyer de signalements jusqu'au {until} : trop de vos signalements étaient infondés.",
 };
@@ -187,7 +187,7 @@ const ES: NoticeTemplates = {
   "appeal.withdrawn": "Tu recurso {ref} ha sido retirado.",
   "report.received": "Gracias: hemos recibido tu reporte {ref}.",
   "report.actioned": "Tu reporte {ref} ha sido revisado y se han tomado medidas. Gracias.",
-  "report.not_actioned": "Tu reporte {ref} ha sido revisado; no se han tomado medidas: {reason}.",
+  "report.not_actioned": "Tu reporte {ref} ha sido revisado; no se han tomado medidas.",
   "report.suspended": "No puedes enviar reportes hasta el {until}: demasiados de tus reportes eran infundados.",
 };
 
