@@ -6,6 +6,7 @@
  *   guard                               the hot path (frames, types, flood, chat)
  *   recorder, sanctions                 offense events and their writer; sanctions, enforcer
  *   stores                              the store contract and its Redis / memory implementations
+ *   reviews                             due process: appeals, report cases, forgiveness, transparency (its model.ts is plain data the stores keep)
  *   reports, sessions                   player reports; join gate and process registry
  *   admin, plugin, warden, index        the faces: moderators' service, the room plugin, the wiring
  *
@@ -23,8 +24,8 @@ module.exports = {
     {
       name: "lower-layers-never-import-upper",
       severity: "error",
-      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reports and sessions never import the faces (warden, plugin, admin).",
-      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reports|sessions)" },
+      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reviews, reports and sessions never import the faces (warden, plugin, admin).",
+      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reviews|reports|sessions)" },
       to: { path: "^src/(warden|plugin|admin|index)" },
     },
     {
@@ -32,7 +33,7 @@ module.exports = {
       severity: "error",
       comment: "A store knows the records it keeps (sanction model and codec, offense events, the ladder's pure calculator), never the services that use it.",
       from: { path: "^src/stores" },
-      to: { path: "^src/(guard|reports|sessions|recorder/recorder|sanctions/(service|enforcer|standing|options))" },
+      to: { path: "^src/(guard|reports|sessions|recorder/recorder|sanctions/(service|enforcer|standing|options)|reviews/(?!model))" },
     },
     {
       name: "store-implementations-only-in-the-wiring",
@@ -46,7 +47,14 @@ module.exports = {
       severity: "error",
       comment: "The guard decides from memory: it never reaches a store, a service or the recorder's writer.",
       from: { path: "^src/guard" },
-      to: { path: "^src/(stores|sanctions|reports|sessions|recorder/recorder|policy)" },
+      to: { path: "^src/(stores|sanctions|reports|reviews|sessions|recorder/recorder|policy)" },
+    },
+    {
+      name: "reviews-below-reports",
+      severity: "error",
+      comment: "Due process knows records, sanctions and stores; reports feed it, the guard and the sessions never reach it nor it them.",
+      from: { path: "^src/reviews" },
+      to: { path: "^src/(reports|sessions|guard|recorder/recorder)" },
     },
     {
       name: "util-is-plain",
