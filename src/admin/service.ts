@@ -4,7 +4,7 @@ import { decay, type Policy } from "../policy/ladder.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { type Grounds, isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
 import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/service.js";
-import type { AppealDecision, AppealService, AppliedRemedy } from "../reviews/appeals.js";
+import { type AppealDecision, type AppealService, type AppliedRemedy, sameActor } from "../reviews/appeals.js";
 import type { CaseService, ReportReceipt } from "../reviews/cases.js";
 import { forgive } from "../reviews/forgiveness.js";
 import type { Appeal, ConductRule, ReportCase, ReporterStanding, ReviewRecord } from "../reviews/model.js";
@@ -312,6 +312,7 @@ export class AdminService {
 
   /** Takes an appeal into review (audited; not by the sanction's issuer). */
   async takeAppeal(appealId: string, actor: Actor): Promise<Appeal> {
+    await this.checkFourEyes(appealId, actor);
     const entry = await this.record(actor, "appeal", appealId, { state: "in_review" });
     return this.thenAct(entry, actor, {}, () => this.due.appeals.take(appealId, actor));
   }
@@ -322,6 +323,22 @@ export class AdminService {
    * and its ladder step forgiven.
    */
   async decideAppeal(appealId: string, decision: AppealDecision, actor: Actor): Promise<Appeal> {
+    const { sanction } = await this.checkFourEyes(appealId, actor);
+    if (decision.end !== undefined) {
+      // Checked before the decision is claimed: a shortening that cannot be applied is refused, never turned into a revoke.
+      const now = this.now();
+      const lasting = sanction !== null && sanction.end !== sanction.start;
+      if (
+        decision.outcome !== "upheld" ||
+        !lasting ||
+        decision.end <= now ||
+        (sanction.end !== null && decision.end >= sanction.end)
+      )
+        throw new WardenError(
+          "INVALID_REQUEST",
+          "end: only an upheld appeal of a mute, freeze or ban can shorten it, to an instant after now and before its current end",
+        );
+    }
     const entry = await this.record(actor, "appeal", appealId, {
       outcome: decision.outcome,
       ...(decision.end === undefined ? {} : { end: decision.end }),
@@ -412,6 +429,32 @@ export class AdminService {
         return result.status === "issued" ? result.sanction.id : null;
       }),
     );
+  }
+
+  /**
+   * Four-eyes, against everyone who issued the appeal's sanction: its `by` (checked by the
+   * appeal service too) and the actor of the audit entry that issued it — which differ when
+   * the CLI's `--by` named someone else. The entry is looked for from a minute before the
+   * sanction started, so the search stays short however long the log is.
+   */
+  private async checkFourEyes(appealId: string, actor: Actor): Promise<{ appeal: Appeal; sanction: Sanction | null }> {
+    const appeal = await this.due.appeals.get(appealId);
+    const sanction = await this.sanctions.find(appeal.sanctionId);
+    const issuers = new Set([appeal.issuedBy]);
+    if (sanction !== null) {
+      let after = `${Math.max(0, sanction.start - 60_000)}-0`;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await this.store.auditRange(after, 500);
+        if (page.length === 0) break;
+        for (const e of page) if (e.action === "issue" && e.detail?.sanctionId === sanction.id) issuers.add(e.actor);
+        after = page[page.length - 1]!.id ?? after;
+        if (page[page.length - 1]!.at > sanction.start + 60_000) break;
+      }
+    }
+    for (const issuer of issuers)
+      if (sameActor(issuer, actor.who))
+        throw new WardenError("FOUR_EYES", "the moderator who issued a sanction may not review or decide its appeal");
+    return { appeal, sanction };
   }
 
   /** The transparency report of `[from, to]` (UTC days); no personal data, so not audited. */
