@@ -15,6 +15,7 @@ import {
 } from "../reviews/model.js";
 import { REPORT_CATEGORIES, type Transparency } from "../reviews/transparency.js";
 import { formatInstant } from "../util/time.js";
+import { WardenError } from "../errors.js";
 import { Ledger } from "../util/ledger.js";
 import { boundText } from "../util/text.js";
 import type { ReportOptions } from "./options.js";
@@ -173,7 +174,6 @@ export class ReportService {
       return { status: "rejected", reason: "reports are unavailable right now" };
     }
     if (result.status === "duplicate") return { status: "duplicate" };
-    this.stats.count({ "reports.received": 1, [`reports.category.${category}`]: 1 });
     const receipt = newReceipt();
     const report: CaseReport = {
       reporter: reporter.did,
@@ -190,11 +190,19 @@ export class ReportService {
         this.host.snapshot(reporter),
       );
       queued = collected.queued;
-      if (queued) this.host.queued(target, collected.record);
+      if (queued) {
+        // The weights start again from zero for the target's next case; the reporters stay
+        // listed until the window ends (still one report per reporter per window).
+        await this.store.clearReports(target.did).catch((e: unknown) => this.host.storeFailed("clearReports", e));
+        this.host.queued(target, collected.record);
+      }
     } catch (e) {
-      this.host.storeFailed("collectReport", e);
+      // Contention that outlasted every retry is not an outage; anything else is the store's.
+      if (!(e instanceof WardenError && e.code === "REVIEW_CONFLICT")) this.host.storeFailed("collectReport", e);
       return { status: "rejected", reason: "reports are unavailable right now" };
     }
+    // Counted once the report is in its case: the transparency report counts what moderators can see.
+    this.stats.count({ "reports.received": 1, [`reports.category.${category}`]: 1 });
     this.host.notify(reporter.did, {
       topic: "report",
       key: "report.received",

@@ -54,7 +54,23 @@ export interface CaseHost {
   storeFailed(operation: string, cause: unknown): void;
 }
 
-const RETRIES = 6;
+/** Attempts to add a report to a case that others write at the same moment (each round, one writer wins). */
+const RETRIES = 60;
+
+/** Case ids count up per reported player: `<did>.<generation in 8 base32 digits>.c`. */
+function caseId(target: DigitalId, generation: number): string {
+  let digits = "";
+  for (let g = generation, i = 0; i < 8; i++, g = Math.floor(g / 32)) digits = ALPHABET[g % 32] + digits;
+  return `${target}.${digits}.c`;
+}
+
+/** The generation of a case id (0 for a case id of another form, e.g. random). */
+function generationOf(id: string): number {
+  const digits = id.split(".")[1] ?? "";
+  let g = 0;
+  for (const ch of digits) g = g * 32 + Math.max(0, ALPHABET.indexOf(ch));
+  return digits.length === 8 ? g : 0;
+}
 
 export class CaseService {
   constructor(
@@ -79,12 +95,18 @@ export class CaseService {
   ): Promise<{ record: ReportCase; queued: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const now = this.now();
-      const current = (await this.store.reviewsOf(target)).find(
-        (r): r is ReportCase => r.type === "case" && (r.state === "collecting" || r.state === "open"),
-      );
+      // The target's newest case: added to while it collects or waits; once decided, the next
+      // report opens the next generation. The id is the same for every writer that gets here
+      // at once, so concurrent first reports meet on one record (compare-and-set), never
+      // open a case each.
+      let newest: ReportCase | undefined;
+      for (const r of await this.store.reviewsOf(target))
+        if (r.type === "case" && (newest === undefined || generationOf(r.id) >= generationOf(newest.id))) newest = r;
+      const current =
+        newest !== undefined && (newest.state === "collecting" || newest.state === "open") ? newest : undefined;
       const base: ReportCase = current ?? {
         type: "case",
-        id: `${target}.${token(8)}.c`,
+        id: caseId(target, newest === undefined ? 1 : generationOf(newest.id) + 1),
         did: target,
         rev: 0,
         openedAt: now,
@@ -98,7 +120,7 @@ export class CaseService {
         ...base,
         rev: base.rev + 1,
         count: base.count + 1,
-        weight: Math.round(Math.max(base.weight, total) * 100) / 100,
+        weight: Math.round((base.weight + report.weight) * 100) / 100,
         reports,
       };
       const queued = next.state === "collecting" && total >= threshold - 1e-9;
@@ -122,6 +144,8 @@ export class CaseService {
         return { record: next, queued };
       }
       if (attempt >= RETRIES) throw new WardenError("REVIEW_CONFLICT", "the case kept changing: report not added");
+      // A little jitter, so that writers who lost a round do not all come back together.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 1 + attempt)));
     }
   }
 

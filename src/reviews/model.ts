@@ -153,7 +153,7 @@ export interface CaseReport {
 export interface ReportCase extends ReviewBase {
   type: "case";
   state: CaseState;
-  /** Weighted sum of the reports in the window when last written. */
+  /** Sum of the weights of the reports counted in this case (the queue is entered on the window's sum: `reports.threshold`). */
   weight: number;
   /** Reports counted (may exceed `reports.length`, which is bounded). */
   count: number;
