@@ -297,6 +297,12 @@ describe("a policy ban, appealed over HTTP while banned, upheld by a second mode
     const fact = banNotice.statement!.facts.events.find((e) => e.kind === "rate");
     expect(fact).toMatchObject({ detector: "flood", kind: "rate", track: "spam", evidence: { type: "chat" } });
     expect(banNotice.statement!.facts.reports).toBe(0);
+    // The offenses that led to the ban (5 points at one per event), not only the last one — bounded to 5.
+    const facts = banNotice.statement!.facts.events;
+    expect(facts.length).toBeGreaterThanOrEqual(3);
+    expect(facts.length).toBeLessThanOrEqual(5);
+    expect(facts.every((e) => e.track === "spam")).toBe(true);
+    expect(facts.map((e) => e.at)).toEqual([...facts.map((e) => e.at)].sort((a, b) => a - b));
     expect(banNotice.statement!.appeal.until - stored.start).toBeGreaterThanOrEqual(183 * DAY);
     expect(banNotice.message).toMatch(/banned/i);
     expect(banNotice.message).toContain(stored.id);

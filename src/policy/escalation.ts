@@ -1,6 +1,6 @@
 import { WardenError, toError } from "../errors.js";
 import type { OffenseEvent, RecordedOffense } from "../recorder/offense.js";
-import type { StatementFact } from "../reviews/model.js";
+import { MAX_STATEMENT_FACTS, type StatementFact } from "../reviews/model.js";
 import type { Grounds, Sanction, SanctionRequest } from "../sanctions/model.js";
 import type { DraftResult } from "../sanctions/service.js";
 import type { WardenLogger } from "../util/logger.js";
@@ -21,6 +21,8 @@ export interface EscalationHooks {
 }
 
 const RETRIES = 5;
+/** Most ID-and-track pairs whose recent events are kept for statements. */
+const MAX_REMEMBERED = 5000;
 const FIRST_DELAY_MS = 250;
 
 /**
@@ -41,6 +43,8 @@ const FIRST_DELAY_MS = 250;
 export class Escalation {
   /** Sanctions this escalation issued (drafted and handed to the store). */
   issued = 0;
+  /** The last events per `<did>|<track>` recorded here, for statements of reasons. */
+  private readonly recent = new Map<string, StatementFact[]>();
 
   constructor(
     private readonly policy: Policy,
@@ -54,6 +58,7 @@ export class Escalation {
   recorded(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
+      this.remember(event);
       const index = results[i]?.step;
       if (index === null || index === undefined) continue;
       // The recorder passed this track's ladder, so the index is one of its steps.
@@ -80,15 +85,10 @@ export class Escalation {
     }
   }
 
-  /** Why the policy sanctions: the rule of the event's track, the event itself, the ladder step. */
+  /** Why the policy sanctions: the rule of the event's track, the events that led there, the ladder step. */
   private grounds(event: OffenseEvent, step: number): Grounds {
-    const fact: StatementFact = {
-      at: event.at,
-      detector: event.detector,
-      kind: event.kind,
-      track: event.track,
-      evidence: event.evidence,
-    };
+    const key = `${event.did}|${event.track}`;
+    const recent = this.recent.get(key) ?? [];
     // Reports filed against the player (a `reported` event carries their count). A
     // `report_abuse` event counts reports the player filed: those are not what it answers.
     const reports =
@@ -97,11 +97,34 @@ export class Escalation {
         : 0;
     return {
       rule: this.conduct.ruleForTrack(event.track) ?? null,
-      events: [fact],
+      events: recent.slice(-MAX_STATEMENT_FACTS),
       reports: Number.isSafeInteger(reports) ? reports : 0,
       automatedDetection: true,
       ladder: { track: event.track, step },
     };
+  }
+
+  /**
+   * Keeps the last few events of each ID and track this process recorded, so that a
+   * statement quotes the offenses that led to the step, not only the last one. Bounded:
+   * {@link MAX_STATEMENT_FACTS} per key, {@link MAX_REMEMBERED} keys (oldest dropped first).
+   */
+  private remember(event: OffenseEvent): void {
+    const key = `${event.did}|${event.track}`;
+    let list = this.recent.get(key);
+    if (list === undefined) {
+      list = [];
+      if (this.recent.size >= MAX_REMEMBERED) this.recent.delete(this.recent.keys().next().value as string);
+    } else this.recent.delete(key);
+    this.recent.set(key, list);
+    list.push({
+      at: event.at,
+      detector: event.detector,
+      kind: event.kind,
+      track: event.track,
+      evidence: event.evidence,
+    });
+    if (list.length > MAX_STATEMENT_FACTS) list.shift();
   }
 
   private commit(sanction: Sanction, what: string, attempt: number): void {
