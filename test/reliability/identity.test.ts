@@ -130,6 +130,19 @@ describe("message fields", () => {
     expect((await ack).status).toBe("filed");
     const reporters = await redis.admin.zrange(`${prefix}:{${did("target-report")}}:reports`, 0, -1);
     expect(reporters).toEqual([did("reporter-report")]);
+    // The report case and the reporters' counts (issue 10) name the real reporter too.
+    const [caseId, ...more] = await redis.admin.zrange(`${prefix}:{${did("target-report")}}:reviews`, 0, -1);
+    expect(more).toEqual([]);
+    const record = JSON.parse(
+      (await redis.admin.hget(`${prefix}:{${did("target-report")}}:review:${caseId}`, "json")) ?? "{}",
+    ) as { type?: string; reports?: { reporter: string }[] };
+    expect({ type: record.type, reporters: record.reports?.map((r) => r.reporter) }).toEqual({
+      type: "case",
+      reporters: [did("reporter-report")],
+    });
+    expect(await redis.admin.zcard(`${prefix}:{${did("reporter-report")}}:reported-by`)).toBe(1);
+    expect(await redis.admin.exists(`${prefix}:{${did("framed-report")}}:reported-by`)).toBe(0);
+    expect(await redis.admin.zrange(`${prefix}:{${did("framed-report")}}:involved`, 0, -1)).toEqual([]);
   });
 
   it("a second JOIN_ROOM frame on a joined socket changes nothing", async () => {

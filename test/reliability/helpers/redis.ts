@@ -93,7 +93,11 @@ export async function storedEvents(redis: Redis, prefix: string, did: string): P
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf("e") + 1] ?? "{}") as Record<string, unknown>);
 }
 
-/** Every value stored under a prefix, whatever the key type, as strings (for content checks). */
+/**
+ * Every value stored under a prefix, whatever the key family (per-ID keys, review records,
+ * the `{reviews}` queues, the `{stats}` counters, the name index…), as strings for content
+ * checks: hash fields as `field=value`, stream entries as `f1=v1=f2=v2`, zset members.
+ */
 export async function dumpValues(redis: Redis, prefix: string): Promise<{ key: string; value: string }[]> {
   const out: { key: string; value: string }[] = [];
   for (const key of await keysUnder(redis, prefix)) {
@@ -105,6 +109,8 @@ export async function dumpValues(redis: Redis, prefix: string): Promise<{ key: s
     else if (type === "zset") for (const m of await redis.zrange(key, 0, -1)) push(m);
     else if (type === "list") for (const m of await redis.lrange(key, 0, -1)) push(m);
     else if (type === "stream") for (const [, fields] of await redis.xrange(key, "-", "+")) push(fields.join("="));
+    // A key of another type would escape every content check: fail instead ("none": it expired meanwhile).
+    else if (type !== "none") throw new Error(`dumpValues: ${key} is a ${type}, which this helper cannot read`);
   }
   return out;
 }
