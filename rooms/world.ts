@@ -77,7 +77,14 @@ export function createWorldRoom(
         const outcome = this.plugins
           ? await this.plugins.warden.report(client, message)
           : ({ status: "rejected", reason: "no warden in this room" } as const);
-        client.send("report:ack", { sessionId: message.sessionId, accepted: outcome.status === "filed", ...outcome });
+        // The reporter learns the status and their receipt, nothing about other reports.
+        client.send("report:ack", {
+          sessionId: message.sessionId,
+          accepted: outcome.status === "filed",
+          status: outcome.status,
+          ...(outcome.status === "filed" ? { receipt: outcome.receipt } : {}),
+          ...(outcome.status === "rejected" ? { reason: outcome.reason } : {}),
+        });
       }),
       // A player appeals one of their sanctions while connected (banned players use the player API).
       appeal: validate(AppealMessage, async (client: Client, message: z.infer<typeof AppealMessage>) => {

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Sanction } from "./sanctions/model.js";
 import type { SessionBinding } from "./stores/store.js";
+import type { ReportCase } from "./reviews/model.js";
 
 /** Handed to `sanction:before` listeners; call `cancel` to veto the sanction. */
 export interface BeforeSanctionEvent {
@@ -32,6 +33,12 @@ export interface WardenEvents {
   "session:bound": [binding: SessionBinding];
   /** A session of this process left. */
   "session:unbound": [binding: SessionBinding];
+  /**
+   * Reports against a player crossed the threshold and their case entered the review queue
+   * (emitted in the process that filed the crossing report): e.g. to alert moderators. The
+   * case holds reporters' IDs and reasons — staff data, never for players.
+   */
+  "case:queued": [record: ReportCase];
   /** The store failed; the warden went on from memory. */
   "store:error": [error: Error, operation: string];
 }

@@ -188,7 +188,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
       storeFailed,
       profileOf: (did) => this.profiles.peek(did),
       notify: (did, notice) => this.due.notify(did, notice),
-      queued: (target, record) => this.interim(target.did, record.count),
+      queued: (target, record) => {
+        this.emit("case:queued", record);
+        this.interim(target.did, record.count);
+      },
       snapshot: (reporter) => this.tape?.snapshot(reporter.room),
     });
     this.escalation = new Escalation(policy, this.options.conduct, this.sanctions, logger, { storeFailed, closed });

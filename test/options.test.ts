@@ -492,7 +492,7 @@ describe("far-out numbers", () => {
     [
       "a huge maxPerWindow",
       { reports: { maxPerWindow: 2 ** 53 } },
-      'option "reports.maxPerWindow" must be a whole number from 1 to 10000, got 9007199254740992',
+      'option "reports.maxPerWindow" must be a whole number from 1 to 500, got 9007199254740992',
     ],
     [
       "a noticeIntervalMs over 1 h",

@@ -104,10 +104,12 @@ export class WardenPlugin extends RoomPlugin {
   }
 
   /**
-   * Files a player report from `reporter` against another client of this room. Returns
-   * an outcome, never throws: `rejected` (bad input, not in this room, self, too many
-   * reports), `duplicate`, or `filed` (with `escalated` when the reports against the
-   * target crossed the threshold and became an offense).
+   * Files a player report from `reporter` against another client of this room
+   * (`{ sessionId, reason, category? }`). Returns an outcome, never throws: `rejected` (bad
+   * input, not in this room, self, too many reports, reporting suspended), `duplicate`, or
+   * `filed` with the reporter's `receipt`. `weight` and `queued` are for the server: send
+   * the reporter `status`, `receipt` and `reason` only (that others reported the same player
+   * is not theirs to know).
    */
   report(reporter: Client, input: unknown): Promise<ReportOutcome> {
     const from = this.sessions.get(reporter.sessionId);

@@ -10,7 +10,8 @@ export interface ReportOptions {
    */
   windowMs?: number;
   /**
-   * Weighted sum of reports within the window that turns into a `reported` offense.
+   * Weighted sum of reports within the window that puts the reported player's case into the
+   * review queue, for a person to decide (reports alone never climb the ladder).
    * @defaultValue `3`
    */
   threshold?: number;
@@ -20,7 +21,9 @@ export interface ReportOptions {
    */
   newIdMs?: number;
   /**
-   * Reports one ID may file within the window; more is report abuse (a `spam` offense).
+   * Reports one ID may file within the window, across processes and reconnections (at most
+   * 500: the store counts up to 1000); more is report abuse (a `report_abuse` offense on the
+   * `spam` track, recorded once per window).
    * @defaultValue `5`
    */
   maxPerWindow?: number;
@@ -40,7 +43,8 @@ const RULES = {
   windowMs: { min: 0, above: true, max: 30 * DAY, unit: "ms" },
   threshold: { min: 0, above: true, max: 1000 },
   newIdMs: { min: 0, above: true, max: 365 * DAY, unit: "ms" },
-  maxPerWindow: { min: 1, max: 10_000, integer: true },
+  // The store counts a reporter's reports up to 1000 per window (src/stores: MAX_REPORTS_COUNTED); the cap stays well inside it.
+  maxPerWindow: { min: 1, max: 500, integer: true },
 } as const satisfies Record<string, NumberRule>;
 
 /** Merges the `reports` option over {@link REPORT_DEFAULTS} and validates it. Throws `INVALID_OPTION`. */
