@@ -26,7 +26,8 @@ export const ERROR_CATALOGUE = {
   UNAUTHORIZED: { status: 401, description: "No bearer token, or not a token the admin API knows." },
   FORBIDDEN: {
     status: 403,
-    description: "The token's role may not do this (a viewer tried to sanction, revoke, export or forget).",
+    description:
+      "The token's role may not do this (a viewer tried to sanction, revoke, export, forget, decide, or read cases and evidence).",
   },
   APPEAL_NOT_FOUND: { status: 404, description: "No appeal has this id, or it is not the caller's." },
   CASE_NOT_FOUND: { status: 404, description: "No report case has this id." },

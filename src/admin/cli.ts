@@ -555,6 +555,18 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     });
 
   program
+    .command("evidence")
+    .description("the evidence snapshots (last chat lines of the room) kept with a digital ID's chat offenses")
+    .argument("<did>", "digital ID")
+    .addOption(why())
+    .addOption(json())
+    .action(async (didArg: string, opts: Common & { why?: string }) => {
+      const did = assertDigitalId(didArg);
+      const list = await withService(io, (admin) => admin.evidence(did, actorOf(defaultIssuer(), opts.why)));
+      print(opts, list, list.length === 0 ? "(no evidence kept)\n" : `${JSON.stringify(list, null, 2)}\n`);
+    });
+
+  program
     .command("transparency")
     .description("the transparency report of a period (UTC days, both included): counts and medians, no personal data")
     .requiredOption("--from <date>", "first day, YYYY-MM-DD")

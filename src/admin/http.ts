@@ -286,6 +286,15 @@ export function createAdminRouter(
 
   // Due process: the review queue (appeals, report cases) and the transparency report.
 
+  // Evidence and cases hold other players' chat lines and reporters' words: moderators only.
+  router.get(
+    "/identities/:did/evidence",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ evidence: await admin.evidence(assertDigitalId(req.params.did), auth.actor) });
+    }),
+  );
+
   router.get(
     "/appeals",
     handle(async (req, res, auth) => {
@@ -324,6 +333,7 @@ export function createAdminRouter(
 
   router.get(
     "/cases",
+    moderatorOnly,
     handle(async (req, res, auth) => {
       res.json({ cases: await admin.caseQueue(auth.actor, parse(QueueQuery, req.query).limit) });
     }),
@@ -331,6 +341,7 @@ export function createAdminRouter(
 
   router.get(
     "/cases/:id",
+    moderatorOnly,
     handle(async (req, res, auth) => {
       res.json({ case: await admin.reportCase(String(req.params.id), auth.actor) });
     }),

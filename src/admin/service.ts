@@ -7,7 +7,14 @@ import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/s
 import { type AppealDecision, type AppealService, type AppliedRemedy, sameActor } from "../reviews/appeals.js";
 import type { CaseService, ReportReceipt } from "../reviews/cases.js";
 import { forgive } from "../reviews/forgiveness.js";
-import type { Appeal, ConductRule, ReportCase, ReporterStanding, ReviewRecord } from "../reviews/model.js";
+import type {
+  Appeal,
+  ConductRule,
+  EvidenceRecord,
+  ReportCase,
+  ReporterStanding,
+  ReviewRecord,
+} from "../reviews/model.js";
 import type { ResolvedDueProcess } from "../reviews/options.js";
 import type { Transparency, TransparencyReport } from "../reviews/transparency.js";
 import type {
@@ -455,6 +462,13 @@ export class AdminService {
       if (sameActor(issuer, actor.who))
         throw new WardenError("FOUR_EYES", "the moderator who issued a sanction may not review or decide its appeal");
     return { appeal, sanction };
+  }
+
+  /** The evidence snapshots kept with an ID's chat offenses (audited: they hold other players' lines). */
+  async evidence(did: DigitalId, actor: Actor): Promise<EvidenceRecord[]> {
+    assertDigitalId(did);
+    await this.record(actor, "view", did, { what: "evidence" });
+    return (await this.store.reviewsOf(did)).filter((r): r is EvidenceRecord => r.type === "evidence");
   }
 
   /** The transparency report of `[from, to]` (UTC days); no personal data, so not audited. */
