@@ -49,7 +49,7 @@ try {
   process.exit(1);
 }
 console.info(
-  `[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set)`,
+  `[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set; player API under /warden/player)`,
 );
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);

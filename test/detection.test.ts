@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
 import type { OffenseEvent } from "../src/recorder/offense.js";
+import type { ReportCase } from "../src/reviews/model.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, waitFor, WARDEN_SECRET } from "./helpers/world.js";
@@ -275,6 +276,13 @@ describe("recording layout and retention", () => {
 });
 
 describe("reports", () => {
+  /** Every case that entered the review queue (`case:queued`: the world runs in this process). */
+  const queuedCases: ReportCase[] = [];
+  beforeAll(() => {
+    world.warden.on("case:queued", (record) => queuedCases.push(structuredClone(record)));
+  });
+  const queueingsOf = (did: string) => queuedCases.filter((c) => c.did === did);
+
   async function reportFrom(
     room: Room,
     sessionId: string,
@@ -305,15 +313,26 @@ describe("reports", () => {
     const established = [];
     for (let i = 0; i < 3; i++) established.push(await join(nextAccount(), target.room.roomId));
     await new Promise((r) => setTimeout(r, 400));
+    expect(queueingsOf(target.did)).toEqual([]);
     const acks = [];
-    for (const r of established) acks.push(await reportFrom(r.room, target.room.sessionId));
+    const queueings = [];
+    for (const r of established) {
+      acks.push(await reportFrom(r.room, target.room.sessionId));
+      // `case:queued` is emitted before the report's outcome is returned, so before the ack.
+      queueings.push(queueingsOf(target.did).length);
+    }
+    expect(acks.map((a) => a.status)).toEqual(["filed", "filed", "filed"]);
     // The report that crossed the threshold put the case into the review queue: a person decides.
-    expect(acks.map((a) => (a as { queued?: boolean }).queued)).toEqual([false, false, true]);
+    expect(queueings).toEqual([0, 0, 1]);
     const actor = { face: "code" as const, who: "test" };
-    const queued = (await world.warden.admin.caseQueue(actor, 500)).find((c) => c.did === target.did);
-    expect(queued).toMatchObject({ state: "open", count: 6 });
-    expect(queued!.weight).toBeGreaterThanOrEqual(3);
-    expect(queued!.reports.map((r) => r.reason)).toEqual(Array(6).fill("griefing"));
+    const inQueue = (await world.warden.admin.caseQueue(actor, 500)).filter((c) => c.did === target.did);
+    expect(inQueue).toHaveLength(1);
+    const queued = inQueue[0]!;
+    expect(queueingsOf(target.did)).toEqual([expect.objectContaining({ id: queued.id, state: "open", count: 6 })]);
+    // Three fresh reports of weight ¼, three established of weight 1: 3.75, past the threshold (3).
+    expect(queued).toMatchObject({ state: "open", count: 6, weight: 3.75 });
+    expect(queued.reports.map((r) => r.weight)).toEqual([0.25, 0.25, 0.25, 1, 1, 1]);
+    expect(queued.reports.map((r) => r.reason)).toEqual(Array(6).fill("griefing"));
     // Reports alone never climb the ladder: no offense, no sanction, no notice for the target.
     await world.warden.recorder.drain();
     expect(await events(target.did)).toEqual([]);

@@ -22,6 +22,7 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
 import type { WardenNotice } from "../src/index.js";
+import type { ReportCase } from "../src/reviews/model.js";
 import { dayOf } from "../src/reviews/transparency.js";
 import { isActive, type Sanction } from "../src/sanctions/model.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
@@ -61,6 +62,13 @@ const tally = {
 };
 /** The transparency report when the file started (the prefix is the file's own: zeros, but not assumed). */
 let before: any;
+/**
+ * Every case that entered the review queue, as `case:queued` handed it over (the world runs
+ * in this process). The server's outcome knows whether a report queued a case; the reporter's
+ * ack does not, so this is how the file counts queueings.
+ */
+const queuedCases: ReportCase[] = [];
+const queueingsOf = (did: string) => queuedCases.filter((c) => c.did === did);
 
 beforeAll(async () => {
   redis = new Redis(redisUrl());
@@ -91,6 +99,10 @@ beforeAll(async () => {
       dueProcess: { evidence: { enabled: true, lines: 5 } },
     },
     admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
+  });
+  world.warden.on("case:queued", (record) => {
+    queuedCases.push(structuredClone(record));
+    tally.opened++;
   });
   await world.warden.ready();
   base = `http://127.0.0.1:${world.port}`;
@@ -199,7 +211,6 @@ async function report(from: Player, target: Player, reason: string, category?: s
     tally.received++;
     const shown = category ?? "other";
     tally.byCategory[shown] = (tally.byCategory[shown] ?? 0) + 1;
-    if (ack.queued) tally.opened++;
   } else if (ack.status === "rejected" && /suspended/.test(ack.reason)) {
     tally.refusedSuspended++;
   }
@@ -220,6 +231,17 @@ const history = (did: string): Promise<Sanction[]> => world.warden.sanctions.his
 const offenses = (did: string) => world.warden.store.offensesOf(did as never, { limit: 1000 });
 const notices = (p: Player, kind: WardenNotice["kind"]) => p.seen.notices.filter((n) => n.kind === kind);
 const receiptPattern = /^r[a-z2-7]{12}$/;
+
+/**
+ * The ack of a filed report holds the reporter's own receipt and status, nothing else: never
+ * a weight, never whether the case was queued (that would tell them others reported the player).
+ */
+function expectFiledAck(ack: any, target: Player): void {
+  expect(Object.keys(ack).sort()).toEqual(["accepted", "receipt", "sessionId", "status"]);
+  expect(ack).toEqual({ sessionId: target.room.sessionId, accepted: true, status: "filed", receipt: expect.any(String) });
+  expect(ack).not.toHaveProperty("weight");
+  expect(ack).not.toHaveProperty("queued");
+}
 
 /** The open case against an ID in the review queue. */
 async function openCaseOf(did: string): Promise<any> {
@@ -670,9 +692,10 @@ describe("brigades sanction nobody", () => {
   /**
    * Checks a brigade's outcome. What the issue promises — nobody sanctioned, recorded or
    * told; a case in the queue for a person — is checked hard. That the brigade is ONE case
-   * with every report in it, and that every reporter was told "filed", is checked softly (the
-   * test still fails, after everything else was checked): concurrent first reports against a
-   * target race in CaseService.collect (see the file's report).
+   * with every report in it, queued once (one `case:queued`), and that every reporter was told
+   * "filed", is checked softly (the test still fails, after everything else was checked):
+   * concurrent first reports against a target race in CaseService.collect (see the file's report).
+   * Weights are the server's: each report's weight as its case holds it (acks carry none).
    */
   async function brigadeOutcome(
     target: Player,
@@ -690,8 +713,9 @@ describe("brigades sanction nobody", () => {
       )
       .toEqual(Array(n).fill("filed"));
     expect(filed.length).toBeGreaterThan(0);
-    expect(filed.map((a) => a.weight)).toEqual(Array(filed.length).fill(weight));
-    expect.soft(acks.filter((a) => a.queued).length, "reports that queued a case").toBe(1);
+    // Every ack is emitted after its report's `case:queued` (if any): the brigade queued exactly once.
+    expect.soft(queueingsOf(target.did).length, "case:queued events for the brigade").toBe(1);
+    for (const ack of filed) expectFiledAck(ack, target);
     receiptsAreBlind(filed, target);
     // A reporter told "rejected" (other than for a limit) may send the report again and have it filed.
     for (const [i, ack] of acks.entries()) {
@@ -710,7 +734,16 @@ describe("brigades sanction nobody", () => {
     const all = await casesAgainst(target.did);
     expect.soft(all.length, "case records against the target").toBe(1);
     expect.soft(all[0], "the one case").toMatchObject({ type: "case", state: "open", count: n, weight: n * weight });
+    // Still one queueing after any report sent again, and it is the case in the queue.
+    expect
+      .soft(
+        queueingsOf(target.did).map((c) => [c.id, c.state]),
+        "case:queued events",
+      )
+      .toEqual([[queued[0].id, "open"]]);
     const reported = all.flatMap((c) => c.reports);
+    expect(reported.length).toBeGreaterThan(0);
+    expect(reported.map((r: any) => r.weight)).toEqual(Array(reported.length).fill(weight));
     expect
       .soft(new Set(reported.map((r: any) => r.reporter)), "reporters in the case(s)")
       .toEqual(new Set(reporters.map((r) => r.did)));
@@ -799,13 +832,24 @@ describe("a case decided by a person, and reporter feedback", () => {
 
     decided.reasons = reporters.map((_, i) => `reason ${i}: kept following me and insulting my mother`);
     const acks = [];
-    for (const [i, r] of reporters.entries()) acks.push(await report(r, target!, decided.reasons[i]!, "hate"));
+    const queueings = [];
+    for (const [i, r] of reporters.entries()) {
+      acks.push(await report(r, target!, decided.reasons[i]!, "hate"));
+      // `case:queued` is emitted before the report's outcome is returned, so before its ack.
+      queueings.push(queueingsOf(target!.did).length);
+    }
     expect(acks.map((a) => a.status)).toEqual(["filed", "filed", "filed"]);
-    expect(acks.map((a) => a.queued)).toEqual([false, false, true]);
+    // The reporter learns their receipt and status only: not their weight, not that the third report queued the case.
+    for (const ack of acks) expectFiledAck(ack, target!);
+    expect(queueings).toEqual([0, 0, 1]);
     expect(target!.seen.notices).toEqual([]);
 
     const open = await openCaseOf(target!.did);
-    expect(open).toMatchObject({ state: "open", count: 3 });
+    expect(open).toMatchObject({ state: "open", count: 3, weight: 3 });
+    expect(open.reports.map((r: any) => [r.reporter, r.receipt, r.weight])).toEqual(
+      reporters.map((r, i) => [r.did, acks[i].receipt, 1]),
+    );
+    expect(queueingsOf(target!.did)).toEqual([expect.objectContaining({ id: open.id, state: "open", count: 3 })]);
     const caseId = open.id as string;
     const mutedFor = 5 * 60_000;
     const decision = await api("POST", `/cases/${caseId}/decide`, {
@@ -878,10 +922,18 @@ describe("a case decided by a person, and reporter feedback", () => {
     for (const [i, group] of groups.entries()) {
       const target = targets[i]!;
       const first = await report(reporter!, target, `made up ${i}`);
-      expect(first).toMatchObject({ status: "filed", weight: expectedWeights[i] });
+      expect(first).toMatchObject({ status: "filed" });
+      expect(first).not.toHaveProperty("weight");
       for (const helper of group) expect((await report(helper, target, `made up too ${i}`)).status).toBe("filed");
       const open = await openCaseOf(target.did);
       expect(open).toMatchObject({ state: "open" });
+      expect(queueingsOf(target.did).map((c) => c.id)).toEqual([open.id]);
+      // The reporter's weight, as the case holds it; helpers (no unfounded case yet) weigh 1.
+      expect(open.reports.map((r: any) => [r.reporter, r.weight])).toEqual([
+        [reporter!.did, expectedWeights[i]],
+        ...group.map((h) => [h.did, 1]),
+      ]);
+      expect(open.reports[0].receipt).toBe(first.receipt);
       const dismissed = await api("POST", `/cases/${open.id}/decide`, {
         actor: "bob",
         body: { action: "dismiss", reason: "nothing happened, the log is clean", unfounded: true },

@@ -48,6 +48,12 @@ const fresh = (label: string) => {
   return sub;
 };
 const MOD: Actor = { face: "code", who: "test:moderator", role: "moderator" };
+/**
+ * Every case that entered the review queue, as the warden's `case:queued` event handed it over
+ * (the world runs in this process). Reporters' acks say nothing about queueing: this does.
+ */
+const queueings: ReportCase[] = [];
+const queueingsOf = (sub: string) => queueings.filter((c) => c.did === did(sub));
 
 beforeAll(async () => {
   redis = await ownRedis();
@@ -58,6 +64,7 @@ beforeAll(async () => {
     guard: { flood: { types: { report: { rate: 200, burst: 200 } } } },
     reports: { windowMs: WINDOW_MS, threshold: 3, newIdMs: NEW_ID_MS, maxPerWindow: 5 },
   });
+  world.warden.on("case:queued", (record) => queueings.push(structuredClone(record)));
 }, 60_000);
 
 afterAll(async () => {
@@ -77,13 +84,18 @@ async function player(sub: string, options: Parameters<typeof join>[2] = {}): Pr
 const did = (sub: string) => world.warden.digitalId(sub);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What the demo room acks a report with: the warden's ReportOutcome, plus `sessionId` and `accepted`. */
+/**
+ * What the demo room acks a report with: the status, the receipt when filed, the reason when
+ * rejected — never the outcome's weight or whether the case was queued (others' reports).
+ */
 type Ack = { sessionId: string; accepted: boolean; status: ReportOutcome["status"] } & {
-  weight?: number;
   receipt?: string;
-  queued?: boolean;
   reason?: string;
 };
+/** The keys of an ack, sorted: what a reporter's client was told. */
+const keysOf = (ack: Ack) => Object.keys(ack).sort().join(",");
+const FILED_KEYS = "accepted,receipt,sessionId,status";
+const DUPLICATE_KEYS = "accepted,sessionId,status";
 
 /** Sends a report and waits for the room's ack. */
 function report(room: Room, sessionId: string, reason = "griefing"): Promise<Ack> {
@@ -143,17 +155,19 @@ describe("brigading", () => {
     const brigade: Player[] = [];
     for (let i = 0; i < 30; i++) brigade.push(await player(fresh("brigader"), { roomId: target.room.roomId }));
     const outcomes: Record<string, number> = {};
-    const weights = new Set<number>();
+    const ackKeys = new Set<string>();
     const queuedBy: number[] = [];
     let filed = 0;
     for (let round = 0; round < 3; round++) {
       for (const b of brigade) {
+        const before = queueingsOf(target.sub).length;
         const ack = await report(b.room, target.room.sessionId, `round ${round}`);
         outcomes[ack.status] = (outcomes[ack.status] ?? 0) + 1;
+        ackKeys.add(keysOf(ack));
         if (ack.status !== "filed") continue;
         filed++;
-        weights.add(ack.weight!);
-        if (ack.queued) queuedBy.push(filed);
+        // `case:queued` is emitted before the outcome is returned, so before the ack.
+        if (queueingsOf(target.sub).length > before) queuedBy.push(filed);
       }
     }
     await settle();
@@ -165,22 +179,34 @@ describe("brigading", () => {
     }
     const observed = {
       outcomes,
-      weights: [...weights],
+      ackKeys: [...ackKeys].sort(),
+      weights: [...new Set(cases.flatMap((c) => c.reports.map((r) => r.weight)))],
       queuedBy,
-      cases: cases.map((c) => ({ state: c.state, count: c.count, weight: c.weight, quoted: c.reports.length })),
-      queued: (await queuedCasesOf(target.sub)).length,
+      queueings: queueingsOf(target.sub).map((c) => ({ id: c.id, state: c.state, count: c.count, weight: c.weight })),
+      cases: cases.map((c) => ({
+        id: c.id,
+        state: c.state,
+        count: c.count,
+        weight: c.weight,
+        quoted: c.reports.length,
+      })),
+      queued: await queuedCasesOf(target.sub),
       target: await consequences(target),
       brigadeConsequences,
     };
     figure("reports", "brigade of 30 new IDs × 3 reports", observed);
     // One report per reporter per target per window, each of weight ¼: the 12th reaches the
     // threshold of 3 and queues the case; the rest are added to it. Reports alone sanction nobody.
+    // The reporters' acks carry a receipt (filed) or nothing (duplicate): no weight, no queueing.
+    const caseId = cases[0]?.id;
     expect(observed).toEqual({
       outcomes: { filed: 30, duplicate: 60 },
+      ackKeys: [FILED_KEYS, DUPLICATE_KEYS],
       weights: [0.25],
       queuedBy: [12],
-      cases: [{ state: "open", count: 30, weight: 7.5, quoted: 30 }],
-      queued: 1,
+      queueings: [{ id: caseId, state: "open", count: 12, weight: 3 }],
+      cases: [{ id: expect.any(String), state: "open", count: 30, weight: 7.5, quoted: 30 }],
+      queued: [caseId],
       target: NONE,
       brigadeConsequences: 0,
     });
@@ -193,35 +219,42 @@ describe("brigading", () => {
       brigade.push(await player(fresh("established-brigader"), { roomId: target.room.roomId }));
     await sleep(NEW_ID_MS + 300);
     const outcomes: Record<string, number> = {};
-    const weights = new Set<number>();
+    const ackKeys = new Set<string>();
     const queuedBy: number[] = [];
     let filed = 0;
     for (let round = 0; round < 2; round++) {
       for (const b of brigade) {
+        const before = queueingsOf(target.sub).length;
         const ack = await report(b.room, target.room.sessionId, `established round ${round}`);
         outcomes[ack.status] = (outcomes[ack.status] ?? 0) + 1;
+        ackKeys.add(keysOf(ack));
         if (ack.status !== "filed") continue;
         filed++;
-        weights.add(ack.weight!);
-        if (ack.queued) queuedBy.push(filed);
+        if (queueingsOf(target.sub).length > before) queuedBy.push(filed);
       }
     }
     await settle();
+    const cases = await casesOf(target.sub);
     const observed = {
       outcomes,
-      weights: [...weights],
+      ackKeys: [...ackKeys].sort(),
+      weights: [...new Set(cases.flatMap((c) => c.reports.map((r) => r.weight)))],
       queuedBy,
-      cases: (await casesOf(target.sub)).map((c) => ({ state: c.state, count: c.count, weight: c.weight })),
-      queued: (await queuedCasesOf(target.sub)).length,
+      queueings: queueingsOf(target.sub).map((c) => ({ id: c.id, state: c.state, count: c.count, weight: c.weight })),
+      cases: cases.map((c) => ({ id: c.id, state: c.state, count: c.count, weight: c.weight, quoted: c.reports.length })),
+      queued: await queuedCasesOf(target.sub),
       target: await consequences(target),
     };
     figure("reports", "brigade of 15 established IDs × 2 reports", observed);
+    const caseId = cases[0]?.id;
     expect(observed).toEqual({
       outcomes: { filed: 15, duplicate: 15 },
+      ackKeys: [FILED_KEYS, DUPLICATE_KEYS],
       weights: [1],
       queuedBy: [3],
-      cases: [{ state: "open", count: 15, weight: 15 }],
-      queued: 1,
+      queueings: [{ id: caseId, state: "open", count: 3, weight: 3 }],
+      cases: [{ id: expect.any(String), state: "open", count: 15, weight: 15, quoted: 15 }],
+      queued: [caseId],
       target: NONE,
     });
   });
@@ -250,17 +283,25 @@ describe("brigading", () => {
     for (let i = 0; i < 3; i++) reporters.push(await player(fresh("established"), { roomId: target.room.roomId }));
     await sleep(NEW_ID_MS + 300);
     const acks: Ack[] = [];
-    for (const r of reporters) acks.push(await report(r.room, target.room.sessionId));
-    expect(acks.map((a) => [a.status, a.weight, a.queued])).toEqual([
-      ["filed", 1, false],
-      ["filed", 1, false],
-      ["filed", 1, true],
-    ]);
+    const queuedAfter: number[] = [];
+    for (const r of reporters) {
+      acks.push(await report(r.room, target.room.sessionId));
+      queuedAfter.push(queueingsOf(target.sub).length);
+    }
+    // Each reporter is told "filed" and a receipt, nothing more; the third report queued the case.
+    expect(acks.map((a) => [a.status, keysOf(a)])).toEqual(Array(3).fill(["filed", FILED_KEYS]));
+    expect(queuedAfter).toEqual([0, 0, 1]);
     await settle();
     // Queued, and nothing happened to the target.
     const [caseId, ...more] = await queuedCasesOf(target.sub);
     expect(more).toEqual([]);
     expect(caseId).toBeDefined();
+    expect(queueingsOf(target.sub).map((c) => [c.id, c.count, c.weight])).toEqual([[caseId, 3, 3]]);
+    const [queuedCase, ...otherCases] = await casesOf(target.sub);
+    expect(otherCases).toEqual([]);
+    expect(queuedCase!.reports.map((r) => [r.reporter, r.receipt, r.weight])).toEqual(
+      reporters.map((r, i) => [did(r.sub), acks[i]!.receipt, 1]),
+    );
     expect(await consequences(target)).toEqual(NONE);
 
     // A person decides.
@@ -425,12 +466,13 @@ describe("hostile free text is stored bounded and clean", () => {
       `${MARK}2 ${"\u0000".repeat(150)}${"\u202e".repeat(50)}${family.repeat(40)}`.slice(0, 500),
     ];
     const acks: Ack[] = [];
-    for (const [i, r] of reasons.entries()) acks.push(await report(reporters[i]!.room, target.room.sessionId, r));
-    expect(acks.map((a) => [a.status, a.queued])).toEqual([
-      ["filed", false],
-      ["filed", false],
-      ["filed", true],
-    ]);
+    const queuedAfter: number[] = [];
+    for (const [i, r] of reasons.entries()) {
+      acks.push(await report(reporters[i]!.room, target.room.sessionId, r));
+      queuedAfter.push(queueingsOf(target.sub).length);
+    }
+    expect(acks.map((a) => [a.status, keysOf(a)])).toEqual(Array(3).fill(["filed", FILED_KEYS]));
+    expect(queuedAfter).toEqual([0, 0, 1]);
     // Huge: a room without a schema limit hands the plugin whatever it got (100 000 characters).
     const huge = `${MARK}3 ${`${hostile(10)}${jsonish}😀\u202e\u0000`.repeat(1000)}`.slice(0, 100_000);
     const room = matchMaker.getLocalRoomById(target.room.roomId) as unknown as {
@@ -441,7 +483,9 @@ describe("hostile free text is stored bounded and clean", () => {
       room.clients.getById(reporters[3]!.room.sessionId) as Parameters<WardenPlugin["report"]>[0],
       { sessionId: target.room.sessionId, reason: huge },
     );
+    // The server's outcome still says whether this report queued the case (it did not: already open).
     expect(hugeOutcome).toMatchObject({ status: "filed", queued: false });
+    expect(queueingsOf(target.sub)).toHaveLength(1);
     // A reason over the room's schema limit (500) is refused by validate(): recorded as invalid, the text is not kept.
     const longReason = await player(fresh("hostile-long"), { roomId: target.room.roomId });
     longReason.room.send("report", { sessionId: target.room.sessionId, reason: hostile(0) + "x".repeat(700) });
