@@ -315,7 +315,7 @@ describe("reports", () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(queueingsOf(target.did)).toEqual([]);
     const acks = [];
-    const queueings = [];
+    const queueings: number[] = [];
     for (const r of established) {
       acks.push(await reportFrom(r.room, target.room.sessionId));
       // `case:queued` is emitted before the report's outcome is returned, so before the ack.

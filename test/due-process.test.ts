@@ -238,7 +238,12 @@ const receiptPattern = /^r[a-z2-7]{12}$/;
  */
 function expectFiledAck(ack: any, target: Player): void {
   expect(Object.keys(ack).sort()).toEqual(["accepted", "receipt", "sessionId", "status"]);
-  expect(ack).toEqual({ sessionId: target.room.sessionId, accepted: true, status: "filed", receipt: expect.any(String) });
+  expect(ack).toEqual({
+    sessionId: target.room.sessionId,
+    accepted: true,
+    status: "filed",
+    receipt: expect.any(String),
+  });
   expect(ack).not.toHaveProperty("weight");
   expect(ack).not.toHaveProperty("queued");
 }
@@ -831,8 +836,8 @@ describe("a case decided by a person, and reporter feedback", () => {
     await say(target!, "my own line, nothing to see here", target!);
 
     decided.reasons = reporters.map((_, i) => `reason ${i}: kept following me and insulting my mother`);
-    const acks = [];
-    const queueings = [];
+    const acks: any[] = [];
+    const queueings: number[] = [];
     for (const [i, r] of reporters.entries()) {
       acks.push(await report(r, target!, decided.reasons[i]!, "hate"));
       // `case:queued` is emitted before the report's outcome is returned, so before its ack.

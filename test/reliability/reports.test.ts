@@ -241,7 +241,13 @@ describe("brigading", () => {
       weights: [...new Set(cases.flatMap((c) => c.reports.map((r) => r.weight)))],
       queuedBy,
       queueings: queueingsOf(target.sub).map((c) => ({ id: c.id, state: c.state, count: c.count, weight: c.weight })),
-      cases: cases.map((c) => ({ id: c.id, state: c.state, count: c.count, weight: c.weight, quoted: c.reports.length })),
+      cases: cases.map((c) => ({
+        id: c.id,
+        state: c.state,
+        count: c.count,
+        weight: c.weight,
+        quoted: c.reports.length,
+      })),
       queued: await queuedCasesOf(target.sub),
       target: await consequences(target),
     };
