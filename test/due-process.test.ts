@@ -695,12 +695,9 @@ describe("brigades sanction nobody", () => {
   }
 
   /**
-   * Checks a brigade's outcome. What the issue promises — nobody sanctioned, recorded or
-   * told; a case in the queue for a person — is checked hard. That the brigade is ONE case
-   * with every report in it, queued once (one `case:queued`), and that every reporter was told
-   * "filed", is checked softly (the test still fails, after everything else was checked):
-   * concurrent first reports against a target race in CaseService.collect (see the file's report).
-   * Weights are the server's: each report's weight as its case holds it (acks carry none).
+   * Checks a brigade's outcome: nobody sanctioned, recorded or told; ONE case with every
+   * report in it, queued once (one `case:queued`); every reporter told "filed" (concurrent
+   * first reports meet on one case record: CaseService.collect). Weights are the server's: each report's weight as its case holds it (acks carry none).
    */
   async function brigadeOutcome(
     target: Player,
@@ -711,22 +708,20 @@ describe("brigades sanction nobody", () => {
   ): Promise<void> {
     const n = reporters.length;
     const filed = acks.filter((a) => a.status === "filed");
-    expect
-      .soft(
-        acks.map((a) => a.status),
-        "every report filed",
-      )
-      .toEqual(Array(n).fill("filed"));
+    expect(
+      acks.map((a) => a.status),
+      "every report filed",
+    ).toEqual(Array(n).fill("filed"));
     expect(filed.length).toBeGreaterThan(0);
     // Every ack is emitted after its report's `case:queued` (if any): the brigade queued exactly once.
-    expect.soft(queueingsOf(target.did).length, "case:queued events for the brigade").toBe(1);
+    expect(queueingsOf(target.did).length, "case:queued events for the brigade").toBe(1);
     for (const ack of filed) expectFiledAck(ack, target);
     receiptsAreBlind(filed, target);
     // A reporter told "rejected" (other than for a limit) may send the report again and have it filed.
     for (const [i, ack] of acks.entries()) {
       if (ack.status === "filed") continue;
       const retry = await report(reporters[i]!, target, "sending it again", category);
-      expect.soft(retry.status, `a report sent again after "${ack.reason}"`).toBe("filed");
+      expect(retry.status, `a report sent again after "${ack.reason}"`).toBe("filed");
     }
 
     await untouched(target);
@@ -735,17 +730,15 @@ describe("brigades sanction nobody", () => {
     const queued = queue.filter((c) => c.did === target.did);
     expect(queued.length).toBeGreaterThan(0);
     expect(queued.every((c) => c.state === "open")).toBe(true);
-    expect.soft(queued.length, "cases in the queue for one brigade").toBe(1);
+    expect(queued.length, "cases in the queue for one brigade").toBe(1);
     const all = await casesAgainst(target.did);
-    expect.soft(all.length, "case records against the target").toBe(1);
-    expect.soft(all[0], "the one case").toMatchObject({ type: "case", state: "open", count: n, weight: n * weight });
+    expect(all.length, "case records against the target").toBe(1);
+    expect(all[0], "the one case").toMatchObject({ type: "case", state: "open", count: n, weight: n * weight });
     // Still one queueing after any report sent again, and it is the case in the queue.
-    expect
-      .soft(
-        queueingsOf(target.did).map((c) => [c.id, c.state]),
-        "case:queued events",
-      )
-      .toEqual([[queued[0].id, "open"]]);
+    expect(
+      queueingsOf(target.did).map((c) => [c.id, c.state]),
+      "case:queued events",
+    ).toEqual([[queued[0].id, "open"]]);
     const reported = all.flatMap((c) => c.reports);
     expect(reported.length).toBeGreaterThan(0);
     expect(reported.map((r: any) => r.weight)).toEqual(Array(reported.length).fill(weight));
