@@ -11,7 +11,8 @@ import {
   type WardenStore,
 } from "../src/index.js";
 import { draftSanction, type PlayerNotice } from "../src/sanctions/model.js";
-import type { Appeal, EvidenceRecord, ReportCase, ReviewRecord } from "../src/reviews/model.js";
+import type { Appeal, EvasionRecord, EvidenceRecord, ReportCase, ReviewRecord } from "../src/reviews/model.js";
+import type { Signal, SignalType } from "../src/signals/model.js";
 import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
 import { resolvePolicy } from "../src/policy/ladder.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
@@ -84,6 +85,35 @@ function evidence(subject: string, over: Partial<EvidenceRecord> = {}): Evidence
     ...over,
   };
 }
+
+function evasion(subject: string, over: Partial<EvasionRecord> = {}): EvasionRecord {
+  const banned = did();
+  const now = Date.now();
+  return {
+    id: `${subject}.${suffix()}.v`,
+    did: subject,
+    rev: 1,
+    openedAt: now,
+    type: "evasion",
+    state: "open",
+    bannedDid: banned,
+    banSanctionId: `${banned}.${suffix()}`,
+    link: {
+      did: banned,
+      signals: [{ type: "device", firstSeen: now - 1000, lastSeen: now, sharedBy: 2, crowded: false }],
+      strength: 1,
+      level: "strong",
+      dismissed: false,
+    },
+    ...over,
+  };
+}
+
+/** A signal as stored: a type and a keyed hash (26 base32 characters), random. */
+const signal = (type: SignalType): Signal => ({
+  type,
+  hash: Array.from(randomBytes(26), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join(""),
+});
 
 /** The next revision of a record, as a service writes it over `expectedRev = record.rev`. */
 function next<T extends ReviewRecord>(record: T, over: Partial<T> = {}): T {
@@ -857,6 +887,282 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect((await h.store.auditRange("0", 10)).map((e) => e.seq)).toEqual([3]);
     });
 
+    it("notes signals: answers per signal, in the order given, the other IDs seen with it, newest first, with their first and last seen", async () => {
+      const [a, b, c] = [did(), did(), did()];
+      const device = signal("device");
+      const address = signal("address");
+      const t = Date.now();
+      expect(await h.store.noteSignals(a, [device], t, 60_000, 10)).toEqual([
+        { ...device, firstSeen: t, lastSeen: t, peers: [] },
+      ]);
+      expect(await h.store.noteSignals(b, [device, address], t + 10, 60_000, 10)).toEqual([
+        { ...device, firstSeen: t + 10, lastSeen: t + 10, peers: [{ did: a, firstSeen: t, lastSeen: t }] },
+        { ...address, firstSeen: t + 10, lastSeen: t + 10, peers: [] },
+      ]);
+      // The same signal twice in one call is noted once and answered for each.
+      expect(await h.store.noteSignals(c, [address, device, address], t + 20, 60_000, 10)).toEqual([
+        { ...address, firstSeen: t + 20, lastSeen: t + 20, peers: [{ did: b, firstSeen: t + 10, lastSeen: t + 10 }] },
+        {
+          ...device,
+          firstSeen: t + 20,
+          lastSeen: t + 20,
+          peers: [
+            { did: b, firstSeen: t + 10, lastSeen: t + 10 },
+            { did: a, firstSeen: t, lastSeen: t },
+          ],
+        },
+        { ...address, firstSeen: t + 20, lastSeen: t + 20, peers: [{ did: b, firstSeen: t + 10, lastSeen: t + 10 }] },
+      ]);
+      expect(await h.store.noteSignals(a, [], t + 25, 60_000, 10)).toEqual([]);
+    });
+
+    it("notes an ID seen again with a signal: its last sighting moves, its first stays, for itself and for its peers", async () => {
+      const [a, b] = [did(), did()];
+      const device = signal("device");
+      const t = Date.now();
+      await h.store.noteSignals(a, [device], t, 60_000, 10);
+      await h.store.noteSignals(b, [device], t + 10, 60_000, 10);
+      expect(await h.store.noteSignals(a, [device], t + 30, 60_000, 10)).toEqual([
+        { ...device, firstSeen: t, lastSeen: t + 30, peers: [{ did: b, firstSeen: t + 10, lastSeen: t + 10 }] },
+      ]);
+      // b sees a first now (newest), with a's first sighting kept.
+      expect((await h.store.noteSignals(b, [device], t + 40, 60_000, 10))[0]!.peers).toEqual([
+        { did: a, firstSeen: t, lastSeen: t + 30 },
+      ]);
+      // A sighting out of order (another process's clock behind) moves neither back.
+      expect((await h.store.noteSignals(a, [device], t + 20, 60_000, 10))[0]).toMatchObject({
+        firstSeen: t,
+        lastSeen: t + 30,
+      });
+      expect((await h.store.signalsOf(b, t + 50, 60_000, 10))[0]!.peers).toEqual([
+        { did: a, firstSeen: t, lastSeen: t + 30 },
+      ]);
+    });
+
+    it("bounds the peers answered to limit + 1 (so that 'more than limit' is known), and the limit to 1000", async () => {
+      const device = signal("device");
+      const t = Date.now();
+      const others = Array.from({ length: 6 }, () => did());
+      for (const [i, d] of others.entries()) await h.store.noteSignals(d, [device], t + i, 60_000, 10);
+      const me = did();
+      const [seen] = await h.store.noteSignals(me, [device], t + 10, 60_000, 3);
+      expect(seen!.peers.map((p) => p.did)).toEqual([others[5], others[4], others[3], others[2]]);
+      for (const limit of [0, -5, Number.NaN])
+        expect((await h.store.noteSignals(me, [device], t + 11, 60_000, limit))[0]!.peers).toHaveLength(1);
+      expect((await h.store.signalsOf(me, t + 11, 60_000, 2))[0]!.peers).toHaveLength(3);
+      expect((await h.store.signalsOf(me, t + 11, 60_000, 1e9))[0]!.peers).toHaveLength(6);
+
+      // Past 1000: at most 1001 answered, whatever the limit asked.
+      const crowd = signal("prefix");
+      const many = Array.from({ length: 1003 }, () => did());
+      for (let i = 0; i < many.length; i += 100)
+        await Promise.all(many.slice(i, i + 100).map((d, j) => h.store.noteSignals(d, [crowd], t + i + j, 60_000, 0)));
+      expect((await h.store.noteSignals(me, [crowd], t + 2000, 60_000, 1e9))[0]!.peers).toHaveLength(1001);
+    });
+
+    it("keeps at most 16 signals per ID: the least recently seen goes, and the ID leaves its list of IDs", async () => {
+      const [me, other] = [did(), did()];
+      const t = Date.now();
+      const seen = Array.from({ length: 17 }, () => signal("address"));
+      for (const [i, s] of seen.entries()) await h.store.noteSignals(me, [s], t + i, 60_000, 10);
+      const listed = await h.store.signalsOf(me, t + 20, 60_000, 10);
+      expect(listed.map((s) => s.hash)).toEqual(
+        seen
+          .slice(1)
+          .reverse()
+          .map((s) => s.hash),
+      );
+      expect(listed[0]).toEqual({ ...seen[16], firstSeen: t + 16, lastSeen: t + 16, peers: [] });
+      expect((await h.store.noteSignals(other, [seen[0]!], t + 20, 60_000, 10))[0]!.peers).toEqual([]);
+      expect((await h.store.noteSignals(other, [seen[1]!], t + 21, 60_000, 10))[0]!.peers).toEqual([
+        { did: me, firstSeen: t + 1, lastSeen: t + 1 },
+      ]);
+    });
+
+    it("drops sightings older than the retention as it meets them, and forgets signals after it", async () => {
+      const [old, fresh, me] = [did(), did(), did()];
+      const device = signal("device");
+      const t = Date.now();
+      await h.store.noteSignals(old, [device], t - 5_000, 60_000, 10);
+      await h.store.noteSignals(fresh, [device], t - 500, 60_000, 10);
+      const [seen] = await h.store.noteSignals(me, [device], t, 1_000, 10);
+      expect(seen!.peers.map((p) => p.did)).toEqual([fresh]);
+      // Dropped, not merely hidden: a longer retention later does not bring it back.
+      expect((await h.store.signalsOf(me, t, 60_000, 10))[0]!.peers.map((p) => p.did)).toEqual([fresh]);
+      // Seen again after its sighting lapsed: a new first sighting.
+      expect((await h.store.noteSignals(old, [device], t + 1, 1_000, 10))[0]).toMatchObject({
+        firstSeen: t + 1,
+        lastSeen: t + 1,
+      });
+
+      // Keys expire `retentionMs` after the last write.
+      const gone = did();
+      const prefix = signal("prefix");
+      await h.store.noteSignals(gone, [prefix], Date.now(), 150, 10);
+      expect(await h.store.signalsOf(gone, Date.now(), 60_000, 10)).toHaveLength(1);
+      await sleep(300);
+      expect(await h.store.signalsOf(gone, Date.now(), 60_000, 10)).toEqual([]);
+      expect((await h.store.noteSignals(me, [prefix], Date.now(), 60_000, 10))[0]!.peers).toEqual([]);
+      if (h.keys) {
+        expect(await admin.exists(h.keys.signals(gone))).toBe(0);
+        for (const key of await keysUnder(admin, h.keys.prefix)) expect(await admin.pttl(key), key).toBeGreaterThan(0);
+      }
+    });
+
+    it("lists an ID's signals, most recently seen first, with their peers; a shorter window only reads", async () => {
+      const [a, b] = [did(), did()];
+      const device = signal("device");
+      const address = signal("address");
+      const t = Date.now();
+      await h.store.noteSignals(a, [address], t, 60_000, 10);
+      await h.store.noteSignals(a, [device], t + 5, 60_000, 10);
+      await h.store.noteSignals(b, [device], t + 10, 60_000, 10);
+      expect(await h.store.signalsOf(a, t + 20, 60_000, 10)).toEqual([
+        { ...device, firstSeen: t + 5, lastSeen: t + 5, peers: [{ did: b, firstSeen: t + 10, lastSeen: t + 10 }] },
+        { ...address, firstSeen: t, lastSeen: t, peers: [] },
+      ]);
+      expect(await h.store.signalsOf(b, t + 20, 15, 10)).toEqual([
+        { ...device, firstSeen: t + 10, lastSeen: t + 10, peers: [{ did: a, firstSeen: t + 5, lastSeen: t + 5 }] },
+      ]);
+      expect((await h.store.signalsOf(b, t + 20, 12, 10))[0]!.peers).toEqual([]);
+      expect((await h.store.signalsOf(a, t + 20, 12, 10)).map((s) => s.hash)).toEqual([]);
+      expect((await h.store.signalsOf(b, t + 20, 60_000, 10))[0]!.peers.map((p) => p.did)).toEqual([a]);
+      expect(await h.store.signalsOf(did(), t, 60_000, 10)).toEqual([]);
+    });
+
+    it("remembers dismissed links both ways until they end (the later end wins), and lists them soonest to end first", async () => {
+      const [a, b, c] = [did(), did(), did()];
+      await h.store.dismissLink(a, b, 60_000);
+      await h.store.dismissLink(c, a, 150);
+      expect(await h.store.dismissedLinks(a)).toEqual([c, b]);
+      expect(await h.store.dismissedLinks(b)).toEqual([a]);
+      expect(await h.store.dismissedLinks(c)).toEqual([a]);
+      await h.store.dismissLink(b, a, 100); // shorter: the first end stays
+      expect(await h.store.dismissedLinks(did())).toEqual([]);
+      await sleep(300);
+      expect(await h.store.dismissedLinks(a)).toEqual([b]);
+      expect(await h.store.dismissedLinks(b)).toEqual([a]);
+      expect(await h.store.dismissedLinks(c)).toEqual([]);
+      if (h.keys) {
+        expect(await admin.exists(h.keys.dismissed(c))).toBe(0);
+        const ttl = await admin.pttl(h.keys.dismissed(a));
+        expect(ttl).toBeGreaterThan(55_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    });
+
+    it("forgets an ID's signals, its place among the peers of the others, and its dismissed links on both sides", async () => {
+      const [me, other, third] = [did(), did(), did()];
+      const device = signal("device");
+      const address = signal("address");
+      const t = Date.now();
+      await h.store.noteSignals(me, [device, address], t, 60_000, 10);
+      await h.store.noteSignals(other, [device], t + 1, 60_000, 10);
+      await h.store.noteSignals(third, [address], t + 2, 60_000, 10);
+      await h.store.dismissLink(me, other, 60_000);
+      await h.store.dismissLink(third, me, 60_000);
+      await h.store.dismissLink(other, third, 60_000);
+      expect((await h.store.signalsOf(other, t + 3, 60_000, 10))[0]!.peers.map((p) => p.did)).toEqual([me]);
+
+      await h.store.forget(me, [], retention);
+      expect(await h.store.signalsOf(me, t + 3, 60_000, 10)).toEqual([]);
+      expect(await h.store.dismissedLinks(me)).toEqual([]);
+      expect((await h.store.signalsOf(other, t + 3, 60_000, 10))[0]!.peers).toEqual([]);
+      expect((await h.store.signalsOf(third, t + 3, 60_000, 10))[0]!.peers).toEqual([]);
+      expect(await h.store.dismissedLinks(other)).toEqual([third]);
+      expect(await h.store.dismissedLinks(third)).toEqual([other]);
+      if (h.keys) {
+        const left = await keysUnder(admin, h.keys.prefix);
+        expect(left.filter((k) => k.includes(me))).toEqual([]);
+        for (const key of left) {
+          const type = await admin.type(key);
+          if (type === "zset") expect(await admin.zscore(key, me), key).toBeNull();
+          if (type === "hash") expect(await admin.hexists(key, me), key).toBe(0);
+        }
+      }
+      // Noted again, it starts from nothing.
+      expect((await h.store.noteSignals(me, [device], t + 10, 60_000, 10))[0]).toMatchObject({
+        firstSeen: t + 10,
+        peers: [{ did: other, firstSeen: t + 1, lastSeen: t + 1 }],
+      });
+    });
+
+    it("refuses signal calls that cannot be right (STORE_SCRIPT), and writes nothing", async () => {
+      const me = did();
+      const t = Date.now();
+      const good = signal("device");
+      const refused = [
+        h.store.noteSignals(me, [{ type: "device", hash: good.hash.toUpperCase() }], t, 60_000, 10),
+        h.store.noteSignals(me, [{ type: "device", hash: good.hash.slice(1) }], t, 60_000, 10),
+        h.store.noteSignals(me, [{ type: "device", hash: `${good.hash.slice(1)}1` }], t, 60_000, 10),
+        h.store.noteSignals(me, [{ type: "device", hash: `${good.hash}}` }], t, 60_000, 10),
+        h.store.noteSignals(me, [good, { type: "email" as "device", hash: good.hash }], t, 60_000, 10),
+        h.store.noteSignals(me, [null as unknown as Signal], t, 60_000, 10),
+        h.store.noteSignals(me, [good, signal("address"), signal("prefix"), signal("device")], t, 60_000, 10),
+        h.store.noteSignals("not-a-did", [good], t, 60_000, 10),
+        h.store.noteSignals(`${me}}`, [good], t, 60_000, 10),
+        h.store.noteSignals(me, [good], Number.NaN, 60_000, 10),
+        h.store.noteSignals(me, [good], t, 0, 10),
+        h.store.signalsOf("{x}", t, 60_000, 10),
+        h.store.signalsOf(me, t, -1, 10),
+        h.store.dismissLink(me, me, 60_000),
+        h.store.dismissLink(me, "nobody", 60_000),
+        h.store.dismissLink(me, did(), 0),
+        h.store.dismissedLinks("nobody"),
+      ];
+      for (const call of refused)
+        await expect(call).rejects.toMatchObject({ name: "WardenError", code: "STORE_SCRIPT" });
+      expect(await h.store.signalsOf(me, t, 60_000, 10)).toEqual([]);
+      expect(await h.store.dismissedLinks(me)).toEqual([]);
+      expect((await h.store.noteSignals(did(), [good], t, 60_000, 10))[0]!.peers).toEqual([]);
+    });
+
+    it("saves suspected evasions like every review record: read back whole, queued while open, out of the queue once decided", async () => {
+      const t = Date.now();
+      const subject = did();
+      const late = evasion(did(), { openedAt: t + 10 });
+      const v = evasion(subject, { openedAt: t });
+      expect(await h.store.saveReview(late, null, 60_000, [])).toBe("saved");
+      expect(await h.store.saveReview(v, null, 60_000, [])).toBe("saved");
+      expect(await h.store.review(v.id)).toEqual(v);
+      expect(await h.store.reviewsOf(subject)).toEqual([v]);
+      expect(ids(await h.store.reviewQueue("evasion", 10))).toEqual([v.id, late.id]);
+      expect(await h.store.reviewQueue("case", 10)).toEqual([]);
+      expect(await h.store.saveReview({ ...v, rev: 3, state: "confirmed" }, 2, 60_000, [])).toBe("conflict");
+
+      const dismissed = next(v, {
+        state: "dismissed",
+        decidedAt: t + 5,
+        outcome: { action: "dismissed", reason: "siblings" },
+      });
+      expect(await h.store.saveReview(dismissed, 1, 60_000, [])).toBe("saved");
+      expect(await h.store.review(v.id)).toEqual(dismissed);
+      expect(await h.store.reviewQueue("evasion", 10)).toEqual([late]);
+      const confirmed = next(late, {
+        state: "confirmed",
+        outcome: { action: "banned", sanctionId: "x", reason: "alt" },
+      });
+      await h.store.saveReview(confirmed, 1, 60_000, []);
+      expect(await h.store.reviewQueue("evasion", 10)).toEqual([]);
+
+      // What every reader would refuse is never written.
+      const fresh = evasion(did());
+      for (const bad of [
+        { ...fresh, bannedDid: "nobody" },
+        { ...fresh, banSanctionId: 7 },
+        { ...fresh, link: [] },
+        { ...fresh, link: {} },
+        { ...fresh, link: null },
+        { ...fresh, link: "strong" },
+      ])
+        await expect(h.store.saveReview(bad as unknown as EvasionRecord, null, 60_000, [])).rejects.toMatchObject({
+          code: "STORE_SCRIPT",
+        });
+      expect(await h.store.review(fresh.id)).toBeNull();
+      await h.store.forget(subject, [], retention);
+      expect(await h.store.review(v.id)).toBeNull();
+    });
+
     it("sweeps the bindings of a process whose heartbeat lapsed, and only those", async () => {
       const id = did();
       const now = Date.now();
@@ -1027,5 +1333,140 @@ describe("RedisStore: review and statistics keys written outside the warden", ()
       if (key.endsWith(":queue:case") || key.endsWith(":active")) expect(ttl, key).toBe(-1);
       else expect(ttl, key).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("RedisStore: signal keys written outside the warden", () => {
+  let store: RedisStore;
+  let keys: RedisKeys;
+  beforeEach(async () => {
+    keys = new RedisKeys(uniquePrefix("signals"));
+    store = new RedisStore({ connection: redisUrl(), prefix: keys.prefix });
+    await store.connect();
+  });
+  afterEach(async () => {
+    await store.close();
+    await dropPrefix(admin, keys.prefix);
+  });
+
+  it("skips junk in a signal's list of IDs (never thrown), and drops what no reader could use when it notes the signal", async () => {
+    const device = signal("device");
+    const [ids, firsts] = [keys.signal(device.type, device.hash), keys.signalFirst(device.type, device.hash)];
+    const t = Date.now();
+    const [good, noFirst, badFirst, late, endless, me] = [did(), did(), did(), did(), did(), did()];
+    await admin.zadd(ids, t, good, t, "not-a-did", t - 1, noFirst, t - 2, badFirst, t - 3, late, "+inf", endless);
+    await admin.hset(firsts, good, String(t - 100), "not-a-did", "1", badFirst, "yesterday", late, String(t + 50));
+    await admin.hset(firsts, endless, "1");
+    const [seen] = await store.noteSignals(me, [device], t + 1, 60_000, 10);
+    expect(seen!.peers).toEqual([{ did: good, firstSeen: t - 100, lastSeen: t }]);
+    expect(await store.signalsOf(me, t + 1, 60_000, 10)).toEqual([seen]);
+    // A last sighting past the instants a Date holds is dropped with its first sighting.
+    expect(await admin.zscore(ids, endless)).toBeNull();
+    expect(await admin.hexists(firsts, endless)).toBe(0);
+    // Old entries go from both keys together.
+    await admin.zadd(ids, t - 120_000, late);
+    await store.noteSignals(me, [device], t + 2, 60_000, 10);
+    expect(await admin.zscore(ids, late)).toBeNull();
+    expect(await admin.hexists(firsts, late)).toBe(0);
+    // A key of another type under a signal's name is a store error, not a crash.
+    await admin.del(ids);
+    await admin.set(ids, "a string");
+    await expect(store.noteSignals(me, [device], t + 3, 60_000, 10)).rejects.toMatchObject({ name: "WardenError" });
+  });
+
+  it("skips junk in an ID's own list, drops it (and lapsed entries) when it notes, and takes the ID out of the lists it dropped", async () => {
+    const me = did();
+    const t = Date.now();
+    const [kept, lapsed, bad] = [signal("prefix"), signal("address"), signal("device")];
+    await store.noteSignals(me, [lapsed], t - 120_000, 600_000, 10);
+    await store.noteSignals(me, [kept], t, 600_000, 10);
+    await admin.hset(
+      keys.signals(me),
+      "email:abc",
+      "1:2",
+      `device:${bad.hash}`,
+      "soon",
+      `address:${bad.hash}x`,
+      "1:2",
+      `prefix:${signal("prefix").hash}`,
+      `${t + 10}:${t}`,
+      `device:${signal("device").hash}`,
+      `${t}:${"9".repeat(400)}`,
+    );
+    expect((await store.signalsOf(me, t, 60_000, 10)).map((s) => s.hash)).toEqual([kept.hash]);
+    expect(await admin.zscore(keys.signal(lapsed.type, lapsed.hash), me)).not.toBeNull();
+    await store.noteSignals(me, [kept], t + 1, 60_000, 10);
+    expect(await admin.hkeys(keys.signals(me))).toEqual([`prefix:${kept.hash}`]);
+    expect(await admin.zscore(keys.signal(lapsed.type, lapsed.hash), me)).toBeNull();
+    expect(await admin.hexists(keys.signalFirst(lapsed.type, lapsed.hash), me)).toBe(0);
+  });
+
+  it("keeps a signal's two keys in step and bounded (its 1024 most recently seen IDs), and the list of dismissed links to 1000", async () => {
+    const crowd = signal("prefix");
+    const t = Date.now();
+    const many = Array.from({ length: 1030 }, () => did());
+    for (let i = 0; i < many.length; i += 100)
+      await Promise.all(many.slice(i, i + 100).map((d, j) => store.noteSignals(d, [crowd], t + i + j, 60_000, 0)));
+    expect(await admin.zcard(keys.signal(crowd.type, crowd.hash))).toBe(1024);
+    expect(await admin.hlen(keys.signalFirst(crowd.type, crowd.hash))).toBe(1024);
+    expect(await admin.zscore(keys.signal(crowd.type, crowd.hash), many[5]!)).toBeNull();
+    expect(await admin.zscore(keys.signal(crowd.type, crowd.hash), many[6]!)).not.toBeNull();
+
+    const me = did();
+    const key = keys.dismissed(me);
+    await admin.zadd(key, ...Array.from({ length: 1000 }, (_, i) => [Date.now() + 120_000 + i, did()]).flat());
+    await admin.zadd(key, "+inf", "not-a-did", Date.now() + 200_000, "junk");
+    await store.dismissLink(me, did(), 60_000);
+    expect(await admin.zcard(key)).toBe(1000);
+    expect(await admin.zscore(key, "not-a-did")).toBeNull();
+    expect(await store.dismissedLinks(me)).toHaveLength(999); // "junk" is no ID: skipped
+    expect(await admin.pttl(key)).toBeGreaterThan(190_000);
+  });
+
+  it("treats a stored suspected evasion without its link object, banned ID or ban id as absent: a save as new replaces it", async () => {
+    const v = evasion(did());
+    const key = keys.review(v.did, v.id);
+    for (const junk of [
+      { ...v, link: [] },
+      { ...v, link: [1] },
+      { ...v, link: {} },
+      { ...v, link: "strong" },
+      { ...v, bannedDid: "nobody" },
+      { ...v, banSanctionId: null },
+    ]) {
+      await admin.del(key);
+      await admin.hset(key, "rev", "1", "json", JSON.stringify(junk), "inv", "[]");
+      await admin.zadd(keys.reviewQueue("evasion"), 1, v.id);
+      expect(await store.review(v.id), JSON.stringify(junk).slice(0, 80)).toBeNull();
+      expect(await store.reviewQueue("evasion", 10)).toEqual([]);
+      expect(await store.saveReview(v, null, 60_000, []), JSON.stringify(junk).slice(0, 80)).toBe("saved");
+      expect(await store.review(v.id)).toEqual(v);
+    }
+    expect(await store.reviewQueue("evasion", 10)).toEqual([v]);
+  });
+
+  it("keeps signal and dismissed-link keys in their own slots under the prefix, every one expiring", async () => {
+    const [me, other] = [did(), did()];
+    const device = signal("device");
+    await store.noteSignals(me, [device], Date.now(), 60_000, 10);
+    await store.dismissLink(me, other, 60_000);
+    const p = keys.prefix;
+    expect((await keysUnder(admin, p)).sort()).toEqual(
+      [
+        `${p}:{${me}}:signals`,
+        `${p}:sig:{device:${device.hash}}`,
+        `${p}:sig:{device:${device.hash}}:first`,
+        `${p}:{${me}}:dismissed`,
+        `${p}:{${other}}:dismissed`,
+      ].sort(),
+    );
+    for (const key of await keysUnder(admin, p)) {
+      const ttl = await admin.pttl(key);
+      expect(ttl, key).toBeGreaterThan(55_000);
+      expect(ttl, key).toBeLessThanOrEqual(60_000);
+    }
+    expect(await admin.hgetall(keys.signals(me))).toEqual({
+      [`device:${device.hash}`]: expect.stringMatching(/^\d+:\d+$/),
+    });
   });
 });

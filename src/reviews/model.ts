@@ -9,6 +9,8 @@
  */
 import type { DigitalId } from "../identity/digital-id.js";
 
+import type { AltLink } from "../signals/model.js";
+
 /** Bounded evidence: a few small scalar fields (the shape of an offense event's evidence). */
 export type Evidence = Record<string, string | number | boolean>;
 
@@ -63,6 +65,12 @@ export interface StatementOfReasons {
   ladder?: { track: string; step: number };
   /** Set when the player asked to be forgotten: the details are gone, the sanction (a ban still in force) stays. */
   erased?: true;
+  /**
+   * The id of the sanction this one follows from (`Grounds.related`), e.g. the original ban
+   * of an evader. Staff data: it names another ID, so it is left out of everything a
+   * player is shown (notices, the player API, the subject's export).
+   */
+  related?: string;
 }
 
 /** Most facts a statement quotes. */
@@ -176,18 +184,37 @@ export interface EvidenceRecord extends ReviewBase {
   snapshot: EvidenceSnapshot;
 }
 
-export type ReviewRecord = Appeal | ReportCase | EvidenceRecord;
+/**
+ * A suspected ban evasion (issue 13): an ID joined with a strong link to an ID under an
+ * active ban. A person confirms it (bans the alt, or extends the original) or dismisses it
+ * (the link is remembered and never flags again). Id `<did>.<8 base32 chars>.v`.
+ */
+export interface EvasionRecord extends ReviewBase {
+  type: "evasion";
+  state: "open" | "confirmed" | "dismissed";
+  /** The banned ID it is linked to, and the ban in force when it was flagged. */
+  bannedDid: DigitalId;
+  banSanctionId: string;
+  /** Why: the shared signal types, when seen, how crowded, the strength — no raw value. */
+  link: AltLink;
+  /** A restriction applied automatically while it waits (operator opt-in; never a ban). */
+  interim?: string;
+  outcome?: { action: "banned" | "extended" | "dismissed"; sanctionId?: string; reason: string };
+}
+
+export type ReviewRecord = Appeal | ReportCase | EvidenceRecord | EvasionRecord;
 export type ReviewType = ReviewRecord["type"];
 
 /** States in which a record waits in the review queue. */
 export function isQueued(r: ReviewRecord): boolean {
   return (
     (r.type === "appeal" && (r.state === "filed" || r.state === "in_review")) ||
-    (r.type === "case" && r.state === "open")
+    (r.type === "case" && r.state === "open") ||
+    (r.type === "evasion" && r.state === "open")
   );
 }
 
-const ID = /^([a-z2-7]{26})\.([a-z2-7]{8})(?:\.([a-z2-7]{8}))?\.([ace])$/;
+const ID = /^([a-z2-7]{26})\.([a-z2-7]{8})(?:\.([a-z2-7]{8}))?\.([acev])$/;
 
 /** The subject's ID of a review id, or null when it is not one. */
 export function didOfReviewId(id: string): DigitalId | null {

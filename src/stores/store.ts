@@ -3,6 +3,7 @@ import type { BusMessage, PlayerNotice, Revocation, Sanction } from "../sanction
 import type { OFFENSE_DEDUPE_WINDOW_MS, OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "./audit-records.js";
 import type { DayStats, ReporterStanding, ReviewRecord, ReviewType } from "../reviews/model.js";
+import type { Signal, SignalPeers } from "../signals/model.js";
 
 export type { BusMessage } from "../sanctions/model.js";
 export type { AuditAppendResult } from "./audit-records.js";
@@ -230,6 +231,31 @@ export interface ReviewStore {
   ): Promise<ReporterStanding>;
 }
 
+/**
+ * Ban-evasion signals (src/signals/model.ts): keyed hashes only, each kept `retentionMs`
+ * after it was last seen with an ID; links dismissed by a moderator.
+ */
+export interface SignalStore {
+  /**
+   * Notes that `did` was seen with `signals` at `now` and answers, for each, the other IDs
+   * seen with it within `retentionMs` (newest first, at most `limit + 1`). Entries older than
+   * `retentionMs` are dropped as they are met.
+   */
+  noteSignals(
+    did: DigitalId,
+    signals: readonly Signal[],
+    now: number,
+    retentionMs: number,
+    limit: number,
+  ): Promise<SignalPeers[]>;
+  /** The signals an ID was seen with within `retentionMs`, each with its other IDs (as above). */
+  signalsOf(did: DigitalId, now: number, retentionMs: number, limit: number): Promise<SignalPeers[]>;
+  /** Remembers that the link between `a` and `b` was dismissed (both ways), for `keepMs`. */
+  dismissLink(a: DigitalId, b: DigitalId, keepMs: number): Promise<void>;
+  /** The IDs whose link with `did` was dismissed. */
+  dismissedLinks(did: DigitalId): Promise<DigitalId[]>;
+}
+
 /** Counters of the transparency report, and the sanctions in force. No personal data. */
 export interface StatsStore {
   /**
@@ -286,7 +312,8 @@ export interface AuditStore {
 export interface ErasureStore {
   /**
    * Erases everything kept about an ID — sanctions, events, points, bindings, names, reports
-   * against it, the records whose subject it is, its reporter record and report count; only
+   * against it, the records whose subject it is, its reporter record and report count, its
+   * signals (and its place in each signal's list of IDs) and its dismissed links; only
    * `keep` (minimal records of active bans) remains. Records it merely takes part in are
    * redacted by the caller ({@link ReviewStore.involvedIn}).
    */
@@ -310,6 +337,7 @@ export interface WardenStore
     ReportStore,
     ReviewStore,
     StatsStore,
+    SignalStore,
     ProfileStore,
     AuditStore,
     ErasureStore {}

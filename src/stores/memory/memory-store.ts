@@ -24,6 +24,15 @@ import {
   type ReviewType,
 } from "../../reviews/model.js";
 import { isInstant } from "../../util/time.js";
+import { isDigitalId } from "../../identity/digital-id.js";
+import {
+  MAX_SIGNALS_PER_JOIN,
+  SIGNAL_TYPES,
+  type Signal,
+  type SignalPeer,
+  type SignalPeers,
+  type SignalType,
+} from "../../signals/model.js";
 import type {
   BusMessage,
   Profile,
@@ -41,6 +50,12 @@ import { sanctionsKeepUntil } from "../store.js";
 interface StoredReview {
   record: ReviewRecord;
   involved: DigitalId[];
+}
+
+/** When an ID was first and last seen with a signal (epoch ms). */
+interface Sighting {
+  first: number;
+  last: number;
 }
 
 interface Expiring<T> {
@@ -92,6 +107,12 @@ export class MemoryStore implements WardenStore {
   private readonly stats = new Map<string, Expiring<{ counts: Map<string, number>; samples: Map<string, number[]> }>>();
   /** Sanctions in force: `<kind>|<sanctionId>` → end (Infinity = permanent). */
   private readonly active = new Map<string, number>();
+  /** Per signal (`<type>:<hash>`): the IDs seen with it (the Redis keys `sig:{<type>:<hash>}` and its `:first`). */
+  private readonly signalIds = new Map<string, Expiring<Map<DigitalId, Sighting>>>();
+  /** Per ID: its signals by `<type>:<hash>` (the Redis key `{<did>}:signals`). */
+  private readonly idSignals = new Map<DigitalId, Expiring<Map<string, Sighting>>>();
+  /** Per ID: the IDs whose link with it was dismissed → until (epoch ms). */
+  private readonly dismissals = new Map<DigitalId, Map<DigitalId, number>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -507,8 +528,118 @@ export class MemoryStore implements WardenStore {
     return Object.fromEntries(counts);
   }
 
+  async noteSignals(
+    did: DigitalId,
+    signals: readonly Signal[],
+    now: number,
+    retentionMs: number,
+    limit: number,
+  ): Promise<SignalPeers[]> {
+    const keep = checkSignalCall("noteSignals", did, now, retentionMs);
+    const unique = checkSignals("noteSignals", signals);
+    if (unique.length === 0) return [];
+    const want = boundLimit(limit) + 1;
+    const cutoff = now - keep;
+    const expiresAt = this.now() + keep;
+    // As Redis does it: the ID's own list first (retention, the sightings, the cap), and the
+    // signals it no longer lists lose it; then each signal's list of IDs.
+    const own = this.live(this.idSignals, did) ?? { value: new Map<string, Sighting>(), expiresAt };
+    const dropped: string[] = [];
+    for (const [field, seen] of own.value)
+      if (seen.last < cutoff) {
+        own.value.delete(field);
+        dropped.push(field);
+      }
+    const noted = unique.map(signalField);
+    for (const field of noted) {
+      const seen = own.value.get(field);
+      own.value.set(
+        field,
+        seen === undefined
+          ? { first: now, last: now }
+          : { first: Math.min(seen.first, now), last: Math.max(seen.last, now) },
+      );
+    }
+    const others = [...own.value]
+      .filter(([field]) => !noted.includes(field))
+      .sort(([a, x], [b, y]) => x.last - y.last || (a < b ? -1 : a > b ? 1 : 0));
+    for (const [field] of others.slice(0, Math.max(0, own.value.size - MAX_SIGNALS_PER_ID))) {
+      own.value.delete(field);
+      dropped.push(field);
+    }
+    own.expiresAt = expiresAt;
+    this.idSignals.set(did, own);
+    for (const field of dropped) this.signalIds.get(field)?.value.delete(did);
+    const answers = unique.map((signal, i): SignalPeers => {
+      const field = noted[i]!;
+      const mine = own.value.get(field)!;
+      const ids = this.live(this.signalIds, field) ?? { value: new Map<DigitalId, Sighting>(), expiresAt };
+      for (const [d, seen] of ids.value) if (seen.last < cutoff) ids.value.delete(d);
+      ids.value.set(did, { first: mine.first, last: Math.max(ids.value.get(did)?.last ?? 0, mine.last) });
+      if (ids.value.size > MAX_IDS_PER_SIGNAL)
+        for (const p of sightings(ids.value).sort(byLastSeen).slice(MAX_IDS_PER_SIGNAL)) ids.value.delete(p.did);
+      ids.expiresAt = expiresAt;
+      this.signalIds.set(field, ids);
+      return { ...signal, firstSeen: mine.first, lastSeen: mine.last, peers: peersIn(ids.value, did, cutoff, want) };
+    });
+    return inOrderGiven(signals, answers);
+  }
+
+  async signalsOf(did: DigitalId, now: number, retentionMs: number, limit: number): Promise<SignalPeers[]> {
+    const cutoff = now - checkSignalCall("signalsOf", did, now, retentionMs);
+    const want = boundLimit(limit) + 1;
+    const own = this.live(this.idSignals, did);
+    if (own === undefined) return [];
+    return [...own.value]
+      .filter(([, seen]) => seen.last >= cutoff)
+      .sort(([a, x], [b, y]) => y.last - x.last || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, MAX_SIGNALS_PER_ID)
+      .map(([field, seen]) => {
+        const ids = this.live(this.signalIds, field)?.value;
+        return {
+          ...parseSignalField(field)!,
+          firstSeen: seen.first,
+          lastSeen: seen.last,
+          peers: ids === undefined ? [] : peersIn(ids, did, cutoff, want),
+        };
+      });
+  }
+
+  async dismissLink(a: DigitalId, b: DigitalId, keepMs: number): Promise<void> {
+    const keep = checkDismiss(a, b, keepMs);
+    const now = this.now();
+    for (const [one, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      // As the Redis script: the later end wins, ended ones go, the soonest to end go past the cap.
+      const links = this.dismissals.get(one) ?? new Map<DigitalId, number>();
+      links.set(other, Math.max(links.get(other) ?? 0, now + keep));
+      for (const [d, until] of links) if (until <= now) links.delete(d);
+      if (links.size > MAX_DISMISSED)
+        for (const [d] of byEnd(links).slice(0, links.size - MAX_DISMISSED)) links.delete(d);
+      this.dismissals.set(one, links);
+    }
+  }
+
+  async dismissedLinks(did: DigitalId): Promise<DigitalId[]> {
+    checkDid("dismissedLinks", did);
+    const links = this.dismissals.get(did);
+    if (links === undefined) return [];
+    const now = this.now();
+    for (const [d, until] of links) if (until <= now) links.delete(d);
+    return byEnd(links)
+      .slice(0, MAX_DISMISSED)
+      .map(([d]) => d);
+  }
+
   async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
     this.feed = this.feed.filter((e) => e.did !== did);
+    // Its signals, and its place in each signal's list of IDs; its dismissed links, both ways.
+    for (const field of this.idSignals.get(did)?.value.keys() ?? []) this.signalIds.get(field)?.value.delete(did);
+    this.idSignals.delete(did);
+    for (const other of this.dismissals.get(did)?.keys() ?? []) this.dismissals.get(other)?.delete(did);
+    this.dismissals.delete(did);
     // The records whose subject it is; those it merely takes part in are redacted by the caller (involvedIn).
     for (const [id, stored] of this.reviews.get(did) ?? [])
       for (const d of stored.value.involved) this.involvement.get(d)?.delete(id);
@@ -710,9 +841,15 @@ export class MemoryStore implements WardenStore {
       this.reportedBy,
       this.reporters,
       this.stats,
+      this.signalIds,
+      this.idSignals,
       ...this.reviews.values(),
     ] as Map<string, Expiring<unknown>>[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+    for (const [did, links] of this.dismissals) {
+      for (const [other, until] of links) if (until <= now) links.delete(other);
+      if (links.size === 0) this.dismissals.delete(did);
     }
     for (const [did, byId] of this.reviews) if (byId.size === 0) this.reviews.delete(did);
     for (const [did, index] of this.involvement) {
@@ -720,6 +857,24 @@ export class MemoryStore implements WardenStore {
       if (index.size === 0) this.involvement.delete(did);
     }
   }
+}
+
+/** A signal's IDs as peers (unsorted). */
+function sightings(ids: Map<DigitalId, Sighting>): SignalPeer[] {
+  return [...ids].map(([did, seen]) => ({ did, firstSeen: seen.first, lastSeen: seen.last }));
+}
+
+/** The other IDs seen with a signal since `cutoff`, newest first, at most `want`. */
+function peersIn(ids: Map<DigitalId, Sighting>, did: DigitalId, cutoff: number, want: number): SignalPeer[] {
+  return sightings(ids)
+    .filter((p) => p.did !== did && p.lastSeen >= cutoff)
+    .sort(byLastSeen)
+    .slice(0, want);
+}
+
+/** Dismissed links, the soonest to end first (then by did): the order of the Redis sorted set. */
+function byEnd(links: Map<DigitalId, number>): [DigitalId, number][] {
+  return [...links].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Orders stream ids `<ms>-<seq>` (and the bare `"0"`). */
@@ -748,7 +903,7 @@ export const MAX_SAMPLES = 1000;
 export const MAX_DAYS = 1000;
 /** Most kinds of sanctions in force counted (more are junk). */
 export const MAX_ACTIVE_KINDS = 64;
-export const REVIEW_TYPES: readonly ReviewType[] = ["appeal", "case", "evidence"];
+export const REVIEW_TYPES: readonly ReviewType[] = ["appeal", "case", "evidence", "evasion"];
 
 /** A value with what every review record has (id in its subject's slot, type, state, revision, openedAt), or null. */
 export function toReview(value: unknown, id?: string): ReviewRecord | null {
@@ -758,6 +913,18 @@ export function toReview(value: unknown, id?: string): ReviewRecord | null {
   if (typeof r.did !== "string" || didOfReviewId(r.id) !== r.did) return null;
   if (!REVIEW_TYPES.includes(r.type as ReviewType) || typeof r.state !== "string") return null;
   if (!Number.isSafeInteger(r.rev) || (r.rev as number) < 1 || !isInstant(r.openedAt)) return null;
+  // A suspected evasion names the banned ID and the ban, and carries its link: an object with
+  // fields (as saveReview-2.lua reads it, where an empty object and a list look alike).
+  if (
+    r.type === "evasion" &&
+    (!isDigitalId(r.bannedDid) ||
+      typeof r.banSanctionId !== "string" ||
+      typeof r.link !== "object" ||
+      r.link === null ||
+      Array.isArray(r.link) ||
+      Object.keys(r.link).length === 0)
+  )
+    return null;
   return value as ReviewRecord;
 }
 
@@ -846,4 +1013,88 @@ export function activeMember(sanctionId: string, kind: string): string {
 /** Oldest first by `openedAt`, then by id (the order of a sorted set with equal scores). */
 export function byOpened(a: ReviewRecord, b: ReviewRecord): number {
   return a.openedAt - b.openedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Bounds and checks of the ban-evasion signals (SignalStore), shared by both stores.
+// ---------------------------------------------------------------------------------------
+
+/** Most signals kept per ID (the least recently seen go first; the ones just noted stay). */
+export const MAX_SIGNALS_PER_ID = 16;
+/** Most IDs kept per signal (the most recently seen): above any `limit + 1` peers plus the ID itself. */
+export const MAX_IDS_PER_SIGNAL = 1024;
+/** Most dismissed links kept per ID (the ones that end soonest go first). */
+export const MAX_DISMISSED = 1000;
+
+const SIGNAL_HASH = /^[a-z2-7]{26}$/;
+
+/** A signal as the stores take it: a known type and a 26-character base32 keyed hash. */
+export function isSignal(value: unknown): value is Signal {
+  if (typeof value !== "object" || value === null) return false;
+  const { type, hash } = value as Record<string, unknown>;
+  return SIGNAL_TYPES.includes(type as SignalType) && typeof hash === "string" && SIGNAL_HASH.test(hash);
+}
+
+/** The field naming a signal in an ID's list: `<type>:<hash>`. */
+export function signalField(signal: Signal): string {
+  return `${signal.type}:${signal.hash}`;
+}
+
+/** A field `<type>:<hash>` back into a signal; null for anything else (junk). */
+export function parseSignalField(field: unknown): Signal | null {
+  if (typeof field !== "string") return null;
+  const colon = field.indexOf(":");
+  const signal = { type: field.slice(0, colon), hash: field.slice(colon + 1) };
+  return colon > 0 && isSignal(signal) ? (signal as Signal) : null;
+}
+
+/** Refuses an ID that is not one (it names keys) with STORE_SCRIPT. */
+export function checkDid(operation: string, did: unknown): DigitalId {
+  if (!isDigitalId(did)) throw new WardenError("STORE_SCRIPT", `${operation}: not a digital ID`);
+  return did;
+}
+
+/** Refuses a signal call about an ID that cannot be right (not an ID, no instant, no retention); answers the retention in whole ms. */
+export function checkSignalCall(operation: string, did: DigitalId, now: number, retentionMs: number): number {
+  checkDid(operation, did);
+  if (!isInstant(now)) throw new WardenError("STORE_SCRIPT", `${operation}: now is not an instant (epoch ms)`);
+  return positiveMs(operation, retentionMs);
+}
+
+/** Refuses signals that are not (an unknown type, a hash that is no keyed hash, too many); answers them once each, in the order given. */
+export function checkSignals(operation: string, signals: readonly Signal[]): Signal[] {
+  if (!Array.isArray(signals) || signals.length > MAX_SIGNALS_PER_JOIN)
+    throw new WardenError("STORE_SCRIPT", `${operation}: signals must be a list of at most ${MAX_SIGNALS_PER_JOIN}`);
+  const unique = new Map<string, Signal>();
+  for (const signal of signals) {
+    if (!isSignal(signal))
+      throw new WardenError(
+        "STORE_SCRIPT",
+        `${operation}: a signal is not a known type with a 26-character base32 keyed hash`,
+      );
+    unique.set(signalField(signal), { type: signal.type, hash: signal.hash });
+  }
+  return [...unique.values()];
+}
+
+/** Refuses a dismissal that cannot be right (two IDs, not the same one; a positive time to keep it). */
+export function checkDismiss(a: DigitalId, b: DigitalId, keepMs: number): number {
+  checkDid("dismissLink", a);
+  checkDid("dismissLink", b);
+  if (a === b) throw new WardenError("STORE_SCRIPT", "dismissLink: an ID has no link with itself");
+  return positiveMs("dismissLink", keepMs);
+}
+
+/** The answers for the signals noted once each, as one per signal given (in that order; a signal given twice is answered twice). */
+export function inOrderGiven(given: readonly Signal[], answers: readonly SignalPeers[]): SignalPeers[] {
+  const byField = new Map(answers.map((a) => [signalField(a), a] as const));
+  return given.map((signal) => {
+    const answer = byField.get(signalField(signal))!;
+    return { ...answer, peers: answer.peers.map((p) => ({ ...p })) };
+  });
+}
+
+/** Most recently seen first, then by did (descending): the order of a sorted set read newest first. */
+export function byLastSeen(a: SignalPeer, b: SignalPeer): number {
+  return b.lastSeen - a.lastSeen || (a.did < b.did ? 1 : a.did > b.did ? -1 : 0);
 }

@@ -66,7 +66,7 @@ export class RedisKeys {
   }
 
   /**
-   * Hash of one review record (appeal, case, evidence) whose subject is `did`: `rev` (its
+   * Hash of one review record (appeal, case, evidence, evasion) whose subject is `did`: `rev` (its
    * revision), `json` (the record as given), `inv` (the other IDs involved, as a JSON array).
    * Expires with the record's retention.
    */
@@ -122,6 +122,49 @@ export class RedisKeys {
   /** Sorted set of the IDs last seen under a display name (normalised): did → last seen. */
   name(normalizedName: string): string {
     return `${this.prefix}:name:{${normalizedName}}`;
+  }
+
+  // Ban-evasion signals (src/signals/model.ts). A signal is a keyed hash, never a raw value;
+  // a signal's two keys carry the signal as their own tag (`{<type>:<hash>}`), so one script
+  // keeps them together; an ID's keys carry the ID's tag. No script spans the two:
+  // `noteSignals` writes the ID's key first (so that `forget` finds every signal it is about
+  // to be listed under), then each signal's keys, all in one pipeline round trip.
+  //
+  // First-seen per (signal, ID) is kept twice, written from one source: the ID's own hash
+  // decides it (`noteSignals-1.lua`), the signal's `first` hash mirrors it, so that one
+  // script call per signal answers its peers with their first and last seen — O(peers),
+  // one round trip — without reading any other ID's slot.
+
+  /**
+   * Hash of the signals one ID was seen with: `<type>:<hash>` → `<firstSeen>:<lastSeen>`
+   * (epoch ms). At most 16 (the least recently seen dropped), entries older than the
+   * retention dropped as met; expires `retentionMs` after the last write.
+   */
+  signals(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:signals`;
+  }
+
+  /**
+   * Sorted set of the IDs seen with one signal: did → last seen (epoch ms); its 1024 most
+   * recently seen kept (more than the `limit + 1` peers any call answers, plus the ID itself), entries older than the retention dropped as met;
+   * expires `retentionMs` after the last write.
+   */
+  signal(type: string, hash: string): string {
+    return `${this.prefix}:sig:{${type}:${hash}}`;
+  }
+
+  /** Hash of the same IDs' first sighting with that signal: did → first seen (epoch ms); kept in step with {@link signal} (same members, same expiry). */
+  signalFirst(type: string, hash: string): string {
+    return `${this.prefix}:sig:{${type}:${hash}}:first`;
+  }
+
+  /**
+   * Sorted set of the IDs whose link with `did` a moderator dismissed: other did → until
+   * (epoch ms); written on both IDs' keys, at most 1000 (the soonest to end dropped);
+   * ended ones dropped as met; expires with its latest entry.
+   */
+  dismissed(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:dismissed`;
   }
 
   /** Stream of audit entries (hash-chained). */

@@ -21,6 +21,8 @@ import {
   type ReviewType,
 } from "../../reviews/model.js";
 import { isInstant } from "../../util/time.js";
+import { isDigitalId } from "../../identity/digital-id.js";
+import type { Signal, SignalPeer, SignalPeers } from "../../signals/model.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "../../recorder/offense.js";
 import type { AuditAppendResult, AuditEntry, AuditHead } from "../audit-records.js";
 import type {
@@ -45,13 +47,23 @@ import {
   activeMember,
   boundLimit,
   byOpened,
+  checkDid,
+  checkDismiss,
   checkForgive,
+  checkSignalCall,
+  checkSignals,
+  inOrderGiven,
   checkSave,
   checkStats,
   isDay,
   isTaggable,
   MAX_ACTIVE_KINDS,
   MAX_DAYS,
+  MAX_DISMISSED,
+  MAX_IDS_PER_SIGNAL,
+  MAX_SIGNALS_PER_ID,
+  parseSignalField,
+  signalField,
   MAX_INDEX_READ,
   MAX_INVOLVED,
   MAX_REPORTS_COUNTED,
@@ -672,6 +684,148 @@ export class RedisStore implements WardenStore {
     return Object.fromEntries(counted);
   }
 
+  async noteSignals(
+    did: DigitalId,
+    signals: readonly Signal[],
+    now: number,
+    retentionMs: number,
+    limit: number,
+  ): Promise<SignalPeers[]> {
+    const keep = checkSignalCall("noteSignals", did, now, retentionMs);
+    const unique = checkSignals("noteSignals", signals);
+    if (unique.length === 0) return [];
+    const want = boundLimit(limit) + 1;
+    return this.run("noteSignals", async () => {
+      // The ID's own list first: it decides when the ID was first seen with each signal, and
+      // `forget` finds there every signal whose list of IDs may hold the ID.
+      const own = parseOwn(
+        await this.redis.noteOwnSignals(
+          this.keys.signals(did),
+          now,
+          keep,
+          MAX_SIGNALS_PER_ID,
+          ...unique.map(signalField),
+        ),
+        unique.length,
+      );
+      // Then each signal's keys (a slot of their own each), sent together: one round trip.
+      const [, ...answers] = await Promise.all([
+        Promise.all(own.dropped.map((signal) => this.dropFromSignal(signal, did))),
+        ...unique.map((signal, i) =>
+          this.redis.noteSignalId(
+            this.keys.signal(signal.type, signal.hash),
+            this.keys.signalFirst(signal.type, signal.hash),
+            did,
+            own.seen[i]!.first,
+            own.seen[i]!.last,
+            now,
+            keep,
+            want,
+            MAX_IDS_PER_SIGNAL,
+          ),
+        ),
+      ]);
+      return inOrderGiven(
+        signals,
+        unique.map((signal, i) => ({
+          ...signal,
+          firstSeen: own.seen[i]!.first,
+          lastSeen: own.seen[i]!.last,
+          peers: parsePeers(answers[i], did, now - keep, want),
+        })),
+      );
+    });
+  }
+
+  async signalsOf(did: DigitalId, now: number, retentionMs: number, limit: number): Promise<SignalPeers[]> {
+    const keep = checkSignalCall("signalsOf", did, now, retentionMs);
+    const want = boundLimit(limit) + 1;
+    return this.run("signalsOf", async () => {
+      // One bounded read (the list holds at most MAX_SIGNALS_PER_ID; more is junk).
+      const [, flat] = await this.redis.hscan(this.keys.signals(did), "0", "COUNT", 4 * MAX_SIGNALS_PER_ID);
+      const own: { signal: Signal; field: string; first: number; last: number }[] = [];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const signal = parseSignalField(flat[j]);
+        const seen = parseSighting(flat[j + 1]);
+        if (signal !== null && seen !== null && seen.last >= now - keep) own.push({ signal, field: flat[j]!, ...seen });
+      }
+      own.sort((a, b) => b.last - a.last || (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
+      const kept = own.slice(0, MAX_SIGNALS_PER_ID);
+      const answers = await Promise.all(
+        kept.map(({ signal }) =>
+          this.redis.signalPeers(
+            this.keys.signal(signal.type, signal.hash),
+            this.keys.signalFirst(signal.type, signal.hash),
+            did,
+            now,
+            keep,
+            want,
+          ),
+        ),
+      );
+      return kept.map(({ signal, first, last }, i) => ({
+        ...signal,
+        firstSeen: first,
+        lastSeen: last,
+        peers: parsePeers(answers[i], did, now - keep, want),
+      }));
+    });
+  }
+
+  async dismissLink(a: DigitalId, b: DigitalId, keepMs: number): Promise<void> {
+    const keep = checkDismiss(a, b, keepMs);
+    const now = Date.now();
+    // Two slots: one script call each, sent together.
+    await this.run("dismissLink", () =>
+      Promise.all([
+        this.redis.dismissLink(this.keys.dismissed(a), b, now + keep, now, MAX_DISMISSED),
+        this.redis.dismissLink(this.keys.dismissed(b), a, now + keep, now, MAX_DISMISSED),
+      ]),
+    );
+  }
+
+  async dismissedLinks(did: DigitalId): Promise<DigitalId[]> {
+    checkDid("dismissedLinks", did);
+    const now = Date.now();
+    const others = await this.run("dismissedLinks", () =>
+      this.redis.zrangebyscore(this.keys.dismissed(did), `(${now}`, "(8640000000000000", "LIMIT", 0, MAX_DISMISSED),
+    );
+    return others.filter((d) => isDigitalId(d) && d !== did);
+  }
+
+  /** Takes an ID out of one signal's list of IDs (both keys). */
+  private async dropFromSignal(signal: Signal, did: DigitalId): Promise<void> {
+    await Promise.all([
+      this.redis.zrem(this.keys.signal(signal.type, signal.hash), did),
+      this.redis.hdel(this.keys.signalFirst(signal.type, signal.hash), did),
+    ]);
+  }
+
+  /** Takes an ID out of the list of IDs of every signal its own list names (all of it, page by page). */
+  private async forgetSignals(did: DigitalId): Promise<void> {
+    const key = this.keys.signals(did);
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, "COUNT", 1000);
+      cursor = next;
+      const signals = flat.filter((_, j) => j % 2 === 0).map(parseSignalField);
+      await Promise.all(signals.map((signal) => (signal === null ? null : this.dropFromSignal(signal, did))));
+    } while (cursor !== "0");
+  }
+
+  /** Takes an ID off the dismissed lists of the IDs its own list names (page by page), emptying its own. */
+  private async forgetDismissed(did: DigitalId): Promise<void> {
+    const key = this.keys.dismissed(did);
+    for (;;) {
+      const others = await this.redis.zrange(key, 0, MAX_INDEX_READ - 1);
+      if (others.length === 0) break;
+      await Promise.all(
+        others.filter((d) => isDigitalId(d)).map((other) => this.redis.zrem(this.keys.dismissed(other), did)),
+      );
+      await this.redis.zrem(key, ...others);
+    }
+  }
+
   /** A review record by id: null when there is none the warden can read. */
   private async readReview(id: string): Promise<ReviewRecord | null> {
     const did = didOfReviewId(id);
@@ -744,6 +898,10 @@ export class RedisStore implements WardenStore {
       // The records whose subject it is; those it merely takes part in are redacted by the caller (involvedIn).
       await this.forgetReviews(did);
       await this.redis.del(this.keys.involved(did), this.keys.reportedBy(did), this.keys.reporter(did));
+      // Its place in each signal's list of IDs and in the other IDs' dismissed lists; then its own lists.
+      await this.forgetSignals(did);
+      await this.forgetDismissed(did);
+      await this.redis.del(this.keys.signals(did), this.keys.dismissed(did));
       await this.redis.del(
         history,
         this.keys.points(did),
@@ -970,6 +1128,53 @@ function involvedList(stored: unknown): DigitalId[] {
   } catch {
     return [];
   }
+}
+
+/** The answer of noteOwnSignals-1.lua, checked: a first and last sighting per signal noted, the signals dropped. */
+function parseOwn(reply: unknown, count: number): { seen: { first: number; last: number }[]; dropped: Signal[] } {
+  if (!Array.isArray(reply) || reply.length !== 2) throw unexpectedReply("noteSignals", reply);
+  const [pairs, dropped] = reply as unknown[];
+  if (!Array.isArray(pairs) || pairs.length !== 2 * count || !Array.isArray(dropped))
+    throw unexpectedReply("noteSignals", reply);
+  const seen: { first: number; last: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const [first, last] = [pairs[2 * i], pairs[2 * i + 1]];
+    if (!isInstant(first) || !isInstant(last) || first > last) throw unexpectedReply("noteSignals", reply);
+    seen.push({ first, last });
+  }
+  return { seen, dropped: dropped.map(parseSignalField).filter((s) => s !== null) };
+}
+
+const WHOLE = /^\d{1,16}$/;
+/** A whole instant read back as text; null for anything else. */
+function instantText(value: unknown): number | null {
+  if (typeof value !== "string" || !WHOLE.test(value)) return null;
+  const n = Number(value);
+  return isInstant(n) ? n : null;
+}
+
+/** `<first>:<last>` of an ID's list of signals, checked; null for junk. */
+function parseSighting(value: unknown): { first: number; last: number } | null {
+  if (typeof value !== "string") return null;
+  const colon = value.indexOf(":");
+  const first = instantText(value.slice(0, colon));
+  const last = instantText(value.slice(colon + 1));
+  return colon > 0 && first !== null && last !== null && first <= last ? { first, last } : null;
+}
+
+/** `[did, first, last, …]` of a signal's script, checked: junk entries (not an ID, not instants) are skipped, never thrown on. */
+function parsePeers(reply: unknown, did: DigitalId, cutoff: number, want: number): SignalPeer[] {
+  if (!Array.isArray(reply)) throw unexpectedReply("signal peers", reply);
+  const peers: SignalPeer[] = [];
+  for (let i = 0; i + 2 < reply.length && peers.length < want; i += 3) {
+    const peer: unknown = reply[i];
+    const firstSeen = instantText(reply[i + 1]);
+    const lastSeen = instantText(reply[i + 2]);
+    if (!isDigitalId(peer) || peer === did || firstSeen === null || lastSeen === null) continue;
+    if (firstSeen > lastSeen || lastSeen < cutoff) continue;
+    peers.push({ did: peer, firstSeen, lastSeen });
+  }
+  return peers;
 }
 
 /** A count or instant read back: a whole number from 0, anything else 0. */

@@ -22,6 +22,10 @@ const SCRIPTS = {
   noteReporter: 1,
   countStats: "n",
   countActive: 1,
+  noteOwnSignals: 1,
+  noteSignalId: 2,
+  signalPeers: 2,
+  dismissLink: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -57,6 +61,13 @@ export interface WardenCommands {
   countStats(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
   /** `[kind, count, kind, count, …]`. */
   countActive(active: string, ...args: (string | number)[]): Promise<(string | number)[]>;
+  /** `[[first, last, …] per signal noted, [dropped signal, …]]`. */
+  noteOwnSignals(signals: string, ...args: (string | number)[]): Promise<unknown>;
+  /** `[did, first, last, …]` of the other IDs, newest first. */
+  noteSignalId(ids: string, firsts: string, ...args: (string | number)[]): Promise<unknown>;
+  /** `[did, first, last, …]` of the other IDs, newest first. */
+  signalPeers(ids: string, firsts: string, ...args: (string | number)[]): Promise<unknown>;
+  dismissLink(dismissed: string, ...args: (string | number)[]): Promise<number>;
 }
 
 /** Loads every script once per connection (ioredis `defineCommand`: EVALSHA with EVAL fallback). */

@@ -1,13 +1,15 @@
 --[[
-  Saves a review record (appeal, report case, evidence) if the stored one is still at the
+  Saves a review record (appeal, report case, evidence, suspected evasion) if the stored one is still at the
   revision the caller read (compare-and-set: two processes or moderators never overwrite
   each other), keeps it for its retention and lists it under its subject. The review queues
   and the `involved` indexes of other IDs live in other slots: the caller keeps them after
   this script answered (src/stores/redis/redis-store.ts).
 
   A stored record the warden cannot read (not JSON, or without its id, did, type, state,
-  revision or openedAt — written by someone with Redis access) counts as none, as it does
-  when the warden reads it: it is overwritten by a record saved as new.
+  revision or openedAt, or a suspected evasion without its link object, banned ID or ban
+  id — written by someone with Redis access) counts as none, as it does when the warden
+  reads it (toReview in src/stores/memory/memory-store.ts): it is overwritten by a record
+  saved as new.
 
   KEYS[1]  the record: hash of rev, json, inv             ({prefix}:{<did>}:review:<id>)
   KEYS[2]  the subject's records: zset id → openedAt      ({prefix}:{<did>}:reviews)
@@ -22,7 +24,20 @@
   Output   { 1, involved }   saved; `involved` is the previous record's list ("" when none)
            { 0 }             conflict: the stored revision is not the expected one; nothing written
 ]]
-local TYPES = { appeal = true, case = true, evidence = true }
+local TYPES = { appeal = true, case = true, evidence = true, evasion = true }
+
+-- A digital ID: 26 characters of a-z and 2-7.
+local function isDid(value)
+  return type(value) == "string" and #value == 26 and string.match(value, "^[a-z2-7]+$") ~= nil
+end
+
+-- What a suspected evasion has besides the common fields: its link (an object with fields,
+-- not a list: cjson decodes both to tables), the banned ID, the ban's id.
+local function evasionReadable(value)
+  local link = value["link"]
+  return type(link) == "table" and next(link) ~= nil and link[1] == nil and isDid(value["bannedDid"])
+    and type(value["banSanctionId"]) == "string"
+end
 
 -- The stored revision, or nil when there is no record the warden could read.
 local function storedRev(rev, json)
@@ -35,6 +50,7 @@ local function storedRev(rev, json)
   if not TYPES[value["type"]] or type(value["state"]) ~= "string" then return nil end
   if value["rev"] ~= rev or rev < 1 or rev % 1 ~= 0 then return nil end
   if type(opened) ~= "number" or opened < 0 or opened % 1 ~= 0 then return nil end
+  if value["type"] == "evasion" and not evasionReadable(value) then return nil end
   return rev
 end
 
