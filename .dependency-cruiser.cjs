@@ -7,6 +7,7 @@
  *   recorder, sanctions                 offense events and their writer; sanctions, enforcer
  *   stores                              the store contract and its Redis / memory implementations
  *   reviews                             due process: appeals, report cases, forgiveness, transparency (its model.ts is plain data the stores keep)
+ *   signals                             ban evasion beside reviews: keyed signals, alt links, evasion records (its model.ts is plain data the stores keep)
  *   reports, sessions                   player reports; join gate and process registry
  *   admin, plugin, warden, index        the faces: moderators' service, the room plugin, the wiring
  *
@@ -24,8 +25,8 @@ module.exports = {
     {
       name: "lower-layers-never-import-upper",
       severity: "error",
-      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reviews, reports and sessions never import the faces (warden, plugin, admin).",
-      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reviews|reports|sessions)" },
+      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reviews, signals, reports and sessions never import the faces (warden, plugin, admin).",
+      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reviews|signals|reports|sessions)" },
       to: { path: "^src/(warden|plugin|admin|index)" },
     },
     {
@@ -33,7 +34,7 @@ module.exports = {
       severity: "error",
       comment: "A store knows the records it keeps (sanction model and codec, offense events, the ladder's pure calculator), never the services that use it.",
       from: { path: "^src/stores" },
-      to: { path: "^src/(guard|reports|sessions|recorder/recorder|sanctions/(service|enforcer|standing|options)|reviews/(?!model))" },
+      to: { path: "^src/(guard|reports|sessions|recorder/recorder|sanctions/(service|enforcer|standing|options)|reviews/(?!model)|signals/(?!model))" },
     },
     {
       name: "store-implementations-only-in-the-wiring",
@@ -47,7 +48,7 @@ module.exports = {
       severity: "error",
       comment: "The guard decides from memory: it never reaches a store, a service or the recorder's writer.",
       from: { path: "^src/guard" },
-      to: { path: "^src/(stores|sanctions|reports|reviews|sessions|recorder/recorder|policy)" },
+      to: { path: "^src/(stores|sanctions|reports|reviews|signals|sessions|recorder/recorder|policy)" },
     },
     {
       name: "reviews-below-reports",
@@ -55,6 +56,13 @@ module.exports = {
       comment: "Due process knows records, sanctions and stores; reports feed it, the guard and the sessions never reach it nor it them.",
       from: { path: "^src/reviews" },
       to: { path: "^src/(reports|sessions|guard|recorder/recorder)" },
+    },
+    {
+      name: "signals-beside-reviews",
+      severity: "error",
+      comment: "Ban evasion knows records, sanctions and stores like due process does; the hot path, reports and sessions never reach it nor it them (the wiring hands it the join's raw values).",
+      from: { path: "^src/signals" },
+      to: { path: "^src/(reports|sessions|guard|recorder/recorder|policy)" },
     },
     {
       name: "util-is-plain",

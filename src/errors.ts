@@ -27,7 +27,7 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: {
     status: 403,
     description:
-      "The token's role may not do this (a viewer tried to sanction, revoke, export, forget, decide, or read cases and evidence).",
+      "The token's role may not do this (a viewer tried to sanction, revoke, export, forget, decide, or read cases, evidence, alts or suspected evasions).",
   },
   APPEAL_NOT_FOUND: { status: 404, description: "No appeal has this id, or it is not the caller's." },
   CASE_NOT_FOUND: { status: 404, description: "No report case has this id." },

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Sanction } from "./sanctions/model.js";
 import type { SessionBinding } from "./stores/store.js";
-import type { ReportCase } from "./reviews/model.js";
+import type { EvasionRecord, ReportCase } from "./reviews/model.js";
 
 /** Handed to `sanction:before` listeners; call `cancel` to veto the sanction. */
 export interface BeforeSanctionEvent {
@@ -39,6 +39,12 @@ export interface WardenEvents {
    * case holds reporters' IDs and reasons — staff data, never for players.
    */
   "case:queued": [record: ReportCase];
+  /**
+   * An ID joined with a strong link to an ID under an active ban: a suspected evasion
+   * entered the review queue (emitted in the process the ID joined). The record names the
+   * banned ID and the link's reasons — staff data, never for players.
+   */
+  "evasion:flagged": [record: EvasionRecord];
   /** The store failed; the warden went on from memory. */
   "store:error": [error: Error, operation: string];
 }

@@ -58,6 +58,22 @@ export type { ReportReceipt, CaseDecision } from "./reviews/cases.js";
 export { DEFAULT_CONDUCT, type Conduct, type ConductOptions } from "./policy/conduct.js";
 export { BUILT_IN_NOTICES, NOTICE_KEYS, NoticeText, type NoticeKey, type NoticeOptions } from "./sanctions/notice.js";
 export type { PlayerNotice, Grounds } from "./sanctions/model.js";
+export {
+  EVASION_DEFAULTS,
+  type EvasionOptions,
+  type EvasionSignalOptions,
+  type ResolvedEvasion,
+} from "./signals/options.js";
+export type { EvasionService } from "./signals/evasion.js";
+export {
+  SIGNAL_TYPES,
+  type AltLink,
+  type SharedSignal,
+  type Signal,
+  type SignalPeers,
+  type SignalType,
+} from "./signals/model.js";
+export type { EvasionRecord } from "./reviews/model.js";
 export type { OffenseEvent, Detector, Evidence } from "./recorder/offense.js";
 export type { GuardOptions, ChatGuardOptions, FloodLimit, ReportOptions } from "./options.js";
 export type { PolicyOptions, TrackOptions, LadderStep } from "./policy/ladder.js";
@@ -76,6 +92,7 @@ export type {
   ReportStore,
   ReviewStore,
   StatsStore,
+  SignalStore,
   SaveReviewResult,
   ProfileStore,
   AuditStore,

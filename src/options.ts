@@ -21,6 +21,7 @@ import {
   type ResolvedDueProcess,
 } from "./reviews/options.js";
 import { resolveRestrictionField, type RestrictionFieldOptions } from "./sanctions/options.js";
+import { EVASION_DEFAULTS, resolveEvasion, type EvasionOptions, type ResolvedEvasion } from "./signals/options.js";
 import { consoleLogger, resolveLogger, type WardenLogger } from "./util/logger.js";
 import {
   MAX_SPAN_MS,
@@ -45,6 +46,7 @@ export type { RecorderOptions } from "./recorder/options.js";
 export type { ReportOptions } from "./reports/options.js";
 export type { DueProcessOptions, EvidenceOptions, ResolvedDueProcess } from "./reviews/options.js";
 export type { RestrictionFieldOptions } from "./sanctions/options.js";
+export type { EvasionOptions, EvasionSignalOptions, ResolvedEvasion } from "./signals/options.js";
 export type { Conduct, ConductOptions, ConductRuleOptions } from "./policy/conduct.js";
 export type { NoticeKey, NoticeOptions } from "./sanctions/notice.js";
 export { NoticeText };
@@ -135,7 +137,7 @@ export interface WardenOptions {
    * The code of conduct quoted in every statement of reasons: rules by id (`title`, `text`,
    * optional `url`), merged over the defaults one rule at a time (`false` removes a default
    * rule), and which rule each policy track enforces.
-   * @defaultValue rules `spam`, `abuse`, `integrity`, `reports`; tracks `spam → spam`, `abuse → abuse`, `malformed → integrity`, `reported → reports`
+   * @defaultValue rules `spam`, `abuse`, `integrity`, `reports`, `evasion`; tracks `spam → spam`, `abuse → abuse`, `malformed → integrity`, `reported → reports`
    */
   conduct?: ConductOptions;
   /**
@@ -156,6 +158,18 @@ export interface WardenOptions {
    * @defaultValue see {@link DUE_PROCESS_DEFAULTS}
    */
   dueProcess?: DueProcessOptions;
+  /**
+   * Ban evasion: the signals a join leaves behind — the device id the game client sends
+   * (`deviceId` join option), the network address (through `trustedProxies`) and its
+   * network prefix — kept only as keyed hashes for `retentionMs` after they were last seen,
+   * erased by `forget`. IDs sharing uncrowded signals are linked, with reasons; an ID that
+   * joins with a strong link to a banned ID is flagged for a person (`evasion:flagged`, a
+   * `suspected_evasion` event in the feed, an evasion record in the review queue) — never
+   * banned automatically; at most muted while it waits, if `action` says so. Turn each
+   * signal off with `signals: { device: false, ... }`.
+   * @defaultValue every signal on, no trusted proxy, `/24` and `/64` prefixes, `retentionMs: "30d"`, `crowdLimit: 8`, `action: "none"` (see {@link EVASION_DEFAULTS})
+   */
+  evasion?: EvasionOptions;
   /**
    * Verifies a player's own game credential (the bearer token of the player API:
    * `warden.playerRoutes()`) — the same check the rooms' `onAuth` makes — and returns the
@@ -204,6 +218,8 @@ export interface ResolvedOptions {
   recorder: Required<RecorderOptions>;
   reports: Required<ReportOptions>;
   dueProcess: ResolvedDueProcess;
+  /** The validated ban-evasion options. */
+  evasion: ResolvedEvasion;
   verifyPlayer: ((token: string) => Identity | null | undefined | Promise<Identity | null | undefined>) | undefined;
   noticeIntervalMs: number;
   processId: string | undefined;
@@ -227,6 +243,7 @@ export const DEFAULT_OPTIONS = deepFreeze({
   recorder: RECORDER_DEFAULTS,
   reports: REPORT_DEFAULTS,
   dueProcess: DUE_PROCESS_DEFAULTS,
+  evasion: EVASION_DEFAULTS,
   conduct: DEFAULT_CONDUCT,
   notices: { defaultLocale: "en", locales: BUILT_IN_NOTICES },
   noticeIntervalMs: 1000,
@@ -259,6 +276,7 @@ const TOP_KEYS = keysOf<WardenOptions>({
   recorder: true,
   reports: true,
   dueProcess: true,
+  evasion: true,
   verifyPlayer: true,
   noticeIntervalMs: true,
   processId: true,
@@ -408,6 +426,7 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
       recorder: resolveRecorder(given.recorder),
       reports: resolveReports(given.reports),
       dueProcess: resolveDueProcess(given.dueProcess),
+      evasion: resolveEvasion(given.evasion),
       verifyPlayer: optionalFunction<ResolvedOptions["verifyPlayer"]>("verifyPlayer", given.verifyPlayer, undefined),
       noticeIntervalMs: optionalNumber(
         "noticeIntervalMs",

@@ -22,11 +22,13 @@ import { ReportService } from "./reports/service.js";
 import { createPlayerRouter } from "./admin/player.js";
 import { createDueProcess, type DueProcess } from "./reviews/due-process.js";
 import { ChatTape } from "./reviews/evidence.js";
-import type { EvidenceRecord } from "./reviews/model.js";
+import type { EvasionRecord, EvidenceRecord } from "./reviews/model.js";
 import { Enforcer } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
 import type { LiveSession } from "./sanctions/standing.js";
 import { JoinGate } from "./sessions/gate.js";
+import { EvasionService, type RawSignals } from "./signals/evasion.js";
+import type { Signal } from "./signals/model.js";
 import { ProcessRegistry } from "./sessions/registry.js";
 import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
@@ -69,6 +71,11 @@ export class Warden extends TypedEmitter<WardenEvents> {
   readonly processId: string;
   /** The moderators' service (lookups, sanctions, export, forget — all audited); the HTTP API and the CLI call it. */
   readonly admin: AdminService;
+  /**
+   * Ban evasion: the links between IDs (with reasons), the evasion queue and its decisions.
+   * Staff reach it through {@link Warden.admin} (audited); this is the unaudited service.
+   */
+  readonly evasion: EvasionService;
   /** @internal The live-session side of sanctions. */
   readonly enforcer: Enforcer;
   /** @internal The hot-path detectors. */
@@ -88,6 +95,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private readonly registry: ProcessRegistry;
   private readonly host: PluginHost;
   private readonly counters = { offenses: 0, storeErrors: 0, frameDisagreements: 0 };
+  /** Sessions whose join's evasion check is under way, by ID (the flag is recorded as their offense). */
+  private readonly checking = new Map<DigitalId, LiveSession>();
   private readonly ownsStore: boolean;
   private readonly subscribed: Promise<void>;
   private unsubscribe: (() => Promise<void>) | undefined;
@@ -161,12 +170,23 @@ export class Warden extends TypedEmitter<WardenEvents> {
       findSanction: (id) => this.sanctions.find(id),
     });
     this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
+    this.evasion = new EvasionService(this.store, this.options.secret, this.options.evasion, {
+      flagged: (record) => this.flagged(record),
+      // A check still under way when the warden closes meets a closed store: nothing to report.
+      storeFailed: (operation, cause) => {
+        if (!this.closed) storeFailed(operation, cause);
+      },
+      // The automatic mute is lifted by the admin service's decision (audited), not here.
+      dismissed: () => {},
+    });
     this.admin = new AdminService(
       this.store,
       this.sanctions,
       new AuditLog(this.store, retention.auditMs),
       this.options,
       this.due,
+      undefined,
+      this.evasion.enabled ? this.evasion : undefined,
     );
 
     const chat = this.options.guard.chat;
@@ -359,6 +379,64 @@ export class Warden extends TypedEmitter<WardenEvents> {
   }
 
   /**
+   * The evasion checks of a session that joined: hashed and checked after the join
+   * completed (never awaited by it); the raw values go no further than the hashing.
+   */
+  private checkSignals(session: LiveSession, raw: RawSignals): void {
+    setImmediate(() => {
+      if (this.closed) return;
+      let signals: Signal[];
+      try {
+        signals = this.evasion.signalsOf(raw);
+      } catch {
+        return; // values from outside that nothing could read: no signals, nothing else
+      }
+      if (signals.length === 0) return;
+      const did = session.did;
+      this.checking.set(did, session);
+      void this.evasion.joined(did, signals).finally(() => {
+        if (this.checking.get(did) === session) this.checking.delete(did);
+      });
+    });
+  }
+
+  /**
+   * A suspected evasion was flagged: a `suspected_evasion` event of the ID (feed, `tail`;
+   * the `evasion` track has no ladder unless the operator gives it one, so it never
+   * escalates) whose evidence is the link's strength, signal types and the record's id —
+   * not the banned ID; `evasion:flagged`; and, if the operator opted in, a short mute while
+   * a person decides. Never a ban.
+   */
+  private flagged(record: EvasionRecord): void {
+    const session = this.checking.get(record.did) ?? this.enforcer.peek(record.did)?.sessions.values().next().value;
+    if (session !== undefined)
+      this.offense(session, "evasion", "suspected_evasion", {
+        strength: record.link.strength,
+        types: record.link.signals
+          .filter((s) => !s.crowded)
+          .map((s) => s.type)
+          .join(","),
+        record: record.id,
+      });
+    this.emit("evasion:flagged", record);
+    const { action, muteMs } = this.options.evasion;
+    if (action !== "mute") return;
+    this.sanctions
+      .issue({
+        did: record.did,
+        kind: "mute",
+        duration: muteMs,
+        reason: "suspected use of another account while banned; a moderator will review it",
+        by: "policy",
+        grounds: { rule: this.options.conduct.rule("evasion") ?? null, automatedDetection: true },
+      })
+      .then((result) =>
+        result.status === "issued" ? this.evasion.noteInterim(record.id, result.sanction.id) : undefined,
+      )
+      .catch((e: unknown) => this.storeFailed("evasion mute", e));
+  }
+
+  /**
    * The player API as an express router: `app.use("/warden/player", warden.playerRoutes())`.
    * A player authenticates with their own game credential (the `verifyPlayer` option) and
    * may read their sanctions and statements, appeal (also while banned), see their reports'
@@ -453,6 +531,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
         enforcer.attach(session);
         registry.bind(session);
       },
+      signals: this.evasion.enabled ? (session, raw) => this.checkSignals(session, raw) : null,
       drop: release,
       leave: async (session) => {
         release(session);

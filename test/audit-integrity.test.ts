@@ -185,7 +185,7 @@ for (const [name, make] of Object.entries(stores)) {
         });
         // A sanction id that does not exist: nothing happens, so nothing is recorded.
         const before = (await allEntries(store)).length;
-        expect(await service.revoke(`${target}.aaaaaaaa`, "x", MOD)).toEqual({ status: "not_found" });
+        expect(await service.revoke(`${target}.aaaaaaaa`, "x", MOD)).toEqual({ status: "not_found", related: [] });
         expect((await allEntries(store)).length).toBe(before);
         expect(await service.verifyAudit()).toMatchObject({ ok: true, entries: before });
       } finally {

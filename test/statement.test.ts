@@ -487,7 +487,7 @@ describe("code of conduct", () => {
       'createWarden: option "conduct.tracks.spam" names the rule "spamming", which does not exist — did you mean "spam"?',
     );
     expect(refuse({ tracks: { abuse: "cheating" } }).message).toBe(
-      'createWarden: option "conduct.tracks.abuse" names the rule "cheating", which does not exist (rules: spam, abuse, integrity or reports)',
+      'createWarden: option "conduct.tracks.abuse" names the rule "cheating", which does not exist (rules: spam, abuse, integrity, reports or evasion)',
     );
     // A mapping to a rule the same options remove is a mapping to an unknown rule.
     expect(refuse({ rules: { abuse: false }, tracks: { abuse: "abuse" } }).message).toMatch(
@@ -522,7 +522,7 @@ describe("code of conduct", () => {
 
   it("merges over the defaults, maps tracks to rules, and is frozen", () => {
     const defaults = resolve(undefined);
-    expect(defaults.rules().map((r) => r.id)).toEqual(["spam", "abuse", "integrity", "reports"]);
+    expect(defaults.rules().map((r) => r.id)).toEqual(["spam", "abuse", "integrity", "reports", "evasion"]);
     expect(defaults.ruleForTrack("malformed")?.title).toBe("Play with an unmodified client");
     expect(defaults.ruleForTrack("reported")?.title).toBe("Respect other players");
     expect(defaults.ruleForTrack("nope")).toBeUndefined();
@@ -544,7 +544,7 @@ describe("code of conduct", () => {
       },
       { tracks: { griefing: { ladder: [{ at: 1, kind: "warn" }] } } },
     );
-    expect(custom.rules().map((r) => r.id)).toEqual(["spam", "abuse", "reports", "griefing"]);
+    expect(custom.rules().map((r) => r.id)).toEqual(["spam", "abuse", "reports", "evasion", "griefing"]);
     expect(custom.ruleForTrack("spam")).toEqual({
       id: "spam",
       title: "Keep the chat readable",

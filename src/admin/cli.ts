@@ -17,13 +17,17 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { parseDuration, formatDuration } from "../duration.js";
 import { formatInstant } from "../util/time.js";
 import { WardenError } from "../errors.js";
-import { assertDigitalId, deriveDigitalId } from "../identity/digital-id.js";
+import { assertDigitalId, deriveDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { DEFAULT_OPTIONS } from "../options.js";
 import { SANCTION_KINDS, type Sanction, type SanctionKind } from "../sanctions/model.js";
 import { SanctionsService } from "../sanctions/service.js";
 import { resolvePolicy } from "../policy/ladder.js";
 import { AuditLog } from "./audit.js";
-import { AdminService, type Actor } from "./service.js";
+import { AdminService, type Actor, type EvasionDecision } from "./service.js";
+import type { AltLink } from "../signals/model.js";
+import { EvasionService } from "../signals/evasion.js";
+import { EVASION_DEFAULTS } from "../signals/options.js";
+import type { EvasionRecord } from "../reviews/model.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { RedisStore } from "../stores/redis/redis-store.js";
 import { resolveConduct } from "../policy/conduct.js";
@@ -78,12 +82,21 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
         io.err(`warden: ${operation} failed: ${e instanceof Error ? e.message : String(e)}\n`),
       findSanction: (id) => sanctions.find(id),
     });
+    // Links, the evasion queue and decisions read what the servers noted; the CLI hashes no
+    // signal, so the servers' secret is not needed here.
+    const evasion = new EvasionService(store, io.env.WARDEN_SECRET ?? "", EVASION_DEFAULTS, {
+      flagged: () => {},
+      storeFailed: (operation, e) =>
+        io.err(`warden: ${operation} failed: ${e instanceof Error ? e.message : String(e)}\n`),
+    });
     const admin = new AdminService(
       store,
       sanctions,
       new AuditLog(store, retention.auditMs),
       { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
       due,
+      Date.now,
+      evasion,
     );
     return await run(admin, store);
   } finally {
@@ -163,12 +176,28 @@ export function buildProgram(io: Io): Command {
       .option("--rule <id>", "the rule of the code of conduct broken (shown to the player)")
       .addOption(json());
     if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
+    if (kind === "ban")
+      command
+        .option("--with-alts", "also ban the IDs linked to it (shows them first; acts only with --yes)")
+        .option("--yes", "with --with-alts: act on the blast radius shown");
     command.action(
-      async (didArg: string, opts: Common & { reason: string; by: string; for?: string; rule?: string }) => {
+      async (
+        didArg: string,
+        opts: Common & {
+          reason: string;
+          by: string;
+          for?: string;
+          rule?: string;
+          withAlts?: boolean;
+          yes?: boolean;
+        },
+      ) => {
         // Everything is checked before the store is opened: bad input writes nothing.
         const did = assertDigitalId(didArg);
         const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
         if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
+        if (opts.yes && !opts.withAlts) throw new CliError("--yes only confirms --with-alts", EXIT.badInput);
+        if (opts.withAlts) return banWithAlts(io, did, { ...opts, duration });
         const result = await withService(io, (admin) =>
           admin.issue(
             {
@@ -200,21 +229,33 @@ export function buildProgram(io: Io): Command {
     .option("--reason <text>", "why it is lifted", "")
     .option("--by <name>", "who lifts it", defaultIssuer())
     .option("--wrongful", "the sanction was wrong: also forgive the ladder step it came from")
+    .option("--with-alts", "also revoke the sanctions that follow from it (the bans of its alts, an extension)")
     .addOption(json())
-    .action(async (sanctionId: string, opts: Common & { reason: string; by: string; wrongful?: boolean }) => {
-      const result = await withService(io, (admin) =>
-        admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by, { wrongful: opts.wrongful === true }),
-      );
-      if (result.status === "not_found")
-        throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
-      if (opts.json) io.out(`${JSON.stringify(result)}\n`);
-      else
+    .action(
+      async (
+        sanctionId: string,
+        opts: Common & { reason: string; by: string; wrongful?: boolean; withAlts?: boolean },
+      ) => {
+        const result = await withService(io, (admin) =>
+          admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by, {
+            wrongful: opts.wrongful === true,
+            withAlts: opts.withAlts === true,
+          }),
+        );
+        if (result.status === "not_found")
+          throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
+        if (opts.json) return io.out(`${JSON.stringify(result)}\n`);
         io.out(
           result.status === "revoked"
             ? `revoked ${result.sanction.id}\n`
             : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`,
         );
-    });
+        for (const id of result.relatedRevoked ?? []) io.out(`revoked ${id} (with ${result.sanction.id})\n`);
+        const left = result.related.filter((id) => !(result.relatedRevoked ?? []).includes(id));
+        if (left.length > 0)
+          io.out(`also linked: ${left.join(", ")}${opts.withAlts ? "" : " (add --with-alts to revoke them too)"}\n`);
+      },
+    );
 
   program
     .command("sanctions")
@@ -400,6 +441,7 @@ export function buildProgram(io: Io): Command {
     });
 
   addDueProcessCommands(program, io, json, why);
+  addEvasionCommands(program, io, json, why);
   refuseFlagsAsValues(program);
   return program;
 }
@@ -580,6 +622,164 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
       if (opts.json) return io.out(`${JSON.stringify(report, null, 2)}\n`);
       io.out(reportToCsv(report));
     });
+}
+
+/** `warden ban <did> --with-alts [--yes]`: the blast radius first; acts only with `--yes`. */
+async function banWithAlts(
+  io: Io,
+  did: DigitalId,
+  opts: Common & { reason: string; by: string; rule?: string; yes?: boolean; duration: number | undefined },
+): Promise<void> {
+  const result = await withService(io, (admin) =>
+    admin.banWithAlts(
+      did,
+      {
+        reason: opts.reason,
+        by: opts.by,
+        ...(opts.duration === undefined ? {} : { duration: opts.duration }),
+        ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+      },
+      actorOf(defaultIssuer()),
+      { confirm: opts.yes === true },
+    ),
+  );
+  if (result.sanctions === undefined) {
+    if (opts.json) return io.out(`${JSON.stringify({ blastRadius: result.blastRadius })}\n`);
+    const n = result.blastRadius.length;
+    io.out(
+      `${n === 0 ? "(no linked ID)" : altRows(result.blastRadius)}\n` +
+        `nothing done: add --yes to ban ${did}${n === 0 ? "" : ` and ${n === 1 ? "this linked ID" : `these ${n} linked IDs`}`}\n`,
+    );
+    return;
+  }
+  const [sanction, ...alts] = result.sanctions;
+  if (opts.json) return io.out(`${JSON.stringify({ sanction, alts })}\n`);
+  const until = (s: Sanction) => (s.end === null ? "permanent" : `until ${when(s.end)}`);
+  io.out(`ban ${sanction!.id} issued (${until(sanction!)})\n`);
+  for (const s of alts) io.out(`ban ${s.id} issued (${until(s)}; linked to ${sanction!.id})\n`);
+  const skipped = result.blastRadius.length - alts.length;
+  if (skipped > 0) io.out(`${skipped} linked ID(s) not banned (vetoed)\n`);
+}
+
+/** Links as a table: one row per shared signal; no value, no hash. */
+function altRows(links: readonly AltLink[]): string {
+  if (links.length === 0) return "(no linked ID)";
+  const rows: string[][] = [];
+  for (const link of links) {
+    link.signals.forEach((signal, i) => {
+      rows.push([
+        i === 0 ? link.did : "",
+        i === 0 ? `${link.level}${link.dismissed ? " (dismissed)" : ""}` : "",
+        i === 0 ? link.strength.toFixed(2) : "",
+        signal.type,
+        when(signal.firstSeen),
+        when(signal.lastSeen),
+        `${signal.sharedBy} ID(s)${signal.crowded ? " (crowded: links nobody)" : ""}`,
+      ]);
+    });
+    if (link.signals.length === 0)
+      rows.push([
+        link.did,
+        `${link.level}${link.dismissed ? " (dismissed)" : ""}`,
+        link.strength.toFixed(2),
+        "-",
+        "-",
+        "-",
+        "-",
+      ]);
+  }
+  const header = ["ID", "LEVEL", "STRENGTH", "SIGNAL", "FIRST SEEN", "LAST SEEN", "SHARED BY"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function evasionLine(r: EvasionRecord): string {
+  const types = r.link.signals.filter((s) => !s.crowded).map((s) => s.type);
+  return `${r.id}  ${r.state}  ${r.did} linked to banned ${r.bannedDid} (${r.banSanctionId})  ${r.link.level} ${r.link.strength.toFixed(2)} via ${types.join(",") || "-"}  flagged ${when(r.openedAt)}`;
+}
+
+/** Ban evasion: links between IDs and the evasion queue. */
+function addEvasionCommands(program: Command, io: Io, json: () => Option, why: () => Option): void {
+  const print = (opts: Common, value: unknown, text: string) => io.out(opts.json ? `${JSON.stringify(value)}\n` : text);
+
+  program
+    .command("alts")
+    .description(
+      "the IDs linked to a digital ID: signal types shared, when, by how many IDs, how strong (no raw values)",
+    )
+    .argument("<did>", "digital ID")
+    .addOption(why())
+    .addOption(json())
+    .action(async (didArg: string, opts: Common & { why?: string }) => {
+      const did = assertDigitalId(didArg);
+      const links = await withService(io, (admin) => admin.alts(did, actorOf(defaultIssuer(), opts.why)));
+      print(opts, links, `${altRows(links)}\n`);
+    });
+
+  const evasion = program
+    .command("evasion")
+    .description(
+      "suspected ban evasions waiting for a person, oldest first; `evasion show|ban|extend|dismiss <id>` decides one",
+    );
+  evasion
+    .option("--limit <n>", "how many", "50")
+    .addOption(json())
+    .action(async (opts: Common & { limit: string }) => {
+      const limit = limitOf(opts.limit);
+      const list = await withService(io, (admin) => admin.evasionQueue(actorOf(defaultIssuer()), limit));
+      print(
+        opts,
+        list,
+        list.length === 0 ? "(no suspected evasion waiting)\n" : `${list.map(evasionLine).join("\n")}\n`,
+      );
+    });
+  evasion
+    .command("show")
+    .description("one suspected evasion with its link explanation (audited)")
+    .argument("<id>", "as listed by `warden evasion`")
+    .addOption(why())
+    .addOption(json())
+    .action(async (id: string, _opts: Common, command: Command) => {
+      const opts = command.optsWithGlobals<Common & { why?: string }>();
+      const record = await withService(io, (admin) => admin.evasionCase(id, actorOf(defaultIssuer(), opts.why)));
+      print(opts, record, `${evasionLine(record)}\n${altRows([record.link])}\n`);
+    });
+  const decisions = [
+    ["ban", "confirm: ban the suspected alt (permanent unless --for), quoting the original ban"],
+    ["extend", "confirm: extend the original ban with a new one from now (permanent unless --for)"],
+    ["dismiss", "not the same player (e.g. siblings): the link is remembered and never flags again"],
+  ] as const;
+  for (const [action, description] of decisions) {
+    const command = evasion
+      .command(action)
+      .description(description)
+      .argument("<id>", "as listed by `warden evasion`")
+      .requiredOption("--reason <text>", action === "dismiss" ? "kept with the record" : "shown to the player")
+      .addOption(json());
+    if (action !== "dismiss") command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
+    command.action(async (id: string, _opts: Common, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<Common & { reason: string; for?: string }>();
+      if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
+      const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
+      const decision: EvasionDecision =
+        action === "dismiss"
+          ? { action, reason: opts.reason }
+          : { action, reason: opts.reason, ...(duration === undefined ? {} : { duration }) };
+      const record = await withService(io, (admin) => admin.decideEvasion(id, decision, actorOf(defaultIssuer())));
+      print(
+        opts,
+        record,
+        `${record.id} ${record.state}${record.outcome?.sanctionId ? `: ${record.outcome.sanctionId}` : ""}\n`,
+      );
+    });
+  }
 }
 
 /**

@@ -57,6 +57,9 @@ const SanctionBody = z
     reason: z.string().trim().min(1).max(500),
     rule: z.string().min(1).max(40).optional(),
     why: z.string().max(500).optional(),
+    /** A ban of the ID and of the IDs linked to it (ban evasion): without `confirm`, only the blast radius. */
+    withAlts: z.boolean().default(false),
+    confirm: z.boolean().default(false),
   })
   .strict();
 const RevokeBody = z
@@ -64,9 +67,28 @@ const RevokeBody = z
     reason: z.string().max(500).default(""),
     /** The sanction was wrong: its ladder step is forgiven too. */
     wrongful: z.boolean().default(false),
+    /** Also revoke the active sanctions that follow from it (the bans of its alts). */
+    withAlts: z.boolean().default(false),
     why: z.string().max(500).optional(),
   })
   .strict();
+const EvasionDecisionBody = z.discriminatedUnion("action", [
+  z
+    .object({
+      action: z.enum(["ban", "extend"]),
+      duration: z.union([z.string().max(16), z.number()]).optional(),
+      reason: z.string().trim().min(1).max(500),
+      why: z.string().max(500).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal("dismiss"),
+      reason: z.string().trim().min(1).max(500),
+      why: z.string().max(500).optional(),
+    })
+    .strict(),
+]);
 const AppealDecisionBody = z
   .object({
     outcome: z.enum(["upheld", "rejected"]),
@@ -241,6 +263,23 @@ export function createAdminRouter(
       const body = parse(SanctionBody, req.body);
       // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
       const duration = durationOf(body.duration);
+      if (body.withAlts) {
+        if (body.kind !== "ban") throw new WardenError("INVALID_REQUEST", "withAlts: only a ban is issued with alts");
+        const result = await admin.banWithAlts(
+          did,
+          {
+            reason: body.reason,
+            ...(duration === undefined ? {} : { duration }),
+            ...(body.rule === undefined ? {} : { rule: body.rule }),
+          },
+          withWhy(auth, body.why),
+          { confirm: body.confirm },
+        );
+        if (result.sanctions === undefined) return void res.json({ blastRadius: result.blastRadius });
+        const [sanction, ...alts] = result.sanctions;
+        return void res.status(201).json({ sanction, alts });
+      }
+      if (body.confirm) throw new WardenError("INVALID_REQUEST", "confirm: only with withAlts");
       const result = await admin.issue(
         {
           did,
@@ -264,6 +303,7 @@ export function createAdminRouter(
       const actor = withWhy(auth, body.why);
       const result = await admin.revoke(String(req.params.id), body.reason, actor, actor.who, {
         wrongful: body.wrongful,
+        withAlts: body.withAlts,
       });
       if (result.status === "not_found")
         return fail(
@@ -366,6 +406,48 @@ export function createAdminRouter(
             })()
           : { action: "dismiss" as const, reason: body.reason, unfounded: body.unfounded };
       res.json({ case: await admin.decideCase(String(req.params.id), decision, withWhy(auth, body.why)) });
+    }),
+  );
+
+  // Ban evasion: links between IDs (derived from network and device signals) and the
+  // evasion queue. Moderators only: a link says who may be the same person.
+  router.get(
+    "/identities/:did/alts",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ alts: await admin.alts(assertDigitalId(req.params.did), auth.actor) });
+    }),
+  );
+
+  router.get(
+    "/evasion",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ evasion: await admin.evasionQueue(auth.actor, parse(QueueQuery, req.query).limit) });
+    }),
+  );
+
+  router.get(
+    "/evasion/:id",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ evasion: await admin.evasionCase(String(req.params.id), auth.actor) });
+    }),
+  );
+
+  router.post(
+    "/evasion/:id/decide",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(EvasionDecisionBody, req.body);
+      const decision =
+        body.action === "dismiss"
+          ? { action: "dismiss" as const, reason: body.reason }
+          : (() => {
+              const duration = durationOf(body.duration);
+              return { action: body.action, reason: body.reason, ...(duration === undefined ? {} : { duration }) };
+            })();
+      res.json({ evasion: await admin.decideEvasion(String(req.params.id), decision, withWhy(auth, body.why)) });
     }),
   );
 

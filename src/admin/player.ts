@@ -14,7 +14,7 @@ import type { DigitalId } from "../identity/digital-id.js";
 import type { AppealService } from "../reviews/appeals.js";
 import type { CaseService } from "../reviews/cases.js";
 import { type Appeal, MAX_APPEAL_TEXT } from "../reviews/model.js";
-import type { Sanction } from "../sanctions/model.js";
+import { playerStatement, type Sanction } from "../sanctions/model.js";
 import { type Actor, type AdminService, redactForSubject } from "./service.js";
 
 /** What the player router needs of the warden. */
@@ -53,7 +53,7 @@ function sanctionView(s: Sanction, sentence: string) {
     end: s.end,
     reason: s.reason,
     ...(s.revoked ? { revoked: { at: s.revoked.at, reason: s.revoked.reason } } : {}),
-    statement: s.statement ?? null,
+    statement: s.statement === undefined ? null : playerStatement(s.statement),
     message: sentence,
   };
 }

@@ -1,8 +1,9 @@
 import { assertDigitalId, isDigitalId, type DigitalId } from "../identity/digital-id.js";
+import { checkDuration } from "../duration.js";
 import { WardenError } from "../errors.js";
 import { decay, type Policy } from "../policy/ladder.js";
 import type { OffenseEvent } from "../recorder/offense.js";
-import { type Grounds, isActive, type Sanction, type SanctionRequest } from "../sanctions/model.js";
+import { type Grounds, isActive, MAX_REASON_LENGTH, type Sanction, type SanctionRequest } from "../sanctions/model.js";
 import type { IssueResult, RevokeResult, SanctionsService } from "../sanctions/service.js";
 import { type AppealDecision, type AppealService, type AppliedRemedy, sameActor } from "../reviews/appeals.js";
 import type { CaseService, ReportReceipt } from "../reviews/cases.js";
@@ -10,11 +11,13 @@ import { forgive } from "../reviews/forgiveness.js";
 import type {
   Appeal,
   ConductRule,
+  EvasionRecord,
   EvidenceRecord,
   ReportCase,
   ReporterStanding,
   ReviewRecord,
 } from "../reviews/model.js";
+import { type AltLink, SIGNAL_TYPES, type SignalType } from "../signals/model.js";
 import type { ResolvedDueProcess } from "../reviews/options.js";
 import type { Transparency, TransparencyReport } from "../reviews/transparency.js";
 import type {
@@ -31,6 +34,7 @@ import type {
   StatsStore,
   StoreRetention,
 } from "../stores/store.js";
+import { boundText } from "../util/text.js";
 import type { AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
 
 /** Who is acting, from which face, and (for lookups) why. */
@@ -54,6 +58,61 @@ export type StaffSanctionRequest = Omit<SanctionRequest, "by" | "grounds"> & {
   /** Rule id of the code of conduct; unknown ids are refused with INVALID_REQUEST. */
   rule?: string;
   grounds?: Grounds;
+};
+
+/**
+ * The ban-evasion service (src/signals/evasion.ts) as the admin service uses it: links with
+ * reasons, the evasion queue, decisions, dismissed links, signal counts for exports.
+ */
+export interface EvasionApi {
+  /** Every link of an ID with its reasons, strongest first; dismissed ones marked. */
+  alts(did: DigitalId): Promise<AltLink[]>;
+  /** The links a ban with alts acts on: strong or medium, not dismissed, not crowded. */
+  blastRadius(did: DigitalId): Promise<AltLink[]>;
+  /** Open suspected evasions, oldest first. */
+  queue(limit: number): Promise<EvasionRecord[]>;
+  /** One suspected evasion; throws WardenError CASE_NOT_FOUND. */
+  get(id: string): Promise<EvasionRecord>;
+  /**
+   * Claims the record (compare-and-set), calls `act` for ban/extend (which issues the
+   * sanction and answers its id, or null when none was issued), records the outcome; a
+   * dismissal remembers the link so that it never flags again.
+   */
+  decide(
+    id: string,
+    decision: { action: "ban" | "extend" | "dismiss"; reason: string },
+    by: { who: string },
+    act: (record: EvasionRecord) => Promise<string | null>,
+  ): Promise<EvasionRecord>;
+  /** Remembers that the link between two IDs was dismissed (both ways). */
+  dismiss(a: DigitalId, b: DigitalId): Promise<void>;
+  /** How many signals of each type are kept about an ID: counts only, no hash, no other ID. */
+  signalCounts(did: DigitalId): Promise<Record<string, number>>;
+}
+
+/** A moderator's decision on a suspected evasion. */
+export type EvasionDecision =
+  | { action: "ban"; duration?: number; reason: string }
+  | { action: "extend"; duration?: number; reason: string }
+  | { action: "dismiss"; reason: string };
+
+/** The answer of {@link AdminService.banWithAlts}. */
+export interface BanWithAltsResult {
+  /** The linked IDs a ban with alts acts on, with their reasons. */
+  blastRadius: AltLink[];
+  /** With `confirm`: the ban of the ID first, then one ban per alt (each `statement.related` = the first's id). */
+  sanctions?: Sanction[];
+}
+
+/** The answer of {@link AdminService.revoke}. */
+export type AdminRevokeResult = RevokeResult & {
+  /**
+   * The active sanctions that follow from this one (`statement.related` = its id: bans of
+   * its alts, an extension): revoked too with `withAlts`, otherwise offered.
+   */
+  related: string[];
+  /** With `withAlts`: those of `related` this call revoked. */
+  relatedRevoked?: string[];
 };
 
 /** What a moderator sees of an identity at a glance. */
@@ -90,6 +149,10 @@ export interface IdentityExport {
   reporter: ReporterStanding;
   /** Who looked at or acted on this ID: the audit entries about it (in the subject's copy the actor is a role). */
   audit: AuditEntry[];
+  /** With ban-evasion signals on: how many signals of each type are kept about the ID — counts, never values or hashes. */
+  signals?: Record<SignalType, number>;
+  /** Staff copy only, with signals on: the ID's links to other IDs, with their reasons. */
+  alts?: AltLink[];
 }
 
 /** Options of the admin service. */
@@ -110,6 +173,12 @@ export interface DueProcessServices {
 
 const MAX_EXPORT_EVENTS = 100_000;
 
+/** Most audit pages (of 1000 entries) read to find the sanctions that follow from a revoked ban. */
+const MAX_RELATED_AUDIT_PAGES = 100;
+
+/** The conduct rule a ban of another account of a banned player quotes (src/policy/conduct.ts). */
+export const EVASION_RULE = "evasion";
+
 /** What a ban kept after `forget` says instead of its reason. */
 export const ERASED = "details erased at your request";
 
@@ -120,15 +189,31 @@ function roleOfIssuer(by: string): string {
   return parts.length >= 2 && /^[a-z]{1,20}$/.test(parts[1]!) && parts[0] === "api" ? parts[1]! : "moderator";
 }
 
+/** Signal counts as an export shows them: one whole number per signal type, nothing else. */
+function countsBySignalType(counts: Record<string, number>): Record<SignalType, number> {
+  const out = {} as Record<SignalType, number>;
+  for (const type of SIGNAL_TYPES) {
+    const n = Object.hasOwn(counts, type) ? counts[type] : 0;
+    out[type] = typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : 0;
+  }
+  return out;
+}
+
 /** The data subject's copy of an export: other people redacted. */
 export function redactForSubject(full: IdentityExport): IdentityExport {
   const sanction = (s: Sanction): Sanction => {
     const out: Sanction = { ...s, by: roleOfIssuer(s.by) };
     if (s.revoked) out.revoked = { ...s.revoked, by: roleOfIssuer(s.revoked.by) };
+    // `related` names another ID's sanction (the original ban of a linked account): not the subject's.
+    if (s.statement?.related !== undefined) {
+      const { related: _related, ...statement } = s.statement;
+      out.statement = statement;
+    }
     return out;
   };
+  const { alts: _alts, ...rest } = full;
   return {
-    ...full,
+    ...rest,
     sanctions: full.sanctions.map(sanction),
     reportsAgainst: full.reportsAgainst.map(({ at, weight }) => ({ at, weight })),
     appeals: full.appeals.map((a) => {
@@ -155,7 +240,11 @@ export function redactForSubject(full: IdentityExport): IdentityExport {
           : { evidence: { ...evidence, lines: evidence.lines.filter((l) => l.did === full.did) } }),
       };
     }),
-    audit: full.audit.map((e) => ({ ...e, actor: roleOfIssuer(e.actor), why: null })),
+    audit: full.audit.map((e) => {
+      // An issue entry's `related` is another ID's sanction id, as in the statement.
+      const { related: _related, ...detail } = e.detail;
+      return { ...e, actor: roleOfIssuer(e.actor), why: null, detail };
+    }),
   };
 }
 
@@ -179,6 +268,7 @@ export class AdminService {
     private readonly options: AdminServiceOptions,
     readonly due: DueProcessServices,
     private readonly now: () => number = Date.now,
+    private readonly evasion?: EvasionApi,
   ) {}
 
   /** Finds identities by digital ID or by last-seen display name (audited, one entry per identity shown). */
@@ -260,6 +350,7 @@ export class AdminService {
       kind: sanction.kind,
       end: sanction.end,
       ...(rule === null ? {} : { rule: rule.id }),
+      ...(grounds.related === undefined ? {} : { related: grounds.related }),
     });
     return this.thenAct(entry, actor, { sanctionId: sanction.id }, () => this.sanctions.commit(sanction));
   }
@@ -268,19 +359,44 @@ export class AdminService {
    * Revokes a sanction as `actor`, entry first. No entry when there is no such sanction:
    * then nothing happens. If the outcome is not the one the entry announced (another
    * moderator revoked it meanwhile), a second entry says what happened.
+   *
+   * For a ban, the answer lists the active sanctions that follow from it (`related`: the
+   * bans of its alts, an extension); `withAlts` revokes them too, each audited.
    */
   async revoke(
     sanctionId: string,
     reason: string,
     actor: Actor,
     by: string = actor.who,
-    options: { wrongful?: boolean } = {},
-  ): Promise<RevokeResult> {
+    options: { wrongful?: boolean; withAlts?: boolean } = {},
+  ): Promise<AdminRevokeResult> {
     if (typeof sanctionId !== "string") throw new WardenError("INVALID_SANCTION", "a sanction id is a string");
     const existing = await this.sanctions.find(sanctionId);
-    if (existing === null) return { status: "not_found" };
+    if (existing === null) return { status: "not_found", related: [] };
+    // Looked for first: if the search fails, nothing was revoked.
+    const related = await this.relatedTo(existing);
+    const result = await this.revokeOne(existing, reason, actor, by, options.wrongful === true);
+    if (result.status === "not_found") return { ...result, related: [] };
+    if (options.withAlts !== true || related.length === 0)
+      return { ...result, related: related.map((s) => s.id), ...(options.withAlts ? { relatedRevoked: [] } : {}) };
+    const relatedRevoked: string[] = [];
+    const why = boundText(`revoked with ${existing.id}${reason ? `: ${reason}` : ""}`, MAX_REASON_LENGTH);
+    for (const s of related) {
+      const r = await this.revokeOne(s, why, actor, by, false);
+      if (r.status === "revoked") relatedRevoked.push(s.id);
+    }
+    return { ...result, related: related.map((s) => s.id), relatedRevoked };
+  }
+
+  /** {@link revoke} of one found sanction, without looking for the ones that follow from it. */
+  private async revokeOne(
+    existing: Sanction,
+    reason: string,
+    actor: Actor,
+    by: string,
+    wrongful: boolean,
+  ): Promise<RevokeResult> {
     const expected = existing.revoked ? "already_revoked" : "revoked";
-    const wrongful = options.wrongful === true;
     const entry = await this.record(actor, "revoke", existing.id, {
       status: expected,
       ...(wrongful ? { wrongful } : {}),
@@ -291,6 +407,184 @@ export class AdminService {
     }
     if (wrongful && result.status !== "not_found") await this.forgiveSanction(existing, actor);
     return result;
+  }
+
+  /**
+   * The active sanctions whose statement names `original` as the one they follow from. Looked
+   * for among the IDs linked to its ID (and the ID itself: an extension), and among the IDs
+   * the audit log shows were sanctioned with it as `related` since it started — found there
+   * even once the signals that linked them have expired.
+   */
+  private async relatedTo(original: Sanction): Promise<Sanction[]> {
+    if (original.kind !== "ban") return [];
+    const candidates = new Set<DigitalId>([original.did]);
+    if (this.evasion !== undefined) for (const link of await this.evasion.alts(original.did)) candidates.add(link.did);
+    let after = `${Math.max(0, original.start - 60_000)}-0`;
+    for (let pages = 0; pages < MAX_RELATED_AUDIT_PAGES; pages++) {
+      const page = await this.store.auditRange(after, 1000);
+      for (const e of page)
+        if (e.action === "issue" && e.detail.related === original.id && e.target !== null && isDigitalId(e.target))
+          candidates.add(e.target);
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.id ?? after;
+    }
+    const now = this.now();
+    const out: Sanction[] = [];
+    for (const did of candidates)
+      for (const s of await this.store.sanctionsOf(did))
+        if (s.id !== original.id && s.statement?.related === original.id && isActive(s, now)) out.push(s);
+    return out.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Ban evasion: links between IDs, the evasion queue, bans with alts.
+  // ---------------------------------------------------------------------------------------
+
+  private evasionOn(): EvasionApi {
+    if (this.evasion === undefined) throw new WardenError("INVALID_REQUEST", "ban-evasion signals are off");
+    return this.evasion;
+  }
+
+  /** The IDs linked to `did`, each with the signal types shared, when, how crowded, how strong (audited). */
+  async alts(did: DigitalId, actor: Actor): Promise<AltLink[]> {
+    assertDigitalId(did);
+    const evasion = this.evasionOn();
+    await this.record(actor, "view", did, { what: "alts" });
+    return evasion.alts(did);
+  }
+
+  /** Suspected evasions waiting for a person, oldest first (audited as one look at the queue). */
+  async evasionQueue(actor: Actor, limit = 50): Promise<EvasionRecord[]> {
+    const evasion = this.evasionOn();
+    await this.record(actor, "view", null, { what: "evasion queue" });
+    return evasion.queue(limit);
+  }
+
+  /** One suspected evasion with its link explanation (audited). */
+  async evasionCase(id: string, actor: Actor): Promise<EvasionRecord> {
+    const evasion = this.evasionOn();
+    const record = await evasion.get(id);
+    await this.record(actor, "view", record.did, { what: "evasion", caseId: record.id });
+    return record;
+  }
+
+  /**
+   * Decides a suspected evasion (audited first). `ban`: the suspected alt is banned (for
+   * `duration`, permanent when omitted) under the `evasion` rule, its statement naming the
+   * original ban as `related`. `extend`: the banned ID gets a new ban from now for
+   * `duration` (permanent when omitted), related to the original, which stays as it is —
+   * refused when it would end no later than the original. `dismiss`: no sanction; the link
+   * is remembered and never flags again, and the restriction applied automatically while it
+   * waited (`interim`) is revoked.
+   */
+  async decideEvasion(id: string, decision: EvasionDecision, actor: Actor): Promise<EvasionRecord> {
+    const evasion = this.evasionOn();
+    // A sanction that cannot be drafted is refused before the record is claimed.
+    if (decision.action !== "dismiss" && decision.duration !== undefined) checkDuration(decision.duration);
+    if (decision.action === "extend") {
+      // Checked before the record is claimed: an extension that extends nothing is refused, never half done.
+      const record = await evasion.get(id);
+      const original = await this.sanctions.find(record.banSanctionId);
+      const now = this.now();
+      if (original !== null && isActive(original, now)) {
+        if (original.end === null)
+          throw new WardenError("INVALID_REQUEST", "the original ban is permanent: there is nothing to extend");
+        if (decision.duration !== undefined && now + decision.duration <= original.end)
+          throw new WardenError(
+            "INVALID_REQUEST",
+            "duration: the extension would end before the original ban does — give a longer one",
+          );
+      }
+    }
+    const entry = await this.record(actor, "case", id, { evasion: true, action: decision.action });
+    const decided = await this.thenAct(entry, actor, {}, () =>
+      evasion.decide(id, { action: decision.action, reason: decision.reason }, { who: actor.who }, async (record) => {
+        if (decision.action === "dismiss") return null;
+        const result = await this.issue(
+          {
+            did: decision.action === "ban" ? record.did : record.bannedDid,
+            kind: "ban",
+            reason: decision.reason,
+            ...(decision.duration === undefined ? {} : { duration: decision.duration }),
+            grounds: this.evasionGrounds(record.banSanctionId, actor),
+          },
+          actor,
+        );
+        return result.status === "issued" ? result.sanction.id : null;
+      }),
+    );
+    // Not the same player: the restriction applied automatically while it waited is lifted (audited).
+    if (decided.state === "dismissed" && decided.interim !== undefined) {
+      const interim = await this.sanctions.find(decided.interim);
+      if (interim !== null && interim.did === decided.did && isActive(interim, this.now()))
+        await this.revokeOne(interim, `suspected evasion dismissed: ${decision.reason}`, actor, actor.who, false);
+    }
+    return decided;
+  }
+
+  /**
+   * Bans `did` and the IDs linked to it. Without `confirm` only the blast radius is answered
+   * (which IDs, through which signals, how strong; audited as a look) and nothing is issued.
+   * With it, `did` is banned first, then each ID of the blast radius — for the same
+   * duration, under the `evasion` rule, its statement naming the first ban as `related` —
+   * every ban audited. A ban vetoed by a `sanction:before` listener is left out; a vetoed
+   * first ban is SANCTION_CANCELLED and nothing else is issued.
+   */
+  async banWithAlts(
+    did: DigitalId,
+    request: { duration?: number; reason: string; rule?: string; by?: string },
+    actor: Actor,
+    options: { confirm: boolean },
+  ): Promise<BanWithAltsResult> {
+    assertDigitalId(did);
+    const evasion = this.evasionOn();
+    if (request.rule !== undefined && this.options.conduct.rule(request.rule) === undefined)
+      throw new WardenError(
+        "INVALID_REQUEST",
+        `no rule ${JSON.stringify(String(request.rule).slice(0, 40))} in the code of conduct`,
+      );
+    const blastRadius = (await evasion.blastRadius(did)).filter((link) => link.did !== did);
+    await this.record(actor, "view", did, { what: "blast radius", alts: blastRadius.length });
+    if (!options.confirm) return { blastRadius };
+    const duration = request.duration === undefined ? {} : { duration: request.duration };
+    const first = await this.issue(
+      {
+        did,
+        kind: "ban",
+        reason: request.reason,
+        ...duration,
+        ...(request.rule === undefined ? {} : { rule: request.rule }),
+        ...(request.by === undefined ? {} : { by: request.by }),
+      },
+      actor,
+    );
+    if (first.status !== "issued") throw new WardenError("SANCTION_CANCELLED", `cancelled: ${first.reason}`);
+    const sanctions = [first.sanction];
+    for (const link of blastRadius) {
+      const alt = await this.issue(
+        {
+          did: link.did,
+          kind: "ban",
+          reason: request.reason,
+          ...duration,
+          ...(request.by === undefined ? {} : { by: request.by }),
+          grounds: this.evasionGrounds(first.sanction.id, actor),
+        },
+        actor,
+      );
+      if (alt.status === "issued") sanctions.push(alt.sanction);
+    }
+    return { blastRadius, sanctions };
+  }
+
+  /** Grounds of a ban of another account of a banned player: the `evasion` rule, linked by signals, following `related`. */
+  private evasionGrounds(related: string, actor: Actor): Grounds {
+    return {
+      rule: this.options.conduct.rule(EVASION_RULE) ?? null,
+      role: actor.role ?? "moderator",
+      automatedDetection: true,
+      related,
+    };
   }
 
   /** Takes back a policy sanction's ladder step (audited); see src/reviews/forgiveness.ts. */
@@ -361,7 +655,7 @@ export class AdminService {
           (sanction.end === null || d.end < sanction.end) &&
           d.end > this.now()
         ) {
-          await this.revoke(sanction.id, why, actor);
+          await this.revokeOne(sanction, why, actor, actor.who, false);
           const shorter = await this.issue(
             {
               did: sanction.did,
@@ -380,7 +674,7 @@ export class AdminService {
           await this.forgiveSanction(sanction, actor);
           return { remedy: "shortened", end: shorter.status === "issued" ? shorter.sanction.end : d.end };
         }
-        await this.revoke(sanction.id, why, actor, actor.who, { wrongful: true });
+        await this.revokeOne(sanction, why, actor, actor.who, true);
         return { remedy: "revoked" };
       }),
     );
@@ -498,6 +792,10 @@ export class AdminService {
         this.due.cases.receipts(did),
         this.store.reporterStanding(did),
       ]);
+    const [signalCounts, alts] = await Promise.all([
+      this.evasion?.signalCounts(did),
+      copy === "staff" ? this.evasion?.alts(did) : undefined,
+    ]);
     await this.record(actor, "export", did, { sanctions: sanctions.length, events: events.length, copy });
     const appeals = reviews.filter((r): r is Appeal => r.type === "appeal");
     const cases = reviews.filter((r): r is ReportCase => r.type === "case");
@@ -516,6 +814,8 @@ export class AdminService {
       reportsFiled,
       reporter,
       audit,
+      ...(signalCounts === undefined ? {} : { signals: countsBySignalType(signalCounts) }),
+      ...(alts === undefined ? {} : { alts }),
     };
     return copy === "staff" ? full : redactForSubject(full);
   }

@@ -35,6 +35,8 @@ export const OFFENSE_TRACKS: Record<string, { track: string; severity: number }>
   unknown_frame: { track: "malformed", severity: 1 },
   invalid: { track: "malformed", severity: 1 },
   reported: { track: "reported", severity: 1 },
+  // A flag for a person, not a step: the `evasion` track has no ladder unless the operator gives it one.
+  suspected_evasion: { track: "evasion", severity: 1 },
 };
 
 /** Flood-bucket key of the frame budget (every frame of an ID counts). */

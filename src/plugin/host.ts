@@ -6,6 +6,7 @@ import type { Identity } from "../identity/identify.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
 import type { ReportInput, ReportOutcome } from "../reports/service.js";
 import type { AppealState } from "../reviews/model.js";
+import type { RawSignals } from "../signals/evasion.js";
 
 /** What a player's in-room appeal gets back: never an exception. */
 export type AppealOutcome =
@@ -45,6 +46,12 @@ export interface PluginHost {
   admit(session: LiveSession, reservedAt: number): Promise<JoinDenial | null>;
   /** The session joined: restrictions in force apply, its binding is written. */
   joined(session: LiveSession): void;
+  /**
+   * The ban-evasion signals of a session that joined (its peer address, the connection's
+   * proxy headers, the client's `deviceId` join option): hashed and checked off the join's
+   * path, never awaited, never thrown from. Null when every signal type is off.
+   */
+  readonly signals: ((session: LiveSession, raw: RawSignals) => void) | null;
   /** A session that never joined gives its state back. */
   drop(session: LiveSession): void;
   /** A joined session left. */

@@ -22,6 +22,12 @@
  *    transport's `maxPayload` (the socket is closed before any room code runs).
  * 7. `_inputController.freeze(client)` (Colyseus's own call for a held seat): on a freeze,
  *    inputs buffered before it are dropped.
+ * 8. `_onJoin(client, authContext, …)`: the WebSocket's auth context (its headers) for the
+ *    ban-evasion signals — the plugin's public `onAuth` gets it too, but Colyseus skips that
+ *    hook whenever the room's own static `onAuth` returned data. And the socket's peer
+ *    address, `client.ref._socket.remoteAddress` (`ws` keeps the upgrade request nowhere;
+ *    the auth context's `ip` is the client-written `X-Forwarded-For` when there is one).
+ *    See {@link peerAddress}. Either missing only costs the address signal, never a join.
  *
  * It also repairs a Colyseus trap: a room class that defines `onUncaughtException` binds
  * its own lifecycle hooks in the constructor, before the plugin wrappers exist, so the
@@ -56,6 +62,18 @@ export interface InterceptHandlers {
   wrapHandler(key: string, callback: HandlerCallback): HandlerCallback;
   /** A seat was reserved for `sessionId` (a new join, not a reconnection). */
   seatReserved(sessionId: string): void;
+  /** A client is connecting (a join or a reconnection), before any hook: what the transport saw of the connection. */
+  connecting?(client: Client, connection: ConnectionInfo): void;
+}
+
+/**
+ * What the transport saw of a connection: the socket's peer address and the
+ * `X-Forwarded-For` header as received. Raw values: kept in memory until the join has
+ * read them, never stored or logged.
+ */
+export interface ConnectionInfo {
+  address: string | undefined;
+  headers: Record<string, string | undefined>;
 }
 
 /** A message handler as Colyseus stores it: `(client, payload, ctx)`, or `(client, type, payload)` for `"*"`. */
@@ -89,6 +107,7 @@ interface RoomInternals {
     ...rest: unknown[]
   ) => unknown;
   _inputController?: unknown;
+  _onJoin?: (client: Client, authContext: unknown, ...rest: unknown[]) => Promise<unknown>;
   onMessageValidators?: Record<string, { "~standard"?: { validate(value: unknown): unknown } }>;
   maxMessagesPerSecond?: number;
   allowReconnection: (client: Client, seconds: number | "manual") => unknown;
@@ -163,6 +182,21 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
     if (allowReconnection !== true) handlers.seatReserved(sessionId);
     return reserveSeat.call(this, sessionId, joinOptions, authData, seconds, allowReconnection, ...rest);
   };
+
+  // The connection's auth context (headers) and the socket's peer, for the ban-evasion signals.
+  // Optional: without it a join has no address signal, nothing else changes (the test says so).
+  const onJoin = internals._onJoin;
+  const connecting = handlers.connecting;
+  if (typeof onJoin === "function" && connecting !== undefined) {
+    internals._onJoin = function (this: Room, client: Client, authContext: unknown, ...rest: unknown[]) {
+      try {
+        connecting(client, connectionInfo(client, authContext));
+      } catch {
+        // Signals are best effort: the join goes on without them.
+      }
+      return onJoin.call(this, client, authContext, ...rest);
+    };
+  }
 
   // Colyseus's own flood limit closes through `_onLeave` (synchronously, inside `_onMessage`).
   const onLeave = internals._onLeave;
@@ -299,4 +333,43 @@ export function watchOversizedFrames(client: Client, onOversized: () => void): v
 export function clearBufferedInputs(room: Room, client: Client): void {
   const inputs = (room as unknown as { _inputController?: { freeze?: (client: Client) => void } })._inputController;
   inputs?.freeze?.(client);
+}
+
+/** Proxy headers Colyseus reads its `AuthContext.ip` from before the peer address (src/Transport.ts `resolveClientIp`). */
+const PROXY_HEADERS = ["x-real-ip", "x-forwarded-for", "x-client-ip"] as const;
+
+/**
+ * The socket's peer address of a client: `client.ref._socket.remoteAddress` on the
+ * `ws` transport (a private field of `ws`'s WebSocket, set from the upgrade request's
+ * socket; `ws` offers no public accessor). Undefined on a transport without it.
+ * `test/evasion.test.ts` fails if a Colyseus or `ws` upgrade moves it.
+ */
+export function peerAddress(client: Client): string | undefined {
+  const socket = (client as unknown as { ref?: { _socket?: { remoteAddress?: unknown } } }).ref?._socket;
+  const address = socket?.remoteAddress;
+  return typeof address === "string" ? address : undefined;
+}
+
+/**
+ * What the transport saw of a connection, from the client and the auth context Colyseus
+ * built at the WebSocket upgrade (`headers` a fetch `Headers`, `ip` its own guess). The
+ * peer address comes from the socket; when a transport has none, the context's `ip` stands
+ * in for it only if no proxy header was sent (then `ip` is the peer; otherwise it is
+ * whatever the client wrote).
+ */
+export function connectionInfo(client: Client, authContext: unknown): ConnectionInfo {
+  const context = (typeof authContext === "object" && authContext !== null ? authContext : {}) as {
+    ip?: unknown;
+    headers?: { get?: (name: string) => string | null };
+  };
+  const headers: Record<string, string | undefined> = {};
+  const read = typeof context.headers?.get === "function" ? context.headers : undefined;
+  for (const name of PROXY_HEADERS) {
+    const value = read?.get?.(name);
+    if (typeof value === "string") headers[name] = value;
+  }
+  let address = peerAddress(client);
+  if (address === undefined && typeof context.ip === "string" && Object.keys(headers).length === 0)
+    address = context.ip;
+  return { address, headers };
 }

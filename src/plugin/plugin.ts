@@ -23,9 +23,11 @@ import {
   floodDisconnect,
   handlerKeys,
   interceptRoom,
+  peerAddress,
   validationFault,
   watchLeave,
   watchOversizedFrames,
+  type ConnectionInfo,
   type FrameFault,
   type HandlerCallback,
 } from "./intercept.js";
@@ -62,6 +64,8 @@ export class WardenPlugin extends RoomPlugin {
   private readonly verdict = emptyVerdict<LiveSession>();
   /** When each pending seat was reserved (epoch ms), for sanctions issued before the join. */
   private readonly seats = new Map<string, number>();
+  /** What the transport saw of each connecting client (peer address, proxy headers), until its join reads it. */
+  private readonly connections = new WeakMap<Client, ConnectionInfo>();
 
   constructor(private readonly host: PluginHost) {
     super();
@@ -82,6 +86,7 @@ export class WardenPlugin extends RoomPlugin {
           reconnected: (client) => {
             const session = this.sessions.get(client.sessionId);
             if (session === undefined) return;
+            this.connections.delete(client);
             session.client = client;
             session.leaving = false;
             watchLeave(client, () => (session.leaving = true));
@@ -93,6 +98,9 @@ export class WardenPlugin extends RoomPlugin {
           },
           wrapHandler: (key, callback) => this.wrapHandler(key, callback),
           seatReserved: (sessionId) => this.seatReserved(sessionId),
+          connecting: (client, connection) => {
+            if (this.host.signals !== null) this.connections.set(client, connection);
+          },
         });
       },
     });
@@ -154,6 +162,9 @@ export class WardenPlugin extends RoomPlugin {
       throw new ServerError(ErrorCode.APPLICATION_ERROR, "warden plugin is not attached to a room");
     const reservedAt = this.seats.get(client.sessionId) ?? Date.now();
     this.seats.delete(client.sessionId);
+    // Read once and forgotten here, whatever happens to the join.
+    const connection = this.connections.get(client);
+    this.connections.delete(client);
     const identity = this.host.identify(client.auth, options);
     if (identity === null)
       throw new ServerError(ErrorCode.AUTH_FAILED, "no verified identity: join with a valid token");
@@ -192,6 +203,11 @@ export class WardenPlugin extends RoomPlugin {
       throw new ServerError(denial.code, denial.message);
     }
     this.host.joined(session);
+    this.host.signals?.(session, {
+      address: connection?.address ?? peerAddress(client),
+      headers: connection?.headers,
+      deviceId: joinOption(options, "deviceId"),
+    });
     watchOversizedFrames(client, () =>
       this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
     );
@@ -402,11 +418,16 @@ export class WardenPlugin extends RoomPlugin {
 
 /** The `locale` field of the join options, if any (client-controlled: it only picks the language of notices). */
 function joinLocale(options: unknown): unknown {
+  return joinOption(options, "locale");
+}
+
+/** A field of the join options (client-controlled), or undefined; a getter that throws counts as none. */
+function joinOption(options: unknown, field: string): unknown {
   if (typeof options !== "object" || options === null) return undefined;
   try {
-    return (options as { locale?: unknown }).locale;
+    return (options as Record<string, unknown>)[field];
   } catch {
-    return undefined; // a getter that throws: no preference
+    return undefined;
   }
 }
 

@@ -27,7 +27,7 @@ export interface ConductOptions {
    * Rules by id (1-40 of `a-z0-9_-`), merged over {@link DEFAULT_CONDUCT}'s one rule at a
    * time: a rule given replaces the default of that id; `false` removes a default rule (a
    * default track mapped to it then quotes no rule).
-   * @defaultValue {@link DEFAULT_CONDUCT}.rules: `spam`, `abuse`, `integrity`, `reports`
+   * @defaultValue {@link DEFAULT_CONDUCT}.rules: `spam`, `abuse`, `integrity`, `reports`, `evasion`
    */
   rules?: Record<string, ConductRuleOptions | false>;
   /**
@@ -51,8 +51,9 @@ export interface Conduct {
 }
 
 /**
- * The default code of conduct, one rule per default policy track. A starting point to
- * replace with the game's own wording (and a `url` to the full text). Frozen.
+ * The default code of conduct, one rule per default policy track, and `evasion` (no track:
+ * moderators quote it when they ban another account of a banned player). A starting point
+ * to replace with the game's own wording (and a `url` to the full text). Frozen.
  */
 export const DEFAULT_CONDUCT: Readonly<{
   rules: Readonly<Record<string, ConductRuleOptions>>;
@@ -74,6 +75,10 @@ export const DEFAULT_CONDUCT: Readonly<{
     reports: {
       title: "Respect other players",
       text: "Treat other players with respect: behaviour that several players report and a moderator confirms is sanctioned.",
+    },
+    evasion: {
+      title: "One account while banned",
+      text: "Do not play on another account while one of your accounts is banned: a ban applies to the player, not only to the account.",
     },
   },
   tracks: { spam: "spam", abuse: "abuse", malformed: "integrity", reported: "reports" },

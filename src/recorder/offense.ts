@@ -3,7 +3,7 @@ import type { ResolvedStep } from "../policy/ladder.js";
 import { boundText } from "../util/text.js";
 
 /** Which detector saw it. */
-export type Detector = "flood" | "payload" | "chat" | "colyseus" | "report";
+export type Detector = "flood" | "payload" | "chat" | "colyseus" | "report" | "evasion";
 
 /** Evidence is bounded: a few small scalar fields, never the raw account id or IP. */
 export type Evidence = Record<string, string | number | boolean>;

@@ -155,6 +155,10 @@ export function toStatement(value: unknown, sanction: Pick<Sanction, "id" | "sta
       return null;
     statement.ladder = { track: ladder.track, step: ladder.step };
   }
+  if (value.related !== undefined) {
+    if (typeof value.related !== "string" || didOfSanctionId(value.related) === null) return null;
+    statement.related = value.related;
+  }
   if (value.erased !== undefined) {
     if (value.erased !== true) return null;
     statement.erased = true;

@@ -5,7 +5,14 @@ import type { RestrictionFieldOptions } from "./options.js";
 import type { WardenLogger } from "../util/logger.js";
 import { formatInstant } from "../util/time.js";
 import type { StatementOfReasons } from "../reviews/model.js";
-import { type BusMessage, isActive, type PlayerNotice, SANCTION_KINDS, type Sanction } from "./model.js";
+import {
+  type BusMessage,
+  isActive,
+  type PlayerNotice,
+  playerStatement,
+  SANCTION_KINDS,
+  type Sanction,
+} from "./model.js";
 import { NoticeText } from "./notice.js";
 
 /** What the enforcer needs of the warden's options. */
@@ -318,7 +325,7 @@ export class Enforcer {
       locale,
     };
     if (sanction.kind === "mute" || sanction.kind === "freeze" || sanction.kind === "ban") notice.until = sanction.end;
-    if (sanction.statement !== undefined) notice.statement = sanction.statement;
+    if (sanction.statement !== undefined) notice.statement = playerStatement(sanction.statement);
     session.lastNoticeAt = this.now();
     this.send(session, notice);
   }

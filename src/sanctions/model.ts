@@ -66,6 +66,12 @@ export interface Grounds {
   role?: string;
   /** For a policy sanction: the track and 0-based ladder step. */
   ladder?: { track: string; step: number };
+  /**
+   * The id of a sanction this one follows from (`<did>.<8 base32 chars>`): the original ban
+   * of a player whose other account this one is (ban evasion, ban with alts). Revoking the
+   * original offers to revoke it too.
+   */
+  related?: string;
 }
 
 /**
@@ -280,6 +286,11 @@ export function draftStatement(
       throw new WardenError("INVALID_SANCTION", "grounds.ladder must be { track: a track name, step: 0-99 }");
     statement.ladder = { track, step: step as number };
   }
+  if (g.related !== undefined) {
+    if (typeof g.related !== "string" || didOfSanctionId(g.related) === null)
+      throw new WardenError("INVALID_SANCTION", "grounds.related must be a sanction id (<did>.<8 base32 characters>)");
+    statement.related = g.related;
+  }
   return statement;
 }
 
@@ -353,6 +364,13 @@ export function boundFactEvidence(evidence: unknown): StatementFact["evidence"] 
 export function didOfSanctionId(id: string): DigitalId | null {
   const match = SANCTION_ID.exec(id);
   return match ? (match[1] as DigitalId) : null;
+}
+
+/** The statement as a player is shown it: without `related` (which names another ID). */
+export function playerStatement(statement: StatementOfReasons): StatementOfReasons {
+  if (statement.related === undefined) return statement;
+  const { related: _related, ...shown } = statement;
+  return shown;
 }
 
 /** A lasting sanction that is neither revoked nor over at `now`. */
