@@ -88,6 +88,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private readonly due: DueProcess;
   /** The last chat lines per room, for evidence snapshots (opt-in). */
   private readonly tape: ChatTape | null;
+  /** When a snapshot was last kept per `<did>|<roomId>` (bounded), so that a flood makes one record a minute. */
+  private readonly evidenceTaken = new Map<string, number>();
   private readonly profiles = new Profiles();
   private readonly chat: ChatCheck | null;
   private readonly escalation: Escalation;
@@ -183,7 +185,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       this.store,
       this.sanctions,
       new AuditLog(this.store, retention.auditMs),
-      this.options,
+      { ...this.options, forgotten: (did) => this.tape?.forget(did) },
       this.due,
       undefined,
       this.evasion.enabled ? this.evasion : undefined,
@@ -339,6 +341,14 @@ export class Warden extends TypedEmitter<WardenEvents> {
 
   /** Stores the room's last chat lines with a chat offense (opt-in evidence snapshot); best effort. */
   private keepEvidence(session: LiveSession, kind: string): void {
+    // At most one snapshot per ID and room a minute: a flood of abuse is one record, not thousands.
+    const key = `${session.did}|${session.room.roomId}`;
+    const now = Date.now();
+    const last = this.evidenceTaken.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    this.evidenceTaken.delete(key);
+    this.evidenceTaken.set(key, now);
+    if (this.evidenceTaken.size > 10_000) this.evidenceTaken.delete(this.evidenceTaken.keys().next().value as string);
     const snapshot = this.tape?.snapshot(session.room);
     if (snapshot === undefined) return;
     const suffix = Array.from(randomBytes(8), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join("");
@@ -557,6 +567,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
         }
       },
       noteChat: this.tape === null ? null : (session, text) => this.tape?.note(session.room, session.did, text),
+      roomClosed: (roomId) => this.tape?.drop(roomId),
       frameDisagreement: (detail) => {
         if (this.counters.frameDisagreements++ === 0)
           this.options.logger.error(

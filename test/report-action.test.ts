@@ -16,9 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
 import { createWarden } from "../src/index.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
-import { client, JWT_SECRET, type Observed, observe, waitFor, WARDEN_SECRET } from "./helpers/world.js";
+import { client, JWT_SECRET, type Observed, observe, token, waitFor, WARDEN_SECRET } from "./helpers/world.js";
 
 const MODERATOR = "report-action-moderator-token-01";
+const ANN = "report-action-ann-named-token-01";
+const BOB = "report-action-bob-named-token-01";
 const VIEWER = "report-action-viewer-token-01234";
 const NEW_ID_MS = 300;
 const prefix = uniquePrefix("repact");
@@ -59,7 +61,10 @@ beforeAll(async () => {
       reports: { threshold: 3, newIdMs: NEW_ID_MS, windowMs: 60_000, maxPerWindow: 50 },
       dueProcess: { reportAction: "mute", reportMuteMs: "5m", evidence: { enabled: true, lines: 4 } },
     },
-    admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
+    admin: {
+      moderatorTokens: [MODERATOR, { name: "ann", token: ANN }, { name: "bob", token: BOB }],
+      viewerTokens: [VIEWER],
+    },
   });
   await world.warden.ready();
   base = `http://127.0.0.1:${world.port}`;
@@ -94,12 +99,13 @@ async function api(
   path: string,
   token = MODERATOR,
   body?: unknown,
+  actorHeader = "tess",
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}/warden/api${path}`, {
     method,
     headers: {
       authorization: `Bearer ${token}`,
-      "x-warden-actor": "tess",
+      "x-warden-actor": actorHeader,
       ...(body === undefined ? {} : { "content-type": "application/json" }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -226,5 +232,98 @@ describe("a revoke marked wrongful", () => {
     const audit = (await api("GET", "/audit?limit=50")).body.entries;
     expect(audit.some((e: any) => e.target === wrongful.mute.id && e.detail.forgiven === "spam")).toBe(true);
     expect(audit.some((e: any) => e.target === plain.mute.id && e.detail.forgiven !== undefined)).toBe(false);
+  });
+});
+
+describe("named staff tokens and four-eyes", () => {
+  it("a named token is its holder whatever X-Warden-Actor says; the issuer cannot decide on any face", async () => {
+    const p = await join();
+    const issued = await api(
+      "POST",
+      `/identities/${p.did}/sanctions`,
+      ANN,
+      { kind: "mute", duration: "10m", reason: "spam" },
+      "bob",
+    );
+    expect(issued.status).toBe(201);
+    expect(issued.body.sanction.by).toBe("api:moderator:ann");
+    await waitFor(() => p.seen.notices.some((x) => x.kind === "mute"), "the mute");
+    const appeal = await world.warden.admin.due.appeals.file(p.did as never, issued.body.sanction.id, "not me", "http");
+    const decide = (token: string, header: string, reason = "reviewed") =>
+      api("POST", `/appeals/${appeal.id}/decide`, token, { outcome: "rejected", reason }, header);
+    // Ann's own token claiming to be bob, the shared token claiming to be ann, ann on the CLI: all refused.
+    expect((await decide(ANN, "bob")).body.error?.code).toBe("FOUR_EYES");
+    expect((await decide(MODERATOR, "Ann")).body.error?.code).toBe("FOUR_EYES");
+    await expect(
+      world.warden.admin.decideAppeal(appeal.id, { outcome: "rejected", reason: "x" }, { face: "cli", who: "cli:ann" }),
+    ).rejects.toMatchObject({ code: "FOUR_EYES" });
+    // Bob decides, with a reason longer than a notice var: the player is told anyway (cut), the appeal keeps it whole.
+    const long = `not upheld: ${"the logs show the messages were sent by this account. ".repeat(6)}`;
+    const decided = await decide(BOB, "ann", long);
+    expect(decided.status).toBe(200);
+    expect(decided.body.appeal).toMatchObject({ state: "rejected", decidedBy: "api:moderator:bob" });
+    expect(decided.body.appeal.decision.reason.length).toBeGreaterThan(200);
+    await waitFor(
+      () => p.seen.notices.some((x) => x.kind === "appeal" && x.state === "rejected"),
+      "the outcome notice",
+    );
+    const told = p.seen.notices.find((x) => x.kind === "appeal" && x.state === "rejected")!;
+    expect(told.message).toContain("the logs show");
+  });
+});
+
+describe("a case whose sanction is vetoed", () => {
+  it("tells the reporters no action was taken and credits nobody", async () => {
+    const target = await join();
+    const reporters = [await join(target.room.roomId), await join(target.room.roomId), await join(target.room.roomId)];
+    await sleep(NEW_ID_MS + 100);
+    for (const r of reporters) await report(r.room, target.room.sessionId);
+    const [queued] = (await world.warden.admin.caseQueue(actor, 100)).filter((c) => c.did === target.did);
+    const veto = ({ sanction, cancel }: { sanction: { reason: string }; cancel(reason: string): void }) => {
+      if (sanction.reason === "veto me") cancel("not in this game");
+    };
+    world.warden.on("sanction:before", veto);
+    try {
+      await world.warden.admin.decideCase(queued!.id, { action: "sanction", kind: "warn", reason: "veto me" }, actor);
+    } finally {
+      world.warden.off("sanction:before", veto);
+    }
+    for (const r of reporters)
+      await waitFor(() => r.seen.notices.some((x) => x.kind === "report" && x.state !== "received"), "the outcome");
+    expect(
+      reporters.map((r) => r.seen.notices.find((x) => x.kind === "report" && x.state !== "received")!.state),
+    ).toEqual(["not_actioned", "not_actioned", "not_actioned"]);
+    expect((await world.warden.store.reporterStanding(reporters[0]!.did as never)).upheld).toBe(0);
+    // (This world's reportAction gives the interim mute; the vetoed warn was never issued.)
+    expect((await world.warden.sanctions.history(target.did as never)).map((x) => x.kind)).toEqual(["mute"]);
+  });
+});
+
+describe("the transparency report read back from the store", () => {
+  it("takes counter and sample names only as keys (an insider's __proto__ changes nothing)", async () => {
+    const { summarize } = await import("../src/reviews/transparency.js");
+    const day = {
+      day: "2026-12-01",
+      counts: JSON.parse('{"__proto__": 5, "appeals.filed": 2}'),
+      samples: JSON.parse('{"__proto__": [5], "appealDecision": [10, 30, "x"]}'),
+    };
+    const report = summarize("2026-12-01", "2026-12-01", 1, [day], {}, "now");
+    expect(report.appeals.filed).toBe(2);
+    expect(report.appeals.medianDecisionMs).toBe(20);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("the player's own export", () => {
+  it("a player gets a few an hour: it reads far more than any other route", async () => {
+    const p = await join();
+    const get = () =>
+      fetch(`${base}/warden/player/export`, { headers: { authorization: `Bearer ${token(p.sub, `Player`)}` } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get()).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await get();
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
   });
 });

@@ -18,18 +18,54 @@ import type { FeedHub, FeedItem } from "./feed.js";
 /** Roles of the admin API: a viewer reads; a moderator also sanctions, revokes, exports and forgets. */
 export type AdminRole = "viewer" | "moderator";
 
+/**
+ * A token that names its holder: the actor in the audit log, in `by` and in the four-eyes
+ * check is then `api:<role>:<name>`, whatever the request's `X-Warden-Actor` says.
+ */
+export interface NamedToken {
+  /** The person: 1-64 of `A-Z a-z 0-9 _ . @ -` and spaces. */
+  name: string;
+  /** At least 16 characters. */
+  token: string;
+}
+
 /** Options of `warden.adminRoutes()`. */
 export interface AdminApiOptions {
   /**
-   * Bearer tokens of moderators (at least 16 characters each).
+   * Bearer tokens of moderators (at least 16 characters each). A plain string is a shared
+   * token: the holder names themselves with `X-Warden-Actor`, which nothing verifies (so
+   * four-eyes on appeals is only as strong as that header); a {@link NamedToken} names its
+   * holder and the header is ignored.
    * @defaultValue `[process.env.WARDEN_ADMIN_TOKEN]` when set
    */
-  moderatorTokens?: readonly string[];
+  moderatorTokens?: readonly (string | NamedToken)[];
   /**
-   * Bearer tokens of read-only viewers.
+   * Bearer tokens of read-only viewers (plain or named, as above).
    * @defaultValue `[process.env.WARDEN_VIEWER_TOKEN]` when set
    */
-  viewerTokens?: readonly string[];
+  viewerTokens?: readonly (string | NamedToken)[];
+}
+
+interface KnownToken {
+  digest: Buffer;
+  role: AdminRole;
+  /** The holder, for a named token. */
+  name: string | null;
+}
+
+/** A configured token, checked: its secret and its holder's name (null for a shared token). */
+function tokenEntry(value: unknown, role: AdminRole): KnownToken {
+  const named = typeof value === "object" && value !== null;
+  const token = named ? (value as { token?: unknown }).token : value;
+  const name = named ? (value as { name?: unknown }).name : null;
+  if (typeof token !== "string" || token.length < 16)
+    throw new WardenError("INVALID_OPTION", "adminRoutes: every token must be a string of at least 16 characters");
+  if (named && (typeof name !== "string" || !/^[\w .@-]{1,64}$/.test(name) || name.trim() === ""))
+    throw new WardenError(
+      "INVALID_OPTION",
+      "adminRoutes: a named token's name must be 1-64 of A-Z a-z 0-9 _ . @ - and spaces",
+    );
+  return { digest: digest(token), role, name: named ? (name as string).trim() : null };
 }
 
 interface Authenticated {
@@ -40,13 +76,13 @@ interface Authenticated {
 const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
 
 /** Compares a presented token with every known one in constant time (digests of equal length, no early exit). */
-function roleOf(presented: string, known: readonly { digest: Buffer; role: AdminRole }[]): AdminRole | null {
+function roleOf(presented: string, known: readonly KnownToken[]): KnownToken | null {
   const candidate = digest(presented);
-  let role: AdminRole | null = null;
+  let found: KnownToken | null = null;
   for (const entry of known) {
-    if (timingSafeEqual(candidate, entry.digest) && role === null) role = entry.role;
+    if (timingSafeEqual(candidate, entry.digest) && found === null) found = entry;
   }
-  return role;
+  return found;
 }
 
 const SanctionBody = z
@@ -163,14 +199,10 @@ export function createAdminRouter(
   logError: (message: string) => void,
 ): Router | null {
   const known = [
-    ...(options.moderatorTokens ?? []).map((t) => ({ digest: digest(t), role: "moderator" as const })),
-    ...(options.viewerTokens ?? []).map((t) => ({ digest: digest(t), role: "viewer" as const })),
+    ...(options.moderatorTokens ?? []).map((t) => tokenEntry(t, "moderator")),
+    ...(options.viewerTokens ?? []).map((t) => tokenEntry(t, "viewer")),
   ];
   if (known.length === 0) return null;
-  for (const token of [...(options.moderatorTokens ?? []), ...(options.viewerTokens ?? [])]) {
-    if (typeof token !== "string" || token.length < 16)
-      throw new WardenError("INVALID_OPTION", "adminRoutes: every token must be a string of at least 16 characters");
-  }
 
   const router = express.Router();
 
@@ -180,9 +212,11 @@ export function createAdminRouter(
     const header = req.get("authorization") ?? "";
     const match = /^Bearer (\S+)$/.exec(header);
     if (!match) return fail(res, "UNAUTHORIZED", "missing bearer token");
-    const role = roleOf(match[1]!, known);
-    if (role === null) return fail(res, "UNAUTHORIZED", "unknown token");
-    const name = boundText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
+    const entry = roleOf(match[1]!, known);
+    if (entry === null) return fail(res, "UNAUTHORIZED", "unknown token");
+    const role = entry.role;
+    // A named token names its holder; only a shared token takes the (unverified) header.
+    const name = entry.name ?? boundText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
     const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
     const auth: Authenticated = {
       role,

@@ -33,6 +33,8 @@ export interface PlayerApiHost {
 
 /** Requests one player may make per minute (any route); more is 429 RATE_LIMITED. */
 export const PLAYER_REQUESTS_PER_MINUTE = 30;
+/** Exports one player may ask for an hour (in this process). */
+export const EXPORTS_PER_HOUR = 3;
 /** Most players tracked by the per-player limit at once (oldest dropped first). */
 const MAX_TRACKED = 50_000;
 
@@ -81,29 +83,32 @@ export function createPlayerRouter(host: PlayerApiHost): Router {
   router.use((req: Request, res: Response, next: NextFunction) => {
     const match = /^Bearer (\S{1,4096})$/.exec(req.get("authorization") ?? "");
     if (!match) return fail(res, "UNAUTHORIZED", "missing bearer token (your game credential)");
-    host.authenticate(match[1]!).then(
-      (did) => {
-        if (did === null) return fail(res, "UNAUTHORIZED", "this credential does not verify");
-        const now = Date.now();
-        let seen = recent.get(did);
-        if (seen === undefined || now - seen.windowStart >= 60_000) {
-          recent.delete(did);
-          if (recent.size >= MAX_TRACKED) recent.delete(recent.keys().next().value as DigitalId);
-          seen = { windowStart: now, count: 0 };
-          recent.set(did, seen);
-        }
-        if (++seen.count > PLAYER_REQUESTS_PER_MINUTE) {
-          res.set("Retry-After", String(Math.ceil((seen.windowStart + 60_000 - now) / 1000)));
-          return fail(res, "RATE_LIMITED", "too many requests: try again in a minute");
-        }
-        res.locals.did = did;
-        res.locals.locale = host.locale(
-          typeof req.query.locale === "string" ? req.query.locale : (req.get("accept-language") ?? "").split(",")[0],
-        );
-        next();
-      },
-      () => fail(res, "UNAUTHORIZED", "this credential does not verify"),
-    );
+    host
+      .authenticate(match[1]!)
+      .then(
+        (did) => {
+          if (did === null) return fail(res, "UNAUTHORIZED", "this credential does not verify");
+          const now = Date.now();
+          let seen = recent.get(did);
+          if (seen === undefined || now - seen.windowStart >= 60_000) {
+            recent.delete(did);
+            if (recent.size >= MAX_TRACKED) recent.delete(recent.keys().next().value as DigitalId);
+            seen = { windowStart: now, count: 0 };
+            recent.set(did, seen);
+          }
+          if (++seen.count > PLAYER_REQUESTS_PER_MINUTE) {
+            res.set("Retry-After", String(Math.ceil((seen.windowStart + 60_000 - now) / 1000)));
+            return fail(res, "RATE_LIMITED", "too many requests: try again in a minute");
+          }
+          res.locals.did = did;
+          res.locals.locale = host.locale(
+            typeof req.query.locale === "string" ? req.query.locale : (req.get("accept-language") ?? "").split(",")[0],
+          );
+          next();
+        },
+        () => fail(res, "UNAUTHORIZED", "this credential does not verify"),
+      )
+      .catch(next);
   });
   router.use(express.json({ limit: "8kb" }));
 
@@ -156,9 +161,21 @@ export function createPlayerRouter(host: PlayerApiHost): Router {
     }),
   );
 
+  // An export reads much more than any other route: a player gets a few an hour.
+  const exports = new Map<DigitalId, number[]>();
   router.get(
     "/export",
     handle(async (_req, res, did) => {
+      const now = Date.now();
+      const recentExports = (exports.get(did) ?? []).filter((t) => t > now - 3_600_000);
+      if (recentExports.length >= EXPORTS_PER_HOUR) {
+        res.set("Retry-After", String(Math.ceil((recentExports[0]! + 3_600_000 - now) / 1000)));
+        throw new WardenError("RATE_LIMITED", `at most ${EXPORTS_PER_HOUR} exports an hour: try again later`);
+      }
+      recentExports.push(now);
+      exports.delete(did);
+      exports.set(did, recentExports);
+      if (exports.size > MAX_TRACKED) exports.delete(exports.keys().next().value as DigitalId);
       const full = await host.admin.export(did, self, { copy: "subject" });
       res.json(redactForSubject(full));
     }),

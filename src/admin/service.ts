@@ -138,7 +138,7 @@ export interface IdentityExport {
   events: OffenseEvent[];
   points: Record<string, { points: number; count: number }>;
   /** Reports against the ID within their window; in the subject's copy without the reporter. */
-  reportsAgainst: { reporter?: DigitalId; at: number; weight: number }[];
+  reportsAgainst: { reporter?: DigitalId; at: number; weight?: number }[];
   /** Appeals the ID filed. */
   appeals: Appeal[];
   /** Report cases against the ID; in the subject's copy reporters and their reasons are redacted. */
@@ -162,6 +162,8 @@ export interface AdminServiceOptions {
   conduct: RuleBook;
   /** Retention of cases and evidence, for records rewritten when an ID is forgotten. */
   dueProcess: Pick<ResolvedDueProcess, "caseRetentionMs" | "evidence">;
+  /** Called after an ID was forgotten (the warden drops its chat lines held in memory for evidence snapshots). */
+  forgotten?: (did: DigitalId) => void;
 }
 
 /** The due-process services the admin service decides through. */
@@ -172,6 +174,9 @@ export interface DueProcessServices {
 }
 
 const MAX_EXPORT_EVENTS = 100_000;
+
+/** Newest audit entries a data subject's own export reads (the staff export reads the whole log). */
+export const SUBJECT_AUDIT_SCAN = 20_000;
 
 /** Most audit pages (of 1000 entries) read to find the sanctions that follow from a revoked ban. */
 const MAX_RELATED_AUDIT_PAGES = 100;
@@ -199,6 +204,11 @@ function countsBySignalType(counts: Record<string, number>): Record<SignalType, 
   return out;
 }
 
+/** The start (UTC) of the day of an instant. */
+function startOfDay(at: number): number {
+  return Math.floor(at / 86_400_000) * 86_400_000;
+}
+
 /** The data subject's copy of an export: other people redacted. */
 export function redactForSubject(full: IdentityExport): IdentityExport {
   const sanction = (s: Sanction): Sanction => {
@@ -215,7 +225,8 @@ export function redactForSubject(full: IdentityExport): IdentityExport {
   return {
     ...rest,
     sanctions: full.sanctions.map(sanction),
-    reportsAgainst: full.reportsAgainst.map(({ at, weight }) => ({ at, weight })),
+    // Only the day: exact times, weights and rooms would let a player work out who reported them.
+    reportsAgainst: full.reportsAgainst.map(({ at }) => ({ at: startOfDay(at) })),
     appeals: full.appeals.map((a) => {
       const { reviewer: _r, decidedBy, issuedBy, ...rest } = a;
       return {
@@ -230,6 +241,8 @@ export function redactForSubject(full: IdentityExport): IdentityExport {
         ...rest,
         reports: c.reports.map((r) => ({
           ...r,
+          at: startOfDay(r.at),
+          room: "(redacted)",
           reporter: "(redacted)" as DigitalId,
           receipt: "(redacted)",
           reason: "(redacted)",
@@ -380,7 +393,11 @@ export class AdminService {
     if (options.withAlts !== true || related.length === 0)
       return { ...result, related: related.map((s) => s.id), ...(options.withAlts ? { relatedRevoked: [] } : {}) };
     const relatedRevoked: string[] = [];
-    const why = boundText(`revoked with ${existing.id}${reason ? `: ${reason}` : ""}`, MAX_REASON_LENGTH);
+    // The player of a related ban reads this reason: it must not name the original (another ID).
+    const why = boundText(
+      `lifted together with the ban it followed from${reason ? `: ${reason}` : ""}`,
+      MAX_REASON_LENGTH,
+    );
     for (const s of related) {
       const r = await this.revokeOne(s, why, actor, by, false);
       if (r.status === "revoked") relatedRevoked.push(s.id);
@@ -405,7 +422,8 @@ export class AdminService {
     if (result.status !== expected) {
       await this.record(actor, "revoke", existing.id, { status: result.status, entry: entry.seq }).catch(() => {});
     }
-    if (wrongful && result.status !== "not_found") await this.forgiveSanction(existing, actor);
+    // Forgiven once: a sanction already revoked (and maybe forgiven) is not forgiven again.
+    if (wrongful && result.status === "revoked") await this.forgiveSanction(existing, actor);
     return result;
   }
 
@@ -787,7 +805,7 @@ export class AdminService {
         this.store.offensesOf(did, { limit: MAX_EXPORT_EVENTS }),
         this.decayedPoints(did),
         this.store.reportsAgainst(did),
-        this.auditAbout(did),
+        this.auditAbout(did, copy),
         this.store.reviewsOf(did),
         this.due.cases.receipts(did),
         this.store.reporterStanding(did),
@@ -873,17 +891,26 @@ export class AdminService {
       const involved = await this.store.involvedIn(did);
       await this.store.forget(did, keep, this.options.retention);
       for (const id of involved) await this.redactFrom(id, did);
+      this.options.forgotten?.(did);
       const kept = new Set(keep.map((s) => s.id));
       for (const s of stored) if (!kept.has(s.id)) await this.store.untrackActive(s.id, s.kind);
     });
     return { keptBans: keep.length };
   }
 
-  /** Removes a forgotten ID from a record it took part in: its reports (and their reasons) and its chat lines. */
+  /**
+   * Removes a forgotten ID from a record it took part in: its reports (and their reasons),
+   * its chat lines; a suspected evasion that linked another ID to it is deleted.
+   */
   private async redactFrom(id: string, did: DigitalId): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const record = await this.store.review(id);
       if (record === null || record.did === did) return;
+      // A suspected evasion linked to the forgotten ID: without that ID it explains nothing.
+      if (record.type === "evasion") {
+        if (record.bannedDid === did) await this.store.deleteReview(record.id);
+        return;
+      }
       let next: ReviewRecord;
       if (record.type === "case") {
         next = {
@@ -996,8 +1023,25 @@ export class AdminService {
     return out;
   }
 
-  private async auditAbout(did: DigitalId): Promise<AuditEntry[]> {
+  /**
+   * The audit entries about an ID, oldest first. The staff copy walks the whole log; the
+   * subject's copy (which any player may ask for) reads at most the newest
+   * {@link SUBJECT_AUDIT_SCAN} entries, so that players cannot make the server read the
+   * whole log again and again.
+   */
+  private async auditAbout(did: DigitalId, copy: "staff" | "subject"): Promise<AuditEntry[]> {
     const out: AuditEntry[] = [];
+    if (copy === "subject") {
+      let before: string | undefined;
+      for (let read = 0; read < SUBJECT_AUDIT_SCAN; read += 1000) {
+        const page = await this.store.auditEntries(before === undefined ? { limit: 1000 } : { limit: 1000, before });
+        for (const e of page) if (e.target === did) out.push(e);
+        if (page.length < 1000) break;
+        before = page[page.length - 1]!.id;
+        if (before === undefined) break;
+      }
+      return out.reverse();
+    }
     let after = "0";
     for (;;) {
       const page = await this.store.auditRange(after, 1000);

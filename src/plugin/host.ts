@@ -66,6 +66,8 @@ export interface PluginHost {
   report(from: LiveSession, target: LiveSession, input: ReportInput): Promise<ReportOutcome>;
   /** Files a player's appeal against one of their sanctions, from a room. */
   appeal(from: LiveSession, sanctionId: unknown, text: unknown): Promise<AppealOutcome>;
+  /** A room of this process closed (its chat lines for evidence snapshots are dropped). */
+  roomClosed?(roomId: string): void;
   /** Notes a chat line for evidence snapshots; null when snapshots are off. */
   readonly noteChat: ((session: LiveSession, text: string) => void) | null;
   /** The guard and Colyseus read a frame differently: count, log once. */

@@ -214,6 +214,12 @@ export class WardenPlugin extends RoomPlugin {
     watchLeave(client, () => (session.leaving = true));
   }
 
+  /** The room closed: its chat lines (evidence snapshots, opt-in) go with it. */
+  protected override onDispose(): void {
+    const room = this.attached;
+    if (room !== undefined) this.host.roomClosed?.(room.roomId);
+  }
+
   protected override async onLeave(client: Client): Promise<void> {
     const session = this.sessions.get(client.sessionId);
     if (session === undefined) return;

@@ -48,9 +48,22 @@ export interface AppealHost {
 const MAX_REASON = 500;
 const HOUR = 3_600_000;
 
-/** Same actor, whatever the case or surrounding spaces (`API:Moderator:Ann` is `api:moderator:ann`). */
+/**
+ * The person an actor string names: `api:<role>:<name>` and `cli:<user>` name `<name>` /
+ * `<user>` (so that the same person on the API and on the CLI is one), lower-cased; a
+ * shared token without a name (`api:moderator`), `policy` or anything else names itself.
+ */
+export function personOf(actor: string): string {
+  const a = actor.trim().toLowerCase();
+  const parts = a.split(":");
+  if (parts[0] === "api" && parts.length >= 3) return parts.slice(2).join(":").trim();
+  if (parts[0] === "cli" && parts.length >= 2) return parts.slice(1).join(":").trim();
+  return a;
+}
+
+/** Same person, whatever the face, the case or surrounding spaces (`API:Moderator:Ann` and `cli:ann` are one). */
 export function sameActor(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase();
+  return personOf(a) === personOf(b);
 }
 
 export class AppealService {
@@ -219,7 +232,10 @@ export class AppealService {
       key,
       ref: appeal.id,
       state: appeal.state,
-      vars: { handle: appeal.sanctionId, ...vars },
+      // A notice's vars are bounded (200 characters): the whole reason stays on the appeal, fetchable.
+      vars: Object.fromEntries(
+        Object.entries({ handle: appeal.sanctionId, ...vars }).map(([k, v]) => [k, boundText(v, 200)]),
+      ),
     });
   }
 }

@@ -198,9 +198,13 @@ export class CaseService {
     if ((await this.store.saveReview(claimed, record.rev, this.options.caseRetentionMs, involved)) === "conflict")
       throw new WardenError("REVIEW_CONFLICT", "the case changed meanwhile: read it again");
     let final = claimed;
+    // Acted on only if a sanction was in fact issued (a `sanction:before` veto issues none):
+    // reporters are told "actioned", and credited, only then.
+    let acted = false;
     if (actioned) {
       const sanctionId = await act(claimed);
       if (sanctionId !== null) {
+        acted = true;
         const withId: ReportCase = {
           ...claimed,
           rev: claimed.rev + 1,
@@ -218,15 +222,15 @@ export class CaseService {
     for (const report of record.reports) {
       this.host.notify(report.reporter, {
         topic: "report",
-        key: actioned ? "report.actioned" : "report.not_actioned",
+        key: acted ? "report.actioned" : "report.not_actioned",
         ref: report.receipt,
-        state: actioned ? "actioned" : "not_actioned",
+        state: acted ? "actioned" : "not_actioned",
         vars: {},
       });
     }
     for (const reporter of involved) {
-      if (!actioned && !unfounded) continue;
-      await this.noteReporter(reporter, actioned ? "upheld" : "unfounded").catch((e: unknown) =>
+      if (!acted && !unfounded) continue;
+      await this.noteReporter(reporter, acted ? "upheld" : "unfounded").catch((e: unknown) =>
         this.host.storeFailed("noteReporter", e),
       );
     }

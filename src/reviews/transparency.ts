@@ -149,14 +149,17 @@ export function summarize(
   active: Record<string, number>,
   generatedAt: string,
 ): TransparencyReport {
-  const c: Record<string, number> = {};
-  const s: Record<string, number[]> = {};
+  // Null-prototype maps: a counter or sample name read back from the store (an insider's
+  // `__proto__`, say) is only ever a key.
+  const c: Record<string, number> = Object.create(null);
+  const s: Record<string, number[]> = Object.create(null);
   for (const day of stats) {
     for (const [k, v] of Object.entries(day.counts)) c[k] = (c[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(day.samples)) (s[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(day.samples))
+      if (Array.isArray(v)) (s[k] ??= []).push(...v.filter((x) => typeof x === "number" && Number.isFinite(x)));
   }
   const prefixed = (prefix: string): Record<string, number> => {
-    const out: Record<string, number> = {};
+    const out: Record<string, number> = Object.create(null);
     for (const [k, v] of Object.entries(c)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
     return out;
   };
