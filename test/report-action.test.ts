@@ -15,6 +15,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
 import { createWarden } from "../src/index.js";
+import { RedisKeys } from "../src/stores/redis/keys.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { client, JWT_SECRET, type Observed, observe, token, waitFor, WARDEN_SECRET } from "./helpers/world.js";
 
@@ -325,5 +326,33 @@ describe("the player's own export", () => {
     const refused = await get();
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
+  });
+});
+
+describe("review records an insider broke", () => {
+  it("read as none: the player's export, the queue listing and a new report go on", async () => {
+    const target = await join();
+    const keys = new RedisKeys(prefix);
+    const id = `${target.did}.aaaaaaab.c`;
+    const broken = {
+      type: "case",
+      id,
+      did: target.did,
+      rev: 1,
+      openedAt: Date.now(),
+      state: "open",
+      count: 1,
+      weight: 1,
+      reports: null,
+    };
+    await redis.hset(keys.review(target.did as never, id), { rev: "1", json: JSON.stringify(broken), inv: "[]" });
+    await redis.zadd(keys.reviews(target.did as never), Date.now(), id);
+    await redis.zadd(keys.reviewQueue("case"), Date.now(), id);
+    expect(await world.warden.store.review(id)).toBeNull();
+    expect((await world.warden.admin.caseQueue(actor, 500)).some((c) => c.id === id)).toBe(false);
+    const exported = await fetch(`${base}/warden/player/export`, {
+      headers: { authorization: `Bearer ${token(target.sub, "Player")}` },
+    });
+    expect(exported.status).toBe(200);
   });
 });

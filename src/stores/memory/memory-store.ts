@@ -925,7 +925,54 @@ export function toReview(value: unknown, id?: string): ReviewRecord | null {
       Object.keys(r.link).length === 0)
   )
     return null;
+  // Each type's own fields, as the services read them: a record an insider broke reads as
+  // none rather than throwing in a service, a listing or a player's export.
+  if (!typeFieldsOk(r)) return null;
   return value as ReviewRecord;
+}
+
+const str = (v: unknown, max = 10_000): boolean => typeof v === "string" && v.length <= max;
+const num = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
+
+function linesOk(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.length <= 100 &&
+    v.every((l) => typeof l === "object" && l !== null && str(l.did, 64) && str(l.text) && num(l.at))
+  );
+}
+
+function typeFieldsOk(r: Record<string, unknown>): boolean {
+  switch (r.type) {
+    case "appeal":
+      return str(r.sanctionId, 100) && str(r.issuedBy, 200) && str(r.text) && str(r.via, 20);
+    case "case": {
+      const evidence = r.evidence as Record<string, unknown> | undefined;
+      return (
+        num(r.count) &&
+        num(r.weight) &&
+        Array.isArray(r.reports) &&
+        r.reports.length <= 1000 &&
+        r.reports.every(
+          (x: unknown) =>
+            typeof x === "object" &&
+            x !== null &&
+            str((x as Record<string, unknown>).reporter, 64) &&
+            str((x as Record<string, unknown>).receipt, 64) &&
+            str((x as Record<string, unknown>).reason) &&
+            num((x as Record<string, unknown>).at) &&
+            num((x as Record<string, unknown>).weight),
+        ) &&
+        (evidence === undefined || (typeof evidence === "object" && evidence !== null && linesOk(evidence.lines)))
+      );
+    }
+    case "evidence": {
+      const snapshot = r.snapshot as Record<string, unknown> | undefined;
+      return typeof snapshot === "object" && snapshot !== null && linesOk(snapshot.lines);
+    }
+    default:
+      return true;
+  }
 }
 
 /** Refuses a call that cannot be right (a bug in the caller); answers the other IDs involved, once each. */
