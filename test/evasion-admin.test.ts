@@ -564,12 +564,36 @@ describe("admin HTTP API: ban-evasion routes", () => {
     expect(new Set(look.body.blastRadius.map((l: { did: string }) => l.did))).toEqual(new Set([b, c]));
     expect(await r.store.sanctionsOf(a)).toEqual([]);
 
+    // Confirming needs the preview's list: without it, 400 and nothing issued.
+    const blind = await api("POST", `/identities/${a}/sanctions`, MODERATOR, {
+      kind: "ban",
+      reason: "aimbot",
+      withAlts: true,
+      confirm: true,
+    });
+    expect(blind.status).toBe(400);
+    expect(await r.store.sanctionsOf(a)).toEqual([]);
+    // Only the IDs of the preview are banned: c left out of the list is not, though still linked.
+    const partial = await api("POST", `/identities/${c}/sanctions`, MODERATOR, {
+      kind: "ban",
+      reason: "aimbot",
+      withAlts: true,
+      confirm: true,
+      alts: [a],
+    });
+    expect(partial.status).toBe(201);
+    expect(partial.body.alts.map((s: Sanction) => s.did)).toEqual([a]);
+    expect(await r.store.sanctionsOf(b)).toEqual([]);
+    for (const s of [partial.body.sanction, ...partial.body.alts])
+      await api("POST", `/sanctions/${s.id}/revoke`, MODERATOR, { reason: "test" });
+
     const act = await api("POST", `/identities/${a}/sanctions`, MODERATOR, {
       kind: "ban",
       reason: "aimbot",
       duration: "2h",
       withAlts: true,
       confirm: true,
+      alts: look.body.blastRadius.map((l: { did: string }) => l.did),
     });
     expect(act.status).toBe(201);
     expect(act.body.sanction).toMatchObject({ did: a, kind: "ban" });

@@ -96,6 +96,11 @@ const SanctionBody = z
     /** A ban of the ID and of the IDs linked to it (ban evasion): without `confirm`, only the blast radius. */
     withAlts: z.boolean().default(false),
     confirm: z.boolean().default(false),
+    /** With `confirm`: the alts' IDs of the preview; only those (still linked) are banned. */
+    alts: z
+      .array(z.string().regex(/^[a-z2-7]{26}$/))
+      .max(1000)
+      .optional(),
   })
   .strict();
 const RevokeBody = z
@@ -299,6 +304,9 @@ export function createAdminRouter(
       const duration = durationOf(body.duration);
       if (body.withAlts) {
         if (body.kind !== "ban") throw new WardenError("INVALID_REQUEST", "withAlts: only a ban is issued with alts");
+        // Acting needs the list the moderator was shown: a link made after the preview bans no one.
+        if (body.confirm && body.alts === undefined)
+          throw new WardenError("INVALID_REQUEST", "alts: confirm with the alts of the preview (its blastRadius IDs)");
         const result = await admin.banWithAlts(
           did,
           {
@@ -307,13 +315,14 @@ export function createAdminRouter(
             ...(body.rule === undefined ? {} : { rule: body.rule }),
           },
           withWhy(auth, body.why),
-          { confirm: body.confirm },
+          { confirm: body.confirm, ...(body.alts === undefined ? {} : { only: body.alts }) },
         );
         if (result.sanctions === undefined) return void res.json({ blastRadius: result.blastRadius });
         const [sanction, ...alts] = result.sanctions;
         return void res.status(201).json({ sanction, alts });
       }
-      if (body.confirm) throw new WardenError("INVALID_REQUEST", "confirm: only with withAlts");
+      if (body.confirm || body.alts !== undefined)
+        throw new WardenError("INVALID_REQUEST", "confirm and alts: only with withAlts");
       const result = await admin.issue(
         {
           did,

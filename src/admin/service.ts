@@ -552,7 +552,14 @@ export class AdminService {
     did: DigitalId,
     request: { duration?: number; reason: string; rule?: string; by?: string },
     actor: Actor,
-    options: { confirm: boolean },
+    options: {
+      confirm: boolean;
+      /**
+       * The alts the moderator saw in the preview: with it, only those of them still in the
+       * blast radius are banned — never an ID that joined the radius after the preview.
+       */
+      only?: readonly string[];
+    },
   ): Promise<BanWithAltsResult> {
     assertDigitalId(did);
     const evasion = this.evasionOn();
@@ -561,7 +568,10 @@ export class AdminService {
         "INVALID_REQUEST",
         `no rule ${JSON.stringify(String(request.rule).slice(0, 40))} in the code of conduct`,
       );
-    const blastRadius = (await evasion.blastRadius(did)).filter((link) => link.did !== did);
+    const seen = options.only === undefined ? null : new Set(options.only);
+    const blastRadius = (await evasion.blastRadius(did)).filter(
+      (link) => link.did !== did && (seen === null || seen.has(link.did)),
+    );
     await this.record(actor, "view", did, { what: "blast radius", alts: blastRadius.length });
     if (!options.confirm) return { blastRadius };
     const duration = request.duration === undefined ? {} : { duration: request.duration };
