@@ -602,6 +602,15 @@ describe("admin HTTP API: ban-evasion routes", () => {
       act.body.sanction.id,
     ]);
 
+    // A viewer reads the alt's ban without `related` (it names the original's ID); a moderator with it.
+    const altId = act.body.alts[0].did;
+    const asViewer = await api("GET", `/identities/${altId}/sanctions?all=true`, VIEWER);
+    expect(asViewer.status).toBe(200);
+    expect(JSON.stringify(asViewer.body)).not.toContain("related");
+    expect(JSON.stringify((await api("GET", "/audit?limit=50", VIEWER)).body)).not.toContain("related");
+    const asModerator = await api("GET", `/identities/${altId}/sanctions?all=true`, MODERATOR);
+    expect(asModerator.body.sanctions[0].statement.related).toBe(act.body.sanction.id);
+
     const revoke = await api("POST", `/sanctions/${act.body.sanction.id}/revoke`, MODERATOR, { reason: "oops" });
     expect(revoke.status).toBe(200);
     expect([...revoke.body.related].sort()).toEqual(act.body.alts.map((s: Sanction) => s.id).sort());

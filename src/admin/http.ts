@@ -192,6 +192,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new WardenError("INVALID_REQUEST", `${path}: ${issue?.message ?? "invalid"}`);
 }
 
+/** A copy without any `related` field (a statement's or an audit entry's), for viewers. */
+function withoutRelated(value: unknown): unknown {
+  return value === undefined ? value : JSON.parse(JSON.stringify(value, (k, v) => (k === "related" ? undefined : v)));
+}
+
 function fail(res: Response, code: WardenErrorCode, message: string): void {
   res.status(ERROR_CATALOGUE[code].status).json({ error: { code, message } });
 }
@@ -233,6 +238,12 @@ export function createAdminRouter(
       },
     };
     res.locals.auth = auth;
+    // A ban's `related` names another ID (the original of an evader): the links behind it are
+    // for moderators (`/alts` is theirs), so a viewer's answers leave it out, wherever it is.
+    if (role === "viewer") {
+      const json = res.json.bind(res);
+      res.json = (body?: unknown) => json(withoutRelated(body));
+    }
     next();
   });
   router.use(express.json({ limit: "16kb" }));
@@ -555,7 +566,8 @@ export function createAdminRouter(
             : item.type === "issued"
               ? ["sanction", item.sanction]
               : ["revocation", item];
-        res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+        const shown = auth.role === "viewer" ? withoutRelated(data) : data;
+        res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n\n`);
       };
       const unsubscribe = feed.subscribe(send);
       const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
