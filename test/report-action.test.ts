@@ -356,3 +356,21 @@ describe("review records an insider broke", () => {
     expect(exported.status).toBe(200);
   });
 });
+
+describe("an upheld appeal whose sanction cannot be lifted", () => {
+  it("goes back to where it was, to be decided again — never 'upheld' over a sanction in force", async () => {
+    const p = await join();
+    const issued = await api("POST", `/identities/${p.did}/sanctions`, ANN, { kind: "mute", reason: "spam" });
+    const appeals = world.warden.admin.due.appeals;
+    const appeal = await appeals.file(p.did as never, issued.body.sanction.id, "it was not me", "http");
+    await expect(
+      appeals.decide(appeal.id, { outcome: "upheld", reason: "ok" }, { who: "api:moderator:bob" }, async () => {
+        throw new Error("the store is down");
+      }),
+    ).rejects.toThrow("the store is down");
+    expect(await appeals.get(appeal.id)).toMatchObject({ state: "filed" });
+    // And it can be decided again, for real this time.
+    const decided = await api("POST", `/appeals/${appeal.id}/decide`, BOB, { outcome: "upheld", reason: "ok" });
+    expect(decided.body.appeal).toMatchObject({ state: "upheld", decision: { remedy: "revoked" } });
+  });
+});

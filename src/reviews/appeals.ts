@@ -192,7 +192,17 @@ export class AppealService {
     };
     await this.save(next, appeal.rev);
     if (decision.outcome === "upheld") {
-      const applied = await remedy(next, { ...decision, reason });
+      let applied: AppliedRemedy;
+      try {
+        applied = await remedy(next, { ...decision, reason });
+      } catch (e) {
+        // The sanction could not be lifted (the store failed, a veto…): the appeal goes back to
+        // where it was, so that it can be decided again, rather than saying "upheld" over a
+        // sanction still in force.
+        const back: Appeal = { ...appeal, rev: next.rev + 1 };
+        await this.store.saveReview(back, next.rev, this.options.appealRetentionMs, []).catch(() => undefined);
+        throw e;
+      }
       const written: Appeal = { ...next, rev: next.rev + 1, decision: { reason, ...applied } };
       // The remedy is recorded on the appeal; a lost write here leaves the decision standing.
       if ((await this.store.saveReview(written, next.rev, this.options.appealRetentionMs, [])) === "saved")
