@@ -22,6 +22,7 @@ import { ReportService } from "./reports/service.js";
 import { createPlayerRouter } from "./admin/player.js";
 import { createDueProcess, type DueProcess } from "./reviews/due-process.js";
 import { ChatTape } from "./reviews/evidence.js";
+import { randomBase32 } from "./util/base32.js";
 import type { EvasionRecord, EvidenceRecord } from "./reviews/model.js";
 import { Enforcer } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
@@ -351,7 +352,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     if (this.evidenceTaken.size > 10_000) this.evidenceTaken.delete(this.evidenceTaken.keys().next().value as string);
     const snapshot = this.tape?.snapshot(session.room);
     if (snapshot === undefined) return;
-    const suffix = Array.from(randomBytes(8), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join("");
+    const suffix = randomBase32(8);
     const record: EvidenceRecord = {
       type: "evidence",
       id: `${session.did}.${suffix}.e`,

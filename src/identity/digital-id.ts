@@ -1,3 +1,4 @@
+import { base32 } from "../util/base32.js";
 import { createHmac } from "node:crypto";
 import { WardenError } from "../errors.js";
 
@@ -12,26 +13,8 @@ import { WardenError } from "../errors.js";
  */
 export type DigitalId = string;
 
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 const DID_BYTES = 16;
 const DID_PATTERN = /^[a-z2-7]{26}$/;
-
-function base32(bytes: Uint8Array): string {
-  let out = "";
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
-}
 
 /** Longest subject or issuer accepted (an account id or an issuer URL, not a document). */
 export const MAX_SUBJECT_LENGTH = 512;

@@ -5,7 +5,7 @@
  * outcome (acted or not, never the other player's data) and updates their track record:
  * upheld reports gain weight; repeated unfounded ones suspend reporting (Art. 23).
  */
-import { randomBytes } from "node:crypto";
+import { BASE32_ALPHABET, randomBase32 } from "../util/base32.js";
 import type { DigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
 import type { PlayerNotice } from "../sanctions/model.js";
@@ -22,8 +22,8 @@ import {
 import type { ResolvedDueProcess } from "./options.js";
 import type { Transparency } from "./transparency.js";
 
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
-const token = (n: number) => Array.from(randomBytes(n), (b) => ALPHABET[b & 31]).join("");
+const ALPHABET = BASE32_ALPHABET;
+const token = randomBase32;
 
 /** A fresh reporter's receipt: says nothing about the case or the reported player. */
 export function newReceipt(): string {

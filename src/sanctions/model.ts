@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBase32 } from "../util/base32.js";
 import type { DigitalId } from "../identity/digital-id.js";
 import { assertDigitalId } from "../identity/digital-id.js";
 import { WardenError } from "../errors.js";
@@ -110,7 +110,6 @@ export interface SanctionRequest {
 }
 
 const SANCTION_ID = /^([a-z2-7]{26})\.([a-z2-7]{8})$/;
-const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 
 const DAY_MS = 86_400_000;
 
@@ -226,7 +225,7 @@ export function draftSanction(request: SanctionRequest, now: number, appealWindo
   const appealUntil = now + appealWindowMs;
   if (!isInstant(appealUntil))
     throw new WardenError("INVALID_SANCTION", `the appeal deadline would be outside the range of valid times`);
-  const suffix = Array.from(randomBytes(8), (b) => ID_ALPHABET[b & 31]).join("");
+  const suffix = randomBase32(8);
   const id = `${did}.${suffix}`;
   const statement = draftStatement(request.kind, by, request.grounds, { handle: id, until: appealUntil });
   return { id, did, kind: request.kind, reason, by, start: now, end, statement };

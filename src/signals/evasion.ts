@@ -6,7 +6,7 @@
  * alt, or extends the original: the admin service issues that sanction) or dismisses it,
  * and a dismissed link never flags again. Nothing here bans anyone.
  */
-import { randomBytes } from "node:crypto";
+import { randomBase32 } from "../util/base32.js";
 import { WardenError } from "../errors.js";
 import { assertDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { didOfReviewId, type EvasionRecord } from "../reviews/model.js";
@@ -52,8 +52,7 @@ export interface EvasionVerdict {
   reason: string;
 }
 
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
-const token = (n: number) => Array.from(randomBytes(n), (b) => ALPHABET[b & 31]).join("");
+const token = randomBase32;
 
 const OUTCOMES = { ban: "banned", extend: "extended", dismiss: "dismissed" } as const;
 

@@ -5,6 +5,7 @@
  *
  * Nothing here keeps or logs a raw value: callers hash what they get and drop the rest.
  */
+import { base32 } from "../util/base32.js";
 import { createHmac } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import type { DigitalId } from "../identity/digital-id.js";
@@ -246,26 +247,6 @@ export function isDeviceId(value: unknown): value is string {
 
 /** The domain of signal hashes: no digital ID, and no signal of another type, is ever the same MAC input. */
 export const SIGNAL_DOMAIN = "colyseus-warden/signal/v1/";
-
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
-
-/** Lower-case base32 without padding: the digital IDs' alphabet and encoding. */
-function base32(bytes: Uint8Array): string {
-  let out = "";
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
-}
 
 /**
  * The keyed hash a signal is kept as: the first 26 base32 characters (130 bits) of
