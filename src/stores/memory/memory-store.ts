@@ -358,13 +358,7 @@ export class MemoryStore implements WardenStore {
     keepMs: number,
     involved: readonly DigitalId[],
   ): Promise<SaveReviewResult> {
-    const others = checkSave(record, expectedRev, keepMs, involved);
-    const json = JSON.stringify(record);
-    if (json.length > MAX_REVIEW_CHARS)
-      throw new WardenError(
-        "STORE_SCRIPT",
-        `saveReview: the record takes ${json.length} characters, over ${MAX_REVIEW_CHARS}`,
-      );
+    const { others, json } = checkSave(record, expectedRev, keepMs, involved);
     const byId = this.reviews.get(record.did) ?? new Map<string, Expiring<StoredReview>>();
     const stored = this.live(byId, record.id);
     if ((stored?.value.record.rev ?? null) !== expectedRev) return "conflict";
@@ -975,13 +969,13 @@ function typeFieldsOk(r: Record<string, unknown>): boolean {
   }
 }
 
-/** Refuses a call that cannot be right (a bug in the caller); answers the other IDs involved, once each. */
+/** Refuses a call that cannot be right (a bug in the caller) or a record too large; answers the other IDs involved, once each, and the record as JSON. */
 export function checkSave(
   record: ReviewRecord,
   expectedRev: number | null,
   keepMs: number,
   involved: readonly DigitalId[],
-): DigitalId[] {
+): { others: DigitalId[]; json: string } {
   if (toReview(record) === null)
     throw new WardenError("STORE_SCRIPT", "saveReview: not a review record (id, did, type, state, rev, openedAt)");
   if (expectedRev !== null && (!Number.isSafeInteger(expectedRev) || expectedRev < 1))
@@ -993,7 +987,13 @@ export function checkSave(
     throw new WardenError("STORE_SCRIPT", `saveReview: involved must be a list of at most ${MAX_INVOLVED} IDs`);
   for (const d of involved)
     if (!isTaggable(d)) throw new WardenError("STORE_SCRIPT", "saveReview: an involved ID is not one");
-  return [...new Set(involved)].filter((d) => d !== record.did);
+  const json = JSON.stringify(record);
+  if (json.length > MAX_REVIEW_CHARS)
+    throw new WardenError(
+      "STORE_SCRIPT",
+      `saveReview: the record takes ${json.length} characters, over ${MAX_REVIEW_CHARS}`,
+    );
+  return { others: [...new Set(involved)].filter((d) => d !== record.did), json };
 }
 
 /** An ID that can sit in a key's hash tag (no braces, no spaces, not empty, bounded). */

@@ -465,13 +465,7 @@ export class RedisStore implements WardenStore {
     keepMs: number,
     involved: readonly DigitalId[],
   ): Promise<SaveReviewResult> {
-    const others = checkSave(record, expectedRev, keepMs, involved);
-    const json = JSON.stringify(record);
-    if (json.length > MAX_REVIEW_CHARS)
-      throw new WardenError(
-        "STORE_SCRIPT",
-        `saveReview: the record takes ${json.length} characters, over ${MAX_REVIEW_CHARS}`,
-      );
+    const { others, json } = checkSave(record, expectedRev, keepMs, involved);
     const keep = Math.ceil(keepMs);
     const reply = await this.run("saveReview", () =>
       this.redis.saveReview(
