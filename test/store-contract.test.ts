@@ -777,6 +777,47 @@ for (const [name, make] of Object.entries(harnesses)) {
       expect(spam.at).toBe(now + halfLifeMs);
     });
 
+    it("forgives a step only while no later step was issued (onlyIfLastAt)", async () => {
+      const id = did();
+      const now = Date.now();
+      const halfLifeMs = 600_000;
+      const ladder = resolvePolicy().tracks.get("spam")!.ladder; // 1 warn, 3 mute, 6 kick, 10 ban
+      let k = 0;
+      const record = (severity: number) =>
+        h.store.recordOffenses(
+          [
+            {
+              event: {
+                at: now,
+                did: id,
+                room: { name: "w", id: "r" },
+                detector: "flood",
+                kind: `k${++k}`,
+                track: "spam",
+                severity,
+                evidence: {},
+              },
+              halfLifeMs,
+              ladder,
+            },
+          ],
+          now,
+          3_600_000,
+        );
+      expect((await record(3))[0]!.step).toBe(1); // the mute (at 3)
+      expect((await record(3))[0]!.step).toBe(2); // then the kick (at 6)
+      // Forgiving the mute now takes nothing back: the kick stands on its own points.
+      await h.store.forgive(id, "spam", 1, 1, now, halfLifeMs, 3);
+      expect((await h.store.pointsOf(id)).spam!.points).toBe(6);
+      // Forgiving the kick (the last step) does.
+      await h.store.forgive(id, "spam", 3, 3, now, halfLifeMs, 6);
+      expect((await h.store.pointsOf(id)).spam!.points).toBe(3);
+      // A bad bound is refused.
+      await expect(h.store.forgive(id, "spam", 1, 1, now, halfLifeMs, Number.NaN)).rejects.toMatchObject({
+        code: "STORE_SCRIPT",
+      });
+    });
+
     it("publishes a player notice to every subscriber, and refuses one no subscriber would accept", async () => {
       const seen: BusMessage[] = [];
       const unsubscribe = await h.store.subscribe((m) => seen.push(m));

@@ -142,7 +142,9 @@ export interface OffenseStore {
    * at most `capPoints` (decaying what is stored with `halfLifeMs` to `now` first, never
    * raising it) and sets the mark of the step last issued to `mark` (`null` = none), in one
    * atomic step with the recording script, so that the next offense does not climb past the
-   * forgiven step. Nothing happens when the ID has no points on the track.
+   * forgiven step. Nothing happens when the ID has no points on the track, or — with
+   * `onlyIfLastAt`, the `at` of the forgiven step — when a later step was issued since (its
+   * sanction stands on its own points).
    */
   forgive(
     did: DigitalId,
@@ -151,6 +153,7 @@ export interface OffenseStore {
     mark: number | null,
     now: number,
     halfLifeMs: number,
+    onlyIfLastAt?: number,
   ): Promise<void>;
 }
 

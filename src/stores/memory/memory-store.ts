@@ -342,10 +342,13 @@ export class MemoryStore implements WardenStore {
     mark: number | null,
     now: number,
     halfLifeMs: number,
+    onlyIfLastAt?: number,
   ): Promise<void> {
-    checkForgive(capPoints, mark, halfLifeMs);
+    checkForgive(capPoints, mark, halfLifeMs, onlyIfLastAt);
     const stored = this.live(this.points, did)?.value.get(track);
     if (stored === undefined || Number.isNaN(stored.points)) return;
+    // A later step issued since: it stands on its own points (as the Redis script does).
+    if (onlyIfLastAt !== undefined && stored.issuedAt > onlyIfLastAt + 1e-9) return;
     // As the Redis script does: decay to now, never above the cap, and the mark (0 = none).
     stored.points = Math.min(decay(stored.points, now - stored.at, halfLifeMs), capPoints);
     stored.at = now;
@@ -1001,7 +1004,12 @@ export function isTaggable(d: unknown): d is DigitalId {
   return typeof d === "string" && d.length > 0 && d.length <= 128 && !/[{}\s]/.test(d);
 }
 
-export function checkForgive(capPoints: number, mark: number | null, halfLifeMs: number): void {
+export function checkForgive(capPoints: number, mark: number | null, halfLifeMs: number, onlyIfLastAt?: number): void {
+  if (
+    onlyIfLastAt !== undefined &&
+    (typeof onlyIfLastAt !== "number" || !Number.isFinite(onlyIfLastAt) || onlyIfLastAt < 0)
+  )
+    throw new WardenError("STORE_SCRIPT", "forgive: onlyIfLastAt must be a ladder step's points");
   if (typeof capPoints !== "number" || !Number.isFinite(capPoints) || capPoints < 0)
     throw new WardenError("STORE_SCRIPT", "forgive: capPoints must be a number of points, 0 or more");
   if (mark !== null && (typeof mark !== "number" || !Number.isFinite(mark) || mark < 0))

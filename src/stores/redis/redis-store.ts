@@ -452,10 +452,19 @@ export class RedisStore implements WardenStore {
     mark: number | null,
     now: number,
     halfLifeMs: number,
+    onlyIfLastAt?: number,
   ): Promise<void> {
-    checkForgive(capPoints, mark, halfLifeMs);
+    checkForgive(capPoints, mark, halfLifeMs, onlyIfLastAt);
     await this.run("forgive", () =>
-      this.redis.forgive(this.keys.points(did), track, capPoints, mark === null ? "" : String(mark), now, halfLifeMs),
+      this.redis.forgive(
+        this.keys.points(did),
+        track,
+        capPoints,
+        mark === null ? "" : String(mark),
+        now,
+        halfLifeMs,
+        onlyIfLastAt === undefined ? "" : String(onlyIfLastAt),
+      ),
     );
   }
 

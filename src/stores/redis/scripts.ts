@@ -47,7 +47,7 @@ export interface WardenCommands {
     ...keysThenArgs: (string | number)[]
   ): Promise<([1, string, string, string, number] | [0, number])[]>;
   appendAudit(log: string, head: string, ...args: (string | number)[]): Promise<[number, number, string, number]>;
-  /** 1 forgiven, 0 no points on the track. */
+  /** 1 forgiven, 0 no points on the track or a later step issued since. */
   forgive(points: string, ...args: (string | number)[]): Promise<number>;
   /** `[1, previous involved JSON or ""]` saved, `[0]` conflict. */
   saveReview(record: string, index: string, ...args: (string | number)[]): Promise<[number, string?]>;
