@@ -136,10 +136,11 @@ export function toStatement(value: unknown, sanction: Pick<Sanction, "id" | "sta
   const statement: StatementOfReasons = {
     scope: { capabilities: capabilities as string[], rooms: "all" },
     rule,
-    facts: { events, reports },
+    // (+ 0 turns -0 into 0: what is read is what JSON would carry.)
+    facts: { events, reports: reports + 0 },
     automated: { detection: automated.detection, decision: automated.decision },
     decidedBy,
-    appeal: { handle: sanction.id, until: appeal.until },
+    appeal: { handle: sanction.id, until: (appeal.until as number) + 0 },
   };
   if (value.ladder !== undefined) {
     const ladder = value.ladder;
@@ -153,7 +154,7 @@ export function toStatement(value: unknown, sanction: Pick<Sanction, "id" | "sta
       ladder.step > STATEMENT_LIMITS.maxStep
     )
       return null;
-    statement.ladder = { track: ladder.track, step: ladder.step };
+    statement.ladder = { track: ladder.track, step: ladder.step + 0 };
   }
   if (value.related !== undefined) {
     if (typeof value.related !== "string" || didOfSanctionId(value.related) === null) return null;
@@ -206,11 +207,13 @@ function toFact(value: unknown): StatementFact | null {
       const shown = text(field, STATEMENT_LIMITS.factText);
       if (shown === null) return null;
       fields.push([key, shown]);
-    } else if ((typeof field === "number" && Number.isFinite(field)) || typeof field === "boolean") {
+    } else if (typeof field === "number" && Number.isFinite(field)) {
+      fields.push([key, field + 0]);
+    } else if (typeof field === "boolean") {
       fields.push([key, field]);
     } else return null;
   }
-  return { at: value.at, detector, kind, track, evidence: Object.fromEntries(fields) };
+  return { at: (value.at as number) + 0, detector, kind, track, evidence: Object.fromEntries(fields) };
 }
 
 /** An already-decoded value checked as a player notice. */
