@@ -1,6 +1,6 @@
 import {
   deepFreeze,
-  durationIn,
+  optionalDuration,
   fail,
   keysOf,
   oneOf,
@@ -147,7 +147,7 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
   const given = value === undefined ? {} : readObject(path, value, KEYS);
   const d = DUE_PROCESS_DEFAULTS;
   const span = (key: keyof DueProcessOptions, fallback: number): number =>
-    given[key] === undefined ? fallback : durationIn(`${path}.${key}`, given[key]);
+    optionalDuration(`${path}.${key}`, given[key], fallback);
   const appealWindowMs = span("appealWindowMs", d.appealWindowMs);
   if (appealWindowMs < MIN_APPEAL_WINDOW_MS)
     fail(
@@ -196,10 +196,7 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
     evidence: {
       enabled: optionalBoolean(`${path}.evidence.enabled`, ev.enabled, d.evidence.enabled),
       lines: optionalNumber(`${path}.evidence.lines`, ev.lines, d.evidence.lines, { min: 1, max: 20, integer: true }),
-      retentionMs:
-        ev.retentionMs === undefined
-          ? d.evidence.retentionMs
-          : durationIn(`${path}.evidence.retentionMs`, ev.retentionMs),
+      retentionMs: optionalDuration(`${path}.evidence.retentionMs`, ev.retentionMs, d.evidence.retentionMs),
     },
   });
 }

@@ -1,6 +1,6 @@
 import {
   deepFreeze,
-  durationIn,
+  optionalDuration,
   fail,
   keysOf,
   oneOf,
@@ -151,7 +151,7 @@ export function resolveEvasion(value: unknown, path = "evasion"): ResolvedEvasio
   const given = value === undefined ? {} : readObject(path, value, KEYS);
   const d = EVASION_DEFAULTS;
   const span = (key: keyof EvasionOptions, fallback: number): number =>
-    given[key] === undefined ? fallback : durationIn(`${path}.${key}`, given[key]);
+    optionalDuration(`${path}.${key}`, given[key], fallback);
   const signals = given.signals === undefined ? {} : readObject(`${path}.signals`, given.signals, SIGNAL_KEYS);
   const proxies =
     given.trustedProxies === undefined

@@ -352,6 +352,11 @@ export function optionalFunction<T>(path: string, value: unknown, fallback: T, e
   return value as T;
 }
 
+/** A duration option (milliseconds or a string such as `"10m"`), or `fallback` when it is not given. */
+export function optionalDuration(path: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : durationIn(path, value);
+}
+
 /** Freezes an object and everything in it (defaults shared by every warden of the process). */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null) {

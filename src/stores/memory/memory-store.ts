@@ -446,11 +446,7 @@ export class MemoryStore implements WardenStore {
     keepMs: number,
     suspendUntil?: number,
   ): Promise<ReporterStanding> {
-    if (outcome !== "upheld" && outcome !== "unfounded")
-      throw new WardenError("STORE_SCRIPT", `noteReporter: unknown outcome ${JSON.stringify(String(outcome))}`);
-    if (suspendUntil !== undefined && !isInstant(suspendUntil))
-      throw new WardenError("STORE_SCRIPT", "noteReporter: suspendUntil is not an instant (epoch ms)");
-    const keep = positiveMs("noteReporter", keepMs);
+    const keep = checkNoteReporter(outcome, keepMs, suspendUntil);
     const entry = this.live(this.reporters, did) ?? {
       value: { upheld: 0, unfounded: 0, suspendedUntil: 0 },
       expiresAt: 0,
@@ -1016,6 +1012,15 @@ export function checkForgive(capPoints: number, mark: number | null, halfLifeMs:
     throw new WardenError("STORE_SCRIPT", "forgive: mark must be a ladder step's points or null");
   if (typeof halfLifeMs !== "number" || !Number.isFinite(halfLifeMs) || halfLifeMs <= 0)
     throw new WardenError("STORE_SCRIPT", "forgive: halfLifeMs must be a positive number of ms");
+}
+
+/** Refuses a noteReporter call that cannot be right; answers the whole ms to keep the record. */
+export function checkNoteReporter(outcome: string, keepMs: number, suspendUntil: number | undefined): number {
+  if (outcome !== "upheld" && outcome !== "unfounded")
+    throw new WardenError("STORE_SCRIPT", `noteReporter: unknown outcome ${JSON.stringify(String(outcome))}`);
+  if (suspendUntil !== undefined && !isInstant(suspendUntil))
+    throw new WardenError("STORE_SCRIPT", "noteReporter: suspendUntil is not an instant (epoch ms)");
+  return positiveMs("noteReporter", keepMs);
 }
 
 /** A positive duration in whole ms (what PX and PEXPIRE take); refuses anything else. */

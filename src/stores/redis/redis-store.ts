@@ -50,6 +50,7 @@ import {
   checkDid,
   checkDismiss,
   checkForgive,
+  checkNoteReporter,
   checkSignalCall,
   checkSignals,
   inOrderGiven,
@@ -594,11 +595,7 @@ export class RedisStore implements WardenStore {
     keepMs: number,
     suspendUntil?: number,
   ): Promise<ReporterStanding> {
-    if (outcome !== "upheld" && outcome !== "unfounded")
-      throw new WardenError("STORE_SCRIPT", `noteReporter: unknown outcome ${JSON.stringify(String(outcome))}`);
-    if (suspendUntil !== undefined && !isInstant(suspendUntil))
-      throw new WardenError("STORE_SCRIPT", "noteReporter: suspendUntil is not an instant (epoch ms)");
-    const keep = positiveMs("noteReporter", keepMs);
+    const keep = checkNoteReporter(outcome, keepMs, suspendUntil);
     const reply = await this.run("noteReporter", () =>
       this.redis.noteReporter(this.keys.reporter(did), outcome, keep, suspendUntil ?? ""),
     );
