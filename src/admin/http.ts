@@ -268,6 +268,14 @@ export function createAdminRouter(
   const withWhy = (auth: Authenticated, why: string | undefined): Actor =>
     why ? { ...auth.actor, why: boundText(why, 500) } : auth.actor;
 
+  // Who the credential says the caller is: the console and the CLI read their role here.
+  router.get(
+    "/whoami",
+    handle(async (_req, res, auth) => {
+      res.json({ role: auth.role, actor: auth.actor.who });
+    }),
+  );
+
   router.get(
     "/identities",
     handle(async (req, res, auth) => {
