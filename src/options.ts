@@ -22,6 +22,7 @@ import {
 } from "./reviews/options.js";
 import { resolveRestrictionField, type RestrictionFieldOptions } from "./sanctions/options.js";
 import { EVASION_DEFAULTS, resolveEvasion, type EvasionOptions, type ResolvedEvasion } from "./signals/options.js";
+import type { AuditCheckpointOptions } from "./admin/audit.js";
 import { consoleLogger, resolveLogger, type WardenLogger } from "./util/logger.js";
 import {
   MAX_SPAN_MS,
@@ -31,6 +32,7 @@ import {
   keysOf,
   oneOf,
   optionalFunction,
+  optionalBoolean,
   optionalNumber,
   readObject,
   show,
@@ -51,6 +53,18 @@ export type { Conduct, ConductOptions, ConductRuleOptions } from "./policy/condu
 export type { NoticeKey, NoticeOptions } from "./sanctions/notice.js";
 export { NoticeText };
 export type { WardenLogger } from "./util/logger.js";
+
+/** Options of the audit log (`audit`). */
+export interface AuditOptions {
+  /**
+   * A separate secret (≥ 32 characters or bytes) the audit keys are derived from, for
+   * operators who keep it apart from `secret`. Every process of a deployment needs the same.
+   * @defaultValue derived from `secret`
+   */
+  key?: string | Buffer;
+  /** Checkpoints of the head outside the store: a file, the logger, how often. */
+  checkpoints?: AuditCheckpointOptions;
+}
 
 /** Where the warden keeps its records. */
 export type StoreOption = string | Redis | Cluster | WardenStore;
@@ -189,6 +203,13 @@ export interface WardenOptions {
    */
   processId?: string;
   /**
+   * The audit log's key custody and checkpoints. The chain is linked by an HMAC under a key
+   * the server processes hold (derived from `key`, else from `secret`), never stored in
+   * Redis; its head is checkpointed outside Redis so that cutting the tail is detected too.
+   * @defaultValue `{ checkpoints: { log: true, everyEntries: 20, everyMs: 60_000 } }` (key from `secret`)
+   */
+  audit?: AuditOptions;
+  /**
    * Where the warden logs. Never receives secrets, subjects or IPs.
    * @defaultValue one-line messages on the console, prefixed `[warden]`
    */
@@ -223,6 +244,11 @@ export interface ResolvedOptions {
   verifyPlayer: ((token: string) => Identity | null | undefined | Promise<Identity | null | undefined>) | undefined;
   noticeIntervalMs: number;
   processId: string | undefined;
+  /** The secret the audit keys derive from, and the checkpoint options (checked). */
+  audit: {
+    key: string | Buffer | undefined;
+    checkpoints: Required<Omit<AuditCheckpointOptions, "file">> & { file?: string };
+  };
   logger: WardenLogger;
 }
 
@@ -280,8 +306,11 @@ const TOP_KEYS = keysOf<WardenOptions>({
   verifyPlayer: true,
   noticeIntervalMs: true,
   processId: true,
+  audit: true,
   logger: true,
 });
+const AUDIT_KEYS = keysOf<AuditOptions>({ key: true, checkpoints: true });
+const CHECKPOINT_KEYS = keysOf<AuditCheckpointOptions>({ file: true, log: true, everyEntries: true, everyMs: true });
 const RETENTION_KEYS = keysOf<NonNullable<WardenOptions["retention"]>>({
   eventsMs: true,
   sanctionsMs: true,
@@ -369,6 +398,34 @@ function resolveRetention(value: unknown): ResolvedOptions["retention"] {
   };
 }
 
+function resolveAudit(value: unknown): ResolvedOptions["audit"] {
+  const given = value === undefined ? {} : readObject("audit", value, AUDIT_KEYS);
+  let key: string | Buffer | undefined;
+  if (given.key !== undefined) {
+    const k = given.key;
+    const length = typeof k === "string" ? k.length : attempt("audit.key", () => (Buffer.isBuffer(k) ? k.length : -1));
+    if (length < 32 || length > MAX_SECRET)
+      fail("audit.key", `must be a string or Buffer of 32 to ${MAX_SECRET} characters or bytes, got ${show(k)}`);
+    key = typeof k === "string" ? k : Buffer.from(k as Buffer);
+  }
+  const cp = given.checkpoints === undefined ? {} : readObject("audit.checkpoints", given.checkpoints, CHECKPOINT_KEYS);
+  if (cp.file !== undefined && (typeof cp.file !== "string" || cp.file.length === 0 || cp.file.length > 4096))
+    fail("audit.checkpoints.file", `must be a file path (1-4096 characters), got ${show(cp.file)}`);
+  return {
+    key,
+    checkpoints: {
+      ...(cp.file === undefined ? {} : { file: cp.file as string }),
+      log: optionalBoolean("audit.checkpoints.log", cp.log, true),
+      everyEntries: optionalNumber("audit.checkpoints.everyEntries", cp.everyEntries, 20, count(1_000_000)),
+      everyMs: optionalNumber("audit.checkpoints.everyMs", cp.everyMs, 60_000, {
+        ...ms(24 * 60 * MINUTE),
+        min: 100,
+        integer: true,
+      }),
+    },
+  };
+}
+
 /** Hands the policy's track names on (the conduct's track mappings must name them), and returns the policy. */
 function withTracks(policy: Policy, take: (names: string[]) => void): Policy {
   take([...policy.tracks.keys()]);
@@ -435,6 +492,7 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
         RULES.noticeIntervalMs,
       ),
       processId: keyPart("processId", given.processId, undefined),
+      audit: resolveAudit(given.audit),
       logger: resolveLogger(given.logger),
     };
   });

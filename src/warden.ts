@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import express, { type Router } from "express";
 import { Cluster, Redis } from "ioredis";
-import { AuditLog } from "./admin/audit.js";
+import { AuditLog, auditKeysFrom } from "./admin/audit.js";
 import { FeedHub } from "./admin/feed.js";
 import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
 import { AdminService } from "./admin/service.js";
@@ -84,6 +84,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** @internal Background writer of offense events. */
   readonly recorder: Recorder;
   private readonly feed: FeedHub;
+  /** The keyed audit log (its keys stay in this process). */
+  private readonly audit: AuditLog;
   private readonly reports: ReportService;
   /** Appeals, report cases, transparency counters. */
   private readonly due: DueProcess;
@@ -182,10 +184,22 @@ export class Warden extends TypedEmitter<WardenEvents> {
       // The automatic mute is lifted by the admin service's decision (audited), not here.
       dismissed: () => {},
     });
+    // The audit keys live in this process only: derived here, never handed to the store.
+    this.audit = new AuditLog(
+      this.store,
+      retention.auditMs,
+      auditKeysFrom(this.options.audit.key ?? this.options.secret),
+      Date.now,
+      {
+        checkpoints: this.options.audit.checkpoints,
+        log: logger,
+        processId: this.processId,
+      },
+    );
     this.admin = new AdminService(
       this.store,
       this.sanctions,
-      new AuditLog(this.store, retention.auditMs),
+      this.audit,
       { ...this.options, forgotten: (did) => this.tape?.forget(did) },
       this.due,
       undefined,
@@ -494,6 +508,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
     await this.unsubscribe?.().catch(() => {});
     await this.registry.close((work) => withTimeout(work, this.options.storeTimeoutMs, "retire"));
     this.enforcer.clear();
+    // A last checkpoint of what this process appended, before the store goes.
+    await this.audit.close();
     if (this.ownsStore) await this.store.close();
   }
 

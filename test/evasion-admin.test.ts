@@ -9,7 +9,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditLog, type AuditEntry } from "../src/admin/audit.js";
+import { AuditLog, auditKeysFrom, type AuditEntry } from "../src/admin/audit.js";
 import { FeedHub } from "../src/admin/feed.js";
 import { createAdminRouter } from "../src/admin/http.js";
 import { type Actor, AdminService } from "../src/admin/service.js";
@@ -32,6 +32,7 @@ import { warden } from "./helpers/cli.js";
 import { prefixesForFile, redisUrl } from "./helpers/redis.js";
 
 const SECRET = "evasion-admin-secret-0123456789";
+const AUDIT_KEYS = auditKeysFrom(SECRET);
 const MODERATOR = "moderator-token-evasion-0123456789";
 const VIEWER = "viewer-token-evasion-0123456789ab";
 const retention = DEFAULT_OPTIONS.retention;
@@ -77,7 +78,7 @@ function rig(store: WardenStore, evasionNow: () => number = Date.now): Rig {
   const admin = new AdminService(
     store,
     sanctions,
-    new AuditLog(store, retention.auditMs),
+    new AuditLog(store, retention.auditMs, AUDIT_KEYS),
     { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
     due,
     Date.now,
@@ -406,7 +407,7 @@ for (const kind of ["memory", "redis"] as const) {
       const off = new AdminService(
         store,
         sanctions,
-        new AuditLog(store, retention.auditMs),
+        new AuditLog(store, retention.auditMs, AUDIT_KEYS),
         { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
         createDueProcess(store, dueProcess, { storeFailed: () => {}, findSanction: (id) => sanctions.find(id) }),
       );
@@ -632,7 +633,7 @@ describe("warden CLI: ban --with-alts", () => {
     store = new RedisStore({ connection: redisUrl(), prefix: p });
     await store.connect();
     r = rig(store);
-    env = { REDIS_URL: redisUrl(), WARDEN_PREFIX: p };
+    env = { REDIS_URL: redisUrl(), WARDEN_PREFIX: p, WARDEN_SECRET: SECRET };
   });
 
   afterAll(async () => {

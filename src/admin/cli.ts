@@ -22,7 +22,8 @@ import { DEFAULT_OPTIONS } from "../options.js";
 import { SANCTION_KINDS, type Sanction, type SanctionKind } from "../sanctions/model.js";
 import { SanctionsService } from "../sanctions/service.js";
 import { resolvePolicy } from "../policy/ladder.js";
-import { AuditLog } from "./audit.js";
+import { readFile } from "node:fs/promises";
+import { AuditLog, auditKeysFrom, parseCheckpoints, type AuditCheckpoint } from "./audit.js";
 import { AdminService, type Actor, type EvasionDecision } from "./service.js";
 import type { AltLink } from "../signals/model.js";
 import { EvasionService } from "../signals/evasion.js";
@@ -66,7 +67,17 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string, why: string): string {
 /** Opens the store and the admin service for one command, and always closes it. */
 async function withService<T>(io: Io, run: (admin: AdminService, store: RedisStore) => Promise<T>): Promise<T> {
   const url = requireEnv(io.env, "REDIS_URL", "the CLI needs the Redis your servers use (e.g. redis://127.0.0.1:6379)");
+  // The audit chain is keyed: the CLI links its entries under the servers' key, so it needs their secret.
+  const auditSecret =
+    io.env.WARDEN_AUDIT_KEY ||
+    requireEnv(
+      io.env,
+      "WARDEN_SECRET",
+      "the CLI links audit entries under the servers' audit key (or set WARDEN_AUDIT_KEY)",
+    );
+  const checkpointFile = io.env.WARDEN_AUDIT_CHECKPOINTS || undefined;
   const store = new RedisStore({ connection: url, prefix: io.env.WARDEN_PREFIX || DEFAULT_OPTIONS.prefix });
+  let audit: AuditLog | undefined;
   try {
     await store.connect();
     const retention = DEFAULT_OPTIONS.retention;
@@ -92,7 +103,10 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
     const admin = new AdminService(
       store,
       sanctions,
-      new AuditLog(store, retention.auditMs),
+      (audit = new AuditLog(store, retention.auditMs, auditKeysFrom(auditSecret), Date.now, {
+        processId: `cli-${process.pid}`,
+        ...(checkpointFile === undefined ? {} : { checkpoints: { file: checkpointFile, log: false } }),
+      })),
       { policy: resolvePolicy(), retention, conduct: resolveConduct(undefined), dueProcess },
       due,
       Date.now,
@@ -100,6 +114,7 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
     );
     return await run(admin, store);
   } finally {
+    await audit?.close();
     await store.close();
   }
 }
@@ -420,17 +435,36 @@ export function buildProgram(io: Io): Command {
     });
   audit
     .command("verify")
-    .description("check the hash chain of the audit log; names the first entry that was altered or removed")
+    .description(
+      "check the keyed chain of the audit log against its checkpoints; names the first entry that was altered, removed or cut",
+    )
+    .option(
+      "--checkpoints <files...>",
+      "checkpoint files (JSON lines, or logs holding checkpoint lines) of the servers",
+    )
     .addOption(json())
     .action(async (_opts: Common, command: Command) => {
       // `--json` may be taken by the parent `audit` command, which has it too.
-      const opts = command.optsWithGlobals<Common>();
-      const result = await withService(io, (admin) => admin.verifyAudit());
+      const opts = command.optsWithGlobals<Common & { checkpoints?: string[] }>();
+      const checkpoints: AuditCheckpoint[] = [];
+      for (const file of opts.checkpoints ?? []) {
+        const text = await readFile(file, "utf8").catch((e: unknown) => {
+          throw new CliError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, EXIT.badInput);
+        });
+        checkpoints.push(...parseCheckpoints(text));
+      }
+      const result = await withService(io, (admin) => admin.verifyAudit({ checkpoints }));
       if (opts.json) io.out(`${JSON.stringify(result)}\n`);
-      else if (result.ok)
+      else if (result.ok) {
         io.out(
-          `audit log intact: ${result.entries} entries${result.trimmed ? ` (${result.trimmed} older ones removed by retention)` : ""}\n`,
+          `audit log intact: ${result.entries} entries${result.trimmed ? ` (${result.trimmed} older ones removed by retention)` : ""}, ${result.checkpoints.matched} of ${result.checkpoints.read} checkpoints matched${result.checkpoints.expired ? ` (${result.checkpoints.expired} of removed entries)` : ""}\n`,
         );
+        if (result.legacy > 0)
+          io.err(
+            `warden: the first ${result.legacy} entries are of the old unkeyed format: not protected against an insider\n`,
+          );
+        if (result.checkpoints.warning) io.err(`warden: ${result.checkpoints.warning}\n`);
+      }
       if (!result.ok) {
         if (!opts.json)
           io.err(

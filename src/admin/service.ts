@@ -35,7 +35,7 @@ import type {
   StoreRetention,
 } from "../stores/store.js";
 import { boundText } from "../util/text.js";
-import type { AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
+import type { AuditCheckpoint, AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
 
 /** Who is acting, from which face, and (for lookups) why. */
 export interface Actor {
@@ -965,8 +965,8 @@ export class AdminService {
   }
 
   /** Checks the audit log's hash chain. */
-  verifyAudit(): Promise<AuditVerification> {
-    return this.audit.verify();
+  verifyAudit(options: { checkpoints?: readonly AuditCheckpoint[] } = {}): Promise<AuditVerification> {
+    return this.audit.verify(options);
   }
 
   /** Records that `actor` watches the live feed (before the first event reaches them). */

@@ -12,6 +12,8 @@ export type AuditAction = "lookup" | "view" | "issue" | "revoke" | "export" | "f
 
 /** One entry of the hash-chained audit log. */
 export interface AuditEntry {
+  /** Format: 2 = linked by an HMAC under the servers' audit key; absent = a legacy entry (plain sha256). */
+  v?: 2;
   /** 1, 2, 3… without gaps (entries removed by retention are counted in the head). */
   seq: number;
   at: number;
@@ -31,7 +33,7 @@ export interface AuditEntry {
   detail: Record<string, string | number | boolean | null>;
   /** Hash of the previous entry ("" for the first). */
   prev: string;
-  /** sha256 over prev and this entry's canonical JSON (without `hash`). */
+  /** HMAC-SHA256 (under the servers' audit key) over prev and this entry's canonical JSON (without `hash`); sha256 for legacy entries. */
   hash: string;
   /** Store id of the entry (absent until stored). */
   id?: string;
