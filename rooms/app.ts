@@ -62,7 +62,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           selectProcessIdToCreateRoom: async () => matchMaker.processId,
         }
       : {}),
-    // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
+    // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
     express: (app) => {
       app.use("/warden/api", warden.adminRoutes(options.admin));
       // The player API: a player's own sanctions with their statements, appeals, reports, export.

@@ -4,7 +4,8 @@
  *   REDIS_URL           set → Redis store, presence and driver; unset → embedded memory store
  *   WARDEN_SECRET       HMAC key of digital IDs
  *   JWT_SECRET          HS256 key of the demo's tokens
- *   WARDEN_ADMIN_TOKEN  admin API token (unset → admin API disabled)
+ *   WARDEN_ADMIN_TOKEN  bootstrap admin token of the admin API (it issues personal staff tokens);
+ *                       WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN too; none set → admin API disabled
  *   WARDEN_PREFIX       Redis key prefix (default "warden")
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
  */

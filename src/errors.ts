@@ -31,6 +31,8 @@ export const ERROR_CATALOGUE = {
   },
   APPEAL_NOT_FOUND: { status: 404, description: "No appeal has this id, or it is not the caller's." },
   CASE_NOT_FOUND: { status: 404, description: "No report case has this id." },
+  STAFF_NOT_FOUND: { status: 404, description: "No active staff credential has this name." },
+  STAFF_CONFLICT: { status: 409, description: "This name already has an active staff credential." },
   APPEAL_NOT_ALLOWED: {
     status: 409,
     description:
@@ -41,7 +43,10 @@ export const ERROR_CATALOGUE = {
     description: "The appeal or case changed meanwhile (another moderator acted): read it again.",
   },
   FOUR_EYES: { status: 403, description: "A moderator may not decide the appeal of a sanction they issued." },
-  RATE_LIMITED: { status: 429, description: "Too many requests (appeals, player API calls): try again later." },
+  RATE_LIMITED: {
+    status: 429,
+    description: "Too many requests (appeals, player API calls, a staff credential's budget): try again later.",
+  },
   SANCTION_CANCELLED: { status: 409, description: "A sanction:before listener vetoed the sanction." },
   STORE_UNAVAILABLE: { status: 503, description: "The store (Redis) did not answer in time or refused the command." },
   STORE_SCRIPT: { status: 500, description: "A store script answered with an unexpected result." },

@@ -4,6 +4,7 @@ import { Cluster, Redis } from "ioredis";
 import { AuditLog, auditKeysFrom } from "./admin/audit.js";
 import { FeedHub } from "./admin/feed.js";
 import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
+import { StaffService } from "./admin/staff.js";
 import { AdminService } from "./admin/service.js";
 import { TypedEmitter, type WardenEvents } from "./events.js";
 import { WardenError, toError } from "./errors.js";
@@ -84,6 +85,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
   /** @internal Background writer of offense events. */
   readonly recorder: Recorder;
   private readonly feed: FeedHub;
+  /** Personal staff credentials (their keys stay in this process). */
+  private readonly staff: StaffService;
   /** The keyed audit log (its keys stay in this process). */
   private readonly audit: AuditLog;
   private readonly reports: ReportService;
@@ -184,6 +187,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       // The automatic mute is lifted by the admin service's decision (audited), not here.
       dismissed: () => {},
     });
+    this.staff = new StaffService(this.store, this.options.secret, (m) => logger.warn(m));
     // The audit keys live in this process only: derived here, never handed to the store.
     this.audit = new AuditLog(
       this.store,
@@ -204,6 +208,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       this.due,
       undefined,
       this.evasion.enabled ? this.evasion : undefined,
+      this.staff,
     );
 
     const chat = this.options.guard.chat;
@@ -302,23 +307,31 @@ export class Warden extends TypedEmitter<WardenEvents> {
 
   /**
    * The admin HTTP API as an express router: `app.use("/warden/api", warden.adminRoutes())`.
-   * Tokens default to `WARDEN_ADMIN_TOKEN` (moderator) and `WARDEN_VIEWER_TOKEN` (viewer);
-   * with none configured the router is empty (the API is not there) and a line says so.
+   * Configured tokens default to `WARDEN_ADMIN_TOKEN` (admin), `WARDEN_MODERATOR_TOKEN`
+   * (moderator) and `WARDEN_VIEWER_TOKEN` (viewer); personal tokens are issued by an admin
+   * (`POST /staff`). With no configured token the router is empty (the API is not there)
+   * and a line says so.
    */
   adminRoutes(options: AdminApiOptions = {}): Router {
-    const moderatorTokens =
-      options.moderatorTokens ?? (process.env.WARDEN_ADMIN_TOKEN ? [process.env.WARDEN_ADMIN_TOKEN] : []);
-    const viewerTokens =
-      options.viewerTokens ?? (process.env.WARDEN_VIEWER_TOKEN ? [process.env.WARDEN_VIEWER_TOKEN] : []);
-    const router = createAdminRouter(this.admin, this.feed, { moderatorTokens, viewerTokens }, (m) =>
-      this.options.logger.error(m),
+    const env = (name: string) => (process.env[name] ? [process.env[name] as string] : []);
+    const tokens = {
+      adminTokens: options.adminTokens ?? env("WARDEN_ADMIN_TOKEN"),
+      moderatorTokens: options.moderatorTokens ?? env("WARDEN_MODERATOR_TOKEN"),
+      viewerTokens: options.viewerTokens ?? env("WARDEN_VIEWER_TOKEN"),
+    };
+    const router = createAdminRouter(
+      this.admin,
+      this.feed,
+      { ...options, ...tokens },
+      (m) => this.options.logger.error(m),
+      this.staff,
     );
     if (router === null) {
       this.options.logger.info("admin API disabled: no WARDEN_ADMIN_TOKEN or WARDEN_VIEWER_TOKEN configured");
       return express.Router();
     }
     this.options.logger.info(
-      `admin API enabled (${moderatorTokens.length} moderator, ${viewerTokens.length} viewer token(s))`,
+      `admin API enabled (${tokens.adminTokens.length} admin, ${tokens.moderatorTokens.length} moderator, ${tokens.viewerTokens.length} viewer token(s) configured; personal staff tokens issued by an admin)`,
     );
     return router;
   }

@@ -485,6 +485,9 @@ describe("a store that is down", () => {
 // The admin HTTP API under load: the tester's scenario.
 // ---------------------------------------------------------------------------------------
 
+/** A viewer's own token. */
+const personal = (name: string) => `viewer-token-of-${name}-0123456789`;
+
 describe("admin API under load (real server, real Redis)", () => {
   let world: World;
   let base: string;
@@ -500,7 +503,15 @@ describe("admin API under load (real server, real Redis)", () => {
         prefix: worldPrefix,
         logger: { info() {}, warn() {}, error() {} },
       },
-      admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
+      // One named token per person: the actor comes from the credential (the header is ignored).
+      admin: {
+        moderatorTokens: [{ name: "mod-in-the-middle", token: MODERATOR }],
+        viewerTokens: [
+          { name: "checker", token: VIEWER },
+          ...Array.from({ length: 300 }, (_, i) => ({ name: `v${i}`, token: personal(`v${i}`) })),
+          ...Array.from({ length: 200 }, (_, i) => ({ name: `s${i}`, token: personal(`s${i}`) })),
+        ],
+      },
     });
     await world.warden.ready();
     base = `http://127.0.0.1:${world.port}/warden/api`;
@@ -519,7 +530,11 @@ describe("admin API under load (real server, real Redis)", () => {
     const target = world.warden.digitalId(sub);
     await waitFor(async () => (await world.warden.sessions(target)).length === 1, "the player's binding");
 
-    const auth = (token: string, actor: string) => ({ authorization: `Bearer ${token}`, "x-warden-actor": actor });
+    const auth = (token: string, actor: string) => ({
+      authorization: `Bearer ${actor === "mod-in-the-middle" || actor === "checker" ? token : personal(actor)}`,
+      // Ignored: a header naming someone else changes no entry.
+      "x-warden-actor": "someone-else",
+    });
     const lookup = async (i: number) => {
       const res = await fetch(`${base}/identities?q=${target}`, { headers: auth(VIEWER, `v${i}`) });
       const body = (await res.json()) as { identities?: { did: string }[] };

@@ -12,9 +12,8 @@
  * snapshots carry the room's last chat lines and lose a forgotten participant's. The
  * transparency report counts all of it and names nobody.
  *
- * Moderators: every staff request uses the same moderator token and names the person in the
- * `X-Warden-Actor` header ("ann", "bob"…): two moderators are one token with two header
- * names. Personal staff identities (one credential per person) are issue 11.
+ * Moderators: each person ("ann", "bob"…) has a named token of their own, so the actor comes
+ * from the credential (`api:moderator:<name>`); the X-Warden-Actor header is ignored.
  */
 import type { Room } from "@colyseus/sdk";
 import { Redis } from "ioredis";
@@ -98,7 +97,11 @@ beforeAll(async () => {
       reports: { threshold: 3, newIdMs: NEW_ID_MS, windowMs: 60_000, maxPerWindow: 5 },
       dueProcess: { evidence: { enabled: true, lines: 5 } },
     },
-    admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] },
+    admin: {
+      moderatorTokens: [MODERATOR, ...Object.entries(NAMED).map(([name, token]) => ({ name, token }))],
+      viewerTokens: [VIEWER],
+      rateLimit: { perMinute: 100_000, expensivePerMinute: 100_000 },
+    },
   });
   world.warden.on("case:queued", (record) => {
     queuedCases.push(structuredClone(record));
@@ -183,15 +186,17 @@ async function http(
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
-/** The admin API with the moderator token, as the staff member `actor` (the X-Warden-Actor header). */
+/** Each moderator's own named token. */
+const NAMED: Record<string, string> = Object.fromEntries(
+  // "ANN" and " ann " are named tokens of their own: the same person whatever the case or spaces.
+  ["ann", "bob", "carol", "dora", "ANN", " ann "].map((name, i) => [name, `named-moderator-${i}-0123456789`]),
+);
+
+/** The admin API as the staff member `actor` (their own named token), else with the shared moderator token. */
 function api(method: string, path: string, options: { actor?: string; body?: unknown; bearer?: string } = {}) {
-  return http(
-    `${base}/warden/api${path}`,
-    method,
-    options.bearer ?? MODERATOR,
-    options.body,
-    options.actor === undefined ? {} : { "x-warden-actor": options.actor },
-  );
+  const bearer = options.bearer ?? (options.actor === undefined ? MODERATOR : NAMED[options.actor]);
+  if (bearer === undefined) throw new Error(`no token for ${options.actor}`);
+  return http(`${base}/warden/api${path}`, method, bearer, options.body, {});
 }
 
 /** The player API with the account's own demo JWT (or with the given bearer, or none). */

@@ -841,6 +841,27 @@ for (const [name, make] of Object.entries(harnesses)) {
       await unsubscribe();
     });
 
+    it("keeps staff records by id: saved, read back as written, overwritten, listed", async () => {
+      const record = (id: string, name: string, revokedAt: number | null = null) => ({
+        id,
+        name,
+        role: "moderator" as const,
+        createdAt: 1_700_000_000_000,
+        createdBy: "api:admin:root",
+        revokedAt,
+        revokedBy: revokedAt === null ? null : "api:admin:root",
+        tokenHash: "ab".repeat(32),
+        mac: "cd".repeat(32),
+      });
+      expect(await h.store.staffById("aaaaaaaaaaaaaaaa")).toBeNull();
+      await h.store.saveStaff(record("aaaaaaaaaaaaaaaa", "ann"));
+      await h.store.saveStaff(record("bbbbbbbbbbbbbbbb", "bob"));
+      expect(await h.store.staffById("aaaaaaaaaaaaaaaa")).toEqual(record("aaaaaaaaaaaaaaaa", "ann"));
+      await h.store.saveStaff(record("aaaaaaaaaaaaaaaa", "ann", 1_700_000_001_000));
+      expect((await h.store.staffById("aaaaaaaaaaaaaaaa"))?.revokedAt).toBe(1_700_000_001_000);
+      expect((await h.store.listStaff()).map((r) => r.name).sort()).toEqual(["ann", "bob"]);
+    });
+
     it("appends audit entries only on the expected head (compare-and-set), in order", async () => {
       const head = await h.store.auditHead();
       const entry = auditEntry;

@@ -13,14 +13,15 @@ import { boundText } from "../util/text.js";
 import { isInstant } from "../util/time.js";
 import { reportToCsv } from "../reviews/transparency.js";
 import type { Actor, AdminService } from "./service.js";
+import { STAFF_ROLES, isStaffToken, roleAtLeast, type StaffRole, type StaffService } from "./staff.js";
 import type { FeedHub, FeedItem } from "./feed.js";
 
-/** Roles of the admin API: a viewer reads; a moderator also sanctions, revokes, exports and forgets. */
-export type AdminRole = "viewer" | "moderator";
+/** Roles of the admin API: a viewer reads; a moderator also sanctions, revokes, exports and forgets; an admin also manages staff. */
+export type AdminRole = StaffRole;
 
 /**
- * A token that names its holder: the actor in the audit log, in `by` and in the four-eyes
- * check is then `api:<role>:<name>`, whatever the request's `X-Warden-Actor` says.
+ * A configured token that names its holder: the actor in the audit log, in `by` and in the
+ * four-eyes checks is then `api:<role>:<name>`.
  */
 export interface NamedToken {
   /** The person: 1-64 of `A-Z a-z 0-9 _ . @ -` and spaces. */
@@ -32,18 +33,34 @@ export interface NamedToken {
 /** Options of `warden.adminRoutes()`. */
 export interface AdminApiOptions {
   /**
-   * Bearer tokens of moderators (at least 16 characters each). A plain string is a shared
-   * token: the holder names themselves with `X-Warden-Actor`, which nothing verifies (so
-   * four-eyes on appeals is only as strong as that header); a {@link NamedToken} names its
-   * holder and the header is ignored.
+   * Configured tokens of admins (bootstrap: an admin issues everyone's personal token with
+   * `POST /staff`). A plain string's actor is `api:admin`; a {@link NamedToken} names its holder.
    * @defaultValue `[process.env.WARDEN_ADMIN_TOKEN]` when set
+   */
+  adminTokens?: readonly (string | NamedToken)[];
+  /**
+   * Configured tokens of moderators (at least 16 characters each), plain or named.
+   * @defaultValue `[process.env.WARDEN_MODERATOR_TOKEN]` when set
    */
   moderatorTokens?: readonly (string | NamedToken)[];
   /**
-   * Bearer tokens of read-only viewers (plain or named, as above).
+   * Configured tokens of read-only viewers (plain or named, as above).
    * @defaultValue `[process.env.WARDEN_VIEWER_TOKEN]` when set
    */
   viewerTokens?: readonly (string | NamedToken)[];
+  /**
+   * Origins (scheme://host[:port]) whose pages may call the API besides its own. Every other
+   * cross-origin request is refused (403) and no answer carries `Access-Control-Allow-Origin`.
+   * @defaultValue `[]` (same origin only)
+   */
+  corsOrigins?: readonly string[];
+  /**
+   * Requests one credential may make per minute, in this process (token bucket); the
+   * expensive ones (export, the audit log and its verification, transparency, the live feed)
+   * have their own, smaller budget. Over it: 429 RATE_LIMITED with Retry-After.
+   * @defaultValue `{ perMinute: 300, expensivePerMinute: 10 }`
+   */
+  rateLimit?: { perMinute?: number; expensivePerMinute?: number };
 }
 
 interface KnownToken {
@@ -71,6 +88,70 @@ function tokenEntry(value: unknown, role: AdminRole): KnownToken {
 interface Authenticated {
   role: AdminRole;
   actor: Actor;
+  /** Whose budget the request spends: the person, or the configured token's digest. */
+  credential: string;
+}
+
+/** Token buckets per credential and per budget, bounded: the oldest credential is dropped past `MAX_BUCKETS`. */
+const MAX_BUCKETS = 10_000;
+class Budgets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Whether `key` may spend one more of `perMinute`; else how many ms until it may. */
+  take(key: string, perMinute: number, now: number): number {
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      if (this.buckets.size >= MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value as string);
+      bucket = { tokens: perMinute, at: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(perMinute, bucket.tokens + ((now - bucket.at) * perMinute) / 60_000);
+    bucket.at = now;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - bucket.tokens) * 60_000) / perMinute);
+  }
+}
+
+/** The expensive reads: each reads a whole log or a whole ID, or holds a connection. */
+function isExpensive(req: Request): boolean {
+  const path = req.path;
+  return (
+    path === "/audit" ||
+    path === "/audit/verify" ||
+    path === "/transparency" ||
+    path === "/feed" ||
+    /^\/identities\/[^/]+\/export$/.test(path)
+  );
+}
+
+const CORS_HEADERS = [
+  "Access-Control-Allow-Origin",
+  "Access-Control-Allow-Credentials",
+  "Access-Control-Allow-Headers",
+  "Access-Control-Allow-Methods",
+  "Access-Control-Max-Age",
+];
+
+function checkOrigins(origins: readonly string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const origin of origins ?? []) {
+    if (typeof origin !== "string" || !/^https?:\/\/[^/\s]{1,253}$/.test(origin))
+      throw new WardenError(
+        "INVALID_OPTION",
+        `adminRoutes: corsOrigins must be origins like "https://mod.example.com" (scheme://host[:port], no path), got ${JSON.stringify(origin)}`,
+      );
+    out.add(origin);
+  }
+  return out;
+}
+
+function perMinute(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > 1_000_000)
+    throw new WardenError("INVALID_OPTION", `adminRoutes: rateLimit.${name} must be a whole number from 1 to 1000000`);
+  return value;
 }
 
 const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
@@ -207,49 +288,107 @@ export function createAdminRouter(
   feed: FeedHub,
   options: AdminApiOptions,
   logError: (message: string) => void,
+  staff?: StaffService,
 ): Router | null {
   const known = [
+    ...(options.adminTokens ?? []).map((t) => tokenEntry(t, "admin")),
     ...(options.moderatorTokens ?? []).map((t) => tokenEntry(t, "moderator")),
     ...(options.viewerTokens ?? []).map((t) => tokenEntry(t, "viewer")),
   ];
   if (known.length === 0) return null;
+  const allowedOrigins = checkOrigins(options.corsOrigins);
+  const limits = {
+    general: perMinute(options.rateLimit?.perMinute, 300, "perMinute"),
+    expensive: perMinute(options.rateLimit?.expensivePerMinute, 10, "expensivePerMinute"),
+  };
+  const budgets = new Budgets();
 
   const router = express.Router();
 
+  // Its own CORS policy, not Colyseus's global one (any origin, with credentials): same
+  // origin, or an origin on the allow-list. Colyseus answers preflights itself before any
+  // route runs; the real request is refused here, so a page elsewhere can neither act nor read.
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    for (const header of CORS_HEADERS) res.removeHeader(header);
+    const origin = req.get("origin");
+    if (origin === undefined || origin === `${req.protocol}://${req.get("host") ?? ""}`) return next();
+    if (allowedOrigins.has(origin)) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+      return next();
+    }
+    return fail(res, "FORBIDDEN", "cross-origin request refused: add the origin to adminRoutes({ corsOrigins })");
+  });
+
   // Authentication first: nothing — not a 404, not a body-parsing error, not a log line — is
-  // produced for a request without a valid token. The body is read only after it.
+  // produced for a request without a valid token. The body is read only after it. The actor
+  // comes from the credential alone: a personal token names its person, a configured one its
+  // name (or only its role); no header can say otherwise.
   router.use((req: Request, res: Response, next: NextFunction) => {
     const header = req.get("authorization") ?? "";
     const match = /^Bearer (\S+)$/.exec(header);
     if (!match) return fail(res, "UNAUTHORIZED", "missing bearer token");
-    const entry = roleOf(match[1]!, known);
-    if (entry === null) return fail(res, "UNAUTHORIZED", "unknown token");
-    const role = entry.role;
-    // A named token names its holder; only a shared token takes the (unverified) header.
-    const name = entry.name ?? boundText(req.get("x-warden-actor") ?? "", 64).replace(/[^\w .@-]/g, "");
-    const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
-    const auth: Authenticated = {
-      role,
-      actor: {
-        face: "api",
-        who: name ? `api:${role}:${name}` : `api:${role}`,
-        why: why ? boundText(why, 500) : null,
-        role,
-      },
+    const presented = match[1]!;
+    const resolve = async (): Promise<Authenticated | null> => {
+      if (staff !== undefined && isStaffToken(presented)) {
+        const person = await staff.authenticate(presented);
+        return person === null
+          ? null
+          : {
+              role: person.role,
+              actor: { face: "api", who: `staff:${person.name}`, role: person.role },
+              credential: `staff:${person.name}`,
+            };
+      }
+      const entry = roleOf(presented, known);
+      if (entry === null) return null;
+      return {
+        role: entry.role,
+        actor: {
+          face: "api",
+          who: entry.name ? `api:${entry.role}:${entry.name}` : `api:${entry.role}`,
+          role: entry.role,
+        },
+        credential: entry.digest.toString("hex"),
+      };
     };
-    res.locals.auth = auth;
-    // A ban's `related` names another ID (the original of an evader): the links behind it are
-    // for moderators (`/alts` is theirs), so a viewer's answers leave it out, wherever it is.
-    if (role === "viewer") {
-      const json = res.json.bind(res);
-      res.json = (body?: unknown) => json(withoutRelated(body));
-    }
-    next();
+    resolve().then((auth) => {
+      if (auth === null) return fail(res, "UNAUTHORIZED", "unknown token");
+      const wait = budgets.take(
+        `${auth.credential}|${isExpensive(req) ? "x" : "g"}`,
+        isExpensive(req) ? limits.expensive : limits.general,
+        Date.now(),
+      );
+      if (wait > 0) {
+        res.setHeader("Retry-After", String(Math.ceil(wait / 1000)));
+        return fail(
+          res,
+          "RATE_LIMITED",
+          `this credential's request budget is spent: retry in ${Math.ceil(wait / 1000)} s`,
+        );
+      }
+      const why = req.get("x-warden-why") ?? (typeof req.query.why === "string" ? req.query.why : undefined);
+      auth.actor.why = why ? boundText(why, 500) : null;
+      res.locals.auth = auth;
+      // A ban's `related` names another ID (the original of an evader): the links behind it are
+      // for moderators (`/alts` is theirs), so a viewer's answers leave it out, wherever it is.
+      if (auth.role === "viewer") {
+        const json = res.json.bind(res);
+        res.json = (body?: unknown) => json(withoutRelated(body));
+      }
+      next();
+    }, next);
   });
   router.use(express.json({ limit: "16kb" }));
 
+  const adminOnly = (_req: Request, res: Response, next: NextFunction) => {
+    if ((res.locals.auth as Authenticated).role !== "admin")
+      return fail(res, "FORBIDDEN", "only an admin manages staff");
+    next();
+  };
+
   const moderatorOnly = (req: Request, res: Response, next: NextFunction) => {
-    if ((res.locals.auth as Authenticated).role !== "moderator")
+    if (!roleAtLeast((res.locals.auth as Authenticated).role, "moderator"))
       return fail(
         res,
         "FORBIDDEN",
@@ -273,6 +412,34 @@ export function createAdminRouter(
     "/whoami",
     handle(async (_req, res, auth) => {
       res.json({ role: auth.role, actor: auth.actor.who });
+    }),
+  );
+
+  // Staff: personal tokens, issued (shown once) and revoked by an admin, audited.
+  router.get(
+    "/staff",
+    adminOnly,
+    handle(async (_req, res) => {
+      res.json({ staff: await admin.listStaff() });
+    }),
+  );
+  router.post(
+    "/staff",
+    adminOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(
+        z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/), role: z.enum(STAFF_ROLES) }).strict(),
+        req.body,
+      );
+      res.status(201).json(await admin.addStaff(body.name, body.role, auth.actor));
+    }),
+  );
+  router.delete(
+    "/staff/:name",
+    adminOnly,
+    handle(async (req, res, auth) => {
+      const name = parse(z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/), req.params.name);
+      res.json({ staff: await admin.revokeStaff(name, auth.actor) });
     }),
   );
 

@@ -35,6 +35,7 @@ import type {
   StoreRetention,
 } from "../stores/store.js";
 import { boundText } from "../util/text.js";
+import type { StaffRole, StaffService, StaffView } from "./staff.js";
 import type { AuditCheckpoint, AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
 
 /** Who is acting, from which face, and (for lookups) why. */
@@ -282,6 +283,8 @@ export class AdminService {
     readonly due: DueProcessServices,
     private readonly now: () => number = Date.now,
     private readonly evasion?: EvasionApi,
+    /** Personal staff credentials (the admin API's); absent where none are managed (the CLI's direct mode). */
+    private readonly staff?: StaffService,
   ) {}
 
   /** Finds identities by digital ID or by last-seen display name (audited, one entry per identity shown). */
@@ -967,6 +970,33 @@ export class AdminService {
   /** Checks the audit log's hash chain. */
   verifyAudit(options: { checkpoints?: readonly AuditCheckpoint[] } = {}): Promise<AuditVerification> {
     return this.audit.verify(options);
+  }
+
+  private staffService(): StaffService {
+    if (this.staff === undefined)
+      throw new WardenError("NOT_FOUND", "staff credentials are managed by the servers' admin API");
+    return this.staff;
+  }
+
+  /** Issues a personal token (audited before it is issued); the token is in the answer only. */
+  async addStaff(name: string, role: StaffRole, actor: Actor): Promise<{ staff: StaffView; token: string }> {
+    const staff = this.staffService();
+    const detail = { op: "add", role };
+    const entry = await this.record(actor, "staff", `staff:${name}`, detail);
+    return this.thenAct(entry, actor, detail, () => staff.add(name, role, actor.who));
+  }
+
+  /** Every staff member (no tokens, no hashes). */
+  listStaff(): Promise<StaffView[]> {
+    return this.staffService().list();
+  }
+
+  /** Revokes a person's credential (audited before it is revoked). */
+  async revokeStaff(name: string, actor: Actor): Promise<StaffView> {
+    const staff = this.staffService();
+    const detail = { op: "revoke" };
+    const entry = await this.record(actor, "staff", `staff:${name}`, detail);
+    return this.thenAct(entry, actor, detail, () => staff.revoke(name, actor.who));
   }
 
   /** Records that `actor` watches the live feed (before the first event reaches them). */

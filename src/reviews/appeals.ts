@@ -49,15 +49,15 @@ const MAX_REASON = 500;
 const HOUR = 3_600_000;
 
 /**
- * The person an actor string names: `api:<role>:<name>` and `cli:<user>` name `<name>` /
- * `<user>` (so that the same person on the API and on the CLI is one), lower-cased; a
+ * The person an actor string names: `staff:<name>`, `api:<role>:<name>` and `cli:<user>` name
+ * `<name>` / `<user>` (so that the same person on the API and on the CLI is one), lower-cased; a
  * shared token without a name (`api:moderator`), `policy` or anything else names itself.
  */
 export function personOf(actor: string): string {
   const a = actor.trim().toLowerCase();
   const parts = a.split(":");
   if (parts[0] === "api" && parts.length >= 3) return parts.slice(2).join(":").trim();
-  if (parts[0] === "cli" && parts.length >= 2) return parts.slice(1).join(":").trim();
+  if ((parts[0] === "cli" || parts[0] === "staff") && parts.length >= 2) return parts.slice(1).join(":").trim();
   return a;
 }
 

@@ -8,7 +8,17 @@
 export type AuditFace = "cli" | "api" | "code" | "player";
 
 /** What was done. Lookups of an identity's data are audited like sanctions. */
-export type AuditAction = "lookup" | "view" | "issue" | "revoke" | "export" | "forget" | "appeal" | "case";
+export type AuditAction =
+  | "lookup"
+  | "view"
+  | "issue"
+  | "revoke"
+  | "export"
+  | "forget"
+  | "appeal"
+  | "case"
+  /** A staff credential issued or revoked. */
+  | "staff";
 
 /** One entry of the hash-chained audit log. */
 export interface AuditEntry {

@@ -311,6 +311,36 @@ export interface AuditStore {
   auditRange(after: string, count: number): Promise<AuditEntry[]>;
 }
 
+/**
+ * A staff member's credential as stored: the token only as a keyed hash, the record sealed
+ * by a MAC under a key the servers hold (src/admin/staff.ts), so that what an insider writes
+ * here is refused.
+ */
+export interface StaffRecord {
+  /** The public part of the token (`wst_<id>_…`): how a token finds its record. */
+  id: string;
+  name: string;
+  role: "viewer" | "moderator" | "admin";
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  /** HMAC of the whole token under the staff token key (hex). */
+  tokenHash: string;
+  /** HMAC of every field above under the staff record key (hex). */
+  mac: string;
+}
+
+/** Staff credentials (personal tokens issued by an admin). */
+export interface StaffStore {
+  /** Writes (or overwrites) a staff record by its id. */
+  saveStaff(record: StaffRecord): Promise<void>;
+  /** One record by its id; null if none. */
+  staffById(id: string): Promise<StaffRecord | null>;
+  /** Every record, revoked ones too (at most a few thousand: staff, not players). */
+  listStaff(): Promise<StaffRecord[]>;
+}
+
 /** Erasure of an ID across every role (the right to be forgotten). */
 export interface ErasureStore {
   /**
@@ -343,6 +373,7 @@ export interface WardenStore
     SignalStore,
     ProfileStore,
     AuditStore,
+    StaffStore,
     ErasureStore {}
 
 /** Newest time a did's sanction record must be kept until; `null` = as long as a permanent sanction is active. */

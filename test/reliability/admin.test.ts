@@ -73,7 +73,14 @@ beforeAll(async () => {
   world = await worldOver(
     redis,
     { prefix, logger, heartbeatMs: 500 },
-    { admin: { moderatorTokens: [MODERATOR], viewerTokens: [VIEWER] } },
+    {
+      admin: {
+        moderatorTokens: [MODERATOR],
+        viewerTokens: [VIEWER],
+        // Budgets are tested in test/staff.test.ts; here they would only cut the run short.
+        rateLimit: { perMinute: 100_000, expensivePerMinute: 100_000 },
+      },
+    },
   );
 }, 60_000);
 

@@ -43,6 +43,7 @@ import type {
   StoreRevokeResult,
   TrackPoints,
   WardenStore,
+  StaffRecord,
 } from "../store.js";
 import { sanctionsKeepUntil } from "../store.js";
 
@@ -95,6 +96,7 @@ export class MemoryStore implements WardenStore {
   private readonly profiles = new Map<DigitalId, Expiring<Profile>>();
   private readonly names = new Map<string, Map<DigitalId, number>>();
   private audit: AuditEntry[] = [];
+  private readonly staffRecords = new Map<string, StaffRecord>();
   private head: AuditHead = { seq: 0, hash: "", trimmed: 0 };
   private readonly reports = new Map<DigitalId, Expiring<Map<DigitalId, { at: number; weight: number }>>>();
   /** Review records by subject, then by id, each with its own retention and the other IDs involved. */
@@ -653,6 +655,19 @@ export class MemoryStore implements WardenStore {
         expiresAt: sanctionsKeepUntil(keep, retention.sanctionsMs) ?? Infinity,
       });
     }
+  }
+
+  async saveStaff(record: StaffRecord): Promise<void> {
+    this.staffRecords.set(record.id, structuredClone(record));
+  }
+
+  async staffById(id: string): Promise<StaffRecord | null> {
+    const record = this.staffRecords.get(id);
+    return record === undefined ? null : structuredClone(record);
+  }
+
+  async listStaff(): Promise<StaffRecord[]> {
+    return [...this.staffRecords.values()].map((r) => structuredClone(r));
   }
 
   async auditHead(): Promise<AuditHead> {

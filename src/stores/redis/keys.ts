@@ -177,6 +177,11 @@ export class RedisKeys {
     return `${this.prefix}:{audit}:head`;
   }
 
+  /** Hash of staff records: id → sealed JSON (src/admin/staff.ts). */
+  staff(): string {
+    return `${this.prefix}:{staff}:records`;
+  }
+
   /** Stream of every offense event: the live feed (`warden tail`). */
   feed(): string {
     return `${this.prefix}:feed`;

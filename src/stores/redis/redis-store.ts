@@ -35,6 +35,7 @@ import type {
   StoreRevokeResult,
   TrackPoints,
   WardenStore,
+  StaffRecord,
 } from "../store.js";
 import { normalizeName, nameKey } from "../names.js";
 import { sanctionsKeepUntil } from "../store.js";
@@ -922,6 +923,20 @@ export class RedisStore implements WardenStore {
     });
   }
 
+  async saveStaff(record: StaffRecord): Promise<void> {
+    await this.run("saveStaff", () => this.redis.hset(this.keys.staff(), record.id, JSON.stringify(record)));
+  }
+
+  async staffById(id: string): Promise<StaffRecord | null> {
+    const json = await this.run("staffById", () => this.redis.hget(this.keys.staff(), id));
+    return json === null ? null : parseStaff(json);
+  }
+
+  async listStaff(): Promise<StaffRecord[]> {
+    const all = await this.run("listStaff", () => this.redis.hvals(this.keys.staff()));
+    return all.map(parseStaff).filter((r): r is StaffRecord => r !== null);
+  }
+
   async auditHead(): Promise<AuditHead> {
     const head = await this.run("auditHead", () => this.redis.hgetall(this.keys.auditHead()));
     return { seq: Number(head.seq ?? 0), hash: head.hash ?? "", trimmed: Number(head.trimmed ?? 0) };
@@ -1069,6 +1084,16 @@ export class RedisStore implements WardenStore {
 function parseEntry([id, fields]: [string, string[]]): OffenseEvent {
   const json = fields[fields.indexOf("e") + 1] ?? "{}";
   return { ...(JSON.parse(json) as OffenseEvent), id };
+}
+
+/** A staff record as stored; null for anything that does not even parse (the MAC check refuses the rest). */
+function parseStaff(json: string): StaffRecord | null {
+  try {
+    const value = JSON.parse(json) as StaffRecord;
+    return typeof value === "object" && value !== null && typeof value.id === "string" ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseAudit([id, fields]: [string, string[]]): AuditEntry {
