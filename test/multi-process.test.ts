@@ -73,6 +73,7 @@ describe("propagation across processes", () => {
     const run = await cli(["kick", issuer.digitalId(sub), "--reason", "from the cli"], {
       REDIS_URL: redisUrl(),
       WARDEN_PREFIX: prefix,
+      WARDEN_SECRET,
     });
     expect(run.code).toBe(0);
     const { code } = await seen.left;
