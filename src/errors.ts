@@ -42,7 +42,21 @@ export const ERROR_CATALOGUE = {
     status: 409,
     description: "The appeal or case changed meanwhile (another moderator acted): read it again.",
   },
-  FOUR_EYES: { status: 403, description: "A moderator may not decide the appeal of a sanction they issued." },
+  FOUR_EYES: {
+    status: 403,
+    description:
+      "A moderator may not decide the appeal of a sanction they issued, nor confirm a permanent ban they proposed.",
+  },
+  CONFIRMATION_REQUIRED: {
+    status: 409,
+    description:
+      "Four-eyes is on: a permanent ban is proposed (POST /identities/:did/sanctions) and lands when a second moderator confirms it.",
+  },
+  PENDING_BAN_NOT_FOUND: { status: 404, description: "No proposed permanent ban has this id." },
+  PENDING_BAN_CLOSED: {
+    status: 409,
+    description: "The proposed ban was already confirmed, cancelled or has expired (another moderator may have acted).",
+  },
   RATE_LIMITED: {
     status: 429,
     description: "Too many requests (appeals, player API calls, a staff credential's budget): try again later.",

@@ -104,7 +104,8 @@ class Budgets {
       bucket = { tokens: perMinute, at: now };
       this.buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(perMinute, bucket.tokens + ((now - bucket.at) * perMinute) / 60_000);
+    // A wall clock stepped back (NTP) refills nothing rather than draining the bucket.
+    bucket.tokens = Math.min(perMinute, bucket.tokens + (Math.max(0, now - bucket.at) * perMinute) / 60_000);
     bucket.at = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
@@ -184,6 +185,7 @@ const SanctionBody = z
       .optional(),
   })
   .strict();
+const WhyBody = z.object({ why: z.string().max(500).optional() }).strict();
 const RevokeBody = z
   .object({
     reason: z.string().max(500).default(""),
@@ -488,6 +490,21 @@ export function createAdminRouter(
       const body = parse(SanctionBody, req.body);
       // Refused before anything is written: 400 INVALID_DURATION past MAX_DURATION_MS, as on the CLI.
       const duration = durationOf(body.duration);
+      // Four-eyes: a permanent ban is proposed here and lands when a second person confirms it.
+      if (admin.needsConfirmation({ kind: body.kind, duration }) && (!body.withAlts || body.confirm)) {
+        if (body.withAlts && body.alts === undefined)
+          throw new WardenError("INVALID_REQUEST", "alts: confirm with the alts of the preview (its blastRadius IDs)");
+        const pending = await admin.proposeBan(
+          did,
+          {
+            reason: body.reason,
+            ...(body.rule === undefined ? {} : { rule: body.rule }),
+            ...(body.withAlts && body.alts !== undefined ? { alts: body.alts } : {}),
+          },
+          withWhy(auth, body.why),
+        );
+        return void res.status(202).json({ pending });
+      }
       if (body.withAlts) {
         if (body.kind !== "ban") throw new WardenError("INVALID_REQUEST", "withAlts: only a ban is issued with alts");
         // Acting needs the list the moderator was shown: a link made after the preview bans no one.
@@ -521,6 +538,42 @@ export function createAdminRouter(
       );
       if (result.status === "cancelled") return fail(res, "SANCTION_CANCELLED", `cancelled: ${result.reason}`);
       res.status(201).json({ sanction: result.sanction });
+    }),
+  );
+
+  // Four-eyes for permanent bans (dueProcess.fourEyesBans): proposals waiting for a second person.
+  router.get(
+    "/pending-bans",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ pending: await admin.pendingBans(auth.actor, parse(QueueQuery, req.query).limit) });
+    }),
+  );
+
+  router.get(
+    "/pending-bans/:id",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      res.json({ pending: await admin.pendingBan(String(req.params.id), auth.actor) });
+    }),
+  );
+
+  router.post(
+    "/pending-bans/:id/confirm",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(WhyBody, req.body ?? {});
+      const result = await admin.confirmBan(String(req.params.id), withWhy(auth, body.why));
+      res.status(201).json(result);
+    }),
+  );
+
+  router.post(
+    "/pending-bans/:id/cancel",
+    moderatorOnly,
+    handle(async (req, res, auth) => {
+      const body = parse(RevokeBody.pick({ reason: true, why: true }), req.body ?? {});
+      res.json({ pending: await admin.cancelBan(String(req.params.id), body.reason, withWhy(auth, body.why)) });
     }),
   );
 

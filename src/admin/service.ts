@@ -13,6 +13,7 @@ import type {
   ConductRule,
   EvasionRecord,
   EvidenceRecord,
+  PendingBan,
   ReportCase,
   ReporterStanding,
   ReviewRecord,
@@ -34,6 +35,7 @@ import type {
   StatsStore,
   StoreRetention,
 } from "../stores/store.js";
+import { randomBase32 } from "../util/base32.js";
 import { boundText } from "../util/text.js";
 import type { StaffRole, StaffService, StaffView } from "./staff.js";
 import type { AuditCheckpoint, AuditEntry, AuditFace, AuditLog, AuditVerification } from "./audit.js";
@@ -154,6 +156,8 @@ export interface IdentityExport {
   signals?: Record<SignalType, number>;
   /** Staff copy only, with signals on: the ID's links to other IDs, with their reasons. */
   alts?: AltLink[];
+  /** Permanent bans proposed against the ID under four-eyes (the subject's copy names roles, not people, and no alts). */
+  pendingBans: PendingBan[];
 }
 
 /** Options of the admin service. */
@@ -161,8 +165,9 @@ export interface AdminServiceOptions {
   policy: Policy;
   retention: StoreRetention & { namesMs: number };
   conduct: RuleBook;
-  /** Retention of cases and evidence, for records rewritten when an ID is forgotten. */
-  dueProcess: Pick<ResolvedDueProcess, "caseRetentionMs" | "evidence">;
+  /** Retention of cases and evidence, for records rewritten when an ID is forgotten; four-eyes for permanent bans. */
+  dueProcess: Pick<ResolvedDueProcess, "caseRetentionMs" | "evidence"> &
+    Partial<Pick<ResolvedDueProcess, "fourEyesBans" | "pendingBanMs">>;
   /** Called after an ID was forgotten (the warden drops its chat lines held in memory for evidence snapshots). */
   forgotten?: (did: DigitalId) => void;
 }
@@ -226,6 +231,14 @@ export function redactForSubject(full: IdentityExport): IdentityExport {
   return {
     ...rest,
     sanctions: full.sanctions.map(sanction),
+    pendingBans: full.pendingBans.map((b) => {
+      const { alts: _a, proposedBy, decidedBy, ...kept } = b;
+      return {
+        ...kept,
+        proposedBy: roleOfIssuer(proposedBy),
+        ...(decidedBy === undefined ? {} : { decidedBy: roleOfIssuer(decidedBy) }),
+      };
+    }),
     // Only the day: exact times, weights and rooms would let a player work out who reported them.
     reportsAgainst: full.reportsAgainst.map(({ at }) => ({ at: startOfDay(at) })),
     appeals: full.appeals.map((a) => {
@@ -281,7 +294,8 @@ export class AdminService {
     readonly audit: AuditLog,
     private readonly options: AdminServiceOptions,
     readonly due: DueProcessServices,
-    private readonly now: () => number = Date.now,
+    // Read at each call (not captured): a test may move the wall clock.
+    private readonly now: () => number = () => Date.now(),
     private readonly evasion?: EvasionApi,
     /** Personal staff credentials (the admin API's); absent where none are managed (the CLI's direct mode). */
     private readonly staff?: StaffService,
@@ -343,6 +357,29 @@ export class AdminService {
    * sanction is stored: no sanction without its entry. A veto is recorded too.
    */
   async issue(request: StaffSanctionRequest, actor: Actor): Promise<IssueResult> {
+    this.refuseUnconfirmed(request);
+    return this.issueChecked(request, actor);
+  }
+
+  /** Four-eyes is on and this is a permanent ban: it is proposed ({@link proposeBan}), never issued by one person. */
+  needsConfirmation(request: { kind: string; duration?: number | undefined }): boolean {
+    return this.options.dueProcess.fourEyesBans === true && request.kind === "ban" && request.duration === undefined;
+  }
+
+  private refuseUnconfirmed(request: { kind: string; duration?: number | undefined }): void {
+    if (this.needsConfirmation(request))
+      throw new WardenError(
+        "CONFIRMATION_REQUIRED",
+        "four-eyes is on: a permanent ban is proposed (POST /identities/:did/sanctions) and lands when a second moderator confirms it — or give a duration",
+      );
+  }
+
+  /** {@link issue} without the four-eyes check (a confirmed proposal, or a temporary sanction). */
+  private async issueChecked(
+    request: StaffSanctionRequest,
+    actor: Actor,
+    extra: AuditEntry["detail"] = {},
+  ): Promise<IssueResult> {
     const { rule: ruleId, grounds: given, by, ...rest } = request;
     let rule: ConductRule | null = given?.rule ?? null;
     if (ruleId !== undefined) {
@@ -367,8 +404,191 @@ export class AdminService {
       end: sanction.end,
       ...(rule === null ? {} : { rule: rule.id }),
       ...(grounds.related === undefined ? {} : { related: grounds.related }),
+      ...extra,
     });
     return this.thenAct(entry, actor, { sanctionId: sanction.id }, () => this.sanctions.commit(sanction));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Four-eyes for permanent bans: proposed by one person, confirmed by another.
+  // ---------------------------------------------------------------------------------------
+
+  /**
+   * Proposes a permanent ban (audited): nothing restricts the player until a second person
+   * confirms it within `dueProcess.pendingBanMs`. With `alts`, confirming bans those alts
+   * too (the ones the proposer was shown, still linked then).
+   */
+  async proposeBan(
+    did: DigitalId,
+    request: { reason: string; rule?: string; alts?: readonly string[] },
+    actor: Actor,
+  ): Promise<PendingBan> {
+    assertDigitalId(did);
+    if (typeof request.reason !== "string" || request.reason.trim().length === 0)
+      throw new WardenError("INVALID_SANCTION", "a ban needs a reason");
+    if (request.rule !== undefined && this.options.conduct.rule(request.rule) === undefined)
+      throw new WardenError(
+        "INVALID_REQUEST",
+        `no rule ${JSON.stringify(String(request.rule).slice(0, 40))} in the code of conduct`,
+      );
+    const alts = request.alts === undefined ? undefined : [...new Set(request.alts)];
+    if (alts !== undefined && (alts.length > 1000 || !alts.every((a) => isDigitalId(a))))
+      throw new WardenError("INVALID_REQUEST", "alts: at most 1000 digital IDs");
+    if (alts !== undefined) this.evasionOn();
+    const now = this.now();
+    const waitMs = this.options.dueProcess.pendingBanMs ?? 86_400_000;
+    const record: PendingBan = {
+      id: `${did}.${randomBase32(8)}.b`,
+      did,
+      type: "ban",
+      state: "pending",
+      rev: 1,
+      openedAt: now,
+      proposedBy: actor.who,
+      reason: boundText(request.reason, MAX_REASON_LENGTH),
+      ...(request.rule === undefined ? {} : { rule: request.rule }),
+      ...(alts === undefined ? {} : { alts }),
+      expiresAt: now + waitMs,
+    };
+    const entry = await this.record(actor, "issue", did, {
+      pendingBan: record.id,
+      kind: "ban",
+      step: "proposed",
+      ...(alts === undefined ? {} : { alts: alts.length }),
+    });
+    await this.thenAct(entry, actor, { pendingBan: record.id }, async () => {
+      if ((await this.store.saveReview(record, null, this.pendingKeepMs(), [])) !== "saved")
+        throw new WardenError("REVIEW_CONFLICT", "a proposed ban with this id exists: try again");
+    });
+    return record;
+  }
+
+  /** Proposed permanent bans waiting for a second person, oldest first (audited); ones past their time are closed as expired. */
+  async pendingBans(actor: Actor, limit = 50): Promise<PendingBan[]> {
+    await this.record(actor, "view", null, { what: "pending bans" });
+    const now = this.now();
+    const out: PendingBan[] = [];
+    for (const r of await this.store.reviewQueue("ban", limit)) {
+      if (r.type !== "ban") continue;
+      if (r.expiresAt <= now) await this.closePending(r, "expired", null, "not confirmed in time").catch(() => null);
+      else out.push(r);
+    }
+    return out;
+  }
+
+  /** One proposed ban (audited). */
+  async pendingBan(id: string, actor: Actor): Promise<PendingBan> {
+    const record = await this.findPending(id);
+    await this.record(actor, "view", record.did, { what: "pending ban", pendingBan: record.id });
+    return record;
+  }
+
+  /**
+   * Confirms a proposed ban as a second person (FOUR_EYES for the proposer): the record is
+   * claimed by compare-and-set first — of two moderators confirming at once, one issues the
+   * ban and the other gets PENDING_BAN_CLOSED — then the ban is issued with the confirming
+   * person as its issuer and the proposer in its audit entry (so neither decides its appeal).
+   */
+  async confirmBan(id: string, actor: Actor): Promise<{ pending: PendingBan; sanction: Sanction; alts: Sanction[] }> {
+    const record = await this.findPending(id);
+    if (sameActor(record.proposedBy, actor.who))
+      throw new WardenError("FOUR_EYES", "the moderator who proposed a permanent ban may not confirm it");
+    this.assertOpen(record);
+    const entry = await this.record(actor, "issue", record.did, { pendingBan: record.id, step: "confirm" });
+    const claimed = await this.thenAct(entry, actor, {}, () => this.closePending(record, "confirmed", actor));
+    const request = { did: record.did, kind: "ban" as const, reason: record.reason };
+    const rule = record.rule === undefined ? {} : { rule: record.rule };
+    const extra = { pendingBan: record.id, proposedBy: record.proposedBy };
+    let first: IssueResult;
+    try {
+      first = await this.issueChecked({ ...request, ...rule }, actor, extra);
+    } catch (e) {
+      // Not issued (the store failed): the proposal waits again, for a retry (best effort).
+      await this.store
+        .saveReview({ ...record, rev: claimed.rev + 1 }, claimed.rev, this.pendingKeepMs(), [])
+        .catch(() => null);
+      throw e;
+    }
+    if (first.status !== "issued") throw new WardenError("SANCTION_CANCELLED", `cancelled: ${first.reason}`);
+    const alts: Sanction[] = [];
+    if (record.alts !== undefined && this.evasion !== undefined) {
+      const seen = new Set(record.alts);
+      for (const link of await this.evasion.blastRadius(record.did)) {
+        if (link.did === record.did || !seen.has(link.did)) continue;
+        const alt = await this.issueChecked(
+          { ...request, did: link.did, grounds: this.evasionGrounds(first.sanction.id, actor) },
+          actor,
+          extra,
+        );
+        if (alt.status === "issued") alts.push(alt.sanction);
+      }
+    }
+    // Best effort: the record names the ban it became (the audit log has it in any case).
+    const done: PendingBan = {
+      ...claimed,
+      rev: claimed.rev + 1,
+      outcome: { action: "confirmed", sanctionId: first.sanction.id },
+    };
+    const kept = await this.store
+      .saveReview(done, claimed.rev, this.pendingKeepMs(), [])
+      .catch(() => "conflict" as const);
+    return { pending: kept === "saved" ? done : claimed, sanction: first.sanction, alts };
+  }
+
+  /** Cancels a proposed ban (audited): the proposer or any other moderator may. */
+  async cancelBan(id: string, reason: string, actor: Actor): Promise<PendingBan> {
+    const record = await this.findPending(id);
+    this.assertOpen(record);
+    const entry = await this.record(actor, "issue", record.did, { pendingBan: record.id, step: "cancel" });
+    return this.thenAct(entry, actor, {}, () =>
+      this.closePending(record, "cancelled", actor, boundText(reason, MAX_REASON_LENGTH)),
+    );
+  }
+
+  /** A proposal is kept a day past the longest it can wait, so whoever looks then reads what became of it. */
+  private pendingKeepMs(): number {
+    return (this.options.dueProcess.pendingBanMs ?? 86_400_000) + 86_400_000;
+  }
+
+  private async findPending(id: string): Promise<PendingBan> {
+    const record =
+      typeof id === "string" && id.length <= 64 && /^[a-z2-7]{26}\.[a-z2-7]{8}\.b$/.test(id)
+        ? await this.store.review(id)
+        : null;
+    if (record === null || record.type !== "ban")
+      throw new WardenError(
+        "PENDING_BAN_NOT_FOUND",
+        `no proposed ban with id ${JSON.stringify(String(id).slice(0, 80))}`,
+      );
+    return record;
+  }
+
+  private assertOpen(record: PendingBan): void {
+    if (record.state !== "pending")
+      throw new WardenError("PENDING_BAN_CLOSED", `the proposed ban was already ${record.state}`);
+    if (record.expiresAt <= this.now())
+      throw new WardenError("PENDING_BAN_CLOSED", "the proposed ban has expired: propose it again");
+  }
+
+  /** Moves a pending record to its final state by compare-and-set; PENDING_BAN_CLOSED when someone was first. */
+  private async closePending(
+    record: PendingBan,
+    state: "confirmed" | "cancelled" | "expired",
+    actor: Actor | null,
+    reason?: string,
+  ): Promise<PendingBan> {
+    const now = this.now();
+    const next: PendingBan = {
+      ...record,
+      state,
+      rev: record.rev + 1,
+      decidedAt: now,
+      ...(actor === null ? {} : { decidedBy: actor.who }),
+      outcome: { action: state, ...(reason === undefined ? {} : { reason }) },
+    };
+    if ((await this.store.saveReview(next, record.rev, this.pendingKeepMs(), [])) !== "saved")
+      throw new WardenError("PENDING_BAN_CLOSED", "another moderator confirmed or cancelled this ban meanwhile");
+    return next;
   }
 
   /**
@@ -502,6 +722,7 @@ export class AdminService {
     const evasion = this.evasionOn();
     // A sanction that cannot be drafted is refused before the record is claimed.
     if (decision.action !== "dismiss" && decision.duration !== undefined) checkDuration(decision.duration);
+    if (decision.action !== "dismiss") this.refuseUnconfirmed({ kind: "ban", duration: decision.duration });
     if (decision.action === "extend") {
       // Checked before the record is claimed: an extension that extends nothing is refused, never half done.
       const record = await evasion.get(id);
@@ -566,6 +787,7 @@ export class AdminService {
   ): Promise<BanWithAltsResult> {
     assertDigitalId(did);
     const evasion = this.evasionOn();
+    if (options.confirm) this.refuseUnconfirmed({ kind: "ban", duration: request.duration });
     if (request.rule !== undefined && this.options.conduct.rule(request.rule) === undefined)
       throw new WardenError(
         "INVALID_REQUEST",
@@ -740,6 +962,7 @@ export class AdminService {
       | { action: "dismiss"; reason: string; unfounded?: boolean },
     actor: Actor,
   ): Promise<ReportCase> {
+    if (decision.action === "sanction") this.refuseUnconfirmed(decision);
     const entry = await this.record(actor, "case", caseId, {
       action: decision.action,
       ...(decision.action === "sanction" ? { kind: decision.kind } : { unfounded: decision.unfounded === true }),
@@ -778,7 +1001,12 @@ export class AdminService {
       for (let pages = 0; pages < 20; pages++) {
         const page = await this.store.auditRange(after, 500);
         if (page.length === 0) break;
-        for (const e of page) if (e.action === "issue" && e.detail?.sanctionId === sanction.id) issuers.add(e.actor);
+        for (const e of page)
+          if (e.action === "issue" && e.detail?.sanctionId === sanction.id) {
+            issuers.add(e.actor);
+            // A confirmed four-eyes ban: its proposer took part in the decision too.
+            if (typeof e.detail.proposedBy === "string") issuers.add(e.detail.proposedBy);
+          }
         after = page[page.length - 1]!.id ?? after;
         if (page[page.length - 1]!.at > sanction.start + 60_000) break;
       }
@@ -847,6 +1075,7 @@ export class AdminService {
       audit,
       ...(signalCounts === undefined ? {} : { signals: countsBySignalType(signalCounts) }),
       ...(alts === undefined ? {} : { alts }),
+      pendingBans: reviews.filter((r): r is PendingBan => r.type === "ban"),
     };
     return copy === "staff" ? full : redactForSubject(full);
   }

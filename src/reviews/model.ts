@@ -113,7 +113,7 @@ export interface EvidenceSnapshot {
 
 /** Fields every review record has. `rev` counts writes: the store saves a record only over the revision it was read at. */
 interface ReviewBase {
-  /** `<did>.<8 base32 chars>.<a|c|e>`: the subject's ID leads, so the record lives in that ID's slot. */
+  /** `<did>.<8 base32 chars>.<a|c|e|v|b>`: the subject's ID leads, so the record lives in that ID's slot. */
   id: string;
   /** The subject: the sanctioned player (appeal), the reported player (case), the offender (evidence). */
   did: DigitalId;
@@ -202,7 +202,28 @@ export interface EvasionRecord extends ReviewBase {
   outcome?: { action: "banned" | "extended" | "dismissed"; sanctionId?: string; reason: string };
 }
 
-export type ReviewRecord = Appeal | ReportCase | EvidenceRecord | EvasionRecord;
+/**
+ * A permanent ban proposed by one moderator, waiting for a second person to confirm it
+ * (four-eyes, `dueProcess.fourEyesBans`). Nothing restricts the player while it waits. Id
+ * `<did>.<8 base32 chars>.b`. Confirming claims the record (compare-and-set), so two
+ * moderators confirming at once issue one ban.
+ */
+export interface PendingBan extends ReviewBase {
+  type: "ban";
+  state: "pending" | "confirmed" | "cancelled" | "expired";
+  /** The proposing actor (kept for staff): that person may not confirm it. */
+  proposedBy: string;
+  reason: string;
+  /** A rule of the code of conduct, checked when proposed. */
+  rule?: string;
+  /** With the alts the proposer was shown (a ban with alts): only those are banned on confirmation. */
+  alts?: string[];
+  /** After this instant it can no longer be confirmed. */
+  expiresAt: number;
+  outcome?: { action: "confirmed" | "cancelled" | "expired"; sanctionId?: string; reason?: string };
+}
+
+export type ReviewRecord = Appeal | ReportCase | EvidenceRecord | EvasionRecord | PendingBan;
 export type ReviewType = ReviewRecord["type"];
 
 /** States in which a record waits in the review queue. */
@@ -210,11 +231,12 @@ export function isQueued(r: ReviewRecord): boolean {
   return (
     (r.type === "appeal" && (r.state === "filed" || r.state === "in_review")) ||
     (r.type === "case" && r.state === "open") ||
-    (r.type === "evasion" && r.state === "open")
+    (r.type === "evasion" && r.state === "open") ||
+    (r.type === "ban" && r.state === "pending")
   );
 }
 
-const ID = /^([a-z2-7]{26})\.([a-z2-7]{8})(?:\.([a-z2-7]{8}))?\.([acev])$/;
+const ID = /^([a-z2-7]{26})\.([a-z2-7]{8})(?:\.([a-z2-7]{8}))?\.([acevb])$/;
 
 /** The subject's ID of a review id, or null when it is not one. */
 export function didOfReviewId(id: string): DigitalId | null {

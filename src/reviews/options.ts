@@ -95,6 +95,14 @@ export interface DueProcessOptions {
   statsRetentionMs?: number | string;
   /** Evidence snapshots (opt-in). */
   evidence?: EvidenceOptions;
+  /**
+   * Four-eyes for permanent bans: a staff member's permanent ban is only proposed; it lands
+   * when a second person confirms it (`POST /pending-bans/:id/confirm`). Temporary bans and
+   * everything else are unchanged. @defaultValue false
+   */
+  fourEyesBans?: boolean;
+  /** How long a proposed permanent ban waits for its confirmation, then expires (1 minute to 30 days). @defaultValue "24h" */
+  pendingBanMs?: number | string;
 }
 
 /** The validated due-process options, every duration in milliseconds. */
@@ -110,6 +118,8 @@ export interface ResolvedDueProcess {
   readonly reporterRetentionMs: number;
   readonly statsRetentionMs: number;
   readonly evidence: { readonly enabled: boolean; readonly lines: number; readonly retentionMs: number };
+  readonly fourEyesBans: boolean;
+  readonly pendingBanMs: number;
 }
 
 /** The due-process defaults. */
@@ -125,6 +135,8 @@ export const DUE_PROCESS_DEFAULTS: ResolvedDueProcess = deepFreeze({
   reporterRetentionMs: 90 * DAY,
   statsRetentionMs: 400 * DAY,
   evidence: { enabled: false, lines: 10, retentionMs: 14 * DAY },
+  fourEyesBans: false,
+  pendingBanMs: DAY,
 });
 
 const KEYS = keysOf<DueProcessOptions>({
@@ -139,6 +151,8 @@ const KEYS = keysOf<DueProcessOptions>({
   reporterRetentionMs: true,
   statsRetentionMs: true,
   evidence: true,
+  fourEyesBans: true,
+  pendingBanMs: true,
 });
 const EVIDENCE_KEYS = keysOf<EvidenceOptions>({ enabled: true, lines: true, retentionMs: true });
 
@@ -173,6 +187,9 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
       `${path}.suspendMs`,
       "must be at most dueProcess.reporterRetentionMs (the suspension is kept with the reporter's record)",
     );
+  const pendingBanMs = span("pendingBanMs", d.pendingBanMs);
+  if (pendingBanMs < MINUTE || pendingBanMs > 30 * DAY)
+    fail(`${path}.pendingBanMs`, `must be from 1 minute to 30 days, got ${show(given.pendingBanMs)}`);
   const ev = given.evidence === undefined ? {} : readObject(`${path}.evidence`, given.evidence, EVIDENCE_KEYS);
   return deepFreeze({
     appealWindowMs,
@@ -198,5 +215,7 @@ export function resolveDueProcess(value: unknown, path = "dueProcess"): Resolved
       lines: optionalNumber(`${path}.evidence.lines`, ev.lines, d.evidence.lines, { min: 1, max: 20, integer: true }),
       retentionMs: optionalDuration(`${path}.evidence.retentionMs`, ev.retentionMs, d.evidence.retentionMs),
     },
+    fourEyesBans: optionalBoolean(`${path}.fourEyesBans`, given.fourEyesBans, d.fourEyesBans),
+    pendingBanMs,
   });
 }

@@ -911,7 +911,7 @@ export const MAX_SAMPLES = 1000;
 export const MAX_DAYS = 1000;
 /** Most kinds of sanctions in force counted (more are junk). */
 export const MAX_ACTIVE_KINDS = 64;
-export const REVIEW_TYPES: readonly ReviewType[] = ["appeal", "case", "evidence", "evasion"];
+export const REVIEW_TYPES: readonly ReviewType[] = ["appeal", "case", "evidence", "evasion", "ban"];
 
 /** A value with what every review record has (id in its subject's slot, type, state, revision, openedAt), or null. */
 export function toReview(value: unknown, id?: string): ReviewRecord | null {
@@ -978,6 +978,15 @@ function typeFieldsOk(r: Record<string, unknown>): boolean {
       const snapshot = r.snapshot as Record<string, unknown> | undefined;
       return typeof snapshot === "object" && snapshot !== null && linesOk(snapshot.lines);
     }
+    case "ban":
+      return (
+        str(r.proposedBy, 200) &&
+        str(r.reason, 2000) &&
+        isInstant(r.expiresAt) &&
+        (r.rule === undefined || str(r.rule, 40)) &&
+        (r.alts === undefined ||
+          (Array.isArray(r.alts) && r.alts.length <= 1000 && r.alts.every((a) => isDigitalId(a))))
+      );
     default:
       return true;
   }

@@ -1,5 +1,5 @@
 --[[
-  Saves a review record (appeal, report case, evidence, suspected evasion) if the stored one is still at the
+  Saves a review record (appeal, report case, evidence, suspected evasion, pending ban) if the stored one is still at the
   revision the caller read (compare-and-set: two processes or moderators never overwrite
   each other), keeps it for its retention and lists it under its subject. The review queues
   and the `involved` indexes of other IDs live in other slots: the caller keeps them after
@@ -24,7 +24,7 @@
   Output   { 1, involved }   saved; `involved` is the previous record's list ("" when none)
            { 0 }             conflict: the stored revision is not the expected one; nothing written
 ]]
-local TYPES = { appeal = true, case = true, evidence = true, evasion = true }
+local TYPES = { appeal = true, case = true, evidence = true, evasion = true, ban = true }
 
 -- A digital ID: 26 characters of a-z and 2-7.
 local function isDid(value)
