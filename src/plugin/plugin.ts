@@ -263,7 +263,9 @@ export class WardenPlugin extends RoomPlugin {
     verdict.entry = null;
     verdict.kind = UNKNOWN;
     verdict.hold = verdict.dispatched = verdict.stopped = verdict.inspected = verdict.flagged = verdict.armed = false;
+    verdict.refusal = "";
     if (!this.host.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
+      this.host.guard.countDrop(verdict);
       // A dropped request is answered, or its sender's promise would hang until it times out
       // (not when the frame budget dropped it: a flood gets no answers).
       if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined)
