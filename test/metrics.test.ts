@@ -250,6 +250,13 @@ describe("what the metrics count", () => {
     });
     expect(issued.status).toBe(201);
     await waitFor(() => target.seen.notices.some((n) => n.kind === "freeze"), "the freeze notice");
+    // A frozen player's move is dropped as frozen, once per move.
+    const frozen = async () => value(await scrape(), "warden_frames_dropped_total", { reason: "frozen" });
+    const frozenBefore = await frozen();
+    target.room.send("move", { x: 5, y: 5 });
+    target.room.send("move", { x: 6, y: 6 });
+    await settle(target, "frozen marker");
+    expect(await frozen()).toBe(frozenBefore + 2);
     const lines = logs.filter((l) => l.startsWith("sanction issued:"));
     // Every sanction issued in this world so far (policy warn, staff mute, this freeze): one line each.
     const dids = subjects.map((s) => a.warden.digitalId(s));
@@ -337,6 +344,28 @@ describe("the endpoint's protection", () => {
     expect(logsB.some((l) => l.startsWith("metrics disabled"))).toBe(true);
     expect(() => b.metricsRoutes({ token: "short" })).toThrow(/16 to 512/);
     expect(() => b.metricsRoutes({ token: `${"x".repeat(20)} y` })).toThrow(/without spaces/);
+  });
+});
+
+describe("store errors", () => {
+  it("a warden whose store cannot be reached counts its failures", async () => {
+    // A real connection refused: nothing listens on port 1.
+    const down = createWarden({
+      secret: WARDEN_SECRET,
+      store: "redis://127.0.0.1:1",
+      prefix: prefix("metrics-down"),
+      logger: { info() {}, warn() {}, error() {} },
+    });
+    try {
+      const errors = async () => value(parse(await down.metricsRegistry.metrics()), "warden_store_errors_total");
+      await waitFor(async () => (await errors()) >= 2, "two counted store failures", 10_000);
+      // The same count as stats() (read first: a retry may add one meanwhile, never take one away).
+      const counted = down.stats().storeErrors;
+      expect(await errors()).toBeGreaterThanOrEqual(counted);
+      expect(counted).toBeGreaterThanOrEqual(2);
+    } finally {
+      await down.close();
+    }
   });
 });
 
