@@ -16,7 +16,7 @@ import { DROP_REASONS, GATE_OUTCOMES, SANCTION_ORIGINS } from "../src/metrics/me
 import { OFFENSE_TRACKS } from "../src/guard/guard.js";
 import { SANCTION_KINDS } from "../src/sanctions/model.js";
 import { prefixesForFile, redisUrl } from "./helpers/redis.js";
-import { client, JWT_SECRET, observe, waitFor, WARDEN_SECRET, type Observed } from "./helpers/world.js";
+import { client, JWT_SECRET, observe, rejection, waitFor, WARDEN_SECRET, type Observed } from "./helpers/world.js";
 
 const METRICS_TOKEN = "metrics-token-0123456789abcdef";
 const ADMIN = "metrics-admin-token-0123456789";
@@ -279,6 +279,30 @@ describe("what the metrics count", () => {
     }
     for (const line of lines) expect(line).not.toContain("root");
     await target.room.leave();
+  });
+});
+
+describe("join gate and propagation", () => {
+  it("a ban reaches the live session (propagation observed as ban) and the banned join is timed as banned", async () => {
+    const sub = nextSubject("banned");
+    const player = await join(sub);
+    const before = await scrape();
+    const issued = await api("POST", `/identities/${player.did}/sanctions`, {
+      kind: "ban",
+      duration: "10m",
+      reason: "cheating",
+    });
+    expect(issued.status).toBe(201);
+    expect((await player.seen.left).code).toBe(4403);
+    const refused = await rejection(client(a.port, sub).create("world"));
+    expect(refused.code).toBe(4403);
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string>) =>
+      value(after, name, labels) - value(before, name, labels);
+    expect(delta("warden_sanction_propagation_seconds_count", { kind: "ban" })).toBe(1);
+    expect(delta("warden_join_gate_seconds_count", { outcome: "banned" })).toBe(1);
+    expect(delta("warden_join_gate_seconds_count", { outcome: "admitted" })).toBe(0);
+    expect(delta("warden_sanctions_total", { kind: "ban", origin: "staff" })).toBe(1);
   });
 });
 
