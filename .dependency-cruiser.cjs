@@ -9,6 +9,7 @@
  *   reviews                             due process: appeals, report cases, forgiveness, transparency (its model.ts is plain data the stores keep)
  *   signals                             ban evasion beside reviews: keyed signals, alt links, evasion records (its model.ts is plain data the stores keep)
  *   reports, sessions                   player reports; join gate and process registry
+ *   metrics                             Prometheus registry reading the parts' counters
  *   admin, plugin, warden, index        the faces: moderators' service, the room plugin, the wiring
  *
  * @type {import("dependency-cruiser").IConfiguration}
@@ -25,8 +26,8 @@ module.exports = {
     {
       name: "lower-layers-never-import-upper",
       severity: "error",
-      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reviews, signals, reports and sessions never import the faces (warden, plugin, admin).",
-      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reviews|signals|reports|sessions)" },
+      comment: "util, errors, identity, guard, policy, recorder, sanctions, stores, reviews, signals, reports, sessions and metrics never import the faces (warden, plugin, admin).",
+      from: { path: "^src/(util|errors|duration|identity|guard|policy|recorder|sanctions|stores|reviews|signals|reports|sessions|metrics)" },
       to: { path: "^src/(warden|plugin|admin|index)" },
     },
     {

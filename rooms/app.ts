@@ -20,6 +20,11 @@ export interface WorldOptions {
   reconnectSeconds?: number;
   /** Admin API tokens; default from the environment. */
   admin?: AdminApiOptions;
+  /**
+   * Bearer token of the Prometheus endpoint at `/warden/metrics`; default
+   * `WARDEN_METRICS_TOKEN`. Unset → the endpoint is not mounted (metrics are off).
+   */
+  metricsToken?: string;
 }
 
 /** A running demo world. */
@@ -67,6 +72,9 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       app.use("/warden/api", warden.adminRoutes(options.admin));
       // The player API: a player's own sanctions with their statements, appeals, reports, export.
       app.use("/warden/player", warden.playerRoutes());
+      // Prometheus metrics, only when a token protects them (off by default).
+      const metricsToken = options.metricsToken ?? process.env.WARDEN_METRICS_TOKEN;
+      if (metricsToken) app.use("/warden/metrics", warden.metricsRoutes({ token: metricsToken }));
     },
     greet: false,
     gracefullyShutdown: false,

@@ -6,6 +6,7 @@
  *   JWT_SECRET          HS256 key of the demo's tokens
  *   WARDEN_ADMIN_TOKEN  bootstrap admin token of the admin API (it issues personal staff tokens);
  *                       WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN too; none set → admin API disabled
+ *   WARDEN_METRICS_TOKEN bearer token of the Prometheus metrics at /warden/metrics; unset → metrics off
  *   WARDEN_PREFIX       Redis key prefix (default "warden")
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
  */

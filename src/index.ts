@@ -32,6 +32,8 @@ export { parseDuration, formatDuration } from "./duration.js";
 export { AdminService, type Actor, type IdentityExport, type IdentitySummary } from "./admin/service.js";
 export { AuditLog, type AuditEntry, type AuditLogOptions, type AuditVerification } from "./admin/audit.js";
 export type { AdminApiOptions, AdminRole } from "./admin/http.js";
+export type { MetricsRoutesOptions } from "./metrics/http.js";
+export { SANCTION_ORIGINS, originOf, type SanctionOrigin } from "./metrics/metrics.js";
 export type { WardenStats } from "./warden.js";
 export type { ReportOutcome, ReportInput } from "./reports/service.js";
 export type { AppealOutcome } from "./plugin/host.js";

@@ -28,10 +28,16 @@ import type { EvasionRecord, EvidenceRecord } from "./reviews/model.js";
 import { Enforcer } from "./sanctions/enforcer.js";
 import { SanctionsService } from "./sanctions/service.js";
 import type { LiveSession } from "./sanctions/standing.js";
-import { JoinGate } from "./sessions/gate.js";
+import { CLOSE_BANNED, CLOSE_KICKED } from "./sanctions/enforcer.js";
+import { JOIN_TOO_MANY_SESSIONS, JoinGate, type JoinDenial } from "./sessions/gate.js";
 import { EvasionService, type RawSignals } from "./signals/evasion.js";
 import type { Signal } from "./signals/model.js";
 import { ProcessRegistry } from "./sessions/registry.js";
+import { createMetrics, originOf, type GateOutcome, type WardenMetrics } from "./metrics/metrics.js";
+import { createMetricsRouter, metricsAccess, type MetricsRoutesOptions } from "./metrics/http.js";
+import type { Registry } from "prom-client";
+import type { Sanction } from "./sanctions/model.js";
+import { formatInstant } from "./util/time.js";
 import { MemoryStore } from "./stores/memory/memory-store.js";
 import { RedisStore } from "./stores/redis/redis-store.js";
 import type { SessionBinding, WardenStore } from "./stores/store.js";
@@ -103,6 +109,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private readonly registry: ProcessRegistry;
   private readonly host: PluginHost;
   private readonly counters = { offenses: 0, storeErrors: 0, frameDisagreements: 0 };
+  /** This warden's Prometheus metrics (its own registry). */
+  private readonly metrics: WardenMetrics;
+  /** The sanction whose propagation was observed last: one observation per sanction, not one per session. */
+  private lastPropagated = "";
   /** Sessions whose join's evasion check is under way, by ID (the flag is recorded as their offense). */
   private readonly checking = new Map<DigitalId, LiveSession>();
   private readonly ownsStore: boolean;
@@ -135,7 +145,27 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const storeFailed = (operation: string, cause: unknown) => this.storeFailed(operation, cause);
     const closed = () => this.closed;
 
-    this.enforcer = new Enforcer(this.options, (event) => this.emit("sanction:enforced", event));
+    // Read at scrape time: the parts keep plain counters, the metrics read them.
+    this.metrics = createMetrics({
+      guard: () => this.guard.counts,
+      recorder: () => this.recorder.stats,
+      frameDisagreements: () => this.counters.frameDisagreements,
+      storeErrors: () => this.counters.storeErrors,
+      auditAppends: () => this.audit.appended,
+      liveSessions: () => {
+        let n = 0;
+        for (const _ of this.enforcer.liveSessions()) n++;
+        return n;
+      },
+    });
+    this.enforcer = new Enforcer(this.options, (event) => {
+      // Several sessions of one ID are reached in one go: the sanction's latency is observed once.
+      if (event.sanction.id !== this.lastPropagated) {
+        this.lastPropagated = event.sanction.id;
+        this.metrics.propagated(event.sanction.kind, (Date.now() - event.sanction.start) / 1000);
+      }
+      this.emit("sanction:enforced", event);
+    });
     const dueOptions = this.options.dueProcess;
     this.tape = dueOptions.evidence.enabled ? new ChatTape(dueOptions.evidence.lines) : null;
     this.sanctions = new SanctionsService(
@@ -154,6 +184,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
         },
         // Applied here at once, without waiting for the bus's echo (the enforcer acts once).
         issued: (sanction) => {
+          this.metrics.sanction(sanction);
+          this.logSanction(sanction);
           this.enforcer.apply({ type: "issued", sanction });
           this.reports.noteSanctions(sanction.did, [sanction]);
           this.due.transparency.issued(sanction);
@@ -244,6 +276,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       failed: (error) => storeFailed("recordOffenses", error),
       overflow: (dropped) =>
         logger.error(`offense buffer full: ${dropped} event(s) dropped so far (store unavailable too long?)`),
+      flushed: (durationMs, _events, ok) => this.metrics.flushed(durationMs, ok),
     });
     this.gate = new JoinGate(
       this.store,
@@ -336,6 +369,37 @@ export class Warden extends TypedEmitter<WardenEvents> {
     return router;
   }
 
+  /**
+   * This warden's Prometheus registry (its own, never prom-client's global one): e.g. to add
+   * `collectDefaultMetrics({ register: warden.metricsRegistry })`, or to merge it into an
+   * application's own registry with `Registry.merge`.
+   */
+  get metricsRegistry(): Registry {
+    return this.metrics.registry;
+  }
+
+  /**
+   * The Prometheus endpoint as an express router: `app.use("/warden/metrics",
+   * warden.metricsRoutes())`; `GET /` answers the text format. The token defaults to
+   * `WARDEN_METRICS_TOKEN`; scrapers send `Authorization: Bearer <token>`. Without a token
+   * the router serves nothing (every path 404s, a line says so) unless `{ public: true }`.
+   * Throws `INVALID_OPTION` for a token shorter than 16 characters.
+   */
+  metricsRoutes(options: MetricsRoutesOptions = {}): Router {
+    const access = metricsAccess(options, process.env.WARDEN_METRICS_TOKEN);
+    const router = createMetricsRouter(this.metrics.registry, access, (m) => this.options.logger.error(m));
+    if (router === null) {
+      this.options.logger.info(
+        "metrics disabled: no WARDEN_METRICS_TOKEN (or metricsRoutes({ token })) configured, and not { public: true }",
+      );
+      return express.Router();
+    }
+    this.options.logger.info(
+      access.kind === "public" ? "metrics enabled, public (no token)" : "metrics enabled (bearer token)",
+    );
+    return router;
+  }
+
   /** The live sessions of an ID, in every process. */
   sessions(did: DigitalId): Promise<SessionBinding[]> {
     return this.store.sessionsOf(did);
@@ -363,6 +427,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       evidence: boundEvidence(evidence),
     };
     this.counters.offenses++;
+    this.metrics.offense(track, detector);
     this.recorder.record(event);
     if (this.tape !== null && detector === "chat") this.keepEvidence(session, kind);
   }
@@ -530,6 +595,27 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.options.logger.error(`a "${event}" listener threw: ${toError(error).message}`);
   }
 
+  /**
+   * One line per sanction issued from this process: its pseudonymous ID, kind, reason code
+   * (the rule's id, else the ladder's track, else `free_text` — a moderator's own words are
+   * not logged), origin and end. Never an account ID, a name or the issuer's name.
+   */
+  private logSanction(sanction: Sanction): void {
+    const statement = sanction.statement;
+    const reason = statement?.rule?.id ?? statement?.ladder?.track ?? "free_text";
+    const until =
+      sanction.kind === "warn" || sanction.kind === "kick"
+        ? ""
+        : ` until=${sanction.end === null ? "permanent" : formatInstant(sanction.end)}`;
+    try {
+      this.options.logger.info(
+        `sanction issued: did=${sanction.did} kind=${sanction.kind} reason=${reason} origin=${originOf(sanction)}${until} id=${sanction.id}`,
+      );
+    } catch {
+      // A throwing logger must not undo an issued sanction's enforcement.
+    }
+  }
+
   /** Records that the store failed, once per outage; the caller goes on from memory. */
   private storeFailed(operation: string, cause: unknown): void {
     const error = toError(cause);
@@ -566,7 +652,12 @@ export class Warden extends TypedEmitter<WardenEvents> {
         profiles.acquire(did);
         return { standing: enforcer.standing(did), flood: guard.ledger.acquire(did) };
       },
-      admit: (session, reservedAt) => this.gate.admit(session, reservedAt),
+      admit: async (session, reservedAt) => {
+        const started = performance.now();
+        const denial = await this.gate.admit(session, reservedAt);
+        this.metrics.gated(performance.now() - started, gateOutcome(denial));
+        return denial;
+      },
       joined: (session) => {
         enforcer.attach(session);
         registry.bind(session);
@@ -632,6 +723,21 @@ export class Warden extends TypedEmitter<WardenEvents> {
     }
     this.storeDown = false;
     await this.registry.start();
+  }
+}
+
+/** The `outcome` label of a join gate check. */
+function gateOutcome(denial: JoinDenial | null): GateOutcome {
+  if (denial === null) return "admitted";
+  switch (denial.code) {
+    case CLOSE_BANNED:
+      return "banned";
+    case CLOSE_KICKED:
+      return "kicked";
+    case JOIN_TOO_MANY_SESSIONS:
+      return "too_many_sessions";
+    default:
+      return "unavailable";
   }
 }
 

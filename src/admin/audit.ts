@@ -303,6 +303,8 @@ export class AuditLog {
   private timer: NodeJS.Timeout | undefined;
   /** Checkpoints that could not be written (file errors), for stats and tests. */
   checkpointFailures = 0;
+  /** Entries this process appended (acknowledged by the store), for metrics. */
+  appended = 0;
 
   constructor(
     private readonly store: AuditStore,
@@ -441,6 +443,7 @@ export class AuditLog {
       const result = await this.store.appendAudit(entries, head.hash, now - this.retentionMs);
       this.head = result.head;
       if (result.status === "appended") {
+        this.appended += entries.length;
         this.maybeCheckpoint(result.head);
         return entries;
       }

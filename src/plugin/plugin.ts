@@ -252,13 +252,20 @@ export class WardenPlugin extends RoomPlugin {
     verdict.session = undefined;
     const session = this.sessions.get(client.sessionId);
     // A frame reaches room code only after the guard saw it: no session, no frame.
-    if (session === undefined || buffer == null) return false;
+    if (session === undefined || buffer == null) {
+      const counts = this.host.guard.counts;
+      counts.inspected++;
+      counts.noSession++;
+      return false;
+    }
     const head = this.head;
     readFrame(buffer, head);
     verdict.entry = null;
     verdict.kind = UNKNOWN;
     verdict.hold = verdict.dispatched = verdict.stopped = verdict.inspected = verdict.flagged = verdict.armed = false;
+    verdict.refusal = "";
     if (!this.host.guard.inspect(session, this.types, buffer, head, verdict, this.handlerKeys)) {
+      this.host.guard.countDrop(verdict);
       // A dropped request is answered, or its sender's promise would hang until it times out
       // (not when the frame budget dropped it: a flood gets no answers).
       if ((verdict.kind as FrameKind) === REQUEST && head.requestId !== undefined)
@@ -327,10 +334,13 @@ export class WardenPlugin extends RoomPlugin {
       if (!verdict.inspected) {
         verdict.inspected = true;
         verdict.flagged = this.detect(session, entry, payload);
+        // Counted once per frame (further handlers of the type are refused too, not counted again).
+        if (verdict.flagged) this.host.guard.counts.abusive++;
       }
       if (verdict.flagged) return this.stop(ctx, "message refused");
     }
     if (verdict.hold) {
+      if (!verdict.stopped) this.host.guard.counts.muted++;
       this.host.remind(session, "mute");
       return this.stop(ctx, "you are muted");
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { ResolvedStep } from "../policy/ladder.js";
 import type { OffenseStore } from "../stores/store.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "./offense.js";
@@ -38,6 +39,11 @@ interface Hooks {
   failed(error: unknown): void;
   /** The buffer overflowed for the first time since it last had room. */
   overflow(dropped: number): void;
+  /**
+   * A batch's store call ended (`ok`: acknowledged; otherwise it failed and stays
+   * buffered): how long it took, in milliseconds, and how many events it held. For metrics.
+   */
+  flushed?(durationMs: number, events: number, ok: boolean): void;
 }
 
 /**
@@ -154,9 +160,11 @@ export class Recorder {
       event.uid ??= this.uidPrefix + (++this.uidCounter).toString(36);
       return { event, halfLifeMs: this.hooks.halfLifeOf(event.track), ladder: this.hooks.ladderOf?.(event.track) };
     });
+    const started = performance.now();
     this.store.recordOffenses(batch, Date.now(), this.eventsRetentionMs).then(
       (results) => {
         this.inFlight--;
+        this.timed(started, events.length, true);
         this.retryDelay = 0;
         this.overflowing = this.size === this.ring.length;
         this.stats.recorded += events.length;
@@ -170,12 +178,23 @@ export class Recorder {
       (error: unknown) => {
         this.inFlight--;
         this.stats.failedBatches++;
+        this.timed(started, events.length, false);
         this.requeue(events);
         this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 50), 2000);
         this.hooks.failed(error);
         this.afterWrite();
       },
     );
+  }
+
+  /** Reports a batch's duration to the `flushed` hook; a throwing hook must not stall the recorder. */
+  private timed(started: number, events: number, ok: boolean): void {
+    if (this.hooks.flushed === undefined) return;
+    try {
+      this.hooks.flushed(performance.now() - started, events, ok);
+    } catch {
+      // Metrics are best effort: the batch's outcome stands.
+    }
   }
 
   /** Puts a failed batch back at the front, oldest first; what no longer fits is counted as overflow. */
