@@ -177,7 +177,11 @@ export class Warden extends TypedEmitter<WardenEvents> {
       storeFailed,
       findSanction: (id) => this.sanctions.find(id),
     });
-    this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
+    this.feed = new FeedHub(
+      this.store,
+      (e) => storeFailed("feed", e),
+      async (did) => (await this.store.profileOf(did))?.name ?? null,
+    );
     this.evasion = new EvasionService(this.store, this.options.secret, this.options.evasion, {
       flagged: (record) => this.flagged(record),
       // A check still under way when the warden closes meets a closed store: nothing to report.
