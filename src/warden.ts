@@ -4,6 +4,7 @@ import { Cluster, Redis } from "ioredis";
 import { AuditLog, auditKeysFrom } from "./admin/audit.js";
 import { FeedHub } from "./admin/feed.js";
 import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
+import { createConsoleRouter } from "./admin/console.js";
 import { StaffService } from "./admin/staff.js";
 import { AdminService } from "./admin/service.js";
 import { TypedEmitter, type WardenEvents } from "./events.js";
@@ -338,6 +339,17 @@ export class Warden extends TypedEmitter<WardenEvents> {
       `admin API enabled (${tokens.adminTokens.length} admin, ${tokens.moderatorTokens.length} moderator, ${tokens.viewerTokens.length} viewer token(s) configured; personal staff tokens issued by an admin)`,
     );
     return router;
+  }
+
+  /**
+   * The moderators' web console as an express router:
+   * `app.use("/warden/console", warden.consoleRoutes())`, next to `app.use("/warden/api",
+   * warden.adminRoutes())` — the console calls the API at `../api`, relative to itself. Static
+   * files only, under a strict Content-Security-Policy; every read and act goes through the
+   * admin API with the signed-in person's own token.
+   */
+  consoleRoutes(): Router {
+    return createConsoleRouter();
   }
 
   /** The live sessions of an ID, in every process. */
