@@ -89,7 +89,9 @@ export function pairs(record) {
   const out = h("span", { class: "pairs" });
   for (const [key, value] of Object.entries(record)) {
     if (value === null || value === undefined || typeof value === "object") continue;
-    out.append(h("span", { class: "pair" }, h("span", { class: "k" }, key), "=", String(value)));
+    // Instants (epoch ms) read as times: `end=2026-… 14:05:00`, not `end=1796629001380`.
+    const shown = /^(at|start|end|until|takenAt)$/.test(key) && typeof value === "number" ? time(value) : String(value);
+    out.append(h("span", { class: "pair" }, h("span", { class: "k" }, key), "=", shown));
   }
   return out;
 }

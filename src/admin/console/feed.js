@@ -133,7 +133,7 @@ function summary(item) {
 function row(item) {
   return h(
     "li",
-    { class: `entry ${item.type}`, dataset: { key: item.key, did: item.did ?? "", type: item.type } },
+    { class: `entry e-${item.type}`, dataset: { key: item.key, did: item.did ?? "", type: item.type } },
     h("span", { class: "at" }, when(item.at)),
     h("span", { class: "name" }, identityLink(item.did, item.name), " ", shortId(item.did)),
     h("span", { class: "what" }, summary(item)),

@@ -83,7 +83,7 @@ const KINDS = ["warn", "mute", "freeze", "kick", "ban"];
 
 /** What a sanction does, in a sentence, for the confirmation. */
 function consequence(kind, who, ms) {
-  const until = ms === null ? "" : ` until ${time(Date.now() + ms)}`;
+  const until = ms === null ? "" : `, until ${time(Date.now() + ms)}`;
   const length = ms === null ? "permanently" : `for ${span(ms)}${until}`;
   switch (kind) {
     case "warn":
