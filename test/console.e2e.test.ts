@@ -130,6 +130,14 @@ describe("the moderator's console in Chromium", () => {
     await page.locator("#identity-name", { hasText: "SpamBot" }).waitFor();
     await page.locator("text=Not connected.").waitFor({ state: "detached" });
     await page.locator(".track[data-track=abuse]").waitFor();
+    // Where it stands on the abuse ladder (the default one: warn, mute, kick, ban).
+    expect(await page.locator(".track[data-track=abuse] .ladder li").allTextContents()).toEqual([
+      "1 → warn",
+      "2 → mute 10 minutes",
+      "4 → kick",
+      "6 → ban 1 day",
+    ]);
+    expect(await page.locator(".track[data-track=abuse] .ladder li[aria-current=step]").count()).toBe(1);
 
     await page.click("button[data-act=ban]");
     await page.locator("#act-reason").fill("abusive chat in the world room");
