@@ -70,6 +70,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
     express: (app) => {
       app.use("/warden/api", warden.adminRoutes(options.admin));
+      // The moderators' web console: static files that call the admin API above.
+      app.use("/warden/console", warden.consoleRoutes());
       // The player API: a player's own sanctions with their statements, appeals, reports, export.
       app.use("/warden/player", warden.playerRoutes());
       // Prometheus metrics, only when a token protects them (off by default).

@@ -4,6 +4,7 @@ import { Cluster, Redis } from "ioredis";
 import { AuditLog, auditKeysFrom } from "./admin/audit.js";
 import { FeedHub } from "./admin/feed.js";
 import { createAdminRouter, type AdminApiOptions } from "./admin/http.js";
+import { createConsoleRouter } from "./admin/console.js";
 import { StaffService } from "./admin/staff.js";
 import { AdminService } from "./admin/service.js";
 import { TypedEmitter, type WardenEvents } from "./events.js";
@@ -209,7 +210,11 @@ export class Warden extends TypedEmitter<WardenEvents> {
       storeFailed,
       findSanction: (id) => this.sanctions.find(id),
     });
-    this.feed = new FeedHub(this.store, (e) => storeFailed("feed", e));
+    this.feed = new FeedHub(
+      this.store,
+      (e) => storeFailed("feed", e),
+      async (did) => (await this.store.profileOf(did))?.name ?? null,
+    );
     this.evasion = new EvasionService(this.store, this.options.secret, this.options.evasion, {
       flagged: (record) => this.flagged(record),
       // A check still under way when the warden closes meets a closed store: nothing to report.
@@ -398,6 +403,17 @@ export class Warden extends TypedEmitter<WardenEvents> {
       access.kind === "public" ? "metrics enabled, public (no token)" : "metrics enabled (bearer token)",
     );
     return router;
+  }
+
+  /**
+   * The moderators' web console as an express router:
+   * `app.use("/warden/console", warden.consoleRoutes())`, next to `app.use("/warden/api",
+   * warden.adminRoutes())` — the console calls the API at `../api`, relative to itself. Static
+   * files only, under a strict Content-Security-Policy; every read and act goes through the
+   * admin API with the signed-in person's own token.
+   */
+  consoleRoutes(): Router {
+    return createConsoleRouter();
   }
 
   /** The live sessions of an ID, in every process. */

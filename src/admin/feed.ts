@@ -1,8 +1,17 @@
+import type { DigitalId } from "../identity/digital-id.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import type { BusMessage, FeedStore } from "../stores/store.js";
 
-/** One item of the live feed: an offense event, or a sanction issued / revoked anywhere. */
-export type FeedItem = { type: "offense"; event: OffenseEvent } | BusMessage;
+/**
+ * One item of the live feed: an offense event, or a sanction issued / revoked anywhere;
+ * `name` is the display name the ID was last seen under (null when none is known), so
+ * that a moderator reads a name, not a 26-character ID.
+ */
+export type FeedItem = ({ type: "offense"; event: OffenseEvent } | BusMessage) & { name?: string | null };
+
+/** How long a display name looked up for the feed is reused, and how many are kept. */
+const NAME_CACHE_MS = 30_000;
+const NAME_CACHE_SIZE = 5_000;
 
 /**
  * Fans the live feed out to any number of listeners (SSE clients) from ONE reader: a
@@ -13,9 +22,13 @@ export class FeedHub {
   private readonly listeners = new Set<(item: FeedItem) => void>();
   private running = false;
 
+  private readonly names = new Map<DigitalId, { name: string | null; at: number }>();
+
   constructor(
     private readonly store: FeedStore,
     private readonly onError: (error: unknown) => void,
+    /** The display name an ID was last seen under; without it, items carry no name. */
+    private readonly nameOf?: (did: DigitalId) => Promise<string | null>,
   ) {}
 
   /** Starts delivering items to `listener`; returns the function that stops it. */
@@ -31,7 +44,28 @@ export class FeedHub {
   bus(message: BusMessage): void {
     // Notices for players (appeal and report outcomes) are theirs, not the moderators' feed.
     if (message.type === "notice") return;
-    this.deliver(message);
+    if (this.listeners.size === 0) return;
+    const did = message.type === "issued" ? message.sanction.did : message.did;
+    void this.named(did).then((name) => this.deliver({ ...message, name }));
+  }
+
+  /** The display name of an ID, cached briefly (bounded); null when unknown or the lookup failed. */
+  private async named(did: DigitalId): Promise<string | null> {
+    if (this.nameOf === undefined) return null;
+    const now = Date.now();
+    const cached = this.names.get(did);
+    if (cached !== undefined && now - cached.at < NAME_CACHE_MS) return cached.name;
+    let name: string | null = null;
+    try {
+      name = await this.nameOf(did);
+    } catch (e) {
+      this.onError(e);
+      return null;
+    }
+    this.names.delete(did);
+    if (this.names.size >= NAME_CACHE_SIZE) this.names.delete(this.names.keys().next().value as DigitalId);
+    this.names.set(did, { name, at: now });
+    return name;
   }
 
   private deliver(item: FeedItem): void {
@@ -57,10 +91,11 @@ export class FeedHub {
           await new Promise((r) => setTimeout(r, 1000));
           continue;
         }
-        for (const event of events) {
+        const names = await Promise.all(events.map((event) => this.named(event.did)));
+        events.forEach((event, i) => {
           after = event.id ?? after;
-          this.deliver({ type: "offense", event });
-        }
+          this.deliver({ type: "offense", event, name: names[i] ?? null });
+        });
       }
     } catch (e) {
       this.onError(e);

@@ -788,12 +788,13 @@ export function createAdminRouter(
       res.flushHeaders();
       res.write(": connected\n\n");
       const send = (item: FeedItem) => {
+        // Each event carries the ID's display name (`name`, null when unknown) for the console.
         const [name, data] =
           item.type === "offense"
-            ? ["offense", item.event]
+            ? ["offense", { ...item.event, name: item.name ?? null }]
             : item.type === "issued"
-              ? ["sanction", item.sanction]
-              : ["revocation", item];
+              ? ["sanction", { ...item.sanction, name: item.name ?? null }]
+              : ["revocation", { ...item, name: item.name ?? null }];
         const shown = auth.role === "viewer" ? withoutRelated(data) : data;
         res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n\n`);
       };

@@ -128,6 +128,12 @@ export interface IdentitySummary {
   points: Record<string, { points: number; count: number }>;
 }
 
+/** A track's ladder as the identity page shows it: its steps (duration null = permanent or once). */
+export interface LadderView {
+  halfLifeMs: number;
+  steps: { at: number; kind: SanctionRequest["kind"]; duration: number | null }[];
+}
+
 /** Everything the store holds about one ID. */
 export interface IdentityExport {
   did: DigitalId;
@@ -321,13 +327,25 @@ export class AdminService {
     return found;
   }
 
-  /** One identity's summary (audited); throws IDENTITY_NOT_FOUND when the store holds nothing about it. */
-  async identity(did: DigitalId, actor: Actor): Promise<IdentitySummary> {
+  /**
+   * One identity's summary (audited), with the ladder of each track it has points on (where
+   * it stands); throws IDENTITY_NOT_FOUND when the store holds nothing about it.
+   */
+  async identity(did: DigitalId, actor: Actor): Promise<IdentitySummary & { ladders: Record<string, LadderView> }> {
     assertDigitalId(did);
     await this.record(actor, "view", did, { what: "summary" });
     const summary = await this.summary(did);
     if (summary === null) throw new WardenError("IDENTITY_NOT_FOUND", `the store holds nothing about ${did}`);
-    return summary;
+    const ladders: Record<string, LadderView> = {};
+    for (const track of Object.keys(summary.points)) {
+      const resolved = this.options.policy.tracks.get(track);
+      if (resolved === undefined) continue;
+      ladders[track] = {
+        halfLifeMs: resolved.halfLifeMs,
+        steps: resolved.ladder.map((s) => ({ at: s.at, kind: s.kind, duration: s.duration ?? null })),
+      };
+    }
+    return { ...summary, ladders };
   }
 
   /** Sanctions of an ID: in force, or every stored one with `all` (audited). */
