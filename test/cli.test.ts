@@ -73,10 +73,7 @@ describe("warden CLI: end to end with --json", () => {
     expect(id.code).toBe(0);
     expect(JSON.parse(id.stdout)).toEqual({ did });
 
-    const ban = await warden(
-      ["ban", did, "--for", "2h", "--reason", "griefing spawn", "--json"],
-      env,
-    );
+    const ban = await warden(["ban", did, "--for", "2h", "--reason", "griefing spawn", "--json"], env);
     expect(ban.code).toBe(0);
     const sanction = JSON.parse(ban.stdout);
     expect(sanction).toMatchObject({ did, kind: "ban", reason: "griefing spawn", by: breakglass });

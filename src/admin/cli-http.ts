@@ -307,8 +307,17 @@ export class ApiClient {
   networkError(e: unknown, signal: AbortSignal): CliError {
     if (signal.aborted)
       return new CliError(`${this.where} did not answer within ${this.timeoutMs} ms (WARDEN_TIMEOUT_MS)`, EXIT.failure);
-    const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const why = typeof cause?.code === "string" ? cause.code : e instanceof Error ? e.message : String(e);
+    // undici says "fetch failed"; the reason is in its cause (an AggregateError when several addresses were tried).
+    const cause = (e as { cause?: { code?: unknown; message?: unknown; errors?: { code?: unknown }[] } }).cause;
+    const code = cause?.code ?? cause?.errors?.find((x) => typeof x?.code === "string")?.code;
+    const why =
+      typeof code === "string"
+        ? code
+        : typeof cause?.message === "string" && cause.message
+          ? cause.message
+          : e instanceof Error
+            ? e.message
+            : String(e);
     return new CliError(`cannot reach ${this.where}: ${shown(why, 120)}`, EXIT.failure);
   }
 }
