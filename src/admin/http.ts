@@ -770,8 +770,9 @@ export function createAdminRouter(
         if (item.type === "offense" && replayed !== null && item.event.id && !streamIdAfter(item.event.id, replayed))
           return;
         const shown = auth.role === "viewer" ? withoutRelated(data) : data;
+        // The id line comes last (field order within an event does not matter to SSE).
         const id = item.type === "offense" && item.event.id ? `id: ${item.event.id}\n` : "";
-        res.write(`event: ${name}\n${id}data: ${JSON.stringify(shown)}\n\n`);
+        res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n${id}\n`);
       };
       // Live items that arrive while the replay is read wait for it.
       let waiting: FeedItem[] | null = resumeFrom === null ? null : [];
