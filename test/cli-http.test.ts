@@ -5,7 +5,7 @@
  * that land live, the server's retention, break-glass, and servers that misbehave.
  */
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { userInfo, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -252,6 +252,86 @@ describe("staff tokens through the CLI, acts that land live, the server's config
     expect(text).not.toContain("live-1");
     expect(text).toContain(`id: ${lines[1].id}`);
     await store.close();
+  });
+});
+
+describe("tail over a connection that breaks", () => {
+  it("reconnects with Last-Event-ID and misses nothing recorded while it was away", async () => {
+    const store = new RedisStore({ connection: redisUrl(), prefix: p });
+    const did = world.warden.digitalId("cli-http-reconnect");
+    const record = (kind: string) =>
+      store.recordOffenses(
+        [
+          {
+            event: {
+              at: Date.now(),
+              did,
+              room: { name: "world", id: "r2" },
+              detector: "payload" as const,
+              kind,
+              track: "malformed",
+              severity: 1,
+              evidence: {},
+            },
+            halfLifeMs: 600_000,
+          },
+        ],
+        Date.now(),
+        3_600_000,
+      );
+    // A proxy in front of the real world that cuts the first feed connection right after
+    // it carried "gap-a", then records "gap-b" while the CLI is away.
+    const feeds: (string | undefined)[] = [];
+    let cut = false;
+    const proxy = createServer((req, res) => {
+      const up = httpRequest(
+        { host: "127.0.0.1", port: world.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const isFeed = req.url?.endsWith("/feed") === true;
+          if (isFeed) feeds.push(req.headers["last-event-id"] as string | undefined);
+          answer.on("data", (chunk: Buffer) => {
+            if (isFeed && !cut && chunk.toString().includes("gap-a")) {
+              cut = true;
+              // Delivered first, then the connection dies.
+              res.write(chunk, () =>
+                setTimeout(() => {
+                  res.destroy();
+                  answer.destroy();
+                  void record("gap-b");
+                }, 100),
+              );
+            } else res.write(chunk);
+          });
+          answer.on("end", () => res.end());
+          answer.on("error", () => res.destroy());
+        },
+      );
+      up.on("error", () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const tail = cli(["tail", "--json", "--count", "3"], { WARDEN_URL: proxied, WARDEN_TOKEN: ROOT });
+    await waitFor(() => feeds.length === 1, "the first feed connection", 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await record("gap-a");
+    await waitFor(() => feeds.length === 2, "the reconnection", 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await record("gap-c");
+    const run = await tail;
+    proxy.closeAllConnections();
+    proxy.close();
+    await store.close();
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.kind)).toEqual(["gap-a", "gap-b", "gap-c"]);
+    expect(feeds[0]).toBeUndefined();
+    expect(feeds[1]).toBe(events[0].id);
+    expect(run.stderr).toMatch(/live feed interrupted .*: reconnecting/);
   });
 });
 
