@@ -360,8 +360,8 @@ export class HttpFace implements Face {
         }
         if (!res.ok) {
           const refusal = await this.api.refusalOf(res);
-          // The server restarting or its store down: worth waiting for; a refusal is not.
-          if (res.status >= 500) throw new Interrupted(refusal);
+          // The server restarting, its store down or the feed's budget spent: worth waiting for; a refusal is not.
+          if (res.status >= 500 || res.status === 429) throw new Interrupted(refusal);
           throw refusal;
         }
         if (!(res.headers.get("content-type") ?? "").startsWith("text/event-stream") || res.body === null)
