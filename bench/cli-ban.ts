@@ -20,7 +20,7 @@ const prefix = `bench-cli-${Date.now()}`;
 const BIN = fileURLToPath(new URL("../bin/warden.js", import.meta.url));
 
 const redis = await resolveRedis();
-const env = { REDIS_URL: redis.url, WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix };
+const env = { WARDEN_DIRECT: "1", REDIS_URL: redis.url, WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix };
 const server = await startWorldProcess(env);
 
 function runCli(args: string[]): Promise<string> {

@@ -200,7 +200,7 @@ describe("the codec refuses what a Date cannot hold", () => {
 describe("the API and the CLI refuse a duration past MAX and store nothing", () => {
   const MODERATOR = "moderator-token-durations-0123";
   const prefix = uniquePrefix("durations");
-  const env = { REDIS_URL: redisUrl(), WARDEN_PREFIX: prefix, WARDEN_SECRET };
+  const env = { WARDEN_DIRECT: "1", REDIS_URL: redisUrl(), WARDEN_PREFIX: prefix, WARDEN_SECRET };
   let world: World;
   let redis: Redis;
 

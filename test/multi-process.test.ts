@@ -71,6 +71,7 @@ describe("propagation across processes", () => {
     const room = await client(b.port, sub).create("world");
     const seen = observe(room);
     const run = await cli(["kick", issuer.digitalId(sub), "--reason", "from the cli"], {
+      WARDEN_DIRECT: "1",
       REDIS_URL: redisUrl(),
       WARDEN_PREFIX: prefix,
       WARDEN_SECRET,

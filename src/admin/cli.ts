@@ -1,23 +1,26 @@
 /**
- * `warden` — the moderator CLI. A face over the same sanctions service the plugin and the
- * automatic policy use; no logic of its own beyond parsing and printing.
+ * `warden` — the moderator CLI. A face over the admin HTTP API of the servers (the
+ * default), or, for operators in an emergency, over the store directly (`--direct`).
  *
- * Environment: REDIS_URL (the Redis the servers use), WARDEN_SECRET (for `id`),
- * WARDEN_PREFIX (key prefix, default "warden").
+ * HTTP mode: WARDEN_URL (or `warden login --url`), a personal token (`warden login` reads it
+ * from stdin into a 0600 credentials file; or WARDEN_TOKEN). The server's own configuration
+ * (retention, policy, code of conduct, four-eyes) applies, and the actor is the credential's
+ * person (`staff:<name>`).
  *
- * Exit codes: 0 done · 1 store unreachable or unexpected failure · 2 bad input or refused
- * (nothing written; e.g. FOUR_EYES) · 3 unknown sanction, identity, appeal or case · 4
- * `audit verify` found the chain broken.
+ * Break-glass (`--direct` or WARDEN_DIRECT=1): REDIS_URL (the Redis the servers use),
+ * WARDEN_SECRET or WARDEN_AUDIT_KEY (the audit key), WARDEN_PREFIX (default "warden"); every
+ * act and look is audited as `breakglass:<os user>`, with the default retention and policy.
  *
- * Every look at an identity's data and every act is recorded in the audit log as
- * `cli:<user>` (with `--why` when given).
+ * Exit codes: 0 done · 1 store or server unreachable or unexpected failure · 2 bad input or
+ * refused (nothing written; e.g. FOUR_EYES, a viewer's token) · 3 unknown sanction, identity,
+ * appeal, case or staff member · 4 `audit verify` found the chain broken.
  */
 import { userInfo } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration, formatDuration } from "../duration.js";
 import { formatInstant } from "../util/time.js";
 import { WardenError } from "../errors.js";
-import { assertDigitalId, deriveDigitalId, type DigitalId } from "../identity/digital-id.js";
+import { assertDigitalId, deriveDigitalId, isDigitalId, type DigitalId } from "../identity/digital-id.js";
 import { DEFAULT_OPTIONS } from "../options.js";
 import { SANCTION_KINDS, type Sanction, type SanctionKind } from "../sanctions/model.js";
 import { SanctionsService } from "../sanctions/service.js";
@@ -35,23 +38,29 @@ import { resolveConduct } from "../policy/conduct.js";
 import { createDueProcess, type DueProcess } from "../reviews/due-process.js";
 import { resolveDueProcess } from "../reviews/options.js";
 import { parseDay, reportToCsv } from "../reviews/transparency.js";
+import { STAFF_ROLES, type StaffRole, type StaffView } from "./staff.js";
+import {
+  ApiClient,
+  CliError,
+  EXIT,
+  apiBase,
+  checkTransport,
+  credentialsPath,
+  readCredentials,
+  removeCredentials,
+  shown,
+  writeCredentials,
+} from "./cli-http.js";
+import { HttpFace, type Face, type TailItem } from "./cli-face.js";
 
-/** Exit codes of the CLI (documented in README). */
-export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, auditBroken: 4 } as const;
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+export { EXIT } from "./cli-http.js";
 
 interface Io {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** The token for `warden login` (stdin); absent: read process.stdin. */
+  readSecret?: (prompt: string) => Promise<string>;
 }
 
 interface Common {
@@ -64,8 +73,49 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string, why: string): string {
   return value;
 }
 
-/** Opens the store and the admin service for one command, and always closes it. */
-async function withService<T>(io: Io, run: (admin: AdminService, store: RedisStore) => Promise<T>): Promise<T> {
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Whether this run is break-glass: `--direct` or WARDEN_DIRECT=1. */
+function isDirect(program: Command, env: NodeJS.ProcessEnv): boolean {
+  return program.opts<{ direct?: boolean }>().direct === true || env.WARDEN_DIRECT === "1";
+}
+
+/** The server and token of HTTP mode: WARDEN_URL / WARDEN_TOKEN over the credentials file. */
+async function connection(io: Io): Promise<{ base: string; token: string }> {
+  const stored = await readCredentials(io.env);
+  const url = io.env.WARDEN_URL || stored?.url;
+  if (!url)
+    throw new CliError(
+      "not signed in: run `warden login --url https://your-server` (or set WARDEN_URL and WARDEN_TOKEN); operators: --direct for break-glass access to the store",
+      EXIT.badInput,
+    );
+  const base = apiBase(url);
+  // A stored token goes only to the server it was stored for, never to another WARDEN_URL.
+  const token = io.env.WARDEN_TOKEN || (stored !== null && apiBase(stored.url) === base ? stored.token : undefined);
+  if (!token)
+    throw new CliError(
+      `no token for ${new URL(base).host}: run \`warden login --url ${shown(url, 200)}\` or set WARDEN_TOKEN`,
+      EXIT.badInput,
+    );
+  checkTransport(base, io.env);
+  return { base, token };
+}
+
+/** Runs one command against the server (HTTP mode) or the store (`--direct`). */
+async function withFace<T>(io: Io, program: Command, run: (face: Face) => Promise<T>): Promise<T> {
+  if (isDirect(program, io.env)) return withDirect(io, run);
+  const { base, token } = await connection(io);
+  return run(new HttpFace(new ApiClient(base, token, io.env), (line) => io.err(`warden: ${line}\n`)));
+}
+
+/** Break-glass: opens the store and the admin service for one command, and always closes it. */
+async function withDirect<T>(io: Io, run: (face: Face) => Promise<T>): Promise<T> {
   const url = requireEnv(io.env, "REDIS_URL", "the CLI needs the Redis your servers use (e.g. redis://127.0.0.1:6379)");
   // The audit chain is keyed: the CLI links its entries under the servers' key, so it needs their secret.
   const auditSecret =
@@ -75,6 +125,10 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
       "WARDEN_SECRET",
       "the CLI links audit entries under the servers' audit key (or set WARDEN_AUDIT_KEY)",
     );
+  const who = `breakglass:${osUser()}`;
+  io.err(
+    `warden: break-glass: acting directly on the store as ${who} (audited), with the default retention and policy, not the servers'\n`,
+  );
   const checkpointFile = io.env.WARDEN_AUDIT_CHECKPOINTS || undefined;
   const store = new RedisStore({ connection: url, prefix: io.env.WARDEN_PREFIX || DEFAULT_OPTIONS.prefix });
   let audit: AuditLog | undefined;
@@ -112,15 +166,68 @@ async function withService<T>(io: Io, run: (admin: AdminService, store: RedisSto
       Date.now,
       evasion,
     );
-    return await run(admin, store);
+    return await run(directFace(admin, store, who));
   } finally {
     await audit?.close();
     await store.close();
   }
 }
 
-function actorOf(who: string, why?: string): Actor {
-  return { face: "cli", who, why: why ?? null, role: "moderator" };
+/** The break-glass face: the admin service on the store, every act and look as `breakglass:<user>`. */
+function directFace(admin: AdminService, store: RedisStore, who: string): Face {
+  const actor = (why?: string): Actor => ({ face: "cli", who, why: why ?? null, role: "moderator" });
+  const noStaff = (): never => {
+    throw new CliError(
+      "staff credentials are managed through the servers' admin API, not in --direct mode",
+      EXIT.badInput,
+    );
+  };
+  return {
+    mode: "direct",
+    whoami: async () => ({ actor: who, role: "break-glass", where: "the store (--direct)" }),
+    lookup: (query, why) => admin.lookup(query, actor(why)),
+    issue: async (request) => {
+      const result = await admin.issue(request, actor());
+      if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
+      return { sanction: result.sanction };
+    },
+    banWithAlts: (did, request, confirm) => admin.banWithAlts(did, request, actor(), { confirm }),
+    revoke: (id, reason, options) => admin.revoke(id, reason, actor(), who, options),
+    sanctionsOf: (did, all, why) => admin.sanctionsOf(did, actor(why), { all }),
+    sessions: (did, why) => admin.sessions(did, actor(why)),
+    events: (did, limit, why) => admin.events(did, actor(why), { limit }),
+    export: (did, copy, why) => admin.export(did, actor(why), { copy }),
+    forget: (did, includingSanctions, why) => admin.forget(did, actor(why), { includingSanctions }),
+    auditLog: (limit) => admin.auditLog({ limit }),
+    verifyAudit: (checkpoints) => admin.verifyAudit({ checkpoints }),
+    appealQueue: (limit) => admin.appealQueue(actor(), limit),
+    appeal: (id, why) => admin.appeal(id, actor(why)),
+    takeAppeal: (id) => admin.takeAppeal(id, actor()),
+    decideAppeal: (id, decision) => admin.decideAppeal(id, decision, actor()),
+    caseQueue: (limit) => admin.caseQueue(actor(), limit),
+    reportCase: (id, why) => admin.reportCase(id, actor(why)),
+    decideCase: (id, decision) => admin.decideCase(id, decision, actor()),
+    evidence: (did, why) => admin.evidence(did, actor(why)),
+    transparency: (from, to) => admin.transparency(from, to),
+    alts: (did, why) => admin.alts(did, actor(why)),
+    evasionQueue: (limit) => admin.evasionQueue(actor(), limit),
+    evasionCase: (id, why) => admin.evasionCase(id, actor(why)),
+    decideEvasion: (id, decision) => admin.decideEvasion(id, decision, actor()),
+    staffAdd: async () => noStaff(),
+    staffList: async () => noStaff(),
+    staffRevoke: async () => noStaff(),
+    tail: async (options, onItem, signal) => {
+      await admin.watchFeed(actor());
+      let after = options.fromStart ? "0" : await store.lastFeedId();
+      while (!signal.aborted) {
+        const events = await store.readFeed(after, { count: 100, blockMs: 1000 });
+        for (const event of events) {
+          after = event.id ?? after;
+          if (!onItem({ type: "offense", event })) return;
+        }
+      }
+    },
+  };
 }
 
 function when(ms: number | null): string {
@@ -139,24 +246,140 @@ function sanctionRows(sanctions: readonly Sanction[]): string {
     s.reason,
   ]);
   const header = ["ID", "KIND", "START", "END", "STATE", "BY", "REASON"];
+  return table(header, rows);
+}
+
+function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows]
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "))
     .join("\n");
 }
 
-function defaultIssuer(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return "cli";
+function staffRows(staff: readonly StaffView[]): string {
+  if (staff.length === 0) return "(no staff)";
+  return table(
+    ["NAME", "ROLE", "CREATED", "BY", "STATE"],
+    staff.map((s) => [
+      shown(s.name, 64),
+      s.role,
+      when(s.createdAt),
+      shown(s.createdBy, 100),
+      s.revokedAt === null ? "active" : `revoked ${when(s.revokedAt)} by ${shown(s.revokedBy ?? "?", 100)}`,
+    ]),
+  );
+}
+
+/**
+ * The digital ID a command acts on: the argument, or the one identity whose display name is
+ * `--name` (the lookup is audited). Several or none: refused, nothing done.
+ */
+async function target(
+  face: Face,
+  didArg: string | undefined,
+  name: string | undefined,
+  why?: string,
+): Promise<DigitalId> {
+  if (name === undefined) {
+    if (didArg === undefined) throw new CliError("give a digital ID, or --name <display name>", EXIT.badInput);
+    return assertDigitalId(didArg);
   }
+  const found = await face.lookup(name, why);
+  if (found.length === 0)
+    throw new CliError(`no identity goes by the name ${JSON.stringify(shown(name, 64))}`, EXIT.notFound);
+  if (found.length > 1)
+    throw new CliError(
+      `${found.length} identities go by the name ${JSON.stringify(shown(name, 64))} (${found.map((s) => s.did).join(", ")}): give the digital ID`,
+      EXIT.badInput,
+    );
+  return found[0]!.did;
+}
+
+/** Checks the argument before anything is asked of the server or the store. */
+function checkTarget(didArg: string | undefined, name: string | undefined): void {
+  if (name !== undefined) {
+    if (didArg !== undefined) throw new CliError("give a digital ID or --name, not both", EXIT.badInput);
+    if (name.trim().length === 0 || name.length > 64)
+      throw new CliError("--name must be a display name of 1 to 64 characters", EXIT.badInput);
+    return;
+  }
+  if (didArg === undefined) throw new CliError("give a digital ID, or --name <display name>", EXIT.badInput);
+  if (!isDigitalId(didArg))
+    throw new CliError(
+      `${JSON.stringify(shown(didArg, 40))} is not a digital ID (26 characters a-z 2-7; to act by display name: --name ${JSON.stringify(shown(didArg, 40))})`,
+      EXIT.badInput,
+    );
+}
+
+/** Reads the token from stdin: without echo on a terminal, else the first line of the pipe. */
+async function readToken(io: Io): Promise<string> {
+  const raw = io.readSecret ? await io.readSecret("Token: ") : await readStdinSecret("Token: ", (s) => io.err(s));
+  const token = raw.trim();
+  if (token.length === 0) throw new CliError("no token on stdin", EXIT.badInput);
+  if (token.length > 1024 || /\s/.test(token))
+    throw new CliError("that is not a token (one word, at most 1024 characters)", EXIT.badInput);
+  return token;
+}
+
+function readStdinSecret(prompt: string, err: (s: string) => void): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const tty = stdin.isTTY === true;
+    if (tty) {
+      err(prompt);
+      stdin.setRawMode(true);
+    }
+    stdin.setEncoding("utf8");
+    const done = (value: string | Error) => {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      stdin.off("error", onEnd);
+      if (tty) {
+        stdin.setRawMode(false);
+        err("\n");
+      }
+      stdin.pause();
+      if (value instanceof Error) reject(value);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === "\n" || ch === "\r") return done(text);
+        if (tty && ch === "\u0003") return done(new CliError("cancelled", EXIT.badInput));
+        if (tty && (ch === "\u007f" || ch === "\b")) text = text.slice(0, -1);
+        else text += ch;
+        if (text.length > 4096) return done(new CliError("that is not a token (too long)", EXIT.badInput));
+      }
+    };
+    const onEnd = () => done(text);
+    stdin.on("data", onData);
+    stdin.once("end", onEnd);
+    stdin.once("error", onEnd);
+    stdin.resume();
+  });
+}
+
+function tailLine(item: TailItem): string {
+  if (item.type === "offense") return eventLine(item.event, item.name);
+  if (item.type === "sanction") {
+    const s = item.sanction;
+    return `${formatInstant(s.start)}  ${s.did}${item.name ? ` (${item.name})` : ""}  sanction ${s.kind} ${s.id}${s.end === null || s.kind === "warn" || s.kind === "kick" ? "" : ` until ${when(s.end)}`}  by ${shown(s.by, 100)}  ${JSON.stringify(shown(s.reason))}`;
+  }
+  const d = item.data;
+  return `${formatInstant(Date.now())}  revocation ${shown(String(d.sanctionId ?? d.id ?? "?"), 80)}${d.by ? ` by ${shown(d.by, 100)}` : ""}`;
 }
 
 /** Builds the command tree; `io` lets tests and other hosts capture output. */
 export function buildProgram(io: Io): Command {
   const program = new Command("warden")
-    .description("colyseus-warden moderator CLI: digital IDs and sanctions, applied live in every server process")
+    .description(
+      "colyseus-warden moderator CLI: digital IDs and sanctions, applied live in every server process, through the servers' admin API",
+    )
+    .option(
+      "--direct",
+      "break-glass: act on the store directly (REDIS_URL, WARDEN_SECRET), audited as breakglass:<user>",
+    )
     .showHelpAfterError(false)
     .showSuggestionAfterError(false)
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(s) })
@@ -164,6 +387,8 @@ export function buildProgram(io: Io): Command {
 
   const json = () => new Option("--json", "machine-readable output");
   const why = () => new Option("--why <text>", "why you look (kept in the audit log)");
+  const byName = () => new Option("--name <display name>", "act on the one identity that goes by this display name");
+  const face = <T>(run: (face: Face) => Promise<T>) => withFace(io, program, run);
 
   program
     .command("id")
@@ -176,6 +401,8 @@ export function buildProgram(io: Io): Command {
       io.out(opts.json ? `${JSON.stringify({ did })}\n` : `${did}\n`);
     });
 
+  addSessionCommands(program, io);
+
   for (const kind of SANCTION_KINDS) {
     const lasting = kind === "mute" || kind === "freeze" || kind === "ban";
     const command = program
@@ -185,9 +412,9 @@ export function buildProgram(io: Io): Command {
           ? `${kind} a digital ID in every room and process (permanent unless --for)`
           : `${kind} a digital ID's live sessions`,
       )
-      .argument("<did>", "digital ID (see `warden id`)")
+      .argument("[did]", "digital ID (see `warden lookup`), or --name")
+      .addOption(byName())
       .requiredOption("--reason <text>", "why; shown to the player")
-      .option("--by <name>", "issuer recorded with the sanction", defaultIssuer())
       .option("--rule <id>", "the rule of the code of conduct broken (shown to the player)")
       .addOption(json());
     if (lasting) command.option("--for <duration>", "how long: 30s, 10m, 2h, 7d, 2w (at most 3650d)");
@@ -197,42 +424,43 @@ export function buildProgram(io: Io): Command {
         .option("--yes", "with --with-alts: act on the blast radius shown");
     command.action(
       async (
-        didArg: string,
+        didArg: string | undefined,
         opts: Common & {
           reason: string;
-          by: string;
+          name?: string;
           for?: string;
           rule?: string;
           withAlts?: boolean;
           yes?: boolean;
         },
       ) => {
-        // Everything is checked before the store is opened: bad input writes nothing.
-        const did = assertDigitalId(didArg);
+        // Everything is checked before the server or store is asked: bad input writes nothing.
+        checkTarget(didArg, opts.name);
         const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
         if (opts.reason.trim().length === 0) throw new CliError("--reason must not be empty", EXIT.badInput);
         if (opts.yes && !opts.withAlts) throw new CliError("--yes only confirms --with-alts", EXIT.badInput);
-        if (opts.withAlts) return banWithAlts(io, did, { ...opts, duration });
-        const result = await withService(io, (admin) =>
-          admin.issue(
-            {
-              did,
-              kind: kind as SanctionKind,
-              reason: opts.reason,
-              by: opts.by,
-              ...(duration === undefined ? {} : { duration }),
-              ...(opts.rule === undefined ? {} : { rule: opts.rule }),
-            },
-            actorOf(defaultIssuer()),
-          ),
-        );
-        if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
-        const s = result.sanction;
-        if (opts.json) io.out(`${JSON.stringify(s)}\n`);
-        else
-          io.out(
-            `${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`,
-          );
+        await face(async (f) => {
+          const did = await target(f, didArg, opts.name);
+          if (opts.withAlts) return banWithAlts(io, f, did, { ...opts, duration });
+          const result = await f.issue({
+            did,
+            kind: kind as SanctionKind,
+            reason: opts.reason,
+            ...(duration === undefined ? {} : { duration }),
+            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+          });
+          if ("pending" in result) {
+            if (opts.json) return io.out(`${JSON.stringify(result)}\n`);
+            const id = typeof result.pending.id === "string" ? ` ${shown(result.pending.id, 80)}` : "";
+            return io.out(`${kind} of ${did} pending${id}: a second moderator must confirm it (four-eyes)\n`);
+          }
+          const s = result.sanction;
+          if (opts.json) io.out(`${JSON.stringify(s)}\n`);
+          else
+            io.out(
+              `${s.kind} ${s.id} issued${lasting ? ` (${s.end === null ? "permanent" : `for ${formatDuration(s.end - s.start)}, until ${when(s.end)}`})` : ""}\n`,
+            );
+        });
       },
     );
   }
@@ -242,47 +470,41 @@ export function buildProgram(io: Io): Command {
     .description("revoke a sanction by id; its effect ends live everywhere")
     .argument("<sanctionId>", "as printed when it was issued (`<did>.<suffix>`)")
     .option("--reason <text>", "why it is lifted", "")
-    .option("--by <name>", "who lifts it", defaultIssuer())
     .option("--wrongful", "the sanction was wrong: also forgive the ladder step it came from")
     .option("--with-alts", "also revoke the sanctions that follow from it (the bans of its alts, an extension)")
     .addOption(json())
-    .action(
-      async (
-        sanctionId: string,
-        opts: Common & { reason: string; by: string; wrongful?: boolean; withAlts?: boolean },
-      ) => {
-        const result = await withService(io, (admin) =>
-          admin.revoke(sanctionId, opts.reason, actorOf(defaultIssuer()), opts.by, {
-            wrongful: opts.wrongful === true,
-            withAlts: opts.withAlts === true,
-          }),
-        );
-        if (result.status === "not_found")
-          throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
-        if (opts.json) return io.out(`${JSON.stringify(result)}\n`);
-        io.out(
-          result.status === "revoked"
-            ? `revoked ${result.sanction.id}\n`
-            : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`,
-        );
-        for (const id of result.relatedRevoked ?? []) io.out(`revoked ${id} (with ${result.sanction.id})\n`);
-        const left = result.related.filter((id) => !(result.relatedRevoked ?? []).includes(id));
-        if (left.length > 0)
-          io.out(`also linked: ${left.join(", ")}${opts.withAlts ? "" : " (add --with-alts to revoke them too)"}\n`);
-      },
-    );
+    .action(async (sanctionId: string, opts: Common & { reason: string; wrongful?: boolean; withAlts?: boolean }) => {
+      if (sanctionId.length === 0 || sanctionId.length > 200)
+        throw new CliError("a sanction id is 1 to 200 characters", EXIT.badInput);
+      const result = await face((f) =>
+        f.revoke(sanctionId, opts.reason, { wrongful: opts.wrongful === true, withAlts: opts.withAlts === true }),
+      );
+      if (result.status === "not_found")
+        throw new CliError(`no sanction with id ${JSON.stringify(sanctionId.slice(0, 80))}`, EXIT.notFound);
+      if (opts.json) return io.out(`${JSON.stringify(result)}\n`);
+      io.out(
+        result.status === "revoked"
+          ? `revoked ${result.sanction.id}\n`
+          : `${result.sanction.id} was already revoked by ${result.sanction.revoked?.by}\n`,
+      );
+      for (const id of result.relatedRevoked ?? []) io.out(`revoked ${id} (with ${result.sanction.id})\n`);
+      const left = result.related.filter((id) => !(result.relatedRevoked ?? []).includes(id));
+      if (left.length > 0)
+        io.out(`also linked: ${left.join(", ")}${opts.withAlts ? "" : " (add --with-alts to revoke them too)"}\n`);
+    });
 
   program
     .command("sanctions")
     .description("list the sanctions in force for a digital ID (--all: every stored one)")
-    .argument("<did>", "digital ID")
+    .argument("[did]", "digital ID, or --name")
+    .addOption(byName())
     .option("--all", "include warns, kicks, expired and revoked sanctions")
     .addOption(why())
     .addOption(json())
-    .action(async (didArg: string, opts: Common & { all?: boolean; why?: string }) => {
-      const did = assertDigitalId(didArg);
-      const list = await withService(io, (admin) =>
-        admin.sanctionsOf(did, actorOf(defaultIssuer(), opts.why), { all: opts.all === true }),
+    .action(async (didArg: string | undefined, opts: Common & { all?: boolean; why?: string; name?: string }) => {
+      checkTarget(didArg, opts.name);
+      const list = await face(async (f) =>
+        f.sanctionsOf(await target(f, didArg, opts.name, opts.why), opts.all === true, opts.why),
       );
       io.out(opts.json ? `${JSON.stringify(list)}\n` : `${sanctionRows(list)}\n`);
     });
@@ -290,12 +512,13 @@ export function buildProgram(io: Io): Command {
   program
     .command("sessions")
     .description("list the live sessions of a digital ID in every server process")
-    .argument("<did>", "digital ID")
+    .argument("[did]", "digital ID, or --name")
+    .addOption(byName())
     .addOption(why())
     .addOption(json())
-    .action(async (didArg: string, opts: Common & { why?: string }) => {
-      const did = assertDigitalId(didArg);
-      const list = await withService(io, (admin) => admin.sessions(did, actorOf(defaultIssuer(), opts.why)));
+    .action(async (didArg: string | undefined, opts: Common & { why?: string; name?: string }) => {
+      checkTarget(didArg, opts.name);
+      const list = await face(async (f) => f.sessions(await target(f, didArg, opts.name, opts.why), opts.why));
       io.out(
         opts.json
           ? `${JSON.stringify(list)}\n`
@@ -308,49 +531,56 @@ export function buildProgram(io: Io): Command {
   program
     .command("history")
     .description("list a digital ID's recorded offenses, newest first")
-    .argument("<did>", "digital ID")
+    .argument("[did]", "digital ID, or --name")
+    .addOption(byName())
     .option("--limit <n>", "how many", "50")
     .addOption(why())
     .addOption(json())
-    .action(async (didArg: string, opts: Common & { limit: string; why?: string }) => {
-      const did = assertDigitalId(didArg);
+    .action(async (didArg: string | undefined, opts: Common & { limit: string; why?: string; name?: string }) => {
+      checkTarget(didArg, opts.name);
       const limit = Number(opts.limit);
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
         throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
-      const events = await withService(io, (admin) => admin.events(did, actorOf(defaultIssuer(), opts.why), { limit }));
+      const events = await face(async (f) => f.events(await target(f, didArg, opts.name, opts.why), limit, opts.why));
       if (opts.json) io.out(`${JSON.stringify(events)}\n`);
-      else io.out(events.length === 0 ? "(no recorded offense)\n" : `${events.map(eventLine).join("\n")}\n`);
+      else io.out(events.length === 0 ? "(no recorded offense)\n" : `${events.map((e) => eventLine(e)).join("\n")}\n`);
     });
 
   program
     .command("tail")
-    .description("follow the live feed of offense events (Ctrl-C to stop; --json gives NDJSON)")
+    .description(
+      "follow the live feed of offense events (Ctrl-C to stop; --json gives NDJSON); over the API it reconnects by itself",
+    )
     .option("--from-start", "begin with the oldest kept event instead of new ones")
     .option("--count <n>", "stop after n events")
+    .option("--sanctions", "also show sanctions issued and revoked (HTTP mode)")
     .addOption(json())
-    .action(async (opts: Common & { fromStart?: boolean; count?: string }) => {
+    .action(async (opts: Common & { fromStart?: boolean; count?: string; sanctions?: boolean }) => {
       const limit = opts.count === undefined ? Infinity : Number(opts.count);
       if (opts.count !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
         throw new CliError("--count must be a positive whole number", EXIT.badInput);
-      await withService(io, async (admin, store) => {
-        await admin.watchFeed(actorOf(defaultIssuer()));
-        let after = opts.fromStart ? "0" : await store.lastFeedId();
-        let seen = 0;
-        let stopping = false;
-        const stop = () => {
-          stopping = true;
-        };
+      await face(async (f) => {
+        const controller = new AbortController();
+        const stop = () => controller.abort();
         process.once("SIGINT", stop);
+        let seen = 0;
         try {
-          while (!stopping && seen < limit) {
-            const events = await store.readFeed(after, { count: 100, blockMs: 1000 });
-            for (const event of events) {
-              if (seen >= limit) break;
-              after = event.id ?? after;
-              seen++;
-              io.out(opts.json ? `${JSON.stringify(event)}\n` : `${eventLine(event)}\n`);
-            }
-          }
+          await f.tail(
+            { fromStart: opts.fromStart === true },
+            (item) => {
+              if (item.type !== "offense" && !opts.sanctions) return true;
+              const value =
+                item.type === "offense"
+                  ? { ...item.event, ...(item.name === undefined ? {} : { name: item.name }) }
+                  : item.type === "sanction"
+                    ? { type: "sanction", ...item.sanction }
+                    : { type: "revocation", ...item.data };
+              io.out(opts.json ? `${JSON.stringify(value)}\n` : `${tailLine(item)}\n`);
+              if (item.type === "offense") seen++;
+              return seen < limit;
+            },
+            controller.signal,
+          );
         } finally {
           process.off("SIGINT", stop);
         }
@@ -364,7 +594,9 @@ export function buildProgram(io: Io): Command {
     .addOption(why())
     .addOption(json())
     .action(async (query: string, opts: Common & { why?: string }) => {
-      const found = await withService(io, (admin) => admin.lookup(query, actorOf(defaultIssuer(), opts.why)));
+      if (query.trim().length === 0 || query.length > 64)
+        throw new CliError("lookup needs a digital ID or a display name of 1 to 64 characters", EXIT.badInput);
+      const found = await face((f) => f.lookup(query, opts.why));
       if (found.length === 0)
         throw new CliError(`no identity found for ${JSON.stringify(query.slice(0, 64))}`, EXIT.notFound);
       if (opts.json) return io.out(`${JSON.stringify(found)}\n`);
@@ -374,7 +606,7 @@ export function buildProgram(io: Io): Command {
             .map(([t, p]) => `${t}=${p.points}`)
             .join(" ") || "-";
         io.out(
-          `${s.did}  name=${JSON.stringify(s.profile?.name ?? "")}  first-seen=${s.profile?.firstSeen ? when(s.profile.firstSeen) : "-"}  sessions=${s.sessions.length}  active=${s.active.map((a) => a.kind).join(",") || "-"}  points: ${points}\n`,
+          `${s.did}  name=${JSON.stringify(shown(s.profile?.name ?? "", 64))}  first-seen=${s.profile?.firstSeen ? when(s.profile.firstSeen) : "-"}  sessions=${s.sessions.length}  active=${s.active.map((a) => a.kind).join(",") || "-"}  points: ${points}\n`,
         );
       }
     });
@@ -390,9 +622,7 @@ export function buildProgram(io: Io): Command {
     .addOption(why())
     .action(async (didArg: string, opts: { why?: string; subject?: boolean }) => {
       const did = assertDigitalId(didArg);
-      const document = await withService(io, (admin) =>
-        admin.export(did, actorOf(defaultIssuer(), opts.why), { copy: opts.subject ? "subject" : "staff" }),
-      );
+      const document = await face((f) => f.export(did, opts.subject ? "subject" : "staff", opts.why));
       io.out(`${JSON.stringify(document, null, 2)}\n`);
     });
 
@@ -407,9 +637,7 @@ export function buildProgram(io: Io): Command {
     .addOption(json())
     .action(async (didArg: string, opts: Common & { includingSanctions?: boolean; why?: string }) => {
       const did = assertDigitalId(didArg);
-      const result = await withService(io, (admin) =>
-        admin.forget(did, actorOf(defaultIssuer(), opts.why), { includingSanctions: opts.includingSanctions === true }),
-      );
+      const result = await face((f) => f.forget(did, opts.includingSanctions === true, opts.why));
       io.out(
         opts.json
           ? `${JSON.stringify(result)}\n`
@@ -425,7 +653,7 @@ export function buildProgram(io: Io): Command {
       const limit = Number(opts.limit);
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
         throw new CliError("--limit must be a whole number from 1 to 10000", EXIT.badInput);
-      const entries = await withService(io, (admin) => admin.auditLog({ limit }));
+      const entries = await face((f) => f.auditLog(limit));
       if (opts.json) return io.out(`${JSON.stringify(entries)}\n`);
       io.out(
         entries.length === 0
@@ -440,7 +668,7 @@ export function buildProgram(io: Io): Command {
     )
     .option(
       "--checkpoints <files...>",
-      "checkpoint files (JSON lines, or logs holding checkpoint lines) of the servers",
+      "checkpoint files (JSON lines, or logs holding checkpoint lines) of the servers (--direct mode)",
     )
     .addOption(json())
     .action(async (_opts: Common, command: Command) => {
@@ -453,7 +681,7 @@ export function buildProgram(io: Io): Command {
         });
         checkpoints.push(...parseCheckpoints(text));
       }
-      const result = await withService(io, (admin) => admin.verifyAudit({ checkpoints }));
+      const result = await face((f) => f.verifyAudit(checkpoints));
       if (opts.json) io.out(`${JSON.stringify(result)}\n`);
       else if (result.ok) {
         io.out(
@@ -474,10 +702,98 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  addStaffCommands(program, io, json);
   addDueProcessCommands(program, io, json, why);
   addEvasionCommands(program, io, json, why);
   refuseFlagsAsValues(program);
   return program;
+}
+
+/** `login`, `logout`, `whoami`: the personal credential of HTTP mode. */
+function addSessionCommands(program: Command, io: Io): void {
+  program
+    .command("login")
+    .description(
+      "sign in to a server: reads your personal token from stdin (never from an argument), checks it, stores it with mode 0600",
+    )
+    .option("--url <url>", "the server, e.g. https://game.example.com (default: WARDEN_URL)")
+    .addOption(new Option("--json", "machine-readable output"))
+    .action(async (opts: Common & { url?: string }) => {
+      const given = opts.url ?? io.env.WARDEN_URL;
+      if (!given)
+        throw new CliError("which server? warden login --url https://your-server (or set WARDEN_URL)", EXIT.badInput);
+      const base = apiBase(given);
+      checkTransport(base, io.env);
+      const token = await readToken(io);
+      const who = await new HttpFace(new ApiClient(base, token, io.env), () => {}).whoami();
+      const file = await writeCredentials(io.env, { url: base, token });
+      io.out(
+        opts.json
+          ? `${JSON.stringify({ url: base, actor: who.actor, role: who.role, credentials: file })}\n`
+          : `signed in to ${base} as ${who.actor} (${who.role}); token stored in ${file}\n`,
+      );
+    });
+
+  program
+    .command("logout")
+    .description("forget the stored token (an admin revokes it on the server: warden staff revoke <name>)")
+    .action(async () => {
+      const removed = await removeCredentials(io.env);
+      io.out(removed ? `signed out: removed ${credentialsPath(io.env)}\n` : "not signed in\n");
+    });
+
+  program
+    .command("whoami")
+    .description("who the server says your credential is (or breakglass:<user> with --direct)")
+    .addOption(new Option("--json", "machine-readable output"))
+    .action(async (opts: Common) => {
+      const who = await withFace(io, program, (f) => f.whoami());
+      io.out(opts.json ? `${JSON.stringify(who)}\n` : `${who.actor} (${who.role}) at ${who.where}\n`);
+    });
+}
+
+/** `staff add|list|revoke`: personal tokens, managed by an admin over the API. */
+function addStaffCommands(program: Command, io: Io, json: () => Option): void {
+  const staff = program.command("staff").description("personal staff tokens (admins): add, list, revoke");
+  const face = <T>(run: (face: Face) => Promise<T>) => withFace(io, program, run);
+  const checkName = (name: string) => {
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name))
+      throw new CliError("a staff name is 1-64 of A-Z a-z 0-9 _ . @ - (no spaces)", EXIT.badInput);
+  };
+  staff
+    .command("add")
+    .description("issue a personal token for a person; it is printed once, here, and never again")
+    .argument("<name>", "the person (becomes the actor staff:<name>)")
+    .requiredOption("--role <role>", `one of ${STAFF_ROLES.join(", ")}`)
+    .addOption(json())
+    .action(async (name: string, opts: Common & { role: string }) => {
+      checkName(name);
+      if (!(STAFF_ROLES as readonly string[]).includes(opts.role))
+        throw new CliError(`--role must be one of ${STAFF_ROLES.join(", ")}`, EXIT.badInput);
+      const added = await face((f) => f.staffAdd(name, opts.role as StaffRole));
+      if (opts.json) return io.out(`${JSON.stringify(added)}\n`);
+      io.out(
+        `added ${shown(added.staff.name, 64)} (${added.staff.role}). Their token, shown only this once — hand it over privately; they sign in with \`warden login\`:\n${added.token}\n`,
+      );
+    });
+  staff
+    .command("list")
+    .description("every staff member, active and revoked (no tokens)")
+    .addOption(json())
+    .action(async (opts: Common) => {
+      const list = await face((f) => f.staffList());
+      io.out(opts.json ? `${JSON.stringify(list)}\n` : `${staffRows(list)}\n`);
+    });
+  staff
+    .command("revoke")
+    .description("revoke a person's token: refused at once on every server")
+    .argument("<name>")
+    .addOption(json())
+    .action(async (name: string, opts: Common) => {
+      checkName(name);
+      const revoked = await face((f) => f.staffRevoke(name));
+      io.out(opts.json ? `${JSON.stringify(revoked)}\n` : `revoked ${shown(revoked.name, 64)} (${revoked.role})\n`);
+    });
 }
 
 function limitOf(text: string): number {
@@ -498,7 +814,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(json())
     .action(async (opts: Common & { limit: string }) => {
       const limit = limitOf(opts.limit);
-      const list = await withService(io, (admin) => admin.appealQueue(actorOf(defaultIssuer()), limit));
+      const list = await withFace(io, program, (f) => f.appealQueue(limit));
       print(
         opts,
         list,
@@ -515,7 +831,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(why())
     .addOption(json())
     .action(async (id: string, opts: Common & { why?: string }) => {
-      const found = await withService(io, (admin) => admin.appeal(id, actorOf(defaultIssuer(), opts.why)));
+      const found = await withFace(io, program, (f) => f.appeal(id, opts.why));
       print(opts, found, `${JSON.stringify(found, null, 2)}\n`);
     });
   appeal
@@ -524,7 +840,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .argument("<appealId>")
     .addOption(json())
     .action(async (id: string, opts: Common) => {
-      const a = await withService(io, (admin) => admin.takeAppeal(id, actorOf(defaultIssuer())));
+      const a = await withFace(io, program, (f) => f.takeAppeal(id));
       print(opts, a, `${a.id} in review\n`);
     });
   for (const outcome of ["uphold", "reject"] as const) {
@@ -542,16 +858,12 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
       command.option("--until <duration>", "shorten instead: the sanction ends this long from now");
     command.action(async (id: string, opts: Common & { reason: string; until?: string }) => {
       const end = opts.until === undefined ? undefined : Date.now() + parseDuration(opts.until);
-      const a = await withService(io, (admin) =>
-        admin.decideAppeal(
-          id,
-          {
-            outcome: outcome === "uphold" ? "upheld" : "rejected",
-            reason: opts.reason,
-            ...(end === undefined ? {} : { end }),
-          },
-          actorOf(defaultIssuer()),
-        ),
+      const a = await withFace(io, program, (f) =>
+        f.decideAppeal(id, {
+          outcome: outcome === "uphold" ? "upheld" : "rejected",
+          reason: opts.reason,
+          ...(end === undefined ? {} : { end }),
+        }),
       );
       print(opts, a, `${a.id} ${a.state}${a.decision?.remedy ? ` (${a.decision.remedy})` : ""}\n`);
     });
@@ -564,7 +876,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(json())
     .action(async (opts: Common & { limit: string }) => {
       const limit = limitOf(opts.limit);
-      const list = await withService(io, (admin) => admin.caseQueue(actorOf(defaultIssuer()), limit));
+      const list = await withFace(io, program, (f) => f.caseQueue(limit));
       print(
         opts,
         list,
@@ -581,7 +893,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(why())
     .addOption(json())
     .action(async (id: string, opts: Common & { why?: string }) => {
-      const c = await withService(io, (admin) => admin.reportCase(id, actorOf(defaultIssuer(), opts.why)));
+      const c = await withFace(io, program, (f) => f.reportCase(id, opts.why));
       print(opts, c, `${JSON.stringify(c, null, 2)}\n`);
     });
   reportCase
@@ -597,18 +909,14 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
       if (!(SANCTION_KINDS as readonly string[]).includes(opts.kind))
         throw new CliError(`--kind must be one of ${SANCTION_KINDS.join(", ")}`, EXIT.badInput);
       const duration = opts.for === undefined ? undefined : parseDuration(opts.for);
-      const c = await withService(io, (admin) =>
-        admin.decideCase(
-          id,
-          {
-            action: "sanction",
-            kind: opts.kind as SanctionKind,
-            reason: opts.reason,
-            ...(duration === undefined ? {} : { duration }),
-            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
-          },
-          actorOf(defaultIssuer()),
-        ),
+      const c = await withFace(io, program, (f) =>
+        f.decideCase(id, {
+          action: "sanction",
+          kind: opts.kind as SanctionKind,
+          reason: opts.reason,
+          ...(duration === undefined ? {} : { duration }),
+          ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+        }),
       );
       print(opts, c, `${c.id} actioned${c.outcome?.sanctionId ? `: ${c.outcome.sanctionId}` : ""}\n`);
     });
@@ -620,12 +928,8 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .option("--unfounded", "the reports were unfounded (repeated: the reporter's reports are suspended)")
     .addOption(json())
     .action(async (id: string, opts: Common & { reason: string; unfounded?: boolean }) => {
-      const c = await withService(io, (admin) =>
-        admin.decideCase(
-          id,
-          { action: "dismiss", reason: opts.reason, unfounded: opts.unfounded === true },
-          actorOf(defaultIssuer()),
-        ),
+      const c = await withFace(io, program, (f) =>
+        f.decideCase(id, { action: "dismiss", reason: opts.reason, unfounded: opts.unfounded === true }),
       );
       print(opts, c, `${c.id} dismissed\n`);
     });
@@ -638,7 +942,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .addOption(json())
     .action(async (didArg: string, opts: Common & { why?: string }) => {
       const did = assertDigitalId(didArg);
-      const list = await withService(io, (admin) => admin.evidence(did, actorOf(defaultIssuer(), opts.why)));
+      const list = await withFace(io, program, (f) => f.evidence(did, opts.why));
       print(opts, list, list.length === 0 ? "(no evidence kept)\n" : `${JSON.stringify(list, null, 2)}\n`);
     });
 
@@ -652,7 +956,7 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
     .action(async (opts: Common & { from: string; to: string; csv?: boolean }) => {
       parseDay(opts.from, "--from");
       parseDay(opts.to, "--to");
-      const report = await withService(io, (admin) => admin.transparency(opts.from, opts.to));
+      const report = await withFace(io, program, (f) => f.transparency(opts.from, opts.to));
       if (opts.json) return io.out(`${JSON.stringify(report, null, 2)}\n`);
       io.out(reportToCsv(report));
     });
@@ -661,21 +965,18 @@ function addDueProcessCommands(program: Command, io: Io, json: () => Option, why
 /** `warden ban <did> --with-alts [--yes]`: the blast radius first; acts only with `--yes`. */
 async function banWithAlts(
   io: Io,
+  face: Face,
   did: DigitalId,
-  opts: Common & { reason: string; by: string; rule?: string; yes?: boolean; duration: number | undefined },
+  opts: Common & { reason: string; rule?: string; yes?: boolean; duration: number | undefined },
 ): Promise<void> {
-  const result = await withService(io, (admin) =>
-    admin.banWithAlts(
-      did,
-      {
-        reason: opts.reason,
-        by: opts.by,
-        ...(opts.duration === undefined ? {} : { duration: opts.duration }),
-        ...(opts.rule === undefined ? {} : { rule: opts.rule }),
-      },
-      actorOf(defaultIssuer()),
-      { confirm: opts.yes === true },
-    ),
+  const result = await face.banWithAlts(
+    did,
+    {
+      reason: opts.reason,
+      ...(opts.duration === undefined ? {} : { duration: opts.duration }),
+      ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+    },
+    opts.yes === true,
   );
   if (result.sanctions === undefined) {
     if (opts.json) return io.out(`${JSON.stringify({ blastRadius: result.blastRadius })}\n`);
@@ -753,7 +1054,7 @@ function addEvasionCommands(program: Command, io: Io, json: () => Option, why: (
     .addOption(json())
     .action(async (didArg: string, opts: Common & { why?: string }) => {
       const did = assertDigitalId(didArg);
-      const links = await withService(io, (admin) => admin.alts(did, actorOf(defaultIssuer(), opts.why)));
+      const links = await withFace(io, program, (f) => f.alts(did, opts.why));
       print(opts, links, `${altRows(links)}\n`);
     });
 
@@ -767,7 +1068,7 @@ function addEvasionCommands(program: Command, io: Io, json: () => Option, why: (
     .addOption(json())
     .action(async (opts: Common & { limit: string }) => {
       const limit = limitOf(opts.limit);
-      const list = await withService(io, (admin) => admin.evasionQueue(actorOf(defaultIssuer()), limit));
+      const list = await withFace(io, program, (f) => f.evasionQueue(limit));
       print(
         opts,
         list,
@@ -782,7 +1083,7 @@ function addEvasionCommands(program: Command, io: Io, json: () => Option, why: (
     .addOption(json())
     .action(async (id: string, _opts: Common, command: Command) => {
       const opts = command.optsWithGlobals<Common & { why?: string }>();
-      const record = await withService(io, (admin) => admin.evasionCase(id, actorOf(defaultIssuer(), opts.why)));
+      const record = await withFace(io, program, (f) => f.evasionCase(id, opts.why));
       print(opts, record, `${evasionLine(record)}\n${altRows([record.link])}\n`);
     });
   const decisions = [
@@ -806,7 +1107,7 @@ function addEvasionCommands(program: Command, io: Io, json: () => Option, why: (
         action === "dismiss"
           ? { action, reason: opts.reason }
           : { action, reason: opts.reason, ...(duration === undefined ? {} : { duration }) };
-      const record = await withService(io, (admin) => admin.decideEvasion(id, decision, actorOf(defaultIssuer())));
+      const record = await withFace(io, program, (f) => f.decideEvasion(id, decision));
       print(
         opts,
         record,
@@ -834,11 +1135,12 @@ function refuseFlagsAsValues(command: Command): void {
   for (const sub of command.commands) refuseFlagsAsValues(sub);
 }
 
-function eventLine(e: OffenseEvent): string {
-  const evidence = Object.entries(e.evidence)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+/** One offense event as a line; `name`: the display name, when the feed gives it. Fields from the server are bounded and stripped. */
+function eventLine(e: OffenseEvent, name?: string): string {
+  const evidence = Object.entries(e.evidence ?? {})
+    .map(([k, v]) => `${shown(k, 40)}=${shown(JSON.stringify(v), 200)}`)
     .join(" ");
-  return `${formatInstant(e.at)}  ${e.did}  ${e.room.name}/${e.room.id}  ${e.detector}/${e.kind}  ${e.track}+${e.severity}  ${evidence}`;
+  return `${formatInstant(e.at)}  ${shown(e.did, 26)}${name ? ` (${JSON.stringify(name)})` : ""}  ${shown(e.room?.name ?? "?", 64)}/${shown(e.room?.id ?? "?", 64)}  ${shown(e.detector, 40)}/${shown(e.kind, 40)}  ${shown(e.track, 40)}+${Number(e.severity)}  ${evidence}`;
 }
 
 /** Runs the CLI; resolves the exit code. Errors are one line on stderr. */
@@ -867,7 +1169,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         return EXIT.notFound;
       return e.code === "STORE_UNAVAILABLE" || e.code === "STORE_SCRIPT" ? EXIT.failure : EXIT.badInput;
     }
-    io.err(`warden: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.err(`warden: unexpected failure: ${shown(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT.failure;
   }
 }

@@ -40,6 +40,11 @@ export class FeedHub {
     };
   }
 
+  /** The offense events recorded after stream id `after` (`"0"`: from the oldest kept), at most `count`; never blocks. */
+  since(after: string, count: number): Promise<OffenseEvent[]> {
+    return this.store.readFeed(after, { count, blockMs: 0 });
+  }
+
   /** Sanctions and revocations come from the warden's bus subscription. */
   bus(message: BusMessage): void {
     // Notices for players (appeal and report outcomes) are theirs, not the moderators' feed.

@@ -280,6 +280,16 @@ function withoutRelated(value: unknown): unknown {
   return value === undefined ? value : JSON.parse(JSON.stringify(value, (k, v) => (k === "related" ? undefined : v)));
 }
 
+/** Offense events one reconnecting feed client may be sent from before it connected. */
+const FEED_REPLAY = 1000;
+
+/** Whether stream id `a` (`<ms>-<seq>`) comes after `b`. */
+function streamIdAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
 function fail(res: Response, code: WardenErrorCode, message: string): void {
   res.status(ERROR_CATALOGUE[code].status).json({ error: { code, message } });
 }
@@ -465,6 +475,13 @@ export function createAdminRouter(
     handle(async (req, res, auth) => {
       const all = req.query.all === "true" || req.query.all === "1";
       res.json({ sanctions: await admin.sanctionsOf(assertDigitalId(req.params.did), auth.actor, { all }) });
+    }),
+  );
+
+  router.get(
+    "/identities/:did/sessions",
+    handle(async (req, res, auth) => {
+      res.json({ sessions: await admin.sessions(assertDigitalId(req.params.did), auth.actor) });
     }),
   );
 
@@ -771,10 +788,18 @@ export function createAdminRouter(
     }),
   );
 
-  /** Server-Sent Events: `offense`, `sanction` and `revocation` events as they happen anywhere. */
+  /**
+   * Server-Sent Events: `offense`, `sanction` and `revocation` events as they happen anywhere.
+   * Offense events carry their stream id (`id:`); a client that reconnects with
+   * `Last-Event-ID` (`0`: from the oldest kept) first gets the offense events recorded after
+   * it (at most {@link FEED_REPLAY} of them), then the live ones, none twice.
+   */
   router.get(
     "/feed",
-    handle(async (_req, res, auth) => {
+    handle(async (req, res, auth) => {
+      const lastEventId = req.get("last-event-id");
+      const resumeFrom =
+        lastEventId === undefined ? null : /^(0|\d{1,20}-\d{1,20})$/.test(lastEventId) ? lastEventId : null;
       // Audited before the stream opens; the append waits its turn behind other acts, never fails for contention.
       await admin.watchFeed(auth.actor);
       // The client may have gone while the entry was written: then a close listener added now would never fire.
@@ -787,23 +812,42 @@ export function createAdminRouter(
       });
       res.flushHeaders();
       res.write(": connected\n\n");
-      const send = (item: FeedItem) => {
-        // Each event carries the ID's display name (`name`, null when unknown) for the console.
+      let replayed: string | null = null;
+      // Each event carries the ID's display name (`name`, null when unknown) for the console.
+      const write = (item: FeedItem) => {
         const [name, data] =
           item.type === "offense"
             ? ["offense", { ...item.event, name: item.name ?? null }]
             : item.type === "issued"
               ? ["sanction", { ...item.sanction, name: item.name ?? null }]
               : ["revocation", { ...item, name: item.name ?? null }];
+        if (item.type === "offense" && replayed !== null && item.event.id && !streamIdAfter(item.event.id, replayed))
+          return;
         const shown = auth.role === "viewer" ? withoutRelated(data) : data;
-        res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n\n`);
+        // The id line comes last (field order within an event does not matter to SSE).
+        const id = item.type === "offense" && item.event.id ? `id: ${item.event.id}\n` : "";
+        res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n${id}\n`);
       };
-      const unsubscribe = feed.subscribe(send);
+      // Live items that arrive while the replay is read wait for it.
+      let waiting: FeedItem[] | null = resumeFrom === null ? null : [];
+      const unsubscribe = feed.subscribe((item) => (waiting === null ? write(item) : waiting.push(item)));
       const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
       res.on("close", () => {
         clearInterval(keepAlive);
         unsubscribe();
       });
+      if (resumeFrom !== null) {
+        try {
+          for (const event of await feed.since(resumeFrom, FEED_REPLAY)) {
+            write({ type: "offense", event });
+            if (event.id) replayed = event.id;
+          }
+        } finally {
+          const held = waiting ?? [];
+          waiting = null;
+          for (const item of held) write(item);
+        }
+      }
     }),
   );
 

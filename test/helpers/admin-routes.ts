@@ -6,6 +6,7 @@ export const ADMIN_ROUTES: [string, string, unknown?][] = [
   ["GET", `/identities?q=${UNKNOWN_DID}`],
   ["GET", `/identities/${UNKNOWN_DID}`],
   ["GET", `/identities/${UNKNOWN_DID}/sanctions`],
+  ["GET", `/identities/${UNKNOWN_DID}/sessions`],
   ["GET", `/identities/${UNKNOWN_DID}/events`],
   ["POST", `/identities/${UNKNOWN_DID}/sanctions`, { kind: "warn", reason: "x" }],
   ["POST", `/sanctions/${UNKNOWN_DID}.aaaaaaaa/revoke`, {}],
