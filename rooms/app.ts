@@ -3,7 +3,13 @@ import { defineRoom, defineServer, matchMaker, type Server } from "@colyseus/cor
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
-import { createWarden, type AdminApiOptions, type Warden, type WardenOptions } from "../src/index.js";
+import {
+  createWarden,
+  identifyFromJwtClaims,
+  type AdminApiOptions,
+  type Warden,
+  type WardenOptions,
+} from "../src/index.js";
 import { createWorldRoom, type Avatar, verifyDemoToken } from "./world.js";
 
 /** Options of {@link startWorld}. */
@@ -45,10 +51,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       avatarOf: (room, client) => (room.state as { avatars: Map<string, Avatar> }).avatars.get(client.sessionId),
     },
     // The player API (statements, appeals, own export) checks the same JWTs the rooms do.
-    verifyPlayer: (token: string) => {
-      const claims = verifyDemoToken(token, options.jwtSecret);
-      return { subject: claims.sub, ...(claims.name === undefined ? {} : { name: claims.name }) };
-    },
+    verifyPlayer: (token: string) => identifyFromJwtClaims(verifyDemoToken(token, options.jwtSecret)),
     ...options.warden,
   });
   const transport = new WebSocketTransport();

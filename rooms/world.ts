@@ -2,7 +2,7 @@ import { definePlugins, ErrorCode, Room, ServerError, validate, type Client } fr
 import { schema, t, type SchemaType } from "@colyseus/schema";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
-import type { Warden } from "../src/index.js";
+import { identifyFromJwtClaims, type Warden } from "../src/index.js";
 
 /** An avatar: display name, position, and the warden's restriction (opt-in field). */
 export const Avatar = schema({ name: t.string(), x: t.number(), y: t.number(), restriction: t.string() }, "Avatar");
@@ -29,20 +29,40 @@ const ReportMessage = z.object({
 });
 const AppealMessage = z.object({ sanctionId: z.string().min(1).max(64), text: z.string().min(1).max(2000) });
 
-/** Verifies a demo token: HS256 only, `sub` required. Returns the claims or throws 4215-style errors. */
-export function verifyDemoToken(token: string | undefined, secret: string): { sub: string; name?: string } {
+/** The claims of a demo token the warden's default `identify` reads (the rest is dropped). */
+export interface DemoClaims {
+  sub?: string;
+  id?: string | number;
+  anonymousId?: string;
+  anonymous?: boolean;
+  name?: string;
+  username?: string;
+  iss?: string;
+}
+
+/**
+ * Verifies a demo token: HS256 only. It names the player by `sub` (a standard JWT), `id` (an
+ * `@colyseus/auth` user token) or `anonymousId` (an `@colyseus/auth` anonymous sign-in).
+ * Returns those claims or throws 4215-style errors.
+ */
+export function verifyDemoToken(token: string | undefined, secret: string): DemoClaims {
   if (!token)
-    throw new ServerError(ErrorCode.AUTH_FAILED, "no token: join with a JWT whose sub claim names the account");
+    throw new ServerError(ErrorCode.AUTH_FAILED, "no token: join with a JWT whose sub (or id) claim names the account");
   let claims: jwt.JwtPayload | string;
   try {
     claims = jwt.verify(token, secret, { algorithms: ["HS256"] });
   } catch (e) {
     throw new ServerError(ErrorCode.AUTH_FAILED, `invalid token: ${(e as Error).message}`);
   }
-  if (typeof claims !== "object" || typeof claims.sub !== "string" || claims.sub.length === 0) {
-    throw new ServerError(ErrorCode.AUTH_FAILED, "invalid token: no sub claim");
+  if (typeof claims !== "object" || identifyFromJwtClaims(claims) === null) {
+    throw new ServerError(ErrorCode.AUTH_FAILED, "invalid token: no sub, id or anonymousId claim");
   }
-  return typeof claims.name === "string" ? { sub: claims.sub, name: claims.name } : { sub: claims.sub };
+  const out: DemoClaims = {};
+  for (const key of ["sub", "anonymousId", "name", "username", "iss"] as const)
+    if (typeof claims[key] === "string") out[key] = claims[key];
+  if (typeof claims.id === "string" || typeof claims.id === "number") out.id = claims.id;
+  if (claims.anonymous === true) out.anonymous = true;
+  return out;
 }
 
 /**

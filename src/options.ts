@@ -91,9 +91,17 @@ export interface WardenOptions {
    * Reads the verified identity from `client.auth` (what the room's `onAuth` returned).
    * Join options are client-controlled: use them for a display name at most, never for
    * the subject. Return `null` to refuse the join.
-   * @defaultValue JWT claims: `{ subject: auth.sub, name: auth.name }`
+   * @defaultValue JWT claims: `sub`, else `@colyseus/auth`'s `id`, else its `anonymousId` (an anonymous player), with `iss`, `name`, `locale` — see {@link identifyFromJwtClaims}
    */
   identify?: (auth: unknown, joinOptions: unknown) => Identity | null | undefined;
+  /**
+   * Players who signed in anonymously (an identity with `anonymous: true`, e.g. an
+   * `@colyseus/auth` anonymous token): `"allow"` binds them to an ID of their own, which lasts
+   * as long as the client keeps its token — a sanction follows that token, not a person;
+   * `"refuse"` refuses their join (4215-style auth error), so that every player can be held
+   * to their account. @defaultValue "allow"
+   */
+  anonymousPlayers?: "allow" | "refuse";
   /**
    * Message types a mute drops.
    * @defaultValue `["chat"]`
@@ -222,6 +230,7 @@ export interface ResolvedOptions {
   store: StoreOption | undefined;
   prefix: string;
   identify: (auth: unknown, joinOptions: unknown) => Identity | null | undefined;
+  anonymousPlayers: "allow" | "refuse";
   muteTypes: readonly (string | number)[];
   freezeTypes: readonly (string | number)[];
   restrictionField: Required<RestrictionFieldOptions> | undefined;
@@ -258,6 +267,7 @@ const DAY = 86_400_000;
 export const DEFAULT_OPTIONS = deepFreeze({
   prefix: "warden",
   identify: identifyFromJwtClaims,
+  anonymousPlayers: "allow",
   muteTypes: ["chat"],
   freezeTypes: ["move", INPUT_TYPE],
   failMode: "open",
@@ -287,6 +297,7 @@ const TOP_KEYS = keysOf<WardenOptions>({
   store: true,
   prefix: true,
   identify: true,
+  anonymousPlayers: true,
   muteTypes: true,
   freezeTypes: true,
   restrictionField: true,
@@ -455,6 +466,12 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
       store: resolveStore(given.store),
       prefix: keyPart("prefix", given.prefix, DEFAULT_OPTIONS.prefix) as string,
       identify: optionalFunction("identify", given.identify, DEFAULT_OPTIONS.identify as ResolvedOptions["identify"]),
+      anonymousPlayers: oneOf(
+        "anonymousPlayers",
+        given.anonymousPlayers,
+        ["allow", "refuse"] as const,
+        DEFAULT_OPTIONS.anonymousPlayers as "allow",
+      ),
       muteTypes: messageTypes("muteTypes", given.muteTypes, DEFAULT_OPTIONS.muteTypes),
       freezeTypes: messageTypes("freezeTypes", given.freezeTypes, DEFAULT_OPTIONS.freezeTypes),
       restrictionField: resolveRestrictionField(given.restrictionField),

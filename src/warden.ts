@@ -335,6 +335,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     }
     if (typeof identity !== "object" || identity === null || !isValidSubject(identity.subject)) return null;
     if (identity.issuer !== undefined && !isValidSubject(identity.issuer)) return null;
+    if (identity.anonymous === true && this.options.anonymousPlayers === "refuse") return null;
     return identity;
   }
 
@@ -582,6 +583,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
         }
         if (typeof identity !== "object" || identity === null || !isValidSubject(identity.subject)) return null;
         if (identity.issuer !== undefined && !isValidSubject(identity.issuer)) return null;
+        if (identity.anonymous === true && this.options.anonymousPlayers === "refuse") return null;
         return this.digitalId(identity.subject, identity.issuer);
       },
       describe: (sanction, locale) => notices.sanction(sanction, locale),

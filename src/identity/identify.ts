@@ -18,20 +18,45 @@ export interface Identity {
    * locale the warden has texts for, else its default.
    */
   locale?: string;
+  /**
+   * The player signed in anonymously (an `@colyseus/auth` anonymous token): the subject is
+   * the token's `anonymousId`, in a namespace of its own (issuer `anonymous`), so it never
+   * equals an account's ID. Refused at join when the `anonymousPlayers` option is `"refuse"`.
+   */
+  anonymous?: true;
 }
 
+/** Issuer of the subjects of anonymous players: their IDs never meet an account's. */
+export const ANONYMOUS_ISSUER = "anonymous";
+
 /**
- * Reads `sub`, `iss` (the issuer, see {@link Identity.issuer}), `name` and `locale` (see
- * {@link Identity.locale}) from a decoded JWT payload.
+ * Reads the account from a decoded JWT payload: `sub` (standard JWTs), else `id` (what
+ * `@colyseus/auth` puts in its tokens: the user's id, a string or a whole number), else
+ * `anonymousId` (an `@colyseus/auth` anonymous sign-in: {@link Identity.anonymous}); `iss`
+ * (the issuer, see {@link Identity.issuer}), `name` (or `username`, `displayName`) and
+ * `locale` (see {@link Identity.locale}).
  */
 export function identifyFromJwtClaims(auth: unknown): Identity | null {
   if (typeof auth !== "object" || auth === null) return null;
-  const { sub, iss, name, locale } = auth as { sub?: unknown; iss?: unknown; name?: unknown; locale?: unknown };
-  if (typeof sub !== "string" || sub.length === 0) return null;
-  const identity: Identity = { subject: sub };
+  const claims = auth as Record<string, unknown>;
+  const { sub, iss, id, anonymousId, locale } = claims;
+  const named = [claims.name, claims.username, claims.displayName].find((n) => typeof n === "string");
+  let identity: Identity;
+  if (typeof sub === "string" && sub.length > 0) identity = { subject: sub };
+  else if ((typeof id === "string" && id.length > 0) || (typeof id === "number" && Number.isSafeInteger(id)))
+    identity = { subject: String(id) };
+  else if (typeof anonymousId === "string" && anonymousId.length > 0)
+    return {
+      subject: anonymousId,
+      issuer: typeof iss === "string" && iss.length > 0 ? `${iss} ${ANONYMOUS_ISSUER}` : ANONYMOUS_ISSUER,
+      anonymous: true,
+      ...(typeof named === "string" ? { name: named } : {}),
+      ...(typeof locale === "string" && locale.length > 0 && locale.length <= 256 ? { locale } : {}),
+    };
+  else return null;
   // Tokens that name their issuer get IDs qualified by it (see Identity.issuer).
   if (typeof iss === "string" && iss.length > 0) identity.issuer = iss;
-  if (typeof name === "string") identity.name = name;
+  if (typeof named === "string") identity.name = named;
   // Bounded like any claim read here; which locale it means is decided when notices are sent.
   if (typeof locale === "string" && locale.length > 0 && locale.length <= 256) identity.locale = locale;
   return identity;
