@@ -12,9 +12,7 @@
  */
 import { WardenError } from "../src/index.js";
 import { ListenError, startWorld, type World } from "./app.js";
-
-const DEV_WARDEN_SECRET = "dev-only-warden-secret-change-me";
-const DEV_JWT_SECRET = "dev-only-jwt-secret-change-me";
+import { DEV_JWT_SECRET, DEV_WARDEN_SECRET, notDevelopment } from "./dev.js";
 
 function secretFromEnv(name: string, fallback: string): string {
   const value = process.env[name];
@@ -53,6 +51,24 @@ try {
 console.info(
   `[warden-demo] world listening on ws://localhost:${world.port} (room "world", store: ${world.warden.store.constructor.name}; admin API under /warden/api when a token is set; player API under /warden/player)`,
 );
+// What to do next, for whoever just ran `npm start`.
+const base = `http://localhost:${world.port}`;
+const dev = notDevelopment(process.env, "dev-token") === null;
+const adminTokens = Boolean(
+  process.env.WARDEN_ADMIN_TOKEN || process.env.WARDEN_MODERATOR_TOKEN || process.env.WARDEN_VIEWER_TOKEN,
+);
+const next = [
+  "[warden-demo] next:",
+  dev
+    ? "  • a player token (development secrets only): npm run dev-token -- --name alice"
+    : "  • players join with a JWT signed with JWT_SECRET (claims sub or id, name)",
+  `  • join from a client: new Client("ws://localhost:${world.port}"); client.auth.token = <token>; client.joinOrCreate("world")`,
+  adminTokens
+    ? `  • moderators' console: ${base}/warden/console/ (sign in with a staff token; an admin makes them: warden staff add <name> --role moderator)`
+    : "  • moderators' console and API are off: set WARDEN_ADMIN_TOKEN, or run `npm run demo` (bots, console, a dev credential)",
+  `  • the CLI: npm run warden -- login --url ${base}   (then: npm run warden -- tail, … lookup <name>, … ban <did>)`,
+];
+console.info(next.join("\n"));
 // Machine-readable line for tests and tools that start this process.
 if (process.env.WARDEN_READY_LINE) console.log(`READY ${world.port} ${world.warden.processId}`);
 
