@@ -26,7 +26,7 @@
  * itself breaks (a section throws).
  *
  * Options: --quick; --own-redis (a private redis-server instead of resolveRedis(), for
- * machines whose Redis others use too); --only=<section,...> (micro, record, join,
+ *  machines whose Redis others use too); --only=<section,...> (micro, record, idle, join,
  * overhead, heap, propagation, notice; writes results/partial.json). Environment:
  * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there;
  * BENCH_PROFILE_INTERVAL=<µs>; summarise with bench/profile-summary.ts), BENCH_WS=ws (the
@@ -66,6 +66,7 @@ const SIZE = quick
       heapClients: 200,
       propagation: 50,
       notice: 50,
+      idleMs: 3000,
     }
   : {
       joinPairs: 500,
@@ -79,6 +80,7 @@ const SIZE = quick
       heapClients: 2000,
       propagation: 200,
       notice: 200,
+      idleMs: 10_000,
     };
 
 const TARGETS = {
@@ -91,6 +93,7 @@ const TARGETS = {
   offense_to_notice_p99_ms: { op: "<=", value: 30, unit: "ms" },
   join_gate_p99_ms: { op: "<=", value: 1, unit: "ms" },
   bytes_per_client: { op: "<=", value: 2048, unit: "B" },
+  idle_added_cores: { op: "<=", value: 0.002, unit: "cores" },
 } as const;
 type Metric = keyof typeof TARGETS;
 
@@ -477,7 +480,7 @@ await section("record", async () => {
 let bare: { child: BenchChild; port: number } | undefined;
 let plugin: { child: BenchChild; port: number } | undefined;
 let load: BenchChild | undefined;
-const needServers = ["join", "overhead", "heap", "propagation", "notice"].some(wanted);
+const needServers = ["idle", "join", "overhead", "heap", "propagation", "notice"].some(wanted);
 if (needServers) {
   try {
     [bare, plugin] = await Promise.all([startServer("bare"), startServer("plugin")]);
@@ -511,6 +514,28 @@ interface ServerStats {
   t: number;
   cpu: { user: number; system: number };
 }
+
+// What a server with no players costs: both fresh servers, no client yet, side by side over the
+// same window. The plugin's fixed costs (its timers: the guard's clock runs only while a
+// session is live; the heartbeat every 5 s) against bare Colyseus's own.
+await section("idle", async () => {
+  if (!bare || !plugin) throw new Error("servers not running");
+  await sleep(1000);
+  const [b0, p0] = await Promise.all([bare.child.call<ServerStats>("stats"), plugin.child.call<ServerStats>("stats")]);
+  await sleep(SIZE.idleMs);
+  const [b1, p1] = await Promise.all([bare.child.call<ServerStats>("stats"), plugin.child.call<ServerStats>("stats")]);
+  const cores = (a: ServerStats, b: ServerStats) =>
+    (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1e3 / (b.t - a.t);
+  const bareCores = cores(b0, b1);
+  const pluginCores = cores(p0, p1);
+  metrics.idle_added_cores = round(pluginCores - bareCores, 4);
+  details.idle = {
+    basis: `CPU time of each fresh server with no client over the same ${SIZE.idleMs} ms window`,
+    bareCores: round(bareCores, 5),
+    pluginCores: round(pluginCores, 5),
+  };
+  log(`  idle: bare ${round(bareCores, 5)} cores, plugin ${round(pluginCores, 5)} cores`);
+});
 
 // Join latency, plugin vs bare, paired.
 await section("join", async () => {

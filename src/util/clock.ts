@@ -1,7 +1,8 @@
 /**
  * A coarse clock for the hot path. `Date.now()` on every message was most of the guard's
  * cost (and allocated); token buckets need millisecond-ish time, not exact time. One
- * unref'd interval per process refreshes `coarse.now` while any warden holds it.
+ * unref'd interval per process refreshes `coarse.now` while any warden holds it — and a
+ * warden holds it only while it has a live session, so an idle process runs no timer.
  */
 export const coarse = { now: Date.now() };
 
@@ -28,4 +29,9 @@ export function holdCoarseClock(): () => void {
       timer = undefined;
     }
   };
+}
+
+/** Whether the clock's timer is running (some warden has a live session in this process). */
+export function coarseClockRunning(): boolean {
+  return timer !== undefined;
 }
