@@ -26,7 +26,7 @@
  * itself breaks (a section throws).
  *
  * Options: --quick; --own-redis (a private redis-server instead of resolveRedis(), for
- *  machines whose Redis others use too); --only=<section,...> (micro, record, idle, join,
+ * machines whose Redis others use too); --only=<section,...> (micro, record, idle, join,
  * overhead, heap, propagation, notice; writes results/partial.json). Environment:
  * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there;
  * BENCH_PROFILE_INTERVAL=<µs>; summarise with bench/profile-summary.ts), BENCH_WS=ws (the
