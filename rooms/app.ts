@@ -22,6 +22,14 @@ export interface WorldOptions {
   warden: WardenOptions;
   /** Redis URL for Colyseus presence and driver (multi-process); unset = local. */
   redisUrl?: string;
+  /**
+   * This process's own address as clients reach it (`host:port`, e.g. `game-2.example.com:443`
+   * or `127.0.0.1:2568`), for a fleet of processes behind one matchmaking address: a seat in
+   * a room of this process carries it, and the client connects there. Set → rooms are created
+   * where Colyseus places them (the process with the fewest); unset → in the process that was
+   * asked (a single address, no routing). @defaultValue `PUBLIC_ADDRESS`
+   */
+  publicAddress?: string;
   /** Seconds a dropped client may reconnect. @defaultValue 20 */
   reconnectSeconds?: number;
   /** Admin API tokens; default from the environment. */
@@ -46,6 +54,7 @@ export interface World {
  * and the avatar's `restriction` field published by the warden (the opt-in schema field).
  */
 export async function startWorld(options: WorldOptions): Promise<World> {
+  const publicAddress = options.publicAddress ?? (process.env.PUBLIC_ADDRESS || undefined);
   const warden = createWarden({
     restrictionField: {
       avatarOf: (room, client) => (room.state as { avatars: Map<string, Avatar> }).avatars.get(client.sessionId),
@@ -66,10 +75,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       ? {
           presence: new RedisPresence(options.redisUrl),
           driver: new RedisDriver(options.redisUrl),
-          // Rooms are created in the process the client asked: the demo has no proxy in front.
-          selectProcessIdToCreateRoom: async () => matchMaker.processId,
+          // Without a public address per process a seat must be in the process the client
+          // asked (it connects back to the same address): rooms are created there. With one,
+          // Colyseus's own placement applies and the seat names the process to connect to.
+          ...(publicAddress ? {} : { selectProcessIdToCreateRoom: async () => matchMaker.processId }),
         }
       : {}),
+    ...(publicAddress ? { publicAddress } : {}),
     // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
     express: (app) => {
       app.use("/warden/api", warden.adminRoutes(options.admin));

@@ -9,6 +9,8 @@
  *   WARDEN_METRICS_TOKEN bearer token of the Prometheus metrics at /warden/metrics; unset → metrics off
  *   WARDEN_PREFIX       Redis key prefix (default "warden")
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
+ *   PUBLIC_ADDRESS      this process's own host:port as clients reach it, for a fleet behind one
+ *                       matchmaking address (seats in its rooms name it; see README "Running at scale")
  */
 import { WardenError } from "../src/index.js";
 import { ListenError, startWorld, type World } from "./app.js";
