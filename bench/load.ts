@@ -5,9 +5,14 @@
  *   join  { port, count, sub, concurrency, perRoom? }
  *                                            → joins `count` clients to room "world" on
  *                                              `port` (rooms of at most `perRoom`)
- *   pump  { durationMs, rate?, ports? }      → the clients (of `ports`, default all) send
- *                                              `move` round-robin at `rate` msgs/s in total,
- *                                              or as fast as their sockets drain
+ *   pump  { durationMs, rate?, ports?, shape? }
+ *                                            → the clients (of `ports`, default all) send
+ *                                              round-robin at `rate` msgs/s in total, or as
+ *                                              fast as their sockets drain: `move` to a new
+ *                                              place (shape "move", the default), `move` to
+ *                                              where the avatar already is ("still": no
+ *                                              state patch, the message path alone), or a
+ *                                              clean `chat` line ("chat": the detector too)
  *   moveOnce                                 → every client sends one `move`
  *   leave                                    → every client leaves (consented)
  */
@@ -71,13 +76,23 @@ async function join(args: { port: number; count: number; sub: string; concurrenc
 }
 
 let seq = 0;
+/** Everyday clean chat (no term of the detector's in it). */
+const CHAT_LINES = ["gg", "nice one", "heading north", "anyone up for a race?", "brb", "follow me", "good game"];
 /**
  * Sends `move` from every client, round-robin. With `rate` (msgs/s, all clients together):
  * paced on a 1 ms timer (open loop: the same offered load whatever the server does);
  * without: as fast as the sockets drain. A client whose socket holds more than
  * `maxBuffered` bytes is skipped (backpressure: the server is behind).
  */
-function pump(args: { durationMs: number; rate?: number; ports?: number[]; maxBuffered?: number; perTick?: number }) {
+function pump(args: {
+  durationMs: number;
+  rate?: number;
+  ports?: number[];
+  maxBuffered?: number;
+  perTick?: number;
+  shape?: "move" | "still" | "chat";
+}) {
+  const shape = args.shape ?? "move";
   const maxBuffered = args.maxBuffered ?? 16 * 1024;
   const perTick = args.perTick ?? 8;
   const targets = args.ports === undefined ? rooms : rooms.filter((_, i) => args.ports!.includes(portOf[i]!));
@@ -95,7 +110,9 @@ function pump(args: { durationMs: number; rate?: number; ports?: number[]; maxBu
         blocked++;
         continue;
       }
-      targets[i]!.send("move", { x: ++seq % 1000, y: i });
+      if (shape === "move") targets[i]!.send("move", { x: ++seq % 1000, y: i });
+      else if (shape === "still") targets[i]!.send("move", { x: 1, y: 2 });
+      else targets[i]!.send("chat", { text: CHAT_LINES[++seq % CHAT_LINES.length]! });
       sent++;
       return true;
     }

@@ -26,9 +26,10 @@
  * itself breaks (a section throws).
  *
  * Options: --quick; --own-redis (a private redis-server instead of resolveRedis(), for
- * machines whose Redis others use too); --only=<section,...> (micro, record, idle, join,
+ * machines whose Redis others use too); --only=<section,...> (micro, record, idle, curve, join,
  * overhead, heap, propagation, notice; writes results/partial.json). Environment:
- * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there;
+ * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there; BENCH_PROFILE_WINDOWS=<dir>:
+ * the curve section profiles both servers over its measured windows only;
  * BENCH_PROFILE_INTERVAL=<µs>; summarise with bench/profile-summary.ts), BENCH_WS=ws (the
  * load generator's SDK uses the `ws` package, not Node's built-in WebSocket),
  * BENCH_VERBOSE=1 (child processes' output).
@@ -67,6 +68,10 @@ const SIZE = quick
       propagation: 50,
       notice: 50,
       idleMs: 3000,
+      curve: [200],
+      curveChatty: 200,
+      curveWindows: 2,
+      curveWindowMs: 2000,
     }
   : {
       joinPairs: 500,
@@ -81,6 +86,10 @@ const SIZE = quick
       propagation: 200,
       notice: 200,
       idleMs: 10_000,
+      curve: [500, 1000, 2000, 4000],
+      curveChatty: 1000,
+      curveWindows: 4,
+      curveWindowMs: 4000,
     };
 
 const TARGETS = {
@@ -94,6 +103,8 @@ const TARGETS = {
   join_gate_p99_ms: { op: "<=", value: 1, unit: "ms" },
   bytes_per_client: { op: "<=", value: 2048, unit: "B" },
   idle_added_cores: { op: "<=", value: 0.002, unit: "cores" },
+  curve_min_ratio: { op: ">=", value: 0.97, unit: "" },
+  curve_max_added_bytes_per_client: { op: "<=", value: 1024, unit: "B" },
 } as const;
 type Metric = keyof typeof TARGETS;
 
@@ -701,6 +712,144 @@ await section("overhead", async () => {
     loadGenerator: { sent: pumped.sent, blocked: pumped.blocked, cpu: round(pumped.cpuMs / pumped.elapsedMs, 2) },
     flatOut,
     windows,
+  };
+});
+
+// The scaling curve (issue 14): realistic load shapes, not 1 000 msgs/s per client. At each
+// point a fresh bare and a fresh plugin server side by side on CPU 0 and one fresh load
+// generator on CPU 1: N clients on each server in rooms of 50, each sending 2 messages a
+// second (move to where the avatar already is: no state patch, the message path alone), plus
+// a chatty shape (clean chat lines: the detector and the room's broadcast to 49 others). Per
+// window, server CPU per handled message of each (fixed per-process costs included: they are
+// what realistic rates do not amortise), the ratio bare/plugin, and heap growth per client
+// (after full GCs, from 50 warm-up clients to 50 + N).
+const CURVE_ROOM = 50;
+const CURVE_RATE = 2;
+await section("curve", async () => {
+  const shapes: { name: string; clients: number; shape: "still" | "chat"; rate: number }[] = [
+    ...SIZE.curve.map((n) => ({ name: `still-${n}`, clients: n, shape: "still" as const, rate: CURVE_RATE })),
+    { name: `chat-${SIZE.curveChatty}`, clients: SIZE.curveChatty, shape: "chat", rate: 1 },
+  ];
+  const points: Record<string, unknown>[] = [];
+  for (const point of shapes) {
+    const [b, p] = await Promise.all([
+      startServer("bare", `${prefix}-curve-${point.name}`),
+      startServer("plugin", `${prefix}-curve-${point.name}`),
+    ]);
+    const gen = await BenchChild.start({
+      script: "bench/load.ts",
+      label: `load-${point.name}`,
+      cpu: 1,
+      env: { JWT_SECRET },
+    });
+    children.push(gen);
+    try {
+      for (const server of [b, p])
+        await gen.call("join", {
+          port: server.port,
+          count: CURVE_ROOM,
+          sub: `${prefix}-cw-${point.name}`,
+          concurrency: 16,
+          perRoom: CURVE_ROOM,
+        });
+      await gen.call("moveOnce");
+      await sleep(500);
+      const [hb0, hp0] = await Promise.all([
+        b.child.call<{ heapUsed: number }>("heap"),
+        p.child.call<{ heapUsed: number }>("heap"),
+      ]);
+      const joinStart = performance.now();
+      for (const server of [b, p])
+        await gen.call(
+          "join",
+          {
+            port: server.port,
+            count: point.clients,
+            sub: `${prefix}-c-${point.name}`,
+            concurrency: 16,
+            perRoom: CURVE_ROOM,
+          },
+          600_000,
+        );
+      const joinSeconds = round((performance.now() - joinStart) / 1000, 1);
+      const everyone = 2 * (point.clients + CURVE_ROOM);
+      const total = 1500 + SIZE.curveWindows * SIZE.curveWindowMs + 500;
+      const pumping = gen.call<{ sent: number; blocked: number; elapsedMs: number; cpuMs: number }>(
+        "pump",
+        { durationMs: total, rate: everyone * point.rate, shape: point.shape },
+        total + 60_000,
+      );
+      await sleep(1500);
+      const windowProfiles = process.env.BENCH_PROFILE_WINDOWS;
+      if (windowProfiles) await Promise.all([b.child.call("profileStart"), p.child.call("profileStart")]);
+      const cpuUs = (x: ServerStats, y: ServerStats) => y.cpu.user + y.cpu.system - x.cpu.user - x.cpu.system;
+      let [b0, p0] = await Promise.all([b.child.call<ServerStats>("stats"), p.child.call<ServerStats>("stats")]);
+      const windows: {
+        bareUsPerMsg: number;
+        pluginUsPerMsg: number;
+        ratio: number;
+        bareRate: number;
+        pluginRate: number;
+      }[] = [];
+      for (let w = 0; w < SIZE.curveWindows; w++) {
+        await sleep(SIZE.curveWindowMs);
+        const [b1, p1] = await Promise.all([b.child.call<ServerStats>("stats"), p.child.call<ServerStats>("stats")]);
+        const bh = b1.handled - b0.handled;
+        const ph = p1.handled - p0.handled;
+        const seconds = (b1.t - b0.t) / 1000;
+        windows.push({
+          bareRate: Math.round(bh / seconds),
+          pluginRate: Math.round(ph / seconds),
+          bareUsPerMsg: round(cpuUs(b0, b1) / bh, 3),
+          pluginUsPerMsg: round(cpuUs(p0, p1) / ph, 3),
+          ratio: round(cpuUs(b0, b1) / bh / (cpuUs(p0, p1) / ph), 4),
+        });
+        [b0, p0] = [b1, p1];
+      }
+      if (windowProfiles)
+        await Promise.all(
+          [b, p].map((server, i) =>
+            server.child.call("profileStop", { file: `${windowProfiles}/curve-${point.name}-${i === 0 ? "bare" : "plugin"}.cpuprofile` }),
+          ),
+        );
+      const pumped = await pumping;
+      const [hb1, hp1] = await Promise.all([
+        b.child.call<{ heapUsed: number }>("heap"),
+        p.child.call<{ heapUsed: number }>("heap"),
+      ]);
+      const bareBytes = Math.round((hb1.heapUsed - hb0.heapUsed) / point.clients);
+      const pluginBytes = Math.round((hp1.heapUsed - hp0.heapUsed) / point.clients);
+      const result = {
+        point: point.name,
+        clients: point.clients,
+        shape: point.shape,
+        msgsPerClientPerSecond: point.rate,
+        ratio: median(windows.map((x) => x.ratio)),
+        bareUsPerMsg: median(windows.map((x) => x.bareUsPerMsg)),
+        pluginUsPerMsg: median(windows.map((x) => x.pluginUsPerMsg)),
+        bareBytesPerClient: bareBytes,
+        pluginBytesPerClient: pluginBytes,
+        addedBytesPerClient: pluginBytes - bareBytes,
+        joinSeconds,
+        loadGenerator: { sent: pumped.sent, blocked: pumped.blocked, cpu: round(pumped.cpuMs / pumped.elapsedMs, 2) },
+        windows,
+      };
+      points.push(result);
+      log(
+        `  ${point.name}: ratio ${result.ratio} (bare ${result.bareUsPerMsg} µs/msg, plugin ${result.pluginUsPerMsg} µs/msg at ${windows.at(-1)?.pluginRate} msg/s); heap +${result.addedBytesPerClient} B/client (bare ${bareBytes}, plugin ${pluginBytes})`,
+      );
+    } finally {
+      // The load generator first (its clients would otherwise make the servers' shutdown slow);
+      // the servers by SIGTERM, so that a BENCH_PROFILE run writes their profiles.
+      gen.child.kill("SIGKILL");
+      await Promise.all([gen.stop(), b.child.stop(), p.child.stop()]);
+    }
+  }
+  metrics.curve_min_ratio = round(Math.min(...points.map((x) => x.ratio as number)), 3);
+  metrics.curve_max_added_bytes_per_client = Math.max(...points.map((x) => x.addedBytesPerClient as number));
+  details.curve = {
+    basis: `fresh bare + plugin servers side by side per point, rooms of ${CURVE_ROOM}, ${CURVE_RATE} msgs/s per client (still moves) and a chatty shape (1 clean chat line/s per client); median of ${SIZE.curveWindows} windows of ${SIZE.curveWindowMs} ms of bare/plugin CPU per handled message; heap after full GCs`,
+    points,
   };
 });
 

@@ -13,6 +13,7 @@
  *   stats          → messages handled by the room's handlers, CPU time, clock
  *   heap           → heap after full GCs (needs --expose-gc)
  *   floorSubscribe → a plain Redis subscriber that closes sessions (propagation floor)
+ *   profileStart / profileStop {file} → a CPU profile of a window (BENCH_PROFILE_WINDOWS)
  * Environment: BENCH_VARIANT, JWT_SECRET; for plugin: REDIS_URL, WARDEN_SECRET,
  * WARDEN_PREFIX, BENCH_FLOOD.
  */
@@ -123,8 +124,31 @@ async function floorSubscribe(args: { redisUrl: string; channel: string }) {
   return true;
 }
 
+/** A window profile (node:inspector), for BENCH_PROFILE_WINDOWS=<dir>: started and stopped by the parent. */
+let profiler: import("node:inspector/promises").Session | undefined;
+async function profileStart() {
+  const { Session } = await import("node:inspector/promises");
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.setSamplingInterval", { interval: 500 });
+  await profiler.post("Profiler.start");
+  return true;
+}
+async function profileStop(args: { file: string }) {
+  if (profiler === undefined) return false;
+  const { profile } = (await profiler.post("Profiler.stop")) as { profile: unknown };
+  profiler.disconnect();
+  profiler = undefined;
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(args.file, JSON.stringify(profile));
+  return true;
+}
+
 serve({
   floorSubscribe,
+  profileStart,
+  profileStop,
   stats: () => ({
     handled,
     rooms,

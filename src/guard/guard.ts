@@ -1,7 +1,7 @@
 import { INPUT_TYPE, type FloodLimit, type ResolvedGuardOptions } from "./options.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
 import { FloodLedger, type FloodBuckets } from "./flood.js";
-import { coarse } from "../util/clock.js";
+import { coarse, frameArrived } from "../util/clock.js";
 import { BYTES_PREFIX, TypeTable, type TypeEntry, type TypeRules } from "./types.js";
 import { FrameKind, typeForEvidence, typeKey, type FrameHead } from "./frames.js";
 
@@ -201,6 +201,9 @@ export class Guard<S extends GuardedSession = GuardedSession> {
     handlerKeys: () => readonly string[],
   ): boolean {
     this.counts.inspected++;
+    // The time of this frame: the interval's while frames come fast, else read now (see clock.ts).
+    if (clock.ticking) clock.frames++;
+    else frameArrived();
     // The frame budget comes first, before the kind is noted: a frame over it gets no reply of any sort.
     if (!this.take(session, this.framesSlot, FRAMES)) return false;
     verdict.kind = head.kind;
