@@ -809,7 +809,9 @@ await section("curve", async () => {
       if (windowProfiles)
         await Promise.all(
           [b, p].map((server, i) =>
-            server.child.call("profileStop", { file: `${windowProfiles}/curve-${point.name}-${i === 0 ? "bare" : "plugin"}.cpuprofile` }),
+            server.child.call("profileStop", {
+              file: `${windowProfiles}/curve-${point.name}-${i === 0 ? "bare" : "plugin"}.cpuprofile`,
+            }),
           ),
         );
       const pumped = await pumping;
