@@ -4,6 +4,7 @@ import { renderAudit } from "./audit.js";
 import { fill, h, say } from "./dom.js";
 import { renderFeed, startFeed, stopFeed } from "./feed.js";
 import { renderIdentity, renderSearch } from "./identity.js";
+import { renderAppeals, renderCases } from "./reviews.js";
 import { renderStaff } from "./staff.js";
 
 const main = document.getElementById("main");
@@ -68,6 +69,8 @@ function signedIn() {
   document.getElementById("who-name").textContent = `${session.actor} (${session.role})`;
   document.body.dataset.role = session.role;
   for (const el of document.querySelectorAll("[data-role=admin]")) el.hidden = session.role !== "admin";
+  // Moderators and admins: report cases hold reporters' words and other players' chat lines.
+  for (const el of document.querySelectorAll("[data-role=moderator]")) el.hidden = session.role === "viewer";
   startFeed();
 }
 
@@ -98,6 +101,9 @@ function route() {
   if (page === "feed") leave = renderFeed(main);
   else if (page === "search") renderSearch(main, new URLSearchParams(query ?? "").get("q"));
   else if (page === "id") renderIdentity(main, parts[1] ?? "");
+  else if (page === "appeals") renderAppeals(main, parts[1] ? decodeURIComponent(parts[1]) : undefined);
+  else if (page === "cases" && session.role !== "viewer")
+    renderCases(main, parts[1] ? decodeURIComponent(parts[1]) : undefined);
   else if (page === "audit") renderAudit(main);
   else if (page === "staff" && session.role === "admin") renderStaff(main);
   else

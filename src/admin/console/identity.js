@@ -70,7 +70,7 @@ async function search(results, q) {
   }
 }
 
-const DURATIONS = [
+export const DURATIONS = [
   ["10m", "10 minutes", 600_000],
   ["1h", "1 hour", 3_600_000],
   ["24h", "24 hours", 86_400_000],
@@ -78,11 +78,11 @@ const DURATIONS = [
   ["30d", "30 days", 30 * 86_400_000],
   ["", "Permanent", null],
 ];
-const LASTING = new Set(["mute", "freeze", "ban"]);
-const KINDS = ["warn", "mute", "freeze", "kick", "ban"];
+export const LASTING = new Set(["mute", "freeze", "ban"]);
+export const KINDS = ["warn", "mute", "freeze", "kick", "ban"];
 
 /** What a sanction does, in a sentence, for the confirmation. */
-function consequence(kind, who, ms) {
+export function consequence(kind, who, ms) {
   const until = ms === null ? "" : `, until ${time(Date.now() + ms)}`;
   const length = ms === null ? "permanently" : `for ${span(ms)}${until}`;
   switch (kind) {
@@ -102,7 +102,7 @@ function consequence(kind, who, ms) {
 const dialog = () => document.getElementById("dialog");
 
 /** Opens the modal dialog with `children`; resolves when it closes. */
-function openDialog(title, children) {
+export function openDialog(title, children) {
   const d = dialog();
   fill(d, h("h2", { id: "dialog-title" }, title), children);
   d.showModal();
