@@ -2,18 +2,24 @@ import type { DigitalId } from "../identity/digital-id.js";
 import type { FloodLimit } from "./options.js";
 import { Ledger } from "../util/ledger.js";
 
+/** Zeros to grow bucket arrays with (slots are bounded by the message types a warden's rooms have). */
+const ZEROS: readonly number[] = Array.from({ length: 4096 }, () => 0);
+
 /**
- * Token buckets of one digital ID in this process, one per message-type slot, in typed
- * arrays: per ID (not per session), so opening more sessions buys no more rate.
+ * Token buckets of one digital ID in this process, one per message-type slot, in one array
+ * of doubles: per ID (not per session), so opening more sessions buys no more rate.
  * A never-used slot (stamp 0) starts full.
  */
 export class FloodBuckets {
   /**
-   * Four numbers per slot in ONE typed array (one ArrayBuffer, not four): tokens, last
+   * Four numbers per slot in one plain array (V8 keeps it as unboxed doubles): tokens, last
    * refill (ms), messages dropped since the last recorded flood event, and when that event
-   * was recorded (one per second per slot at most).
+   * was recorded (one per second per slot at most). Not a Float64Array: a typed array's
+   * view, buffer and backing store cost ~190 B before its first element (issue 14: heap per
+   * client), a plain one 48 B; it starts with two slots (the frame budget and one type) and
+   * grows to the highest slot used.
    */
-  private state = new Float64Array(4 * 8);
+  private state: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 
   /** Takes one token from `slot`; false when the bucket is empty. Allocates nothing once sized. */
   take(slot: number, limit: FloodLimit, now: number): boolean {
@@ -57,10 +63,10 @@ export class FloodBuckets {
     return at;
   }
 
+  /** Grows to exactly `length` (pushing would over-allocate by half again): once per ID and new slot. */
   private grow(length: number): void {
-    const next = new Float64Array(Math.max(length, this.state.length * 2));
-    next.set(this.state);
-    this.state = next;
+    const add = length - this.state.length;
+    this.state = this.state.concat(add <= ZEROS.length ? ZEROS.slice(0, add) : Array.from({ length: add }, () => 0));
   }
 }
 

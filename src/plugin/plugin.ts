@@ -188,9 +188,8 @@ export class WardenPlugin extends RoomPlugin {
     };
     // A freeze drops new input frames in the guard; inputs buffered before it are dropped here,
     // so that a tick draining the buffer does not replay them (see isFrozen for `latest`).
-    session.restricted = () => {
-      if (session.standing.freezeUntil > Date.now()) clearBufferedInputs(room, session.client);
-    };
+    // One function for every session (a closure per session was ~70 B of heap each).
+    session.restricted = dropInputsIfFrozen;
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
     this.sessions.set(client.sessionId, session);
@@ -468,4 +467,9 @@ function chatText(payload: unknown, field: string): string | undefined {
     return typeof text === "string" ? text : undefined;
   }
   return undefined;
+}
+
+/** A session's restrictions changed: a freeze drops the inputs it buffered (see {@link LiveSession.restricted}). */
+function dropInputsIfFrozen(session: LiveSession): void {
+  if (session.standing.freezeUntil > Date.now()) clearBufferedInputs(session.room, session.client);
 }

@@ -148,7 +148,7 @@ export class Enforcer {
   /** Adds sanctions loaded from the store (on join) without notifying anyone twice. */
   load(standing: Standing, sanctions: readonly Sanction[]): void {
     const now = this.now();
-    for (const s of sanctions) if (isActive(s, now)) standing.sanctions.set(s.id, s);
+    for (const s of sanctions) if (isActive(s, now)) standing.keep(s);
     this.refresh(standing);
   }
 
@@ -243,7 +243,7 @@ export class Enforcer {
     // restriction changes in state and before the guard drops their first message.
     for (const session of sessions) this.notify(session, sanction);
     if (lasting) {
-      standing.sanctions.set(sanction.id, sanction);
+      standing.keep(sanction);
       this.refresh(standing);
     }
     for (const session of sessions) {
@@ -288,7 +288,7 @@ export class Enforcer {
     const standing = this.standings.get(did);
     const sanction = standing?.sanctions.get(sanctionId);
     if (standing === undefined || sanction === undefined) return;
-    standing.sanctions.delete(sanctionId);
+    standing.forget(sanctionId);
     this.refresh(standing);
     for (const session of standing.sessions) this.sendLifted(session, sanction, reason);
     if (standing.idle) {
@@ -373,7 +373,7 @@ export class Enforcer {
     for (const session of standing.sessions) {
       this.publishRestriction(session);
       try {
-        session.restricted?.();
+        session.restricted?.(session);
       } catch (e) {
         this.options.logger.warn(
           `could not apply a restriction to session ${session.sessionId}: ${(e as Error).message}`,

@@ -37,8 +37,10 @@ export interface LiveSession {
   /** The close was examined for a fault once (see WardenPlugin.afterFrame). */
   closing: boolean;
   /** Called when the ID's restrictions in this process changed (the room side reacts, e.g. drops buffered inputs on a freeze). */
-  restricted?: () => void;
+  restricted?: (session: LiveSession) => void;
 }
+
+const NO_SANCTIONS: ReadonlyMap<string, Sanction> = new Map();
 
 /**
  * What this process knows about one digital ID's sanctions: its live sessions here and
@@ -50,10 +52,26 @@ export class Standing {
   freezeUntil = 0;
   banned: Sanction | null = null;
   readonly sessions = new Set<LiveSession>();
-  readonly sanctions = new Map<string, Sanction>();
+  /** Made when the ID first has a lasting sanction here: most players never do (~100 B each otherwise). */
+  private known: Map<string, Sanction> | null = null;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly did: DigitalId) {}
+
+  /** The lasting sanctions in force known here, by id. */
+  get sanctions(): ReadonlyMap<string, Sanction> {
+    return this.known ?? NO_SANCTIONS;
+  }
+
+  /** Keeps a sanction in force (see {@link recompute}). */
+  keep(sanction: Sanction): void {
+    (this.known ??= new Map()).set(sanction.id, sanction);
+  }
+
+  /** Forgets a sanction (revoked); true if it was known. */
+  forget(sanctionId: string): boolean {
+    return this.known?.delete(sanctionId) ?? false;
+  }
 
   /** Recomputes mute/freeze/ban from the known sanctions; calls `onExpiry` when the next one ends. */
   recompute(now: number, onExpiry: (standing: Standing) => void): void {
@@ -63,7 +81,7 @@ export class Standing {
     let next = Infinity;
     for (const [id, s] of this.sanctions) {
       if (!isActive(s, now)) {
-        this.sanctions.delete(id);
+        this.known?.delete(id);
         continue;
       }
       const end = s.end ?? Infinity;
