@@ -2,7 +2,7 @@
  * The guard's clock costs nothing when nothing happens (issue 14): no interval while no
  * player is connected, none while frames are few (each frame reads the time itself, so the
  * time is exact), a 4 ms interval only while frames come faster than BUSY_FRAMES_PER_S, and
- * none again once they slow down or the last player leaves. Real world, real clients.
+ * none again once they slow down or the warden closes. Real world, real clients.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
