@@ -302,19 +302,6 @@ export function validationFault(room: Room, type: string | number, message: unkn
   return { kind: "invalid", detail: `${path ? `${path}: ` : ""}${issue.message ?? "invalid"}` };
 }
 
-/**
- * Calls `onLeave` when something makes the client leave (a failed validate() or an
- * undecodable payload: Colyseus calls `client.leave(4002)` inside `_onMessage`). An own
- * property on this client object; a reconnection brings a new object, hooked again.
- */
-export function watchLeave(client: Client, onLeave: () => void): void {
-  const leave = client.leave;
-  client.leave = function (this: Client, code?: number, reason?: string) {
-    onLeave();
-    return leave.call(this, code, reason);
-  } as Client["leave"];
-}
-
 /** Calls `onOversized` when the client's socket refuses a frame over the transport's maxPayload. */
 export function watchOversizedFrames(client: Client, onOversized: () => void): void {
   const socket = (

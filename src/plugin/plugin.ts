@@ -25,12 +25,14 @@ import {
   interceptRoom,
   peerAddress,
   validationFault,
-  watchLeave,
   watchOversizedFrames,
   type ConnectionInfo,
   type FrameFault,
   type HandlerCallback,
 } from "./intercept.js";
+
+/** WebSocket readyState OPEN (CONNECTING 0, OPEN 1, CLOSING 2, CLOSED 3). */
+const OPEN = 1;
 
 // Imported constants read once (a transpiled import can be a getter call on every read).
 const { control: CONTROL, data: DATA, bytes: BYTES, request: REQUEST, unknown: UNKNOWN } = FrameKind;
@@ -89,7 +91,6 @@ export class WardenPlugin extends RoomPlugin {
             this.connections.delete(client);
             session.client = client;
             session.leaving = false;
-            watchLeave(client, () => (session.leaving = true));
           },
           afterFrame: (buffer) => this.afterFrame(buffer),
           leaving: (client) => {
@@ -210,7 +211,6 @@ export class WardenPlugin extends RoomPlugin {
     watchOversizedFrames(client, () =>
       this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
     );
-    watchLeave(client, () => (session.leaving = true));
   }
 
   /** The room closed: its chat lines (evidence snapshots, opt-in) go with it. */
@@ -384,7 +384,12 @@ export class WardenPlugin extends RoomPlugin {
     verdict.armed = false;
     const room = this.attached;
     if (session === undefined || room === undefined) return;
-    if (session.leaving) {
+    // Something made the client leave: Colyseus's own onLeave path, or a `client.leave()` during
+    // the frame (Colyseus refusing it, or room code), which closes the socket at once. Read off
+    // the socket rather than by wrapping `client.leave` per client: an own property on the
+    // (dictionary-mode) client object grew its property store by ~900 B (issue 14).
+    // `readyState` is Colyseus's own (ClientPrivate): every transport keeps it.
+    if (session.leaving || (session.client as { readyState?: number }).readyState! > OPEN) {
       if (session.closing) return;
       session.closing = true;
       this.recordFault(
