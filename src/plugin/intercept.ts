@@ -302,14 +302,26 @@ export function validationFault(room: Room, type: string | number, message: unkn
   return { kind: "invalid", detail: `${path ? `${path}: ` : ""}${issue.message ?? "invalid"}` };
 }
 
-/** Calls `onOversized` when the client's socket refuses a frame over the transport's maxPayload. */
-export function watchOversizedFrames(client: Client, onOversized: () => void): void {
+/** The `ws` error of a frame over the transport's maxPayload (the socket is closed 1009 after it). */
+export const OVERSIZED_FRAME = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
+/**
+ * Adds `listener` (one function for every client: it is called with the socket as `this`)
+ * to the errors of the client's socket, and returns that socket (undefined on a transport
+ * without one), so that the caller can tell whose socket it was.
+ */
+export function watchSocketErrors(
+  client: Client,
+  listener: (this: object, error: { code?: string } | undefined) => void,
+): object | undefined {
   const socket = (
-    client as unknown as { ref?: { on?: (event: string, listener: (error: { code?: string }) => void) => void } }
+    client as unknown as {
+      ref?: { on?: (event: string, listener: (this: object, error: { code?: string }) => void) => void };
+    }
   ).ref;
-  socket?.on?.("error", (error) => {
-    if (error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") onOversized();
-  });
+  if (typeof socket?.on !== "function") return undefined;
+  socket.on("error", listener);
+  return socket;
 }
 
 /**

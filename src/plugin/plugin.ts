@@ -25,7 +25,8 @@ import {
   interceptRoom,
   peerAddress,
   validationFault,
-  watchOversizedFrames,
+  OVERSIZED_FRAME,
+  watchSocketErrors,
   type ConnectionInfo,
   type FrameFault,
   type HandlerCallback,
@@ -91,6 +92,7 @@ export class WardenPlugin extends RoomPlugin {
             this.connections.delete(client);
             session.client = client;
             session.leaving = false;
+            this.watchSocket(session);
           },
           afterFrame: (buffer) => this.afterFrame(buffer),
           leaving: (client) => {
@@ -208,9 +210,18 @@ export class WardenPlugin extends RoomPlugin {
       headers: connection?.headers,
       deviceId: joinOption(options, "deviceId"),
     });
-    watchOversizedFrames(client, () =>
-      this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
-    );
+    this.watchSocket(session);
+  }
+
+  /** Sessions by their socket, for the one error listener of every socket (a closure each was ~130 B per client). */
+  private readonly bySocket = new WeakMap<object, LiveSession>();
+  private readonly socketError = socketErrorListener(this.bySocket, (session) =>
+    this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
+  );
+
+  private watchSocket(session: LiveSession): void {
+    const socket = watchSocketErrors(session.client, this.socketError);
+    if (socket !== undefined) this.bySocket.set(socket, session);
   }
 
   /** The room closed: its chat lines (evidence snapshots, opt-in) go with it. */
@@ -477,4 +488,16 @@ function chatText(payload: unknown, field: string): string | undefined {
 /** A session's restrictions changed: a freeze drops the inputs it buffered (see {@link LiveSession.restricted}). */
 function dropInputsIfFrozen(session: LiveSession): void {
   if (session.standing.freezeUntil > Date.now()) clearBufferedInputs(session.room, session.client);
+}
+
+/** The socket error listener shared by a plugin's sockets: a frame over maxPayload is an offense of its session. */
+function socketErrorListener(
+  sessions: WeakMap<object, LiveSession>,
+  oversized: (session: LiveSession) => void,
+): (this: object, error: { code?: string } | undefined) => void {
+  return function (this: object, error) {
+    if (error?.code !== OVERSIZED_FRAME) return;
+    const session = sessions.get(this);
+    if (session !== undefined) oversized(session);
+  };
 }
