@@ -59,8 +59,8 @@ interface ReportHost {
 
 /** An ID's report bookkeeping in this process. */
 interface ReportBook {
-  /** Its recent sanctions (any kind): id → start, for the weight of its reports. */
-  recentSanctions: Map<string, number>;
+  /** Its recent sanctions (any kind): id → start, for the weight of its reports; null until it has one (most never do). */
+  recentSanctions: Map<string, number> | null;
 }
 
 /**
@@ -87,8 +87,8 @@ export class ReportService {
     private readonly now: () => number = Date.now,
   ) {
     this.books = new Ledger<DigitalId, ReportBook>(
-      () => ({ recentSanctions: new Map() }),
-      (book) => Math.max(...[...book.recentSanctions.values()].map((t) => t + RECENT_SANCTIONS_MS), 0),
+      () => ({ recentSanctions: null }),
+      (book) => Math.max(...[...(book.recentSanctions?.values() ?? [])].map((t) => t + RECENT_SANCTIONS_MS), 0),
     );
   }
 
@@ -107,9 +107,11 @@ export class ReportService {
     const book = this.books.peek(did);
     if (book === undefined) return;
     const now = this.now();
-    for (const s of sanctions) if (s.start > now - RECENT_SANCTIONS_MS) book.recentSanctions.set(s.id, s.start);
-    for (const [id, start] of book.recentSanctions)
-      if (start <= now - RECENT_SANCTIONS_MS) book.recentSanctions.delete(id);
+    for (const s of sanctions)
+      if (s.start > now - RECENT_SANCTIONS_MS) (book.recentSanctions ??= new Map()).set(s.id, s.start);
+    const recent = book.recentSanctions;
+    if (recent === null) return;
+    for (const [id, start] of recent) if (start <= now - RECENT_SANCTIONS_MS) recent.delete(id);
   }
 
   /** Stops the bookkeeping's sweep (the warden closed). */
@@ -126,7 +128,7 @@ export class ReportService {
     let weight = 1;
     if (firstSeen === undefined || now - firstSeen < this.options.newIdMs) weight *= 0.25;
     let recent = 0;
-    for (const start of this.books.peek(reporter.did)?.recentSanctions.values() ?? [])
+    for (const start of this.books.peek(reporter.did)?.recentSanctions?.values() ?? [])
       if (start > now - RECENT_SANCTIONS_MS) recent++;
     if (recent >= 3) return 0;
     if (recent >= 1) weight *= 0.5;
