@@ -74,36 +74,23 @@ const reasonField = (id, text) => {
 
 // ------------------------------------------------------------------------------ appeals
 
-/** The appeal queue, or one appeal when `id` is given. */
-export function renderAppeals(main, id) {
-  if (id) return renderAppeal(main, id);
-  const list = h("div", { id: "appeal-list" }, h("p", null, "Loading…"));
-  fill(
-    main,
-    h("h1", { tabindex: "-1" }, "Appeals"),
-    h(
-      "p",
-      { class: "help" },
-      "Players' appeals against their sanctions, oldest first. Nobody decides an appeal against their own sanction.",
-    ),
-    list,
-  );
+/** A review queue page: its items, oldest first, each with a link to its own page. */
+function renderQueue(main, { title, help, path, id, empty, headings, row }) {
+  const list = h("div", { id: `${id}-list` }, h("p", null, "Loading…"));
+  fill(main, h("h1", { tabindex: "-1" }, title), h("p", { class: "help" }, help), list);
   void (async () => {
     try {
-      const { data } = await api("GET", "appeals");
-      if (data.appeals.length === 0) return fill(list, h("p", { id: "appeals-empty" }, "No appeal is waiting."));
+      const { data } = await api("GET", path);
+      const items = data[path];
+      if (items.length === 0) return fill(list, h("p", { id: `${path}-empty` }, empty));
       fill(
         list,
         table(
-          "Appeals waiting",
-          ["Filed", "Player", "Sanction", "State", "Appeal", ""],
-          data.appeals.map((a) => [
-            when(a.openedAt),
-            identityLink(a.did),
-            h("code", null, a.sanctionId),
-            stateOf(a.state),
-            h("q", null, a.text.length > 120 ? `${a.text.slice(0, 120)}…` : a.text),
-            h("a", { href: `#/appeals/${seg(a.id)}`, dataset: { appeal: a.id } }, "Open"),
+          `${title} waiting`,
+          [...headings, ""],
+          items.map((item) => [
+            ...row(item),
+            h("a", { href: `#/${path}/${seg(item.id)}`, dataset: { [id]: item.id } }, "Open"),
           ]),
         ),
       );
@@ -111,6 +98,26 @@ export function renderAppeals(main, id) {
       fill(list, h("p", { class: "error" }, e.message));
     }
   })();
+}
+
+/** The appeal queue, or one appeal when `id` is given. */
+export function renderAppeals(main, id) {
+  if (id) return renderAppeal(main, id);
+  renderQueue(main, {
+    title: "Appeals",
+    help: "Players' appeals against their sanctions, oldest first. Nobody decides an appeal against their own sanction.",
+    path: "appeals",
+    id: "appeal",
+    empty: "No appeal is waiting.",
+    headings: ["Filed", "Player", "Sanction", "State", "Appeal"],
+    row: (a) => [
+      when(a.openedAt),
+      identityLink(a.did),
+      h("code", null, a.sanctionId),
+      stateOf(a.state),
+      h("q", null, a.text.length > 120 ? `${a.text.slice(0, 120)}…` : a.text),
+    ],
+  });
 }
 
 function renderAppeal(main, id) {
@@ -270,40 +277,21 @@ function appealActions(appeal, sanction, reload) {
 /** The report-case queue, or one case when `id` is given (moderators and admins). */
 export function renderCases(main, id) {
   if (id) return renderCase(main, id);
-  const list = h("div", { id: "case-list" }, h("p", null, "Loading…"));
-  fill(
-    main,
-    h("h1", { tabindex: "-1" }, "Report cases"),
-    h(
-      "p",
-      { class: "help" },
-      "Players reported by others, once the reports' weight crossed the threshold. Reports alone never sanction: a person decides here.",
-    ),
-    list,
-  );
-  void (async () => {
-    try {
-      const { data } = await api("GET", "cases");
-      if (data.cases.length === 0) return fill(list, h("p", { id: "cases-empty" }, "No report case is waiting."));
-      fill(
-        list,
-        table(
-          "Report cases waiting",
-          ["Queued", "Player", "Reports", "Weight", "Categories", ""],
-          data.cases.map((c) => [
-            when(c.queuedAt ?? c.openedAt),
-            identityLink(c.did),
-            String(c.count),
-            String(Math.round(c.weight * 100) / 100),
-            [...new Set(c.reports.map((r) => r.category))].join(", "),
-            h("a", { href: `#/cases/${seg(c.id)}`, dataset: { case: c.id } }, "Open"),
-          ]),
-        ),
-      );
-    } catch (e) {
-      fill(list, h("p", { class: "error" }, e.message));
-    }
-  })();
+  renderQueue(main, {
+    title: "Report cases",
+    help: "Players reported by others, once the reports' weight crossed the threshold. Reports alone never sanction: a person decides here.",
+    path: "cases",
+    id: "case",
+    empty: "No report case is waiting.",
+    headings: ["Queued", "Player", "Reports", "Weight", "Categories"],
+    row: (c) => [
+      when(c.queuedAt ?? c.openedAt),
+      identityLink(c.did),
+      String(c.count),
+      String(Math.round(c.weight * 100) / 100),
+      [...new Set(c.reports.map((r) => r.category))].join(", "),
+    ],
+  });
 }
 
 function renderCase(main, id) {
