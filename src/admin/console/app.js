@@ -1,9 +1,10 @@
 // The console's shell: sign-in, navigation by the address's #fragment, the role's view.
-import { ApiError, session, signIn, signOut } from "./api.js";
+import { ApiError, canAct, session, signIn, signOut } from "./api.js";
 import { renderAudit } from "./audit.js";
 import { fill, h, say } from "./dom.js";
 import { renderFeed, startFeed, stopFeed } from "./feed.js";
 import { renderIdentity, renderSearch } from "./identity.js";
+import { renderPending } from "./pending.js";
 import { renderStaff } from "./staff.js";
 
 const main = document.getElementById("main");
@@ -68,6 +69,7 @@ function signedIn() {
   document.getElementById("who-name").textContent = `${session.actor} (${session.role})`;
   document.body.dataset.role = session.role;
   for (const el of document.querySelectorAll("[data-role=admin]")) el.hidden = session.role !== "admin";
+  for (const el of document.querySelectorAll("[data-role=moderator]")) el.hidden = !canAct();
   startFeed();
 }
 
@@ -99,6 +101,7 @@ function route() {
   else if (page === "search") renderSearch(main, new URLSearchParams(query ?? "").get("q"));
   else if (page === "id") renderIdentity(main, parts[1] ?? "");
   else if (page === "audit") renderAudit(main);
+  else if (page === "pending" && canAct()) renderPending(main);
   else if (page === "staff" && session.role === "admin") renderStaff(main);
   else
     fill(
