@@ -13,7 +13,7 @@
  *
  * Exit codes: 0 done · 1 store or server unreachable or unexpected failure · 2 bad input or
  * refused (nothing written; e.g. FOUR_EYES, a viewer's token) · 3 unknown sanction, identity,
- * appeal, case or staff member · 4 `audit verify` found the chain broken.
+ * appeal, case, staff member or proposed ban · 4 `audit verify` found the chain broken.
  */
 import { userInfo } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";

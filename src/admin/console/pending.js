@@ -104,7 +104,8 @@ function cancelDialog(p, reload) {
       reload();
     } catch (e) {
       error.textContent = refusal(e);
-      go.disabled = false;
+      if (e instanceof ApiError && e.code === "PENDING_BAN_CLOSED") reload();
+      else go.disabled = false;
     }
   });
 }
