@@ -357,9 +357,13 @@ describe("four-eyes in the console: the Pending bans page", () => {
     );
     expect(proposed.status).toBe(202);
     const b = await open();
+    // At a phone's width, as the other pages: the table becomes cards, nothing scrolls sideways.
+    await b.setViewportSize({ width: 390, height: 844 });
     await signIn(b, bob, at);
     await b.goto(`${at}/warden/console/#/pending`);
     const row = b.locator("#pending-list tbody tr", { hasText: "MaybeInnocent" });
+    await row.waitFor();
+    expect(await b.evaluate("document.documentElement.scrollWidth - window.innerWidth")).toBeLessThanOrEqual(0);
     await row.locator("button[data-act=cancel]").click();
     expect(await b.locator("#pending-cancel-consequence").textContent()).toContain("no ban is issued");
     // The reason field has the focus and a label.
