@@ -17,7 +17,12 @@ mkdirSync(out, { recursive: true });
 const world = await startWorld({
   port: 0,
   jwtSecret: JWT_SECRET,
-  warden: { secret: "screenshots-warden-secret-0123456789", logger: { info() {}, warn() {}, error() {} } },
+  warden: {
+    secret: "screenshots-warden-secret-0123456789",
+    // Four-eyes on, for the Pending bans page (the bans shown below are not permanent).
+    dueProcess: { fourEyesBans: true },
+    logger: { info() {}, warn() {}, error() {} },
+  },
   admin: { adminTokens: [{ name: "root", token: ADMIN }] },
 });
 const base = `http://127.0.0.1:${world.port}`;
@@ -30,6 +35,7 @@ const api = async (method: string, path: string, body?: unknown) =>
     })
   ).json() as Promise<Record<string, unknown>>;
 const moderator = (await api("POST", "/staff", { name: "mia", role: "moderator" })).token as string;
+const second = (await api("POST", "/staff", { name: "noor", role: "moderator" })).token as string;
 const join = (sub: string, name: string) => {
   const c = new Client(`ws://127.0.0.1:${world.port}`);
   c.auth.token = jwt.sign({ sub, name }, JWT_SECRET, { algorithm: "HS256" });
@@ -78,12 +84,26 @@ try {
   await page.locator("#verify-result", { hasText: "Intact." }).waitFor();
   await page.screenshot({ path: new URL("console-audit.png", out).pathname });
 
+  // A permanent ban proposed by another moderator, waiting on the Pending bans page.
+  const spammerId = world.warden.digitalId("spam");
+  await fetch(`${base}/warden/api/identities/${spammerId}/sanctions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${second}`, "content-type": "application/json" },
+    body: JSON.stringify({ kind: "ban", reason: "gold-selling spam bot, 40 moves a second" }),
+  });
+  await page.click("a[data-nav=pending]");
+  await page.locator("#pending-list tbody tr").first().waitFor();
+  await page.locator("#pending-list tbody tr button[data-act=confirm]").first().click();
+  await page.locator("#pending-consequence").waitFor();
+  await page.screenshot({ path: new URL("console-pending.png", out).pathname });
+  await page.keyboard.press("Escape");
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.click("a[data-nav=feed]");
   await page.locator("#feed li").first().waitFor();
   await page.screenshot({ path: new URL("console-phone.png", out).pathname });
   await Promise.all([friendly.leave(), spammer.leave()]).catch(() => {});
-  console.info("wrote docs/console-{sign-in,feed,identity,confirm,audit,phone}.png");
+  console.info("wrote docs/console-{sign-in,feed,identity,confirm,audit,pending,phone}.png");
 } finally {
   await browser.close();
   await world.close();

@@ -20,8 +20,8 @@ let viewerToken: string;
 /** Errors any page threw or logged: the console must run under its own CSP without one. */
 const pageErrors: string[] = [];
 
-async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}/warden/api${path}`, {
+async function api(method: string, path: string, token: string, body?: unknown, at = base): Promise<any> {
+  const res = await fetch(`${at}/warden/api${path}`, {
     method,
     headers: {
       authorization: `Bearer ${token}`,
@@ -42,8 +42,8 @@ async function newPage(): Promise<Page> {
 }
 
 /** Opens the console and signs in with a token (typed, submitted with Enter: the keyboard path). */
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${base}/warden/console`);
+async function signIn(page: Page, token: string, at = base): Promise<void> {
+  await page.goto(`${at}/warden/console`);
   await page.locator("#token").waitFor();
   // The sign-in page puts the focus in the token field.
   expect(await page.evaluate("document.activeElement?.id")).toBe("token");
@@ -53,11 +53,11 @@ async function signIn(page: Page, token: string): Promise<void> {
 }
 
 /** A bot in the world room: a real SDK client under a display name. */
-async function bot(sub: string, name: string): Promise<{ room: any; seen: Observed; did: string }> {
-  const room = await client(world.port, sub, name).joinOrCreate("world");
+async function bot(sub: string, name: string, w = world): Promise<{ room: any; seen: Observed; did: string }> {
+  const room = await client(w.port, sub, name).joinOrCreate("world");
   const seen = observe(room);
-  const did = world.warden.digitalId(sub);
-  await waitFor(async () => (await world.warden.sessions(did)).length === 1, `${name}'s session`);
+  const did = w.warden.digitalId(sub);
+  await waitFor(async () => (await w.warden.sessions(did)).length === 1, `${name}'s session`);
   return { room, seen, did };
 }
 
@@ -179,6 +179,10 @@ describe("the moderator's console in Chromium", () => {
     expect(await page.locator("[data-act]").count()).toBe(0);
     expect(await page.locator("h2", { hasText: "Evidence" }).count()).toBe(0);
     expect(await page.locator("a[data-nav=staff]").isVisible()).toBe(false);
+    // Nor the pending bans (a viewer may not confirm a ban): no nav item, and the page is refused.
+    expect(await page.locator("a[data-nav=pending]").isVisible()).toBe(false);
+    await page.goto(`${base}/warden/console/#/pending`);
+    await page.locator("h1", { hasText: "No such page" }).waitFor();
     // The staff page is refused by the console, and by the API behind it.
     await page.goto(`${base}/warden/console/#/staff`);
     await page.locator("h1", { hasText: "No such page" }).waitFor();
@@ -240,6 +244,147 @@ describe("the moderator's console in Chromium", () => {
 
   it("no page threw or logged an error under the CSP", () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("four-eyes in the console: the Pending bans page", () => {
+  let fourEyes: World;
+  let at: string;
+  let ann: string;
+  let bob: string;
+  /** This scenario's page errors; a refused request's "Failed to load resource" (403) is expected. */
+  const errors: string[] = [];
+  const open = async (): Promise<Page> => {
+    const page = await browser.context.newPage();
+    page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource: .*403/.test(m.text())) errors.push(m.text());
+    });
+    return page;
+  };
+
+  beforeAll(async () => {
+    fourEyes = await startWorld({
+      port: 0,
+      jwtSecret: JWT_SECRET,
+      warden: {
+        secret: WARDEN_SECRET,
+        store: redisUrl(),
+        prefix: prefix("console-four-eyes"),
+        dueProcess: { fourEyesBans: true, pendingBanMs: "10m" },
+        logger: { info: () => {}, warn: () => {}, error: () => {} },
+      },
+      admin: { adminTokens: [{ name: "root", token: ADMIN }] },
+    });
+    at = `http://127.0.0.1:${fourEyes.port}`;
+    ann = (await api("POST", "/staff", ADMIN, { name: "ann", role: "moderator" }, at)).body.token;
+    bob = (await api("POST", "/staff", ADMIN, { name: "bob", role: "moderator" }, at)).body.token;
+  });
+  afterAll(async () => fourEyes?.close());
+
+  it("ann proposes a permanent ban, cannot confirm it herself (the refusal is shown), bob signs in, sees it by name, confirms: 4403, and the ban is on the identity page", async () => {
+    const target = await bot("console-four-eyes-target", "RuleBreaker", fourEyes);
+    const a = await open();
+    await signIn(a, ann, at);
+    await a.goto(`${at}/warden/console/#/id/${target.did}`);
+    await a.locator("#identity-name", { hasText: "RuleBreaker" }).waitFor();
+    await a.click("button[data-act=ban]");
+    await a.locator("#act-reason").fill("wallhack, seen by three players");
+    await a.getByLabel("Permanent", { exact: true }).check();
+    await a.click("#act-review");
+    expect(await a.locator("#act-consequence").textContent()).toContain("permanently");
+    await a.click("#act-confirm");
+    await a.locator("#toast", { hasText: "Proposed, not issued" }).waitFor();
+    expect(await fourEyes.warden.admin.sanctions.active(target.did as never)).toEqual([]);
+
+    // Her own proposal on the Pending bans page: confirming it is refused, and the page says why.
+    await a.click("a[data-nav=pending]");
+    await a.locator("h1", { hasText: "Pending bans" }).waitFor();
+    expect(await a.evaluate("document.activeElement?.tagName")).toBe("H1");
+    const mine = a.locator("#pending-list tbody tr", { hasText: "RuleBreaker" });
+    await mine.waitFor();
+    expect(await mine.textContent()).toContain("staff:ann (you)");
+    expect(await mine.textContent()).toContain("wallhack, seen by three players");
+    await mine.locator("button[data-act=confirm]").click();
+    expect(await a.locator("#pending-consequence").textContent()).toContain("RuleBreaker (" /* name and short ID */);
+    await a.click("#pending-confirm-go");
+    await a.locator("#pending-error", { hasText: "You proposed this ban, so you cannot confirm it" }).waitFor();
+    expect(await a.locator("#pending-error").getAttribute("role")).toBe("alert");
+    expect(await fourEyes.warden.admin.sanctions.active(target.did as never)).toEqual([]);
+    expect(target.seen.leftCode).toBeNull();
+    await a.keyboard.press("Escape");
+    await a.close();
+
+    // Bob signs in, finds it by name, and confirms it with the keyboard.
+    const b = await open();
+    await signIn(b, bob, at);
+    await b.click("a[data-nav=pending]");
+    const row = b.locator("#pending-list tbody tr", { hasText: "RuleBreaker" });
+    await row.waitFor();
+    expect(await row.locator(".who-link").textContent()).toBe("RuleBreaker");
+    expect(await row.textContent()).toContain("staff:ann");
+    expect(await row.textContent()).not.toContain("(you)");
+    const confirm = row.locator("button[data-act=confirm]");
+    expect(await confirm.getAttribute("aria-label")).toBe("Confirm the ban of RuleBreaker");
+    await confirm.focus();
+    await b.keyboard.press("Enter");
+    const consequence = await b.locator("#pending-consequence").textContent();
+    expect(consequence).toContain("RuleBreaker");
+    expect(consequence).toContain("disconnected from every room now and refused at every join permanently");
+    expect(await b.locator("dialog").textContent()).toContain("Proposed by staff:ann. You confirm it as staff:bob");
+    // The focus is on the act, so Enter confirms.
+    expect(await b.evaluate("document.activeElement?.id")).toBe("pending-confirm-go");
+    await b.keyboard.press("Enter");
+    expect((await target.seen.left).code).toBe(4403);
+    await b.locator("#pending-none").waitFor();
+    const [ban] = await fourEyes.warden.admin.sanctions.active(target.did as never);
+    expect(ban).toMatchObject({ kind: "ban", end: null, by: "staff:bob", reason: "wallhack, seen by three players" });
+
+    // The ban shows on the identity page.
+    await b.goto(`${at}/warden/console/#/id/${target.did}`);
+    await b.locator("li.sanction[data-state=active]", { has: b.locator(".k-ban") }).waitFor();
+    await b.close();
+  });
+
+  it("bob cancels a proposal with a reason: nothing is issued and the list empties", async () => {
+    const target = await bot("console-four-eyes-cancel", "MaybeInnocent", fourEyes);
+    const proposed = await api(
+      "POST",
+      `/identities/${target.did}/sanctions`,
+      ann,
+      { kind: "ban", reason: "looks like a cheat" },
+      at,
+    );
+    expect(proposed.status).toBe(202);
+    const b = await open();
+    // At a phone's width, as the other pages: the table becomes cards, nothing scrolls sideways.
+    await b.setViewportSize({ width: 390, height: 844 });
+    await signIn(b, bob, at);
+    await b.goto(`${at}/warden/console/#/pending`);
+    const row = b.locator("#pending-list tbody tr", { hasText: "MaybeInnocent" });
+    await row.waitFor();
+    expect(await b.evaluate("document.documentElement.scrollWidth - window.innerWidth")).toBeLessThanOrEqual(0);
+    await row.locator("button[data-act=cancel]").click();
+    expect(await b.locator("#pending-cancel-consequence").textContent()).toContain("no ban is issued");
+    // The reason field has the focus and a label.
+    expect(await b.evaluate("document.activeElement?.id")).toBe("pending-cancel-reason");
+    await b.keyboard.type("the replay shows no cheat");
+    await b.click("#pending-cancel-go");
+    await b.locator("#pending-none").waitFor();
+    const record = (await api("GET", `/pending-bans/${proposed.body.pending.id}`, bob, undefined, at)).body.pending;
+    expect(record).toMatchObject({
+      state: "cancelled",
+      decidedBy: "staff:bob",
+      outcome: { reason: "the replay shows no cheat" },
+    });
+    expect(await fourEyes.warden.admin.sanctions.history(target.did as never)).toEqual([]);
+    expect(target.seen.leftCode).toBeNull();
+    await target.room.leave();
+    await b.close();
+  });
+
+  it("no page of the scenario threw or logged an error under the CSP", () => {
+    expect(errors).toEqual([]);
   });
 });
 

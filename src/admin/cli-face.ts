@@ -18,6 +18,7 @@ import type {
   EvasionDecision,
   IdentityExport,
   IdentitySummary,
+  PendingBanView,
 } from "./service.js";
 import type { StaffRole, StaffView } from "./staff.js";
 
@@ -31,6 +32,16 @@ export interface IssueRequest {
 
 /** Issued, or (four-eyes for permanent bans) waiting for a second moderator. */
 export type IssueOutcome = { sanction: Sanction } | { pending: Record<string, unknown> };
+
+/** A ban with alts: the preview, the bans issued, or (four-eyes) the proposal waiting for a second moderator. */
+export type BanWithAltsOutcome = BanWithAltsResult | { blastRadius: AltLink[]; pending: Record<string, unknown> };
+
+/** What confirming a proposed ban did. */
+export interface ConfirmOutcome {
+  pending: PendingBanView;
+  sanction: Sanction;
+  alts: Sanction[];
+}
 
 export type CaseAction =
   | { action: "sanction"; kind: SanctionKind; duration?: number; rule?: string; reason: string }
@@ -52,7 +63,12 @@ export interface Face {
     did: DigitalId,
     request: { reason: string; duration?: number; rule?: string },
     confirm: boolean,
-  ): Promise<BanWithAltsResult>;
+  ): Promise<BanWithAltsOutcome>;
+  /** Four-eyes: the proposed permanent bans waiting for a second person (with the subject's name). */
+  pendingBans(limit: number): Promise<PendingBanView[]>;
+  pendingBan(id: string, why?: string): Promise<PendingBanView>;
+  confirmBan(id: string, why?: string): Promise<ConfirmOutcome>;
+  cancelBan(id: string, reason: string): Promise<PendingBanView>;
   revoke(id: string, reason: string, options: { wrongful: boolean; withAlts: boolean }): Promise<AdminRevokeResult>;
   sanctionsOf(did: DigitalId, all: boolean, why?: string): Promise<Sanction[]>;
   sessions(did: DigitalId, why?: string): Promise<SessionBinding[]>;
@@ -145,19 +161,44 @@ export class HttpFace implements Face {
   }
 
   async banWithAlts(did: DigitalId, request: { reason: string; duration?: number; rule?: string }, confirm: boolean) {
-    const send = async (extra: Record<string, unknown>) =>
-      (
-        await this.api.request("POST", `/identities/${did}/sanctions`, {
-          body: { kind: "ban", ...request, withAlts: true, ...extra },
-        })
-      ).body;
-    const preview = await send({});
+    const { body: preview } = await this.api.request("POST", `/identities/${did}/sanctions`, {
+      body: { kind: "ban", ...request, withAlts: true },
+    });
     const blastRadius = field<AltLink[]>(preview, "blastRadius", "array", this.where);
     if (!confirm) return { blastRadius };
     // Acts on the list just shown: an ID linked after the preview is not banned.
-    const done = await send({ confirm: true, alts: blastRadius.map((l) => l.did) });
+    const { status, body: done } = await this.api.request("POST", `/identities/${did}/sanctions`, {
+      body: { kind: "ban", ...request, withAlts: true, confirm: true, alts: blastRadius.map((l) => l.did) },
+    });
+    // Four-eyes: a permanent ban with alts is proposed (202) and waits for a second moderator.
+    if (status === 202)
+      return { blastRadius, pending: field<Record<string, unknown>>(done, "pending", "object", this.where) };
     const sanction = field<Sanction>(done, "sanction", "object", this.where);
     return { blastRadius, sanctions: [sanction, ...field<Sanction[]>(done, "alts", "array", this.where)] };
+  }
+
+  async pendingBans(limit: number) {
+    const { body } = await this.api.request("GET", "/pending-bans", { query: { limit } });
+    return field<PendingBanView[]>(body, "pending", "array", this.where);
+  }
+
+  async pendingBan(id: string, why?: string) {
+    const { body } = await this.api.request("GET", `/pending-bans/${path(id)}`, why ? { why } : {});
+    return field<PendingBanView>(body, "pending", "object", this.where);
+  }
+
+  async confirmBan(id: string, why?: string) {
+    const { body } = await this.api.request<ConfirmOutcome>("POST", `/pending-bans/${path(id)}/confirm`, {
+      body: why ? { why } : {},
+    });
+    field(body, "sanction", "object", this.where);
+    if (!Array.isArray(body.alts)) body.alts = [];
+    return body;
+  }
+
+  async cancelBan(id: string, reason: string) {
+    const { body } = await this.api.request("POST", `/pending-bans/${path(id)}/cancel`, { body: { reason } });
+    return field<PendingBanView>(body, "pending", "object", this.where);
   }
 
   async revoke(id: string, reason: string, options: { wrongful: boolean; withAlts: boolean }) {

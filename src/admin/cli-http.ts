@@ -144,6 +144,7 @@ const NOT_FOUND_CODES = new Set([
   "APPEAL_NOT_FOUND",
   "CASE_NOT_FOUND",
   "STAFF_NOT_FOUND",
+  "PENDING_BAN_NOT_FOUND",
 ]);
 
 /** Reads a body up to `max` bytes; past it, cancels the stream and fails. */

@@ -13,7 +13,7 @@
  *
  * Exit codes: 0 done · 1 store or server unreachable or unexpected failure · 2 bad input or
  * refused (nothing written; e.g. FOUR_EYES, a viewer's token) · 3 unknown sanction, identity,
- * appeal, case or staff member · 4 `audit verify` found the chain broken.
+ * appeal, case, staff member or proposed ban · 4 `audit verify` found the chain broken.
  */
 import { userInfo } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -52,6 +52,7 @@ import {
   writeCredentials,
 } from "./cli-http.js";
 import { HttpFace, type Face, type TailItem } from "./cli-face.js";
+import type { PendingBanView } from "./service.js";
 
 export { EXIT } from "./cli-http.js";
 
@@ -192,6 +193,10 @@ function directFace(admin: AdminService, store: RedisStore, who: string): Face {
       return { sanction: result.sanction };
     },
     banWithAlts: (did, request, confirm) => admin.banWithAlts(did, request, actor(), { confirm }),
+    pendingBans: (limit) => admin.pendingBans(actor(), limit),
+    pendingBan: (id, why) => admin.pendingBan(id, actor(why)),
+    confirmBan: (id, why) => admin.confirmBan(id, actor(why)),
+    cancelBan: (id, reason) => admin.cancelBan(id, reason, actor()),
     revoke: (id, reason, options) => admin.revoke(id, reason, actor(), who, options),
     sanctionsOf: (did, all, why) => admin.sanctionsOf(did, actor(why), { all }),
     sessions: (did, why) => admin.sessions(did, actor(why)),
@@ -451,8 +456,7 @@ export function buildProgram(io: Io): Command {
           });
           if ("pending" in result) {
             if (opts.json) return io.out(`${JSON.stringify(result)}\n`);
-            const id = typeof result.pending.id === "string" ? ` ${shown(result.pending.id, 80)}` : "";
-            return io.out(`${kind} of ${did} pending${id}: a second moderator must confirm it (four-eyes)\n`);
+            return io.out(proposedLine(did, result.pending));
           }
           const s = result.sanction;
           if (opts.json) io.out(`${JSON.stringify(s)}\n`);
@@ -705,6 +709,7 @@ export function buildProgram(io: Io): Command {
   addStaffCommands(program, io, json);
   addDueProcessCommands(program, io, json, why);
   addEvasionCommands(program, io, json, why);
+  addPendingCommands(program, io, json, why);
   refuseFlagsAsValues(program);
   return program;
 }
@@ -978,6 +983,17 @@ async function banWithAlts(
     },
     opts.yes === true,
   );
+  if ("pending" in result) {
+    // Four-eyes: proposed, not issued; a second moderator confirms it (exit 0: the request was accepted).
+    if (opts.json) return io.out(`${JSON.stringify({ blastRadius: result.blastRadius, pending: result.pending })}\n`);
+    const n = Array.isArray(result.pending.alts) ? result.pending.alts.length : 0;
+    io.out(proposedLine(did, result.pending));
+    if (n > 0)
+      io.out(
+        `  confirming it also bans ${n === 1 ? "this linked ID" : `these ${n} linked IDs`}\n${altRows(result.blastRadius)}\n`,
+      );
+    return;
+  }
   if (result.sanctions === undefined) {
     if (opts.json) return io.out(`${JSON.stringify({ blastRadius: result.blastRadius })}\n`);
     const n = result.blastRadius.length;
@@ -994,6 +1010,125 @@ async function banWithAlts(
   for (const s of alts) io.out(`ban ${s.id} issued (${until(s)}; linked to ${sanction!.id})\n`);
   const skipped = result.blastRadius.length - alts.length;
   if (skipped > 0) io.out(`${skipped} linked ID(s) not banned (vetoed)\n`);
+}
+
+/** The line a four-eyes proposal prints: proposed, not issued, and what the second moderator runs. */
+function proposedLine(did: string, pending: Record<string, unknown>): string {
+  const id = typeof pending.id === "string" ? shown(pending.id, 80) : null;
+  const until = typeof pending.expiresAt === "number" ? ` before ${when(pending.expiresAt)}` : "";
+  return (
+    `permanent ban of ${did} proposed${id === null ? "" : ` (${id})`}: nothing is restricted until a second moderator confirms it${until}\n` +
+    `  a second moderator runs: warden pending confirm ${id ?? "<id>"} --yes\n`
+  );
+}
+
+/** Who a proposal is about: the digital ID and, when known, the display name it was last seen under. */
+function subjectOf(p: PendingBanView): string {
+  return `${shown(p.did, 26)}${typeof p.name === "string" && p.name ? ` (${JSON.stringify(shown(p.name, 64))})` : ""}`;
+}
+
+function pendingRows(list: readonly PendingBanView[]): string {
+  if (list.length === 0) return "(no proposed ban waiting)";
+  return table(
+    ["ID", "SUBJECT", "PROPOSED BY", "PROPOSED", "EXPIRES", "ALTS", "REASON"],
+    list.map((p) => [
+      shown(p.id, 80),
+      subjectOf(p),
+      shown(p.proposedBy, 100),
+      when(p.openedAt),
+      when(p.expiresAt),
+      p.alts === undefined ? "-" : String(p.alts.length),
+      JSON.stringify(shown(p.reason)),
+    ]),
+  );
+}
+
+function pendingDetail(p: PendingBanView): string {
+  const lines = [
+    `proposed ban ${shown(p.id, 80)}  ${p.state}`,
+    `  subject      ${subjectOf(p)}`,
+    `  proposed by  ${shown(p.proposedBy, 100)} at ${when(p.openedAt)}`,
+    `  reason       ${JSON.stringify(shown(p.reason))}${p.rule === undefined ? "" : ` (rule ${shown(p.rule, 40)})`}`,
+    p.state === "pending"
+      ? `  expires      ${when(p.expiresAt)} (not confirmed by then: dropped)`
+      : `  decided      ${p.decidedAt === undefined ? "?" : when(p.decidedAt)} by ${shown(p.decidedBy ?? "nobody (expired)", 100)}${p.outcome?.reason ? `: ${JSON.stringify(shown(p.outcome.reason))}` : ""}`,
+  ];
+  if (p.alts !== undefined) lines.push(`  with alts    ${p.alts.length} linked ID(s) banned too when confirmed`);
+  if (p.outcome?.sanctionId) lines.push(`  became       ${shown(p.outcome.sanctionId, 80)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Four-eyes: the proposed permanent bans, read, confirmed (as a second person) or cancelled. */
+function addPendingCommands(program: Command, io: Io, json: () => Option, why: () => Option): void {
+  const print = (opts: Common, value: unknown, text: string) => io.out(opts.json ? `${JSON.stringify(value)}\n` : text);
+  const checkId = (id: string) => {
+    if (id.length === 0 || id.length > 64)
+      throw new CliError("a proposed ban's id is 1 to 64 characters", EXIT.badInput);
+  };
+  const pending = program
+    .command("pending")
+    .description(
+      "four-eyes: permanent bans proposed by one moderator, waiting for a second to confirm (list, show, confirm, cancel)",
+    );
+  pending
+    .command("list")
+    .description("the proposed bans waiting, oldest first, with who proposed them and when they expire")
+    .option("--limit <n>", "how many", "50")
+    .addOption(json())
+    .action(async (opts: Common & { limit: string }) => {
+      const limit = limitOf(opts.limit);
+      const list = await withFace(io, program, (f) => f.pendingBans(limit));
+      print(opts, list, `${pendingRows(list)}\n`);
+    });
+  pending
+    .command("show")
+    .description("one proposed ban (audited)")
+    .argument("<id>", "as listed by `warden pending list`")
+    .addOption(why())
+    .addOption(json())
+    .action(async (id: string, opts: Common & { why?: string }) => {
+      checkId(id);
+      const found = await withFace(io, program, (f) => f.pendingBan(id, opts.why));
+      print(opts, found, pendingDetail(found));
+    });
+  pending
+    .command("confirm")
+    .description(
+      "confirm a proposed ban as the second moderator: it is issued (permanent) with you as its issuer; shows it first, acts only with --yes",
+    )
+    .argument("<id>", "as listed by `warden pending list`")
+    .option("--yes", "issue the ban shown")
+    .addOption(why())
+    .addOption(json())
+    .action(async (id: string, opts: Common & { yes?: boolean; why?: string }) => {
+      checkId(id);
+      await withFace(io, program, async (f) => {
+        if (opts.yes !== true) {
+          const found = await f.pendingBan(id, opts.why);
+          if (opts.json) return io.out(`${JSON.stringify({ pending: found, done: false })}\n`);
+          return io.out(
+            `${pendingDetail(found)}nothing done: add --yes to ban ${subjectOf(found)} permanently${found.alts === undefined ? "" : ` with ${found.alts.length} linked ID(s)`}, with you as its issuer\n`,
+          );
+        }
+        const done = await f.confirmBan(id, opts.why);
+        if (opts.json) return io.out(`${JSON.stringify(done)}\n`);
+        io.out(
+          `ban ${done.sanction.id} of ${subjectOf(done.pending)} issued (permanent; proposed by ${shown(done.pending.proposedBy, 100)})\n`,
+        );
+        for (const s of done.alts) io.out(`ban ${s.id} issued (linked to ${done.sanction.id})\n`);
+      });
+    });
+  pending
+    .command("cancel")
+    .description("cancel a proposed ban (the proposer or any other moderator): nothing is issued")
+    .argument("<id>", "as listed by `warden pending list`")
+    .option("--reason <text>", "why (kept with the proposal)", "")
+    .addOption(json())
+    .action(async (id: string, opts: Common & { reason: string }) => {
+      checkId(id);
+      const done = await withFace(io, program, (f) => f.cancelBan(id, opts.reason));
+      print(opts, done, `proposed ban ${shown(done.id, 80)} of ${subjectOf(done)} cancelled: no ban issued\n`);
+    });
 }
 
 /** Links as a table: one row per shared signal; no value, no hash. */
@@ -1164,7 +1299,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         e.code === "IDENTITY_NOT_FOUND" ||
         e.code === "SANCTION_NOT_FOUND" ||
         e.code === "APPEAL_NOT_FOUND" ||
-        e.code === "CASE_NOT_FOUND"
+        e.code === "CASE_NOT_FOUND" ||
+        e.code === "PENDING_BAN_NOT_FOUND"
       )
         return EXIT.notFound;
       return e.code === "STORE_UNAVAILABLE" || e.code === "STORE_SCRIPT" ? EXIT.failure : EXIT.badInput;

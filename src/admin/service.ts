@@ -167,6 +167,9 @@ export interface IdentityExport {
 }
 
 /** Options of the admin service. */
+/** A proposed ban as staff list it: with the display name the subject was last seen under (null when none is known). */
+export type PendingBanView = PendingBan & { name: string | null };
+
 export interface AdminServiceOptions {
   policy: Policy;
   retention: StoreRetention & { namesMs: number };
@@ -482,7 +485,7 @@ export class AdminService {
   }
 
   /** Proposed permanent bans waiting for a second person, oldest first (audited); ones past their time are closed as expired. */
-  async pendingBans(actor: Actor, limit = 50): Promise<PendingBan[]> {
+  async pendingBans(actor: Actor, limit = 50): Promise<PendingBanView[]> {
     await this.record(actor, "view", null, { what: "pending bans" });
     const now = this.now();
     const out: PendingBan[] = [];
@@ -491,14 +494,27 @@ export class AdminService {
       if (r.expiresAt <= now) await this.closePending(r, "expired", null, "not confirmed in time").catch(() => null);
       else out.push(r);
     }
-    return out;
+    return Promise.all(out.map((r) => this.named(r)));
   }
 
-  /** One proposed ban (audited). */
-  async pendingBan(id: string, actor: Actor): Promise<PendingBan> {
+  /** One proposed ban (audited), with the subject's display name. */
+  async pendingBan(id: string, actor: Actor): Promise<PendingBanView> {
     const record = await this.findPending(id);
     await this.record(actor, "view", record.did, { what: "pending ban", pendingBan: record.id });
-    return record;
+    return this.named(record);
+  }
+
+  /**
+   * A proposal with the display name its subject was last seen under, as the feed's items
+   * carry it: a moderator confirms a ban on a name, not on 26 characters. A name that cannot
+   * be read (the store failed) is null rather than the list failing.
+   */
+  private async named(record: PendingBan): Promise<PendingBanView> {
+    const name = await this.store
+      .profileOf(record.did)
+      .then((p) => p?.name ?? null)
+      .catch(() => null);
+    return { ...record, name };
   }
 
   /**
@@ -507,7 +523,10 @@ export class AdminService {
    * ban and the other gets PENDING_BAN_CLOSED — then the ban is issued with the confirming
    * person as its issuer and the proposer in its audit entry (so neither decides its appeal).
    */
-  async confirmBan(id: string, actor: Actor): Promise<{ pending: PendingBan; sanction: Sanction; alts: Sanction[] }> {
+  async confirmBan(
+    id: string,
+    actor: Actor,
+  ): Promise<{ pending: PendingBanView; sanction: Sanction; alts: Sanction[] }> {
     const record = await this.findPending(id);
     if (sameActor(record.proposedBy, actor.who))
       throw new WardenError("FOUR_EYES", "the moderator who proposed a permanent ban may not confirm it");
@@ -550,17 +569,18 @@ export class AdminService {
     const kept = await this.store
       .saveReview(done, claimed.rev, this.pendingKeepMs(), [])
       .catch(() => "conflict" as const);
-    return { pending: kept === "saved" ? done : claimed, sanction: first.sanction, alts };
+    return { pending: await this.named(kept === "saved" ? done : claimed), sanction: first.sanction, alts };
   }
 
   /** Cancels a proposed ban (audited): the proposer or any other moderator may. */
-  async cancelBan(id: string, reason: string, actor: Actor): Promise<PendingBan> {
+  async cancelBan(id: string, reason: string, actor: Actor): Promise<PendingBanView> {
     const record = await this.findPending(id);
     this.assertOpen(record);
     const entry = await this.record(actor, "issue", record.did, { pendingBan: record.id, step: "cancel" });
-    return this.thenAct(entry, actor, {}, () =>
+    const closed = await this.thenAct(entry, actor, {}, () =>
       this.closePending(record, "cancelled", actor, boundText(reason, MAX_REASON_LENGTH)),
     );
+    return this.named(closed);
   }
 
   /** A proposal is kept a day past the longest it can wait, so whoever looks then reads what became of it. */

@@ -13,6 +13,7 @@ export const ADMIN_ROUTES: [string, string, unknown?][] = [
   ["GET", `/identities/${UNKNOWN_DID}/export`],
   ["DELETE", `/identities/${UNKNOWN_DID}`, {}],
   ["GET", "/pending-bans"],
+  ["GET", `/pending-bans/${UNKNOWN_DID}.aaaaaaaa.b`],
   ["POST", `/pending-bans/${UNKNOWN_DID}.aaaaaaaa.b/confirm`, {}],
   ["POST", `/pending-bans/${UNKNOWN_DID}.aaaaaaaa.b/cancel`, {}],
   ["GET", "/audit"],

@@ -1,9 +1,10 @@
 // The console's shell: sign-in, navigation by the address's #fragment, the role's view.
-import { ApiError, session, signIn, signOut } from "./api.js";
+import { ApiError, canAct, session, signIn, signOut } from "./api.js";
 import { renderAudit } from "./audit.js";
 import { fill, h, say } from "./dom.js";
 import { renderFeed, startFeed, stopFeed } from "./feed.js";
 import { renderIdentity, renderSearch } from "./identity.js";
+import { renderPending } from "./pending.js";
 import { renderAppeals, renderCases } from "./reviews.js";
 import { renderStaff } from "./staff.js";
 
@@ -70,7 +71,7 @@ function signedIn() {
   document.body.dataset.role = session.role;
   for (const el of document.querySelectorAll("[data-role=admin]")) el.hidden = session.role !== "admin";
   // Moderators and admins: report cases hold reporters' words and other players' chat lines.
-  for (const el of document.querySelectorAll("[data-role=moderator]")) el.hidden = session.role === "viewer";
+  for (const el of document.querySelectorAll("[data-role=moderator]")) el.hidden = !canAct();
   startFeed();
 }
 
@@ -102,9 +103,9 @@ function route() {
   else if (page === "search") renderSearch(main, new URLSearchParams(query ?? "").get("q"));
   else if (page === "id") renderIdentity(main, parts[1] ?? "");
   else if (page === "appeals") renderAppeals(main, parts[1] ? decodeURIComponent(parts[1]) : undefined);
-  else if (page === "cases" && session.role !== "viewer")
-    renderCases(main, parts[1] ? decodeURIComponent(parts[1]) : undefined);
+  else if (page === "cases" && canAct()) renderCases(main, parts[1] ? decodeURIComponent(parts[1]) : undefined);
   else if (page === "audit") renderAudit(main);
+  else if (page === "pending" && canAct()) renderPending(main);
   else if (page === "staff" && session.role === "admin") renderStaff(main);
   else
     fill(

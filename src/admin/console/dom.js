@@ -146,3 +146,14 @@ export function say(message, kind = "info") {
     el.className = "toast";
   }, 6000);
 }
+
+/** The console's one modal dialog. */
+export const dialog = () => document.getElementById("dialog");
+
+/** Opens the modal dialog with `children`; resolves with its return value when it closes. */
+export function openDialog(title, children) {
+  const d = dialog();
+  fill(d, h("h2", { id: "dialog-title" }, title), children);
+  d.showModal();
+  return new Promise((resolve) => d.addEventListener("close", () => resolve(d.returnValue), { once: true }));
+}

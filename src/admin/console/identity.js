@@ -1,7 +1,23 @@
 // Search by name or ID, the identity page, and acting on an identity (with a confirmation
 // that says what will happen).
 import { ApiError, api, canAct, seg, session } from "./api.js";
-import { add, fill, h, identityLink, isDid, pairs, say, section, shortId, span, table, time, when } from "./dom.js";
+import {
+  add,
+  dialog,
+  fill,
+  h,
+  identityLink,
+  isDid,
+  openDialog,
+  pairs,
+  say,
+  section,
+  shortId,
+  span,
+  table,
+  time,
+  when,
+} from "./dom.js";
 
 /** Renders the search page; `q` comes from the address (`#/search?q=…`). */
 export function renderSearch(main, q) {
@@ -99,16 +115,6 @@ export function consequence(kind, who, ms) {
   }
 }
 
-const dialog = () => document.getElementById("dialog");
-
-/** Opens the modal dialog with `children`; resolves when it closes. */
-export function openDialog(title, children) {
-  const d = dialog();
-  fill(d, h("h2", { id: "dialog-title" }, title), children);
-  d.showModal();
-  return new Promise((resolve) => d.addEventListener("close", () => resolve(d.returnValue), { once: true }));
-}
-
 /** The act dialog: kind, duration preset, reason, rule; then a confirmation that says what will happen. */
 function actDialog(did, name, kind, reload) {
   const who = name ? `${name} (${did.slice(0, 8)}…)` : did;
@@ -194,7 +200,9 @@ function actDialog(did, name, kind, reload) {
         const { status, data } = await api("POST", `identities/${seg(did)}/sanctions`, body);
         dialog().close("done");
         if (status === 202)
-          say(`A second moderator must confirm this permanent ban (pending ${data.pending?.id ?? ""}).`);
+          say(
+            `Proposed, not issued: a second moderator must confirm this permanent ban on the Pending bans page (${data.pending?.id ?? ""}).`,
+          );
         else say(`${k} issued: ${data.sanction?.id ?? ""}`, "ok");
         reload();
       } catch (e) {
