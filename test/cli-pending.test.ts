@@ -211,4 +211,22 @@ describe("warden pending: four-eyes for permanent bans from the CLI", () => {
     expect(cancel.code).toBe(2);
     expect(cancel.stderr).toMatch(/already confirmed/);
   });
+
+  it("--direct with WARDEN_FOUR_EYES=1: a permanent ban is only proposed, and its proposer cannot confirm it", async () => {
+    const { seen, did } = await bot("cli-pending-direct-4e", "Lonewolf");
+    const direct = { REDIS_URL: redisUrl(), WARDEN_SECRET, WARDEN_PREFIX: p, WARDEN_FOUR_EYES: "1" };
+    const proposed = await cli(["--direct", "ban", did, "--reason", "exploit"], direct);
+    expect(proposed.code, proposed.stderr).toBe(0);
+    const id = proposedId(proposed);
+    expect(await world.warden.sanctions.active(did)).toEqual([]);
+    // The same operator (the same break-glass actor) is refused, and nothing is issued.
+    const own = await cli(["--direct", "pending", "confirm", id, "--yes"], direct);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toMatch(/who proposed a permanent ban may not confirm it/);
+    expect(seen.leftCode).toBeNull();
+    // A second person (a moderator over HTTP) confirms it.
+    const confirmed = await cli(["pending", "confirm", id, "--yes"], bob);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect((await seen.left).code).toBe(4403);
+  });
 });

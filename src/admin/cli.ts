@@ -8,7 +8,8 @@
  * person (`staff:<name>`).
  *
  * Break-glass (`--direct` or WARDEN_DIRECT=1): REDIS_URL (the Redis the servers use),
- * WARDEN_SECRET or WARDEN_AUDIT_KEY (the audit key), WARDEN_PREFIX (default "warden"); every
+ * WARDEN_SECRET or WARDEN_AUDIT_KEY (the audit key), WARDEN_PREFIX (default "warden"),
+ * WARDEN_FOUR_EYES=1 (permanent bans are proposed, as on servers with the four-eyes rule); every
  * act and look is audited as `breakglass:<os user>`, with the default retention and policy.
  *
  * Exit codes: 0 done · 1 store or server unreachable or unexpected failure · 2 bad input or
@@ -136,7 +137,9 @@ async function withDirect<T>(io: Io, run: (face: Face) => Promise<T>): Promise<T
   try {
     await store.connect();
     const retention = DEFAULT_OPTIONS.retention;
-    const dueProcess = resolveDueProcess(undefined);
+    // The servers' four-eyes rule is theirs; an operator whose servers have it says so here,
+    // and a permanent ban from the store is then only proposed, as over HTTP.
+    const dueProcess = resolveDueProcess(io.env.WARDEN_FOUR_EYES === "1" ? { fourEyesBans: true } : undefined);
     let due: DueProcess | undefined;
     const sanctions = new SanctionsService(store, retention, {
       before: () => null,
@@ -188,11 +191,25 @@ function directFace(admin: AdminService, store: RedisStore, who: string): Face {
     whoami: async () => ({ actor: who, role: "break-glass", where: "the store (--direct)" }),
     lookup: (query, why) => admin.lookup(query, actor(why)),
     issue: async (request) => {
+      // Four-eyes (WARDEN_FOUR_EYES=1): a permanent ban is proposed, as the HTTP API does.
+      if (admin.needsConfirmation(request)) {
+        const { did, reason, rule } = request;
+        return { pending: { ...(await admin.proposeBan(did, { reason, ...(rule ? { rule } : {}) }, actor())) } };
+      }
       const result = await admin.issue(request, actor());
       if (result.status !== "issued") throw new CliError(`cancelled: ${result.reason}`, EXIT.failure);
       return { sanction: result.sanction };
     },
-    banWithAlts: (did, request, confirm) => admin.banWithAlts(did, request, actor(), { confirm }),
+    banWithAlts: async (did, request, confirm) => {
+      if (!confirm || !admin.needsConfirmation({ kind: "ban", duration: request.duration }))
+        return admin.banWithAlts(did, request, actor(), { confirm });
+      // Proposed with the alts a preview shows now (the HTTP path proposes those the moderator was shown).
+      const { blastRadius } = await admin.banWithAlts(did, request, actor(), { confirm: false });
+      const { reason, rule } = request;
+      const alts = blastRadius.map((l) => l.did);
+      const pending = await admin.proposeBan(did, { reason, ...(rule ? { rule } : {}), alts }, actor());
+      return { blastRadius, pending: { ...pending } };
+    },
     pendingBans: (limit) => admin.pendingBans(actor(), limit),
     pendingBan: (id, why) => admin.pendingBan(id, actor(why)),
     confirmBan: (id, why) => admin.confirmBan(id, actor(why)),
