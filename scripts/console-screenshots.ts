@@ -20,7 +20,9 @@ const world = await startWorld({
   warden: {
     secret: "screenshots-warden-secret-0123456789",
     // Four-eyes on, for the Pending bans page (the bans shown below are not permanent).
-    dueProcess: { fourEyesBans: true },
+    dueProcess: { fourEyesBans: true, evidence: { enabled: true } },
+    // Two reports open a case (for the Report cases page).
+    reports: { threshold: 2, newIdMs: 1 },
     logger: { info() {}, warn() {}, error() {} },
   },
   admin: { adminTokens: [{ name: "root", token: ADMIN }] },
@@ -36,9 +38,10 @@ const api = async (method: string, path: string, body?: unknown) =>
   ).json() as Promise<Record<string, unknown>>;
 const moderator = (await api("POST", "/staff", { name: "mia", role: "moderator" })).token as string;
 const second = (await api("POST", "/staff", { name: "noor", role: "moderator" })).token as string;
+const tokenOf = (sub: string, name: string) => jwt.sign({ sub, name }, JWT_SECRET, { algorithm: "HS256" });
 const join = (sub: string, name: string) => {
   const c = new Client(`ws://127.0.0.1:${world.port}`);
-  c.auth.token = jwt.sign({ sub, name }, JWT_SECRET, { algorithm: "HS256" });
+  c.auth.token = tokenOf(sub, name);
   return c.joinOrCreate("world");
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,6 +66,13 @@ try {
   }
   for (let i = 0; i < 40; i++) spammer.send("move", { x: i, y: i });
   spammer.send("chat", { text: "x".repeat(3000) });
+  // Two players report the abusive one: a report case for the moderators.
+  for (const from of [friendly, spammer])
+    from.send("report", {
+      sessionId: chatter.sessionId,
+      reason: "insults everyone in the room",
+      category: "harassment",
+    });
   await pause(1500);
   await page.screenshot({ path: new URL("console-feed.png", out).pathname });
 
@@ -98,12 +108,37 @@ try {
   await page.screenshot({ path: new URL("console-pending.png", out).pathname });
   await page.keyboard.press("Escape");
 
+  // The banned player appeals through the player API; a second moderator opens it.
+  const troll = world.warden.digitalId("troll");
+  const ban = (await world.warden.sanctions.active(troll)).find((x) => x.kind === "ban");
+  await fetch(`${base}/warden/player/appeals`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${tokenOf("troll", "TrollKing")}`, "content-type": "application/json" },
+    body: JSON.stringify({ sanctionId: ban?.id, text: "I was quoting the guy who insulted me, not insulting anyone." }),
+  });
+  await page.click("a[data-nav=cases]");
+  await page.locator("#case-list a[data-case]").first().click();
+  await page.locator("#case-state").waitFor();
+  await page.screenshot({ path: new URL("console-case.png", out).pathname, fullPage: true });
+  const other = await browser.context.newPage();
+  await other.goto(`${base}/warden/console/`);
+  await other.fill("#token", second);
+  await other.keyboard.press("Enter");
+  await other.locator("#feed-status").waitFor();
+  await other.click("a[data-nav=appeals]");
+  await other.locator("#appeal-list a[data-appeal]").first().click();
+  await other.locator("#appeal-text").waitFor();
+  await other.locator("label", { hasText: "Uphold: shorten it" }).click();
+  await other.fill("#appeal-reason", "the quoted line was someone else's; a shorter ban stands for the rest");
+  await other.screenshot({ path: new URL("console-appeal.png", out).pathname, fullPage: true });
+  await other.close();
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.click("a[data-nav=feed]");
   await page.locator("#feed li").first().waitFor();
   await page.screenshot({ path: new URL("console-phone.png", out).pathname });
   await Promise.all([friendly.leave(), spammer.leave()]).catch(() => {});
-  console.info("wrote docs/console-{sign-in,feed,identity,confirm,audit,pending,phone}.png");
+  console.info("wrote docs/console-{sign-in,feed,identity,confirm,audit,pending,case,appeal,phone}.png");
 } finally {
   await browser.close();
   await world.close();
