@@ -7,6 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../rooms/app.js";
 import { launchChromium } from "./helpers/chromium.js";
+import { consoleDriver } from "./helpers/console.js";
 import { prefixesForFile, redisUrl } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, waitFor, WARDEN_SECRET, type Observed } from "./helpers/world.js";
 
@@ -17,40 +18,13 @@ let base: string;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let moderatorToken: string;
 let viewerToken: string;
+const ui = consoleDriver(
+  () => base,
+  () => browser,
+);
+const { api, newPage, signIn } = ui;
 /** Errors any page threw or logged: the console must run under its own CSP without one. */
-const pageErrors: string[] = [];
-
-async function api(method: string, path: string, token: string, body?: unknown, at = base): Promise<any> {
-  const res = await fetch(`${at}/warden/api${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function newPage(): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") pageErrors.push(`console: ${m.text()}`);
-  });
-  return page;
-}
-
-/** Opens the console and signs in with a token (typed, submitted with Enter: the keyboard path). */
-async function signIn(page: Page, token: string, at = base): Promise<void> {
-  await page.goto(`${at}/warden/console`);
-  await page.locator("#token").waitFor();
-  // The sign-in page puts the focus in the token field.
-  expect(await page.evaluate("document.activeElement?.id")).toBe("token");
-  await page.keyboard.type(token);
-  await page.keyboard.press("Enter");
-  await page.locator("h1", { hasText: "Live feed" }).waitFor();
-}
+const pageErrors = ui.errors;
 
 /** A bot in the world room: a real SDK client under a display name. */
 async function bot(sub: string, name: string, w = world): Promise<{ room: any; seen: Observed; did: string }> {

@@ -8,12 +8,12 @@ import { expect } from "vitest";
 import type { launchChromium } from "./chromium.js";
 
 export interface ConsoleDriver {
-  /** The admin API as the holder of `token`: status and parsed body. */
-  api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The admin API as the holder of `token` (of the server at `at`, default the driver's): status and parsed body. */
+  api(method: string, path: string, token: string, body?: unknown, at?: string): Promise<{ status: number; body: any }>;
   /** A fresh page whose errors land in `errors`. */
   newPage(): Promise<Page>;
-  /** Opens the console and signs in with a token (typed, submitted with Enter: the keyboard path). */
-  signIn(page: Page, token: string): Promise<void>;
+  /** Opens the console (of the server at `at`) and signs in with a token (typed, submitted with Enter: the keyboard path). */
+  signIn(page: Page, token: string, at?: string): Promise<void>;
   errors: string[];
 }
 
@@ -24,8 +24,8 @@ export function consoleDriver(
   const errors: string[] = [];
   return {
     errors,
-    async api(method, path, token, body) {
-      const res = await fetch(`${base()}/warden/api${path}`, {
+    async api(method, path, token, body, at = base()) {
+      const res = await fetch(`${at}/warden/api${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
@@ -43,9 +43,10 @@ export function consoleDriver(
       });
       return page;
     },
-    async signIn(page, token) {
-      await page.goto(`${base()}/warden/console`);
+    async signIn(page, token, at = base()) {
+      await page.goto(`${at}/warden/console`);
       await page.locator("#token").waitFor();
+      // The sign-in page puts the focus in the token field.
       expect(await page.evaluate("document.activeElement?.id")).toBe("token");
       await page.keyboard.type(token);
       await page.keyboard.press("Enter");
