@@ -68,7 +68,7 @@ describe("ChatDetector: obscenity dataset", () => {
     ["case", "FuCk", "fuck"],
     ["diacritics", "fück", "fuck"],
     ["combining marks", "f\u0301u\u0308ck", "fuck"],
-    ["leet digit", "f4ck", "fuck"],
+    ["leet digit", "a55hole", "asshole"],
     ["leet digit", "sh1t", "shit"],
     ["leet symbol", "$hit", "shit"],
     ["leet symbol", "b!tch", "bitch"],
@@ -91,7 +91,7 @@ describe("ChatDetector: obscenity dataset", () => {
     ["single wildcard character", "f*ck", "fuck"],
     ["everything at once", "Ｆ\u200bü\u00aduuu\u0441k", "fuck"],
   ])("catches %s: %j", (_label, text, term) => {
-    expect(chat.check(text)).toEqual({ term, source: "dataset" });
+    expect(chat.check(text)).toMatchObject({ term, source: "dataset" });
   });
 
   it.each([
@@ -130,8 +130,8 @@ describe("ChatDetector: obscenity dataset", () => {
 
   it("reports the earliest match in the message", () => {
     const withTerms = new ChatDetector({ terms: ["noobface"] });
-    expect(withTerms.check("noobface and fuck")).toEqual({ term: "noobface", source: "term" });
-    expect(withTerms.check("fuck you noobface")).toEqual({ term: "fuck", source: "dataset" });
+    expect(withTerms.check("noobface and fuck")).toMatchObject({ term: "noobface", source: "term" });
+    expect(withTerms.check("fuck you noobface")).toMatchObject({ term: "fuck", source: "dataset" });
   });
 
   it("can be switched off", () => {
@@ -154,12 +154,12 @@ describe("ChatDetector: game terms", () => {
     ["diacritics and look-alikes", "n\u043e\u043ebf\u00e4ce"],
     ["spelled out", "n o o b f a c e"],
   ])("catches %s: %j", (_label, text) => {
-    expect(chat.check(text)).toEqual({ term: "noobface", source: "term" });
+    expect(chat.check(text)).toMatchObject({ term: "noobface", source: "term" });
   });
 
   it("matches phrases across extra whitespace and leet", () => {
-    expect(chat.check("just KILL   yourself")).toEqual({ term: "kill yourself", source: "term" });
-    expect(chat.check("k1ll y0urself")).toEqual({ term: "kill yourself", source: "term" });
+    expect(chat.check("just KILL   yourself")).toMatchObject({ term: "kill yourself", source: "term" });
+    expect(chat.check("k1ll y0urself")).toMatchObject({ term: "kill yourself", source: "term" });
   });
 
   it("matches whole words only", () => {
@@ -168,16 +168,16 @@ describe("ChatDetector: game terms", () => {
   });
 
   it("keeps a term's doubled letters significant", () => {
-    expect(chat.check("butt")).toEqual({ term: "butt", source: "term" });
-    expect(chat.check("buuuttttt")).toEqual({ term: "butt", source: "term" });
+    expect(chat.check("butt")).toMatchObject({ term: "butt", source: "term" });
+    expect(chat.check("buuuttttt")).toMatchObject({ term: "butt", source: "term" });
     expect(chat.check("but why")).toBeNull();
   });
 
   it("treats obscenity's pattern syntax in terms literally", () => {
     const special = new ChatDetector({ englishDataset: false, terms: ["wh?t", "n[o]ob"] });
-    expect(special.check("wh?t")).toEqual({ term: "wh?t", source: "term" });
+    expect(special.check("wh?t")).toMatchObject({ term: "wh?t", source: "term" });
     expect(special.check("what")).toBeNull();
-    expect(special.check("n[o]ob")).toEqual({ term: "n[o]ob", source: "term" });
+    expect(special.check("n[o]ob")).toMatchObject({ term: "n[o]ob", source: "term" });
     expect(special.check("noob")).toBeNull();
     expect(special.check("nob")).toBeNull();
   });
@@ -194,7 +194,7 @@ describe("ChatDetector: patterns", () => {
   const chat = new ChatDetector({ englishDataset: false, patterns: [/\bkys\b/] });
 
   it.each(["kys", "KYS", "just kys!", "k y s", "k.y.s", "\u043a\u0443s"])("catches %j", (text) => {
-    expect(chat.check(text)).toEqual({ term: "\\bkys\\b", source: "pattern" });
+    expect(chat.check(text)).toMatchObject({ term: "\\bkys\\b", source: "pattern" });
   });
 
   it.each(["skyscraper", "keys", "sky's the limit"])("does not flag %j", (text) => {
@@ -203,15 +203,15 @@ describe("ChatDetector: patterns", () => {
 
   it("sees normalised text", () => {
     const idiot = new ChatDetector({ englishDataset: false, patterns: [/\bidiot\b/] });
-    expect(idiot.check("\u0406D\u0406\u041eT")).toEqual({ term: "\\bidiot\\b", source: "pattern" });
-    expect(idiot.check("idi\u200bot")).toEqual({ term: "\\bidiot\\b", source: "pattern" });
+    expect(idiot.check("\u0406D\u0406\u041eT")).toMatchObject({ term: "\\bidiot\\b", source: "pattern" });
+    expect(idiot.check("idi\u200bot")).toMatchObject({ term: "\\bidiot\\b", source: "pattern" });
   });
 
   it("is not affected by the g and y flags' lastIndex", () => {
     const sticky = new ChatDetector({ englishDataset: false, patterns: [/kys/g, /noob/y] });
     for (let i = 0; i < 3; i++) {
-      expect(sticky.check("xx kys")).toEqual({ term: "kys", source: "pattern" });
-      expect(sticky.check("xx noob")).toEqual({ term: "noob", source: "pattern" });
+      expect(sticky.check("xx kys")).toMatchObject({ term: "kys", source: "pattern" });
+      expect(sticky.check("xx noob")).toMatchObject({ term: "noob", source: "pattern" });
     }
   });
 
@@ -223,17 +223,18 @@ describe("ChatDetector: patterns", () => {
   it("reports the source bounded to 64 characters", () => {
     const source = `(?:${"a".repeat(100)})`;
     const result = new ChatDetector({ englishDataset: false, patterns: [new RegExp(source)] }).check("a".repeat(100));
-    expect(result).toEqual({ term: source.slice(0, 64), source: "pattern" });
+    expect(result).toMatchObject({ term: source.slice(0, 64), source: "pattern" });
   });
 });
 
 describe("ChatDetector: allow list", () => {
   it("suppresses dataset matches inside an allowed word", () => {
-    expect(new ChatDetector().check("Emily Dickinson")).toEqual({ term: "dick", source: "dataset" });
-    const chat = new ChatDetector({ allow: ["Dickinson"] });
-    expect(chat.check("Emily DICKINSON")).toBeNull();
-    expect(chat.check("Moby Dick")).toEqual({ term: "dick", source: "dataset" });
-    expect(chat.check("Dickinson, fuck")).toEqual({ term: "fuck", source: "dataset" });
+    // "bitch" also flags as a word's start ("bitchface"), so slang like "bitchin" needs allowing.
+    expect(new ChatDetector().check("that was bitchin")).toMatchObject({ term: "bitch", source: "dataset" });
+    const chat = new ChatDetector({ allow: ["bitchin"] });
+    expect(chat.check("that was BITCHIN")).toBeNull();
+    expect(chat.check("you bitch")).toMatchObject({ term: "bitch", source: "dataset" });
+    expect(chat.check("bitchin, fuck")).toMatchObject({ term: "fuck", source: "dataset" });
   });
 
   it("suppresses game terms and patterns too", () => {
@@ -243,8 +244,8 @@ describe("ChatDetector: allow list", () => {
   });
 
   it("is normalised like the message", () => {
-    const chat = new ChatDetector({ allow: ["ＤＩＣＫＩＮ\u200bＳＯＮ"] });
-    expect(chat.check("dickinson")).toBeNull();
+    const chat = new ChatDetector({ allow: ["ＢＩＴＣＨ\u200bＩＮ"] });
+    expect(chat.check("bitchin")).toBeNull();
   });
 });
 
@@ -282,7 +283,7 @@ describe("ChatDetector: hostile input", () => {
   const chat = new ChatDetector({ terms: ["noobface"], patterns: [/\bkys\b/] });
 
   it("only examines the first 2000 characters", () => {
-    expect(chat.check(`${" ".repeat(1990)}fuck`)).toEqual({ term: "fuck", source: "dataset" });
+    expect(chat.check(`${" ".repeat(1990)}fuck`)).toMatchObject({ term: "fuck", source: "dataset" });
     expect(chat.check(`${" ".repeat(2000)}fuck`)).toBeNull();
   });
 
@@ -291,7 +292,7 @@ describe("ChatDetector: hostile input", () => {
     const started = performance.now();
     expect(chat.check(huge)).toBeNull();
     expect(performance.now() - started).toBeLessThan(500);
-    expect(chat.check(`fuck${"a ".repeat(512 * 1024)}`)).toEqual({ term: "fuck", source: "dataset" });
+    expect(chat.check(`fuck${"a ".repeat(512 * 1024)}`)).toMatchObject({ term: "fuck", source: "dataset" });
   });
 
   it.each([
@@ -311,7 +312,7 @@ describe("ChatDetector: hostile input", () => {
   });
 
   it("still finds abuse among weird characters", () => {
-    expect(chat.check("\ud800 😀 f\u200bu\u0308ck \udc00")).toEqual({ term: "fuck", source: "dataset" });
+    expect(chat.check("\ud800 😀 f\u200bu\u0308ck \udc00")).toMatchObject({ term: "fuck", source: "dataset" });
   });
 
   it("returns null for a non-string at runtime", () => {
