@@ -634,8 +634,25 @@ interface Hit {
   match: ChatMatch;
 }
 
+/** The hit that starts first; on a tie, `a` (the earlier source). */
+function earlier(a: Hit | null, b: Hit | null): Hit | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.index < a.index ? b : a;
+}
+
 /** Built-in allowances: Latin-alphabet words the vocabulary would otherwise flag as a compound's start. */
-const BUILTIN_ALLOW: readonly string[] = ["shiitake", "shitake", "cocktail", "cockpit"];
+const BUILTIN_ALLOW: readonly string[] = [
+  "shiitake",
+  "shitake",
+  "shittah",
+  "shittim",
+  "niggard",
+  "slutch",
+  "wankle",
+  "cocktail",
+  "cockpit",
+];
 
 /** A compiled vocabulary: the trie and what each of its entries reports. */
 interface Vocabulary {
@@ -790,39 +807,46 @@ export class ChatDetector {
     let extra: Vocabulary | undefined;
     if (locale !== undefined && this.#playerVocabularies.size > 0)
       extra = this.#playerVocabularies.get(primaryLanguage(locale));
-    for (const view of viewsOf(normalised, this.#termMatcher !== null)) {
-      const hit = this.#firstHit(view, extra);
+    // The common case, a clean message with no spelled-out run and no game terms, reads the
+    // text once and allocates nothing: the other views are built only when they can differ.
+    const first = this.#firstHit(normalised, extra);
+    if (first !== null || (this.#termMatcher === null && !hasSpelledRun(normalised))) return first;
+    const views = viewsOf(normalised, this.#termMatcher !== null);
+    for (let i = 1; i < views.length; i++) {
+      const hit = this.#firstHit(views[i] ?? "", extra);
       if (hit !== null) return hit;
     }
     return null;
   }
 
   #firstHit(view: string, extra: Vocabulary | undefined): ChatMatch | null {
-    let best: Hit | undefined;
-    const consider = (hit: Hit | null): void => {
-      // Candidates arrive in tie-break order, so keeping the first minimum honours it.
-      if (hit !== null && (best === undefined || hit.index < best.index)) best = hit;
-    };
-    if (this.#vocabulary !== null) consider(this.#vocabularyHit(view, this.#vocabulary));
-    if (extra !== undefined) consider(this.#vocabularyHit(view, extra));
+    // Candidates arrive in tie-break order, so keeping the first minimum honours it.
+    let best: Hit | null = null;
+    if (this.#vocabulary !== null) best = this.#vocabularyHit(view, this.#vocabulary);
+    if (extra !== undefined) best = earlier(best, this.#vocabularyHit(view, extra));
     if (this.#termMatcher !== null) {
       const match: MatchPayload | undefined = this.#termMatcher.getAllMatches(view, true)[0];
       if (match !== undefined) {
         const term = this.#termSet.getPayloadWithPhraseMetadata(match).phraseMetadata?.term;
-        consider({ index: match.startIndex, match: { term: term ?? "term", source: "term", category: "profanity" } });
+        best = earlier(best, {
+          index: match.startIndex,
+          match: { term: term ?? "term", source: "term", category: "profanity" },
+        });
       }
     }
     if (this.#patterns.length > 0) {
       const allowed = this.#allowedIntervals(view);
       for (const { reported, regExp } of this.#patterns) {
         const index = firstAllowedMiss(view, regExp, allowed);
-        if (index !== -1) consider({ index, match: { term: reported, source: "pattern", category: "profanity" } });
+        if (index !== -1)
+          best = earlier(best, { index, match: { term: reported, source: "pattern", category: "profanity" } });
       }
     }
     // Only text with a dot or a slash can hold a link: the regular expression runs on those alone.
     if (this.#links && (view.includes(".") || view.includes("/"))) {
       const link = LINK.exec(view);
-      if (link !== null) consider({ index: link.index, match: { term: "link", source: "link", category: "spam" } });
+      if (link !== null)
+        best = earlier(best, { index: link.index, match: { term: "link", source: "link", category: "spam" } });
     }
     return best?.match ?? null;
   }

@@ -17,6 +17,29 @@ const SPACE = 26;
 const WORD = 1;
 const PREFIX = 2;
 
+/**
+ * Endings that make a compound insult of a vocabulary term ("analface", "cockhead"): after a
+ * term of four letters or more, one of these closing the word still matches.
+ */
+const COMPOUND_SUFFIXES: readonly string[] = [
+  "face",
+  "head",
+  "hole",
+  "wad",
+  "bag",
+  "stain",
+  "sucker",
+  "licker",
+  "lord",
+  "wit",
+  "hat",
+  "brain",
+  "clown",
+  "muncher",
+  "monkey",
+  "fucker",
+];
+
 /** Code unit → trie column for letters after decoding, or -1. */
 function column(code: number): number {
   if (code >= 97 && code <= 122) return code - 97;
@@ -47,6 +70,67 @@ function isLeetSymbol(code: number): boolean {
     code === 42 ||
     code === 35
   );
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** True when the token [from, to) is every character written twice ("ffuucckk"), at least 4 long. */
+function doubled(text: string, from: number, to: number): boolean {
+  if (to - from < 4 || (to - from) % 2 === 1) return false;
+  for (let i = from; i < to; i += 2) if (text.charCodeAt(i) !== text.charCodeAt(i + 1)) return false;
+  return true;
+}
+
+/** True when the character at `pos` is in a run of at least three equal characters. */
+function inLongRun(text: string, pos: number, to: number): boolean {
+  const code = text.charCodeAt(pos);
+  let run = 1;
+  for (let i = pos - 1; i >= 0 && text.charCodeAt(i) === code; i--) run++;
+  for (let i = pos + 1; i < to && text.charCodeAt(i) === code; i++) run++;
+  return run >= 3;
+}
+
+/** True at the end of the text or before a character that is not a letter or digit. */
+function boundary(text: string, at: number, to: number): boolean {
+  return at >= to || !isWordCode(text.charCodeAt(at));
+}
+
+/** Lower-case letter of an ASCII code unit. */
+function lower(code: number): number {
+  return code >= 65 && code <= 90 ? code + 32 : code;
+}
+
+/**
+ * Where a word ends when, at `pos`, it closes with a plural ("s", "es") or, after a term of
+ * four letters or more, a compound ending; -1 if it does not.
+ */
+function endingAt(text: string, pos: number, to: number, stride: number, compound: boolean): number {
+  const first = lower(text.charCodeAt(pos));
+  if (first === 115 && boundary(text, pos + stride, to)) return pos + stride;
+  // "-es" only after a sibilant ("asses", "bitches"): "tardes" is Spanish, not a plural of "tard".
+  const before = lower(text.charCodeAt(pos - stride));
+  if (
+    first === 101 &&
+    (before === 115 || before === 104 || before === 120 || before === 122) &&
+    lower(text.charCodeAt(pos + stride)) === 115 &&
+    boundary(text, pos + 2 * stride, to)
+  )
+    return pos + 2 * stride;
+  if (!compound) return -1;
+  for (const suffix of COMPOUND_SUFFIXES) {
+    let at = pos;
+    let i = 0;
+    while (i < suffix.length && at < to && primary(text.charCodeAt(at)) === primary(suffix.charCodeAt(i))) {
+      at += stride;
+      i++;
+    }
+    if (i < suffix.length) continue;
+    if (boundary(text, at, to)) return at;
+    if (lower(text.charCodeAt(at)) === 115 && boundary(text, at + stride, to)) return at + stride;
+  }
+  return -1;
 }
 
 function isLetterCode(code: number): boolean {
@@ -190,18 +274,23 @@ export class Lexicon {
       // A token: letters, digits and leet symbols. Without a letter it is a number or a
       // symbol run, never a word ("455", "1337", "$$$").
       let end = pos;
-      let letters = false;
+      let letters = 0;
       while (end < to) {
         const c = text.charCodeAt(end);
-        if (isLetterCode(c)) letters = true;
+        if (isLetterCode(c)) letters++;
         else if (!(isWordCode(c) || isLeetSymbol(c))) break;
         end++;
       }
-      if (letters) {
+      // One letter between numbers is a game's notation ("1v1", "3x3"), not leet.
+      const notation = letters === 1 && isDigit(text.charCodeAt(pos)) && isDigit(text.charCodeAt(end - 1));
+      if (letters > 0 && !notation) {
+        // Every letter written twice ("ffuucckk"): walk every other character.
+        this.#stride = doubled(text, pos, end) ? 2 : 1;
         for (let start = pos; start < end; start++) {
           const c = text.charCodeAt(start);
           // A word starts at the token's start or right after a symbol ("!!fuck"), never at a wildcard.
           if (isWildcard(c) || (start > pos && isWordCode(text.charCodeAt(start - 1)))) continue;
+          if (this.#stride === 2 && (start - pos) % 2 === 1) continue;
           const found = this.#walk(text, start, to, 0, -1, 0);
           if (found !== -1) {
             hit.entry = this.#term[found] ?? -1;
@@ -218,6 +307,8 @@ export class Lexicon {
 
   /** End of the last match of {@link #walk}. */
   #end = 0;
+  /** 2 while walking a token whose every letter is doubled. */
+  #stride = 1;
 
   /** Depth-first walk; returns the terminal node reached, or -1. */
   #walk(text: string, pos: number, to: number, state: number, prev: number, letters: number): number {
@@ -228,14 +319,16 @@ export class Lexicon {
         this.#end = pos;
         return state;
       }
-      // A plural: "dicks", "fags".
-      if ((next === 115 || next === 83) && (pos + 1 >= to || !isWordCode(text.charCodeAt(pos + 1)))) {
-        this.#end = pos + 1;
+      // A plural ("dicks", "asses") or a compound ("cockhead").
+      const ending = endingAt(text, pos, to, this.#stride, letters >= 4);
+      if (ending !== -1) {
+        this.#end = ending;
         return state;
       }
     }
     if (pos >= to) return -1;
     const raw = text.charCodeAt(pos);
+    const step = this.#stride;
     if (!isWordCode(raw) && !isLeetSymbol(raw)) {
       // An apostrophe inside a word is skipped ("i'll"); any other separator run is a phrase's space.
       if ((raw === 39 || raw === 0x2019) && pos + 1 < to && isWordCode(text.charCodeAt(pos + 1)))
@@ -252,7 +345,7 @@ export class Lexicon {
       for (let col = 0; col < SPACE; col++) {
         const child = this.#next[state * COLUMNS + col] ?? -1;
         if (child === -1) continue;
-        const found = this.#walk(text, pos + 1, to, child, -1, letters);
+        const found = this.#walk(text, pos + step, to, child, -1, letters);
         if (found !== -1) return found;
       }
       return -1;
@@ -260,20 +353,21 @@ export class Lexicon {
     const code = primary(raw);
     const child = this.#step(state, code, false);
     if (child !== -1) {
-      const found = this.#walk(text, pos + 1, to, child, code, letters + 1);
+      const found = this.#walk(text, pos + step, to, child, code, letters + 1);
       if (found !== -1) return found;
     }
     const other = secondary(raw);
     if (other !== -1) {
       const alt = this.#step(state, other, false);
       if (alt !== -1) {
-        const found = this.#walk(text, pos + 1, to, alt, other, letters + 1);
+        const found = this.#walk(text, pos + step, to, alt, other, letters + 1);
         if (found !== -1) return found;
       }
-      if (other === prev) return this.#walk(text, pos + 1, to, state, prev, letters);
     }
-    // A stretched letter: "fuuuck".
-    if (code === prev) return this.#walk(text, pos + 1, to, state, prev, letters);
+    // A stretched letter ("fuuuck"): only in a run of three or more, so that an ordinary
+    // double letter stays significant ("rapping" is not "raping", "annals" not "anals").
+    if ((code === prev || (other !== -1 && other === prev)) && step === 1 && inLongRun(text, pos, to))
+      return this.#walk(text, pos + 1, to, state, prev, letters);
     return -1;
   }
 }
