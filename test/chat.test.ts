@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
-import { ChatDetector, normalizeChat } from "../src/guard/chat.js";
+import { CHAT_LANGUAGES, ChatDetector, normalizeChat } from "../src/guard/chat.js";
 import type { ChatDetectorOptions } from "../src/guard/chat.js";
 
 /** Catches the constructor's error so tests can assert on its exact shape. */
@@ -317,5 +318,200 @@ describe("ChatDetector: hostile input", () => {
 
   it("returns null for a non-string at runtime", () => {
     expect(chat.check(undefined as unknown as string)).toBeNull();
+  });
+});
+
+describe("ChatDetector: numbers are never words", () => {
+  const all = new ChatDetector({ languages: [...CHAT_LANGUAGES] });
+
+  it.each([
+    "455",
+    "717",
+    "my score is 455",
+    "room 717",
+    "gg 3-1",
+    "80085",
+    "5318008",
+    "1337",
+    "58008",
+    "at 12:30",
+    "x 45, y 120",
+    "1v1 me",
+    "3x3 grid",
+    "100%",
+  ])("passes %j", (text) => {
+    expect(all.check(text)).toBeNull();
+  });
+
+  it("passes any digit-only tokens with any separators (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.stringMatching(/^[0-9]{1,8}$/), fc.constantFrom(" ", "-", ":", ",", ".", "/", "  ", "+")),
+          {
+            maxLength: 12,
+          },
+        ),
+        (parts) => all.check(parts.map(([n, sep]) => n + sep).join("")) === null,
+      ),
+    );
+  });
+
+  it("still reads leet inside a word that has letters", () => {
+    expect(all.check("a55hole")).toMatchObject({ term: "asshole" });
+    expect(all.check("5h1t")).toMatchObject({ term: "shit" });
+  });
+});
+
+describe("ChatDetector: categories", () => {
+  const chat = new ChatDetector();
+
+  it.each([
+    ["fuck off", "profanity"],
+    ["you f4gg0t", "slur"],
+    ["send nudes", "sexual"],
+    ["kys", "harassment"],
+    ["k y s", "harassment"],
+    ["just KILL   yourself", "harassment"],
+    ["go die", "harassment"],
+    ["i'll kill you", "harassment"],
+    ["free coins at discord.gg/abc", "spam"],
+    ["see https://example.org", "spam"],
+  ])("%j is %s", (text, category) => {
+    expect(chat.check(text)).toMatchObject({ category });
+  });
+
+  it("allows in-game threats when the game is about fighting, never self-harm incitement", () => {
+    const shooter = new ChatDetector({ gameViolence: true });
+    expect(shooter.check("i'll kill you")).toBeNull();
+    expect(shooter.check("you're dead, come here")).toBeNull();
+    expect(shooter.check("kys")).toMatchObject({ category: "harassment" });
+    expect(shooter.check("go kill yourself")).toMatchObject({ category: "harassment" });
+  });
+
+  it("reports nothing of a category switched off", () => {
+    const noLinks = new ChatDetector({ categories: { spam: false, sexual: false } });
+    expect(noLinks.check("discord.gg/abc")).toBeNull();
+    expect(noLinks.check("send nudes")).toBeNull();
+    expect(noLinks.check("fuck")).toMatchObject({ category: "profanity" });
+  });
+
+  it("does not take ordinary dotted text for a link", () => {
+    for (const text of ["e.g. push mid", "v1.2 is out", "node.js", "wait...ok", "3.14", "a.b.c"])
+      expect(chat.check(text)).toBeNull();
+  });
+
+  it("refuses unknown categories and languages with the path", () => {
+    expect(() => new ChatDetector({ categories: { swearing: true } as never })).toThrow(/guard\.chat\.categories/);
+    expect(() => new ChatDetector({ languages: ["xx"] })).toThrow(/guard\.chat\.languages\[0\]/);
+    expect(() => new ChatDetector({ gameViolence: "yes" as never })).toThrow(/guard\.chat\.gameViolence/);
+  });
+});
+
+describe("ChatDetector: evasions and Scunthorpe words", () => {
+  const chat = new ChatDetector();
+
+  it.each([
+    ["self-censored", "f*ck", "fuck"],
+    ["self-censored twice", "f**k you", "fuck"],
+    ["self-censored slur", "n*gger", "nigger"],
+    ["u as v", "fvck", "fuck"],
+    ["doubled letters", "ffuucckk", "fuck"],
+    ["stretched", "shiiiiiit", "shit"],
+    ["compound", "shitface", "shit"],
+    ["compound ending", "cockhead", "cock"],
+    ["plural", "bitches", "bitch"],
+    ["symbols at the edge", "!!fuck!!", "fuck"],
+    ["look-alikes", "\u0455\u04bb\u0456t", "shit"],
+  ])("catches %s: %j", (_label, text, term) => {
+    expect(chat.check(text)).toMatchObject({ term });
+  });
+
+  it.each([
+    "Scunthorpe",
+    "Penistone",
+    "Essex",
+    "cocktail",
+    "cockpit",
+    "shiitake",
+    "assassin",
+    "classic",
+    "bass",
+    "passage",
+    "analysis",
+    "therapist",
+    "rapping",
+    "annals",
+    "grapes",
+    "Dickens",
+    "Dickinson",
+    "hancock",
+    "peacock",
+    "Sussex",
+    "cumulative",
+    "document",
+    "title",
+    "button",
+    "niggardly",
+    "buenas tardes",
+    "shitake",
+    "arsenal",
+    "Matsushita",
+  ])("does not flag %j", (text) => {
+    expect(chat.check(text)).toBeNull();
+  });
+
+  it("does not flag words made of clean dictionary letters around a short term (property)", () => {
+    // "ass", "cum", "tit", "fag" inside longer ordinary words never count: only whole words do.
+    fc.assert(
+      fc.property(
+        fc.constantFrom("ass", "cum", "tit", "fag", "dick", "cock", "anal", "rape", "homo"),
+        fc.stringMatching(/^[bcdfghjklmnpqrtvwxz]{1,3}$/),
+        fc.stringMatching(/^[bcdfghjklmnpqrtvwxz]{1,3}$/),
+        (term, before, after) => chat.check(`${before}${term}${after}ly`) === null,
+      ),
+    );
+  });
+});
+
+describe("ChatDetector: languages", () => {
+  it("checks a player language only for that player's locale", () => {
+    const chat = new ChatDetector({ playerLanguages: ["es", "fr"] });
+    expect(chat.check("puta madre")).toBeNull();
+    expect(chat.check("puta madre", "es-MX")).toMatchObject({ term: "puta" });
+    expect(chat.check("puta madre", "fr")).toBeNull();
+    expect(chat.check("espèce de connard", "fr-CA")).toMatchObject({ term: "connard" });
+    expect(chat.check("fuck", "es")).toMatchObject({ term: "fuck" });
+  });
+
+  it("checks room languages for everyone", () => {
+    const chat = new ChatDetector({ languages: ["en", "de"] });
+    expect(chat.check("du arschloch")).toMatchObject({ term: "arschloch" });
+  });
+
+  it("does not fire English stems inside words of other languages", () => {
+    const chat = new ChatDetector({ playerLanguages: ["es", "fr", "de", "it", "pt", "nl"] });
+    const lines: Array<[string, string]> = [
+      ["es", "buenas tardes, vamos a la clase de historia"],
+      ["fr", "la classe est assassin, on passe par le passage"],
+      ["de", "bitte schießt auf den turm, danke"],
+      ["it", "ci vediamo alle 12:30 nella stanza 717"],
+      ["pt", "minha pontuação é 455, passa a bola"],
+      ["nl", "mijn score is 455, kom naar de kamer"],
+    ];
+    for (const [locale, line] of lines) expect(chat.check(line, locale), line).toBeNull();
+  });
+});
+
+describe("normalizeChat: other scripts", () => {
+  it.each(["안녕하세요 여러분", "ガードを固めて", "नमस्ते दोस्तों", "всем привет", "καλημέρα", "مرحبا", "大家好"])(
+    "keeps %j whole",
+    (text) => {
+      expect(normalizeChat(text)).toBe(text.normalize("NFC").toLowerCase());
+    },
+  );
+
+  it("still unmasks a Latin word written with look-alikes", () => {
+    expect(normalizeChat("\u0455\u04bb\u0456t \u0430ss")).toBe("shit ass");
   });
 });

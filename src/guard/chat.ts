@@ -159,8 +159,17 @@ const INVISIBLE =
  */
 const COMBINING_MARKS = /[\u0300-\u036F\u0483-\u0489\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F\p{Me}]/gu;
 
+/** A character and the combining marks on it. */
+const MARKED = /(\P{M})(\p{M}+)/gu;
+
+/** Letters of the scripts the look-alike table borrows from. */
+const LOOKALIKE_SCRIPT = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
+
 /** A word, for deciding whether its look-alike letters are a disguise. */
 const WORD_RUN = /[\p{L}\p{N}]+/gu;
+
+/** A Latin letter. */
+const LATIN_LETTER = /\p{Script=Latin}/u;
 
 /** A letter outside the Latin script (what is left of a word after its look-alikes are taken out). */
 const NON_LATIN_LETTER = /[^\p{Script=Latin}\p{N}]/u;
@@ -334,14 +343,25 @@ const MAX_PATTERN_CHARS = 1000;
  * @returns The normalised text; never throws.
  */
 export function normalizeChat(text: string): string {
-  return text
-    .normalize("NFKD")
-    .replace(COMBINING_MARKS, "")
-    .replace(INVISIBLE, "")
-    .replace(WORD_RUN, unmask)
+  const decomposed = text.normalize("NFKD").replace(MARKED, stripMarks).replace(INVISIBLE, "");
+  // A message that has Cyrillic, Greek or Armenian letters with no Latin look-alike is written
+  // in that script: its words are left alone unless they mix in Latin letters ("fսck").
+  CONFUSABLE_CHAR.lastIndex = 0;
+  const native = LOOKALIKE_SCRIPT.test(decomposed.replace(CONFUSABLE_CHAR, ""));
+  return decomposed
+    .replace(WORD_RUN, native ? unmaskMixed : unmask)
     .toLowerCase()
     .replace(WHITESPACE_RUN, " ")
     .normalize("NFC");
+}
+
+/**
+ * Diacritics off a letter. A Greek, Cyrillic or Armenian letter keeps one or two marks (the
+ * tonos of "έ", the breve of "й"), which NFC puts back; a stack of more is Zalgo.
+ */
+function stripMarks(marked: string, base: string, marks: string): string {
+  if (marks.length <= 2 && LOOKALIKE_SCRIPT.test(base)) return marked;
+  return base + marks.replace(COMBINING_MARKS, "");
 }
 
 /** A word's look-alike letters as Latin, when nothing but Latin letters is left beside them. */
@@ -351,6 +371,11 @@ function unmask(word: string): string {
   CONFUSABLE_CHAR.lastIndex = 0;
   if (NON_LATIN_LETTER.test(word.replace(CONFUSABLE_CHAR, ""))) return word;
   return word.replace(CONFUSABLE_CHAR, (char) => CONFUSABLES.get(char) ?? char);
+}
+
+/** {@link unmask}, for a word that also has a Latin letter (in text written in another script). */
+function unmaskMixed(word: string): string {
+  return LATIN_LETTER.test(word) ? unmask(word) : word;
 }
 
 /** True when `text` is printable ASCII only: normalising it would only lower-case it. */
