@@ -72,6 +72,15 @@ function isLeetSymbol(code: number): boolean {
   );
 }
 
+/** True when the one letter of the token [from, to) is "v" or "x". */
+function vsOrBy(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const code = lower(text.charCodeAt(i));
+    if (code === 118 || code === 120) return true;
+  }
+  return false;
+}
+
 function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
@@ -281,8 +290,9 @@ export class Lexicon {
         else if (!(isWordCode(c) || isLeetSymbol(c))) break;
         end++;
       }
-      // One letter between numbers is a game's notation ("1v1", "3x3"), not leet.
-      const notation = letters === 1 && isDigit(text.charCodeAt(pos)) && isDigit(text.charCodeAt(end - 1));
+      // A "v" or "x" between numbers is a game's notation ("1v1", "3x3"), not leet ("lul").
+      const notation =
+        letters === 1 && isDigit(text.charCodeAt(pos)) && isDigit(text.charCodeAt(end - 1)) && vsOrBy(text, pos, end);
       if (letters > 0 && !notation) {
         // Every letter written twice ("ffuucckk"): walk every other character.
         this.#stride = doubled(text, pos, end) ? 2 : 1;
