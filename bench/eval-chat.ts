@@ -277,7 +277,7 @@ else {
     ...Object.entries(report.coverage).map(([k, c]) => `| coverage ${k} (${c.terms} terms) | ${pct(c.rate)} |`),
     `| recall over all evasion types (${allTried} texts) | ${pct(report.recall_overall)} |`,
     `| dictionary false positives (${dictionary.length} words; ${dictListed} flagged words are listed terms or their inflections) | ${dictFlagged.length} = ${pct(report.dictionary.rate)} |`,
-    `| … of which start with a strong term (${PREFIX_TERMS.length} terms: "shithole", "whoremonger") | ${strongCompounds.length} |`,
+    `| … of which start with a strong term (${PREFIX_TERMS.length} terms: "shithole", "fuckup") | ${strongCompounds.length} |`,
     `| … the rest: innocent words flagged (Scunthorpe cases) | ${scunthorpe.length} = ${pct(report.dictionary.scunthorpe_rate)} |`,
     `| digit-only tokens (${digitTried} texts, every language on) | ${digitFlagged.length} flagged |`,
     `| clean corpus (${cleanLines} lines, ${Object.keys(CLEAN_CHAT).length} languages), English + the line's language as player language | ${cleanFlagged} flagged |`,

@@ -24,6 +24,8 @@ const PROFANITY =
   /fuck|shit|\bass|arse|bitch|bastard|damn|crap|cunt|dick|cock|piss|bollock|wank|twat|prick|douche|bugger|bloody|turd|tit\b|tits|motherf/;
 
 /** Terms whose compounds are abuse too ("fuckface", "shithead"): they also match as a word's start. */
+// Not "whore" or "slut": the dictionary has dozens of ordinary derivatives of them
+// ("whoremonger", "sluttish"); their compounds are still caught by the compound endings.
 const PREFIX = [
   "fuck",
   "fuk",
@@ -33,8 +35,6 @@ const PREFIX = [
   "nigger",
   "nigga",
   "faggot",
-  "whore",
-  "slut",
   "motherfuck",
   "wank",
   "asshole",

@@ -24,8 +24,6 @@ export const PREFIX_TERMS: readonly string[] = [
   "nigger",
   "nigga",
   "faggot",
-  "whore",
-  "slut",
   "motherfuck",
   "wank",
   "asshole",
