@@ -30,7 +30,11 @@ beforeAll(async () => {
       logger: { info() {}, warn() {}, error() {} },
       guard: {
         flood: { types: { chat: { rate: 50, burst: 50 } } },
-        chat: { playerLanguages: ["es"], tracks: { slur: "hate", harassment: "harassment" } },
+        chat: {
+          playerLanguages: ["es"],
+          roomLanguages: { world: ["de"], elsewhere: ["it"] },
+          tracks: { slur: "hate", harassment: "harassment" },
+        },
       },
       policy: {
         tracks: {
@@ -106,6 +110,19 @@ describe("chat categories", () => {
     expect(await chatEvents(english.did)).toEqual([]);
     await spanish.room.leave();
     await english.room.leave();
+  });
+
+  it("checks the room's languages for everyone in it, and only the languages of that room", async () => {
+    const player = await join(nextAccount());
+    player.room.send("chat", { text: "du arschloch" });
+    player.room.send("chat", { text: "vaffanculo" });
+    player.room.send("chat", { text: "marker room" });
+    await waitFor(() => player.seen.chats.some((c) => c.text === "marker room"), "the room marker");
+    // German is the "world" room's language; Italian belongs to another room.
+    expect(player.seen.chats.map((c) => c.text)).toEqual(["vaffanculo", "marker room"]);
+    await waitFor(async () => (await chatEvents(player.did)).length === 1, "the German offense");
+    expect((await chatEvents(player.did))[0]?.evidence).toMatchObject({ term: "arschloch" });
+    await player.room.leave();
   });
 
   it("never flags scores, room numbers and everyday chat in other languages", async () => {

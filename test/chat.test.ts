@@ -484,6 +484,16 @@ describe("ChatDetector: languages", () => {
     expect(chat.check("fuck", "es")).toMatchObject({ term: "fuck" });
   });
 
+  it("checks a room's languages in that room only", () => {
+    const chat = new ChatDetector({ roomLanguages: { "lobby-de": ["de"] } });
+    expect(chat.check("du arschloch", undefined, "lobby-de")).toMatchObject({ term: "arschloch" });
+    expect(chat.check("du arschloch", undefined, "lobby-en")).toBeNull();
+    expect(chat.check("du arschloch")).toBeNull();
+    expect(() => new ChatDetector({ roomLanguages: { lobby: ["xx"] } })).toThrow(
+      /guard\.chat\.roomLanguages\.lobby\[0\]/,
+    );
+  });
+
   it("checks room languages for everyone", () => {
     const chat = new ChatDetector({ languages: ["en", "de"] });
     expect(chat.check("du arschloch")).toMatchObject({ term: "arschloch" });

@@ -744,6 +744,7 @@ describe("defaults", () => {
       englishDataset: true,
       languages: ["en"],
       playerLanguages: [],
+      roomLanguages: {},
       categories: { profanity: true, slur: true, sexual: true, harassment: true, spam: true },
       gameViolence: false,
       tracks: { profanity: "abuse", slur: "abuse", sexual: "abuse", harassment: "abuse", spam: "spam" },

@@ -46,6 +46,12 @@ export interface ChatDetectorOptions {
    */
   playerLanguages?: readonly string[];
   /**
+   * Languages checked in the rooms of one name (as given to `gameServer.define`), for every
+   * player in them: `{ "lobby-es": ["es"] }`.
+   * @defaultValue `{}`
+   */
+  roomLanguages?: Readonly<Record<string, readonly string[]>>;
+  /**
    * Categories to detect; a category set to `false` is never reported.
    * @defaultValue all `true`
    */
@@ -309,6 +315,7 @@ export const CHAT_OPTION_KEYS = [
   "englishDataset",
   "languages",
   "playerLanguages",
+  "roomLanguages",
   "categories",
   "gameViolence",
   "terms",
@@ -320,6 +327,8 @@ export const CHAT_OPTION_KEYS = [
 const MAX_WORDS = 10_000;
 /** Longest entry of `terms` or `allow`, in UTF-16 code units. */
 const MAX_WORD_CHARS = 200;
+/** Most rooms in `roomLanguages`. */
+const MAX_ROOMS = 1000;
 /** Most `patterns`. */
 const MAX_PATTERNS = 1000;
 /** Longest pattern source. */
@@ -522,6 +531,7 @@ export interface ResolvedChatOptions {
   /** Including `"en"` when `englishDataset` is true. */
   readonly languages: readonly string[];
   readonly playerLanguages: readonly string[];
+  readonly roomLanguages: Readonly<Record<string, readonly string[]>>;
   readonly categories: Readonly<Record<ChatCategory, boolean>>;
   readonly gameViolence: boolean;
   readonly terms: readonly string[];
@@ -563,9 +573,7 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
   if (typeof englishDataset !== "boolean")
     fail(childPath(path, "englishDataset"), `must be true or false, got ${show(englishDataset)}`);
 
-  const languagesOf = (key: string, fallback: readonly string[]): string[] => {
-    const at = childPath(path, key);
-    const value = given[key];
+  const languagesAt = (at: string, value: unknown, fallback: readonly string[]): string[] => {
     if (value === undefined) return [...fallback];
     return readArray(at, value, CHAT_LANGUAGES.length, "an array of language codes").map((entry, index) => {
       if (typeof entry !== "string" || !CHAT_LANGUAGES.includes(entry))
@@ -573,8 +581,22 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
       return entry;
     });
   };
+  const languagesOf = (key: string, fallback: readonly string[]): string[] =>
+    languagesAt(childPath(path, key), given[key], fallback);
   const languages = languagesOf("languages", ["en"]).filter((lang) => englishDataset || lang !== "en");
   const playerLanguages = languagesOf("playerLanguages", []).filter((lang) => !languages.includes(lang));
+  const roomsPath = childPath(path, "roomLanguages");
+  const roomsGiven =
+    given.roomLanguages === undefined
+      ? {}
+      : readObject(roomsPath, given.roomLanguages, null, "an object of language lists by room name");
+  if (Object.keys(roomsGiven).length > MAX_ROOMS)
+    fail(roomsPath, `must name at most ${MAX_ROOMS} rooms, got ${Object.keys(roomsGiven).length}`);
+  const roomLanguages: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
+  for (const [room, list] of Object.entries(roomsGiven)) {
+    const own = languagesAt(childPath(roomsPath, room), list, []).filter((lang) => !languages.includes(lang));
+    if (own.length > 0) roomLanguages[room] = Object.freeze(own);
+  }
   const categoriesPath = childPath(path, "categories");
   const categoriesGiven =
     given.categories === undefined ? {} : readObject(categoriesPath, given.categories, CHAT_CATEGORIES);
@@ -624,6 +646,7 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
     englishDataset,
     languages: Object.freeze(languages),
     playerLanguages: Object.freeze(playerLanguages),
+    roomLanguages: Object.freeze(roomLanguages),
     categories: Object.freeze(categories),
     gameViolence,
     terms: Object.freeze(terms),
@@ -732,6 +755,7 @@ function primaryLanguage(locale: string): string {
 export class ChatDetector {
   readonly #vocabulary: Vocabulary | null;
   readonly #playerVocabularies: ReadonlyMap<string, Vocabulary>;
+  readonly #roomVocabularies: ReadonlyMap<string, Vocabulary>;
   readonly #termMatcher: RegExpMatcher | null;
   readonly #termSet: DataSet<{ term: string }>;
   readonly #patterns: readonly CompiledPattern[];
@@ -767,6 +791,12 @@ export class ChatDetector {
       if (vocabulary !== null) players.set(lang, vocabulary);
     }
     this.#playerVocabularies = players;
+    const rooms = new Map<string, Vocabulary>();
+    for (const [room, languages] of Object.entries(checked.roomLanguages)) {
+      const vocabulary = vocabularyOf(languages, checked);
+      if (vocabulary !== null) rooms.set(room, vocabulary);
+    }
+    this.#roomVocabularies = rooms;
     this.#links = checked.categories.spam;
 
     this.#termSet = new DataSet<{ term: string }>();
@@ -823,8 +853,9 @@ export class ChatDetector {
    * @param text - The raw chat message.
    * @param locale - The player's locale preference (e.g. `"es-MX"`): adds the vocabulary of
    *   its language when that language is in `playerLanguages`.
+   * @param room - The room's name: adds the vocabularies `roomLanguages` gives it.
    */
-  check(text: string, locale?: string): ChatMatch | null {
+  check(text: string, locale?: string, room?: string): ChatMatch | null {
     if (typeof text !== "string" || text.length === 0) return null;
     const capped = capLength(text);
     const ascii = plainAscii(capped);
@@ -832,23 +863,25 @@ export class ChatDetector {
     let extra: Vocabulary | undefined;
     if (locale !== undefined && this.#playerVocabularies.size > 0)
       extra = this.#playerVocabularies.get(primaryLanguage(locale));
+    const local = room !== undefined && this.#roomVocabularies.size > 0 ? this.#roomVocabularies.get(room) : undefined;
     // The common case, a clean message with no spelled-out run and no game terms, reads the
     // text once and allocates nothing: the other views are built only when they can differ.
-    const first = this.#firstHit(normalised, extra);
+    const first = this.#firstHit(normalised, extra, local);
     if (first !== null || (this.#termMatcher === null && !hasSpelledRun(normalised))) return first;
     const views = viewsOf(normalised, this.#termMatcher !== null);
     for (let i = 1; i < views.length; i++) {
-      const hit = this.#firstHit(views[i] ?? "", extra);
+      const hit = this.#firstHit(views[i] ?? "", extra, local);
       if (hit !== null) return hit;
     }
     return null;
   }
 
-  #firstHit(view: string, extra: Vocabulary | undefined): ChatMatch | null {
+  #firstHit(view: string, extra: Vocabulary | undefined, local: Vocabulary | undefined): ChatMatch | null {
     // Candidates arrive in tie-break order, so keeping the first minimum honours it.
     let best: Hit | null = null;
     if (this.#vocabulary !== null) best = this.#vocabularyHit(view, this.#vocabulary);
     if (extra !== undefined) best = earlier(best, this.#vocabularyHit(view, extra));
+    if (local !== undefined) best = earlier(best, this.#vocabularyHit(view, local));
     if (this.#termMatcher !== null) {
       const match: MatchPayload | undefined = this.#termMatcher.getAllMatches(view, true)[0];
       if (match !== undefined) {

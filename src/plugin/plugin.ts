@@ -363,8 +363,8 @@ export class WardenPlugin extends RoomPlugin {
     const text = chatText(payload, chat.field);
     if (text === undefined) return false;
     this.host.noteChat?.(session, text);
-    // The player's locale adds its language's vocabulary when the operator opted it in.
-    const match = chat.detector.check(text, session.locale);
+    // The player's locale and the room's name add the vocabularies the operator opted in.
+    const match = chat.detector.check(text, session.locale, session.room.roomName);
     if (match === null) return false;
     this.host.offense(
       session,
