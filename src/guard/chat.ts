@@ -155,8 +155,11 @@ const ENGLISH_REPEAT_THRESHOLDS: ReadonlyMap<string, number> = new Map([
  * controls (other than whitespace, which becomes a space later) are dropped
  * too because they render as nothing in most chat UIs.
  */
-const INVISIBLE =
-  /[\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u{E0000}-\u{E0FFF}]/gu;
+const INVISIBLE_SOURCE =
+  "[\\u0000-\\u0008\\u000E-\\u001F\\u007F-\\u0084\\u0086-\\u009F\\u00AD\\u034F\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\u{E0000}-\\u{E0FFF}]";
+const INVISIBLE = new RegExp(INVISIBLE_SOURCE, "gu");
+/** The same class without `g`, for a test that keeps no `lastIndex`. */
+const HAS_INVISIBLE = new RegExp(INVISIBLE_SOURCE, "u");
 
 /**
  * Diacritics and "Zalgo" stacks: the combining diacritical mark blocks and enclosing marks.
@@ -288,6 +291,12 @@ const CONFUSABLES: ReadonlyMap<string, string> = new Map(
 
 const CONFUSABLE_CHAR = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "gu");
 
+/** A Cyrillic, Greek or Armenian letter that is not a look-alike of a Latin one. */
+const NATIVE_LETTER = new RegExp(
+  `[[\\p{Script=Cyrillic}\\p{Script=Greek}\\p{Script=Armenian}]--[${[...CONFUSABLES.keys()].join("")}]]`,
+  "v",
+);
+
 /**
  * Characters obscenity's leetspeak decoder turns into letters. At a word edge
  * they are usually punctuation ("noobface!", "@player"), and decoding them
@@ -352,17 +361,28 @@ const MAX_PATTERN_CHARS = 1000;
  * @returns The normalised text; never throws.
  */
 export function normalizeChat(text: string): string {
-  const decomposed = text.normalize("NFKD").replace(MARKED, stripMarks).replace(INVISIBLE, "");
-  // A message that has Cyrillic, Greek or Armenian letters with no Latin look-alike is written
-  // in that script: its words are left alone unless they mix in Latin letters ("fսck").
+  // Each step runs only when a test says it would change something: most chat in other
+  // scripts has no marks to strip, no invisible characters and no look-alikes of its own.
+  let out = text.normalize("NFKD");
+  if (HAS_MARK.test(out)) out = out.replace(MARKED, stripMarks);
+  if (HAS_INVISIBLE.test(out)) out = out.replace(INVISIBLE, "");
   CONFUSABLE_CHAR.lastIndex = 0;
-  const native = LOOKALIKE_SCRIPT.test(decomposed.replace(CONFUSABLE_CHAR, ""));
-  return decomposed
-    .replace(WORD_RUN, native ? unmaskMixed : unmask)
-    .toLowerCase()
-    .replace(WHITESPACE_RUN, " ")
-    .normalize("NFC");
+  if (CONFUSABLE_CHAR.test(out)) {
+    // A message that has Cyrillic, Greek or Armenian letters with no Latin look-alike is written
+    // in that script: its words are left alone unless they mix in Latin letters ("fսck").
+    const native = NATIVE_LETTER.test(out);
+    // Text written in another script with no Latin letter at all has nothing to unmask.
+    if (!native || LATIN_LETTER.test(out)) out = out.replace(WORD_RUN, native ? unmaskMixed : unmask);
+  }
+  out = out.toLowerCase();
+  if (HAS_WHITESPACE_TO_FOLD.test(out)) out = out.replace(WHITESPACE_RUN, " ");
+  return out.normalize("NFC");
 }
+
+/** Any combining mark (the cheap test before {@link MARKED}). */
+const HAS_MARK = /\p{M}/u;
+/** Any whitespace other than a lone space, or two spaces in a row. */
+const HAS_WHITESPACE_TO_FOLD = /[^\S ]|\u0085| {2}/u;
 
 /**
  * Diacritics off a letter. A Greek, Cyrillic or Armenian letter keeps one or two marks (the
