@@ -26,9 +26,9 @@ const PROFANITY =
 /** Terms whose compounds are abuse too ("fuckface", "shithead"): they also match as a word's start. */
 // Not "whore" or "slut": the dictionary has dozens of ordinary derivatives of them
 // ("whoremonger", "sluttish"); their compounds are still caught by the compound endings.
+// Not "fuk" either: Fukushima, Fukuoka.
 const PREFIX = [
   "fuck",
-  "fuk",
   "shit",
   "cunt",
   "bitch",

@@ -457,6 +457,9 @@ describe("ChatDetector: evasions and Scunthorpe words", () => {
     "shitake",
     "arsenal",
     "Matsushita",
+    "Fukushima",
+    "Fukuoka",
+    "a Wankel engine",
   ])("does not flag %j", (text) => {
     expect(chat.check(text)).toBeNull();
   });

@@ -718,6 +718,7 @@ const BUILTIN_ALLOW: readonly string[] = [
   "niggard",
   "slutch",
   "wankle",
+  "wankel",
   "cocktail",
   "cockpit",
 ];

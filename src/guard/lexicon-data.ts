@@ -17,7 +17,6 @@ export type LexiconCategory = "profanity" | "slur" | "sexual" | "harassment" | "
 /** Terms that also flag as the start of a longer word ("fuckface"). */
 export const PREFIX_TERMS: readonly string[] = [
   "fuck",
-  "fuk",
   "shit",
   "cunt",
   "bitch",
