@@ -251,8 +251,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const chat = this.options.guard.chat;
     if (chat === false) this.chat = null;
     else {
-      const { types: _types, field, recordText, ...detector } = chat;
-      this.chat = { detector: new ChatDetector(detector), field, recordText };
+      const { types: _types, field, recordText, tracks, ...detector } = chat;
+      this.chat = { detector: new ChatDetector(detector), field, recordText, tracks };
     }
     this.guard = new Guard<LiveSession>(
       this.options.guard,
@@ -431,8 +431,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
    * Records an offense of a live session: synchronous, buffered, written in the
    * background; the policy reads the resulting points and may sanction.
    */
-  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void {
-    const { track, severity } = OFFENSE_TRACKS[kind] ?? { track: "malformed", severity: 1 };
+  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence, trackOf?: string): void {
+    const known = OFFENSE_TRACKS[kind] ?? { track: "malformed", severity: 1 };
+    const track = trackOf ?? known.track;
+    const severity = known.severity;
     const event: OffenseEvent = {
       at: Date.now(),
       did: session.did,
@@ -694,7 +696,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
         release(session);
         await registry.unbind(session);
       },
-      offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
+      offense: (session, detector, kind, evidence, track) => this.offense(session, detector, kind, evidence, track),
       remind: (session, kind) => enforcer.remind(session, kind),
       publishRestriction: (session) => enforcer.publishRestriction(session),
       report: (from, target, input) => reports.file(from, target, input),

@@ -742,6 +742,12 @@ describe("defaults", () => {
     expect(resolved.reports).toEqual(DEFAULT_OPTIONS.reports);
     expect(resolved.guard.chat).toEqual({
       englishDataset: true,
+      languages: ["en"],
+      playerLanguages: [],
+      roomLanguages: {},
+      categories: { profanity: true, slur: true, sexual: true, harassment: true, spam: true },
+      gameViolence: false,
+      tracks: { profanity: "abuse", slur: "abuse", sexual: "abuse", harassment: "abuse", spam: "spam" },
       terms: [],
       patterns: [],
       allow: [],
@@ -782,9 +788,13 @@ describe("defaults", () => {
     if (chat === false) throw new Error("chat is on");
     expect(chat.recordText).toBe(true);
     expect(chat.patterns.map((p) => p.flags)).toEqual([""]);
-    const { types: _types, field: _field, recordText: _recordText, ...detector } = chat;
+    const { types: _types, field: _field, recordText: _recordText, tracks: _tracks, ...detector } = chat;
     // What the Warden constructor does with it: cannot throw any more.
-    expect(new ChatDetector(detector).check("you n00bf4ce")).toEqual({ term: "noobface", source: "term" });
+    expect(new ChatDetector(detector).check("you n00bf4ce")).toEqual({
+      term: "noobface",
+      source: "term",
+      category: "profanity",
+    });
   });
 
   it("keep a type named __proto__ a plain entry", () => {

@@ -1,11 +1,11 @@
 /**
- * Synchronous chat-abuse detection on top of the `obscenity` package.
+ * Synchronous chat-abuse detection.
  *
- * `obscenity` already resolves leetspeak, repeated letters and many Unicode
- * confusables, but it works code point by code point, so zero-width padding,
- * combining marks and a few look-alike scripts slip through it. We therefore
- * normalise the message first ({@link normalizeChat}) and only then hand it to
- * obscenity's matcher.
+ * The built-in vocabulary (see lexicon-data.ts) is compiled into one trie
+ * ({@link Lexicon}) walked over the message: plain ASCII text is read as it is,
+ * anything else is normalised first ({@link normalizeChat}: zero-width padding,
+ * combining marks, look-alike letters). Game `terms` go through the `obscenity`
+ * package, and `patterns` are plain regular expressions over the normalised text.
  *
  * @packageDocumentation
  */
@@ -13,8 +13,6 @@ import {
   DataSet,
   RegExpMatcher,
   collapseDuplicatesTransformer,
-  englishDataset as obscenityEnglishDataset,
-  englishRecommendedTransformers,
   englishRecommendedWhitelistMatcherTransformers,
   parseRawPattern,
   resolveConfusablesTransformer,
@@ -22,12 +20,49 @@ import {
   toAsciiLowerCaseTransformer,
 } from "obscenity";
 import type { MatchPayload, TransformerContainer } from "obscenity";
-import { attempt, childPath, fail, readArray, readObject, show } from "../util/validate.js";
+import { attempt, childPath, fail, listOf, readArray, readObject, show } from "../util/validate.js";
+import { LEXICON, PREFIX_TERMS, type LexiconCategory } from "./lexicon-data.js";
+import { isWordCode, Lexicon, type LexiconHit } from "./lexicon.js";
 
 /** Options of the chat detector. */
 export interface ChatDetectorOptions {
-  /** Use obscenity's English dataset. @defaultValue true */
+  /**
+   * Use the built-in English vocabulary (profanity, slurs, sexual terms, harassment and
+   * threats). `false` removes `"en"` from {@link ChatDetectorOptions.languages}.
+   * @defaultValue true
+   */
   englishDataset?: boolean;
+  /**
+   * Languages whose vocabulary is checked in every message, as ISO 639-1 codes: `"en"`,
+   * `"es"`, `"fr"`, `"de"`, `"it"`, `"pt"`, `"nl"`, `"sv"`, `"da"`, `"no"`, `"pl"`, `"cs"`,
+   * `"fi"`, `"hu"`, `"tr"` (Latin-script lists of LDNOOBW; words match whole).
+   * @defaultValue `["en"]`
+   */
+  languages?: readonly string[];
+  /**
+   * Languages checked only for a player whose locale (join option `locale`, else the
+   * identity's) has that primary language: `["es", "fr"]` checks Spanish for `"es-MX"`.
+   * @defaultValue `[]`
+   */
+  playerLanguages?: readonly string[];
+  /**
+   * Languages checked in the rooms of one name (as given to `gameServer.define`), for every
+   * player in them: `{ "lobby-es": ["es"] }`.
+   * @defaultValue `{}`
+   */
+  roomLanguages?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Categories to detect; a category set to `false` is never reported.
+   * @defaultValue all `true`
+   */
+  categories?: Partial<Record<ChatCategory, boolean>>;
+  /**
+   * The game is about fighting: second-person threats of violence ("I'll kill you",
+   * "you're dead") are allowed. Self-harm incitement ("kys", "kill yourself", "go die")
+   * is still flagged as harassment.
+   * @defaultValue false
+   */
+  gameViolence?: boolean;
   /**
    * Extra whole words/phrases the game bans (matched through the same
    * normalisation & evasion handling as the dataset).
@@ -60,6 +95,18 @@ export interface ChatDetectorOptions {
   allow?: readonly string[];
 }
 
+/**
+ * What a match is: `profanity`, `slur`, `sexual`, `harassment` (threats, self-harm
+ * incitement) or `spam` (links). Game `terms` and `patterns` report `profanity`.
+ */
+export type ChatCategory = "profanity" | "slur" | "sexual" | "harassment" | "spam";
+
+/** Every {@link ChatCategory}. */
+export const CHAT_CATEGORIES: readonly ChatCategory[] = ["profanity", "slur", "sexual", "harassment", "spam"];
+
+/** Languages with a built-in vocabulary. */
+export const CHAT_LANGUAGES: readonly string[] = Object.keys(LEXICON);
+
 /** One abusive match reported by {@link ChatDetector.check}. */
 export interface ChatMatch {
   /**
@@ -68,8 +115,10 @@ export interface ChatMatch {
    * to 64 chars.
    */
   term: string;
-  /** Where it came from. */
-  source: "dataset" | "term" | "pattern";
+  /** Where it came from: the built-in vocabulary, a game term, a pattern, or the link detector. */
+  source: "dataset" | "term" | "pattern" | "link";
+  /** The category of the match. */
+  category: ChatCategory;
 }
 
 /**
@@ -85,18 +134,9 @@ const MAX_CHECKED_CHARS = 2000;
 const MAX_REPORTED_TERM = 64;
 
 /**
- * Innocent words that obscenity's English dataset flags on its own (checked
- * against obscenity 0.4.6): "cockpit" hits `|cockp`, "cumin" hits `|cum`,
- * "rapeseed" hits `|rape`, and "shiitake" collapses to "shitake" only for
- * blacklist matching, so the dataset's own "shitake" whitelist entry never
- * covers it.
- */
-const BUILTIN_ALLOW: readonly string[] = ["cockpit", "cumin", "rapeseed", "shiitake"];
-
-/**
  * Repeat thresholds of obscenity's English preset, copied because the preset
  * does not export them. Game terms start from the same thresholds so they
- * tolerate the same stretched spellings as the dataset.
+ * tolerate the same stretched spellings as the dataset did.
  */
 const ENGLISH_REPEAT_THRESHOLDS: ReadonlyMap<string, number> = new Map([
   ["b", 2],
@@ -115,11 +155,33 @@ const ENGLISH_REPEAT_THRESHOLDS: ReadonlyMap<string, number> = new Map([
  * controls (other than whitespace, which becomes a space later) are dropped
  * too because they render as nothing in most chat UIs.
  */
-const INVISIBLE =
-  /[\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u{E0000}-\u{E0FFF}]/gu;
+const INVISIBLE_SOURCE =
+  "[\\u0000-\\u0008\\u000E-\\u001F\\u007F-\\u0084\\u0086-\\u009F\\u00AD\\u034F\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\u{E0000}-\\u{E0FFF}]";
+const INVISIBLE = new RegExp(INVISIBLE_SOURCE, "gu");
+/** The same class without `g`, for a test that keeps no `lastIndex`. */
+const HAS_INVISIBLE = new RegExp(INVISIBLE_SOURCE, "u");
 
-/** Non-spacing and enclosing marks: diacritics and "Zalgo" stacks. */
-const COMBINING_MARKS = /[\p{Mn}\p{Me}]/gu;
+/**
+ * Diacritics and "Zalgo" stacks: the combining diacritical mark blocks and enclosing marks.
+ * Other scripts' marks (Devanagari vowel signs, the kana voicing marks NFKD splits off) are
+ * part of their letters and stay.
+ */
+const COMBINING_MARKS = /[\u0300-\u036F\u0483-\u0489\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F\p{Me}]/gu;
+
+/** A character and the combining marks on it. */
+const MARKED = /(\P{M})(\p{M}+)/gu;
+
+/** Letters of the scripts the look-alike table borrows from. */
+const LOOKALIKE_SCRIPT = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
+
+/** A word, for deciding whether its look-alike letters are a disguise. */
+const WORD_RUN = /[\p{L}\p{N}]+/gu;
+
+/** A Latin letter. */
+const LATIN_LETTER = /\p{Script=Latin}/u;
+
+/** A letter outside the Latin script (what is left of a word after its look-alikes are taken out). */
+const NON_LATIN_LETTER = /[^\p{Script=Latin}\p{N}]/u;
 
 /** U+0085 is not in `\s` but is a line break, so it must not glue words. */
 const WHITESPACE_RUN = /[\s\u0085]+/gu;
@@ -229,6 +291,12 @@ const CONFUSABLES: ReadonlyMap<string, string> = new Map(
 
 const CONFUSABLE_CHAR = new RegExp(`[${[...CONFUSABLES.keys()].join("")}]`, "gu");
 
+/** A Cyrillic, Greek or Armenian letter that is not a look-alike of a Latin one. */
+const NATIVE_LETTER = new RegExp(
+  `[[\\p{Script=Cyrillic}\\p{Script=Greek}\\p{Script=Armenian}]--[${[...CONFUSABLES.keys()].join("")}]]`,
+  "v",
+);
+
 /**
  * Characters obscenity's leetspeak decoder turns into letters. At a word edge
  * they are usually punctuation ("noobface!", "@player"), and decoding them
@@ -252,42 +320,133 @@ const PATTERN_META = /[\\[\]?|]/;
 const ASCII_WORD_CHAR = /^[A-Za-z0-9_]$/;
 
 /** The keys of {@link ChatDetectorOptions}. */
-export const CHAT_OPTION_KEYS = ["englishDataset", "terms", "patterns", "allow"] as const;
+export const CHAT_OPTION_KEYS = [
+  "englishDataset",
+  "languages",
+  "playerLanguages",
+  "roomLanguages",
+  "categories",
+  "gameViolence",
+  "terms",
+  "patterns",
+  "allow",
+] as const;
 
 /** Most entries of `terms` or `allow`. */
 const MAX_WORDS = 10_000;
 /** Longest entry of `terms` or `allow`, in UTF-16 code units. */
 const MAX_WORD_CHARS = 200;
+/** Most rooms in `roomLanguages`. */
+const MAX_ROOMS = 1000;
 /** Most `patterns`. */
 const MAX_PATTERNS = 1000;
 /** Longest pattern source. */
 const MAX_PATTERN_CHARS = 1000;
 
 /**
- * Normalises text so evasions collapse: NFKD + strip combining marks
- * (diacritics), remove zero-width/invisible characters (U+200B–U+200F,
- * U+2060–U+2064, U+FEFF, U+00AD, U+034F, U+180E and similar), map common
- * look-alike letters (Cyrillic/Greek lookalikes such as а е о р с х і ѕ → a e o
- * p c x i s; fullwidth Ａ–Ｚ → A–Z via NFKD), lower-case, and collapse every
- * whitespace run to a single space.
+ * Normalises text so evasions collapse: NFKD + strip diacritics and Zalgo marks, remove
+ * zero-width/invisible characters (U+200B–U+200F, U+2060–U+2064, U+FEFF, U+00AD, U+034F,
+ * U+180E and similar), map look-alike letters (Cyrillic/Greek/Armenian such as а е о р с х
+ * і ѕ → a e o p c x i s; fullwidth Ａ–Ｚ → A–Z via NFKD), lower-case, collapse every
+ * whitespace run to a single space, and recompose (NFC).
  *
  * @remarks
- * Leetspeak and repeated letters are deliberately left alone: obscenity's
- * transformers resolve those while matching, and regular-expression
- * `patterns` are easier to write against text that still has its digits.
+ * Other scripts survive: look-alikes are only mapped inside a word made of Latin letters and
+ * look-alikes ("ѕһіт", "fսck"), not in a Russian or Greek word, and only the diacritic
+ * blocks are stripped, so Hangul, kana and Devanagari come back whole. Leetspeak and
+ * repeated letters are deliberately left alone: the matcher resolves those, and
+ * regular-expression `patterns` are easier to write against text that still has its digits.
  *
  * @param text - Any string, including lone surrogates.
  * @returns The normalised text; never throws.
  */
 export function normalizeChat(text: string): string {
-  return text
-    .normalize("NFKD")
-    .replace(COMBINING_MARKS, "")
-    .replace(INVISIBLE, "")
-    .replace(CONFUSABLE_CHAR, (char) => CONFUSABLES.get(char) ?? char)
-    .toLowerCase()
-    .replace(WHITESPACE_RUN, " ");
+  // Each step runs only when a test says it would change something: most chat in other
+  // scripts has no marks to strip, no invisible characters and no look-alikes of its own.
+  let out = text.normalize("NFKD");
+  if (HAS_MARK.test(out)) out = out.replace(MARKED, stripMarks);
+  if (HAS_INVISIBLE.test(out)) out = out.replace(INVISIBLE, "");
+  CONFUSABLE_CHAR.lastIndex = 0;
+  if (CONFUSABLE_CHAR.test(out)) {
+    // A message that has Cyrillic, Greek or Armenian letters with no Latin look-alike is written
+    // in that script: its words are left alone unless they mix in Latin letters ("fսck").
+    const native = NATIVE_LETTER.test(out);
+    // Text written in another script with no Latin letter at all has nothing to unmask.
+    if (!native || LATIN_LETTER.test(out)) out = out.replace(WORD_RUN, native ? unmaskMixed : unmask);
+  }
+  out = out.toLowerCase();
+  if (HAS_WHITESPACE_TO_FOLD.test(out)) out = out.replace(WHITESPACE_RUN, " ");
+  return out.normalize("NFC");
 }
+
+/** Any combining mark (the cheap test before {@link MARKED}). */
+const HAS_MARK = /\p{M}/u;
+/** Any whitespace other than a lone space, or two spaces in a row. */
+const HAS_WHITESPACE_TO_FOLD = /[^\S ]|\u0085| {2}/u;
+
+/**
+ * Diacritics off a letter. A Greek, Cyrillic or Armenian letter keeps one or two marks (the
+ * tonos of "έ", the breve of "й"), which NFC puts back; a stack of more is Zalgo.
+ */
+function stripMarks(marked: string, base: string, marks: string): string {
+  if (marks.length <= 2 && LOOKALIKE_SCRIPT.test(base)) return marked;
+  return base + marks.replace(COMBINING_MARKS, "");
+}
+
+/** A word's look-alike letters as Latin, when nothing but Latin letters is left beside them. */
+function unmask(word: string): string {
+  CONFUSABLE_CHAR.lastIndex = 0;
+  if (!CONFUSABLE_CHAR.test(word)) return word;
+  CONFUSABLE_CHAR.lastIndex = 0;
+  if (NON_LATIN_LETTER.test(word.replace(CONFUSABLE_CHAR, ""))) return word;
+  return word.replace(CONFUSABLE_CHAR, (char) => CONFUSABLES.get(char) ?? char);
+}
+
+/** {@link unmask}, for a word that also has a Latin letter (in text written in another script). */
+function unmaskMixed(word: string): string {
+  return LATIN_LETTER.test(word) ? unmask(word) : word;
+}
+
+/** True when `text` is printable ASCII only: normalising it would only lower-case it. */
+function plainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * True when `text` has three single characters in a row separated by spaces or light
+ * punctuation ("f u c k", "k.y.s"), with a letter among them: only then is the joined view
+ * built. Scans without allocating.
+ */
+function hasSpelledRun(text: string): boolean {
+  let run = 0;
+  let letter = false;
+  let i = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    if (isWordCode(code) || code === 36 || code === 64 || code === 33 || code === 124 || code === 40) {
+      let end = i + 1;
+      while (end < text.length && isWordCode(text.charCodeAt(end))) end++;
+      if (end - i === 1) {
+        run++;
+        if (!(code >= 48 && code <= 57)) letter = true;
+        if (run >= 3 && letter) return true;
+      } else {
+        run = 0;
+        letter = false;
+      }
+      i = end;
+    } else i++;
+  }
+  return false;
+}
+
+/** Links: a scheme, `www.`, or a host name under a common top-level domain ("discord.gg/x"). */
+const LINK =
+  /(?:https?:\/\/|www\.)[^\s]|(?<![\p{L}\p{N}.@-])[a-z0-9][a-z0-9-]*\.(?:com|net|org|gg|io|ru|xyz|ly|me|tv|co|info|biz|link|club|shop|site|online|top|app|dev|cc|to|su|pw|tk)(?![\p{L}\p{N}])/iu;
 
 /** The part of a text we are willing to spend time on. */
 function capLength(text: string): string {
@@ -311,11 +470,14 @@ function boundTerm(term: string): string {
  * edges blanked. Later views only add catches, so each one is tried only when
  * the previous found nothing.
  */
-function viewsOf(normalised: string): string[] {
-  const joined = normalised.replace(SPELLED_OUT, (run) => run.replace(SPELLED_OUT_SEPARATORS, ""));
-  const edged = joined.replace(EDGE_LEET_SYMBOLS, (run) => " ".repeat(run.length));
+function viewsOf(normalised: string, edges: boolean): string[] {
+  const joined = hasSpelledRun(normalised)
+    ? normalised.replace(SPELLED_OUT, (run) => run.replace(SPELLED_OUT_SEPARATORS, ""))
+    : normalised;
   const views = [normalised];
   if (joined !== normalised) views.push(joined);
+  if (!edges) return views;
+  const edged = joined.replace(EDGE_LEET_SYMBOLS, (run) => " ".repeat(run.length));
   if (edged !== joined) views.push(edged);
   return views;
 }
@@ -386,6 +548,12 @@ function termPattern(
 /** Chat detector options after {@link resolveChatOptions}: every field present and checked. */
 export interface ResolvedChatOptions {
   readonly englishDataset: boolean;
+  /** Including `"en"` when `englishDataset` is true. */
+  readonly languages: readonly string[];
+  readonly playerLanguages: readonly string[];
+  readonly roomLanguages: Readonly<Record<string, readonly string[]>>;
+  readonly categories: Readonly<Record<ChatCategory, boolean>>;
+  readonly gameViolence: boolean;
   readonly terms: readonly string[];
   /** Fresh copies, without the `g` and `y` flags. */
   readonly patterns: readonly RegExp[];
@@ -425,6 +593,44 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
   if (typeof englishDataset !== "boolean")
     fail(childPath(path, "englishDataset"), `must be true or false, got ${show(englishDataset)}`);
 
+  const languagesAt = (at: string, value: unknown, fallback: readonly string[]): string[] => {
+    if (value === undefined) return [...fallback];
+    return readArray(at, value, CHAT_LANGUAGES.length, "an array of language codes").map((entry, index) => {
+      if (typeof entry !== "string" || !CHAT_LANGUAGES.includes(entry))
+        fail(`${at}[${index}]`, `must be one of ${listOf(CHAT_LANGUAGES)}, got ${show(entry)}`);
+      return entry;
+    });
+  };
+  const languagesOf = (key: string, fallback: readonly string[]): string[] =>
+    languagesAt(childPath(path, key), given[key], fallback);
+  const languages = languagesOf("languages", ["en"]).filter((lang) => englishDataset || lang !== "en");
+  const playerLanguages = languagesOf("playerLanguages", []).filter((lang) => !languages.includes(lang));
+  const roomsPath = childPath(path, "roomLanguages");
+  const roomsGiven =
+    given.roomLanguages === undefined
+      ? {}
+      : readObject(roomsPath, given.roomLanguages, null, "an object of language lists by room name");
+  if (Object.keys(roomsGiven).length > MAX_ROOMS)
+    fail(roomsPath, `must name at most ${MAX_ROOMS} rooms, got ${Object.keys(roomsGiven).length}`);
+  const roomLanguages: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
+  for (const [room, list] of Object.entries(roomsGiven)) {
+    const own = languagesAt(childPath(roomsPath, room), list, []).filter((lang) => !languages.includes(lang));
+    if (own.length > 0) roomLanguages[room] = Object.freeze(own);
+  }
+  const categoriesPath = childPath(path, "categories");
+  const categoriesGiven =
+    given.categories === undefined ? {} : readObject(categoriesPath, given.categories, CHAT_CATEGORIES);
+  const categories = {} as Record<ChatCategory, boolean>;
+  for (const category of CHAT_CATEGORIES) {
+    const value = categoriesGiven[category] ?? true;
+    if (typeof value !== "boolean")
+      fail(childPath(categoriesPath, category), `must be true or false, got ${show(value)}`);
+    categories[category] = value;
+  }
+  const gameViolence = given.gameViolence ?? false;
+  if (typeof gameViolence !== "boolean")
+    fail(childPath(path, "gameViolence"), `must be true or false, got ${show(gameViolence)}`);
+
   const terms = wordList(childPath(path, "terms"), given.terms);
   const decode = termDecoders();
   terms.forEach((term, index) => {
@@ -458,6 +664,11 @@ export function resolveChatOptions(options: unknown, path = "guard.chat"): Resol
 
   return Object.freeze({
     englishDataset,
+    languages: Object.freeze(languages),
+    playerLanguages: Object.freeze(playerLanguages),
+    roomLanguages: Object.freeze(roomLanguages),
+    categories: Object.freeze(categories),
+    gameViolence,
     terms: Object.freeze(terms),
     patterns: Object.freeze(patterns),
     allow: Object.freeze(allow),
@@ -491,6 +702,67 @@ interface Hit {
   match: ChatMatch;
 }
 
+/** The hit that starts first; on a tie, `a` (the earlier source). */
+function earlier(a: Hit | null, b: Hit | null): Hit | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.index < a.index ? b : a;
+}
+
+/** Built-in allowances: Latin-alphabet words the vocabulary would otherwise flag as a compound's start. */
+const BUILTIN_ALLOW: readonly string[] = [
+  "shiitake",
+  "shitake",
+  "shittah",
+  "shittim",
+  "niggard",
+  "slutch",
+  "wankle",
+  "wankel",
+  "cocktail",
+  "cockpit",
+];
+
+/** A compiled vocabulary: the trie and what each of its entries reports. */
+interface Vocabulary {
+  lexicon: Lexicon;
+  terms: readonly string[];
+  categories: readonly ChatCategory[];
+}
+
+/** The category a vocabulary term reports: a threat is harassment. */
+function reportedCategory(category: LexiconCategory): ChatCategory {
+  return category === "threat" ? "harassment" : category;
+}
+
+/** The vocabulary of `languages`, without disabled categories (and threats when the game is violent). */
+function vocabularyOf(languages: readonly string[], options: ResolvedChatOptions): Vocabulary | null {
+  const terms: string[] = [];
+  const categories: ChatCategory[] = [];
+  for (const lang of languages) {
+    for (const [term, category] of LEXICON[lang] ?? []) {
+      if (category === "threat" && options.gameViolence) continue;
+      const reported = reportedCategory(category);
+      if (!options.categories[reported]) continue;
+      terms.push(term);
+      categories.push(reported);
+    }
+  }
+  if (terms.length === 0) return null;
+  return { lexicon: new Lexicon(terms, new Set(PREFIX_TERMS)), terms, categories };
+}
+
+/** Primary language subtag of a locale preference ("es-MX", "pt-BR, en"), lower case. */
+function primaryLanguage(locale: string): string {
+  let end = 0;
+  while (end < locale.length && end < 8) {
+    const code = locale.charCodeAt(end);
+    if (!((code >= 97 && code <= 122) || (code >= 65 && code <= 90))) break;
+    end++;
+  }
+  return locale.slice(0, end).toLowerCase();
+}
+
 /**
  * Detects abusive chat messages. Build one per configuration and reuse it:
  * all matchers are compiled in the constructor.
@@ -498,15 +770,22 @@ interface Hit {
  * @example
  * ```ts
  * const chat = new ChatDetector({ terms: ["noobface"], patterns: [/\bkys\b/] });
- * chat.check("you n00bf4ce"); // { term: "noobface", source: "term" }
+ * chat.check("you n00bf4ce"); // { term: "noobface", source: "term", category: "profanity" }
  * ```
  */
 export class ChatDetector {
-  readonly #datasetMatcher: RegExpMatcher | null;
+  readonly #vocabulary: Vocabulary | null;
+  readonly #playerVocabularies: ReadonlyMap<string, Vocabulary>;
+  readonly #roomVocabularies: ReadonlyMap<string, Vocabulary>;
   readonly #termMatcher: RegExpMatcher | null;
   readonly #termSet: DataSet<{ term: string }>;
   readonly #patterns: readonly CompiledPattern[];
   readonly #allow: readonly string[];
+  readonly #links: boolean;
+  /** Terms, patterns or allowed words need the lower-cased normalised text even for ASCII. */
+  readonly #normaliseAscii: boolean;
+  /** Reused by every lookup, so a clean message allocates nothing for it. */
+  readonly #hit: LexiconHit = { entry: -1, start: 0, end: 0 };
 
   /**
    * @param options - Detector configuration; every field is optional. Options that went
@@ -525,21 +804,25 @@ export class ChatDetector {
     );
 
     // Whitelist lookups see the normalised text, so the words must be normalised too.
-    this.#allow = [...new Set(checked.allow.map((word) => normalizeChat(word).trim()))];
-
-    if (checked.englishDataset) {
-      const built = obscenityEnglishDataset.build();
-      this.#datasetMatcher = new RegExpMatcher({
-        blacklistedTerms: built.blacklistedTerms,
-        whitelistedTerms: [...(built.whitelistedTerms ?? []), ...BUILTIN_ALLOW, ...this.#allow],
-        ...englishRecommendedTransformers,
-      });
-    } else {
-      this.#datasetMatcher = null;
+    this.#allow = [...new Set([...BUILTIN_ALLOW, ...checked.allow].map((word) => normalizeChat(word).trim()))];
+    this.#vocabulary = vocabularyOf(checked.languages, checked);
+    const players = new Map<string, Vocabulary>();
+    for (const lang of checked.playerLanguages) {
+      const vocabulary = vocabularyOf([lang], checked);
+      if (vocabulary !== null) players.set(lang, vocabulary);
     }
+    this.#playerVocabularies = players;
+    const rooms = new Map<string, Vocabulary>();
+    for (const [room, languages] of Object.entries(checked.roomLanguages)) {
+      const vocabulary = vocabularyOf(languages, checked);
+      if (vocabulary !== null) rooms.set(room, vocabulary);
+    }
+    this.#roomVocabularies = rooms;
+    this.#links = checked.categories.spam;
 
     this.#termSet = new DataSet<{ term: string }>();
     this.#termMatcher = checked.terms.length === 0 ? null : this.#buildTermMatcher(checked.terms);
+    this.#normaliseAscii = this.#termMatcher !== null || this.#patterns.length > 0 || checked.allow.length > 0;
   }
 
   /**
@@ -583,47 +866,86 @@ export class ChatDetector {
    * @remarks
    * Synchronous and never throws for any string (huge, lone surrogates,
    * control characters, emoji). Only the first 2000 UTF-16 code units are
-   * examined, and at most 2000 of their normalised form. Within a message the earliest match wins; on a tie the dataset
-   * is preferred over game terms, and game terms over patterns.
+   * examined, and at most 2000 of their normalised form. Within a message the
+   * earliest match wins; on a tie the vocabulary is preferred over game terms,
+   * game terms over patterns, and patterns over links. A clean printable-ASCII
+   * message is read in place: no normalised copy is made.
    *
    * @param text - The raw chat message.
+   * @param locale - The player's locale preference (e.g. `"es-MX"`): adds the vocabulary of
+   *   its language when that language is in `playerLanguages`.
+   * @param room - The room's name: adds the vocabularies `roomLanguages` gives it.
    */
-  check(text: string): ChatMatch | null {
+  check(text: string, locale?: string, room?: string): ChatMatch | null {
     if (typeof text !== "string" || text.length === 0) return null;
-    for (const view of viewsOf(capLength(normalizeChat(capLength(text))))) {
-      const hit = this.#firstHit(view);
+    const capped = capLength(text);
+    const ascii = plainAscii(capped);
+    const normalised = ascii && !this.#normaliseAscii ? capped : capLength(normalizeChat(capped));
+    let extra: Vocabulary | undefined;
+    if (locale !== undefined && this.#playerVocabularies.size > 0)
+      extra = this.#playerVocabularies.get(primaryLanguage(locale));
+    const local = room !== undefined && this.#roomVocabularies.size > 0 ? this.#roomVocabularies.get(room) : undefined;
+    // The common case, a clean message with no spelled-out run and no game terms, reads the
+    // text once and allocates nothing: the other views are built only when they can differ.
+    const first = this.#firstHit(normalised, extra, local);
+    if (first !== null || (this.#termMatcher === null && !hasSpelledRun(normalised))) return first;
+    const views = viewsOf(normalised, this.#termMatcher !== null);
+    for (let i = 1; i < views.length; i++) {
+      const hit = this.#firstHit(views[i] ?? "", extra, local);
       if (hit !== null) return hit;
     }
     return null;
   }
 
-  #firstHit(view: string): ChatMatch | null {
-    const hits: Hit[] = [];
-    if (this.#datasetMatcher !== null) {
-      const match = this.#datasetMatcher.getAllMatches(view, true)[0];
-      if (match !== undefined) {
-        const word = obscenityEnglishDataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord;
-        hits.push({ index: match.startIndex, match: { term: boundTerm(word ?? "profanity"), source: "dataset" } });
-      }
-    }
+  #firstHit(view: string, extra: Vocabulary | undefined, local: Vocabulary | undefined): ChatMatch | null {
+    // Candidates arrive in tie-break order, so keeping the first minimum honours it.
+    let best: Hit | null = null;
+    if (this.#vocabulary !== null) best = this.#vocabularyHit(view, this.#vocabulary);
+    if (extra !== undefined) best = earlier(best, this.#vocabularyHit(view, extra));
+    if (local !== undefined) best = earlier(best, this.#vocabularyHit(view, local));
     if (this.#termMatcher !== null) {
       const match: MatchPayload | undefined = this.#termMatcher.getAllMatches(view, true)[0];
       if (match !== undefined) {
         const term = this.#termSet.getPayloadWithPhraseMetadata(match).phraseMetadata?.term;
-        hits.push({ index: match.startIndex, match: { term: term ?? "term", source: "term" } });
+        best = earlier(best, {
+          index: match.startIndex,
+          match: { term: term ?? "term", source: "term", category: "profanity" },
+        });
       }
     }
     if (this.#patterns.length > 0) {
       const allowed = this.#allowedIntervals(view);
       for (const { reported, regExp } of this.#patterns) {
         const index = firstAllowedMiss(view, regExp, allowed);
-        if (index !== -1) hits.push({ index, match: { term: reported, source: "pattern" } });
+        if (index !== -1)
+          best = earlier(best, { index, match: { term: reported, source: "pattern", category: "profanity" } });
       }
     }
-    // Hits were pushed in tie-break order, so keeping the first minimum honours it.
-    let best: Hit | undefined;
-    for (const hit of hits) if (best === undefined || hit.index < best.index) best = hit;
+    // Only text with a dot or a slash can hold a link: the regular expression runs on those alone.
+    if (this.#links && (view.includes(".") || view.includes("/"))) {
+      const link = LINK.exec(view);
+      if (link !== null)
+        best = earlier(best, { index: link.index, match: { term: "link", source: "link", category: "spam" } });
+    }
     return best?.match ?? null;
+  }
+
+  /** The first vocabulary term of `view` not inside an allowed word. */
+  #vocabularyHit(view: string, vocabulary: Vocabulary): Hit | null {
+    const hit = this.#hit;
+    let from = 0;
+    let allowed: Array<[number, number]> | undefined;
+    while (vocabulary.lexicon.find(view, hit, from)) {
+      allowed ??= this.#allowedIntervals(view.toLowerCase());
+      const { start, end } = hit;
+      if (!allowed.some(([lo, hi]) => lo <= start && end <= hi)) {
+        const term = vocabulary.terms[hit.entry] ?? "profanity";
+        const category = vocabulary.categories[hit.entry] ?? "profanity";
+        return { index: start, match: { term: boundTerm(term), source: "dataset", category } };
+      }
+      from = Math.max(end, start + 1);
+    }
+    return null;
   }
 
   /** Spans of `view` covered by allowed words, as [start, end) pairs. */

@@ -3,7 +3,14 @@
  * src/util/validate.ts). `createWarden` composes them under `guard`, `muteTypes` and
  * `freezeTypes`.
  */
-import { CHAT_OPTION_KEYS, resolveChatOptions, type ChatDetectorOptions, type ResolvedChatOptions } from "./chat.js";
+import {
+  CHAT_CATEGORIES,
+  CHAT_OPTION_KEYS,
+  resolveChatOptions,
+  type ChatCategory,
+  type ChatDetectorOptions,
+  type ResolvedChatOptions,
+} from "./chat.js";
 import {
   childPath,
   deepFreeze,
@@ -51,6 +58,14 @@ export interface ChatGuardOptions extends ChatDetectorOptions {
    * @defaultValue `false`
    */
   recordText?: boolean;
+  /**
+   * The policy track each category's offenses count on, so that the policy can weigh a slur
+   * differently from a swear word (give the track a ladder in `policy.tracks`). Categories not
+   * named keep their default. A track the policy has no ladder for records points and
+   * never sanctions.
+   * @defaultValue `{ profanity: "abuse", slur: "abuse", sexual: "abuse", harassment: "abuse", spam: "spam" }`
+   */
+  tracks?: Partial<Record<ChatCategory, string>>;
 }
 
 /** The hot-path guard: detectors run synchronously on every inbound frame. */
@@ -94,7 +109,14 @@ export interface ResolvedGuardOptions {
   flood: { default: FloodLimit | false; types: Record<string, FloodLimit | false> } | false;
   frames: FloodLimit | false;
   unknownTypes: boolean;
-  chat: (ResolvedChatOptions & { types: readonly (string | number)[]; field: string; recordText: boolean }) | false;
+  chat:
+    | (ResolvedChatOptions & {
+        types: readonly (string | number)[];
+        field: string;
+        recordText: boolean;
+        tracks: Readonly<Record<ChatCategory, string>>;
+      })
+    | false;
 }
 
 /** The guard's defaults (frozen: every warden shares them). */
@@ -106,7 +128,12 @@ export const GUARD_DEFAULTS = deepFreeze({
   },
   frames: { rate: 120, burst: 240 },
   unknownTypes: true,
-  chat: { types: ["chat"], field: "text", recordText: false },
+  chat: {
+    types: ["chat"],
+    field: "text",
+    recordText: false,
+    tracks: { profanity: "abuse", slur: "abuse", sexual: "abuse", harassment: "abuse", spam: "spam" },
+  },
 } as const);
 
 const GUARD_KEYS = keysOf<GuardOptions>({
@@ -122,7 +149,26 @@ const CHAT_GUARD_KEYS = keysOf<Omit<ChatGuardOptions, keyof ChatDetectorOptions>
   types: true,
   field: true,
   recordText: true,
+  tracks: true,
 });
+
+/** What a policy track name looks like (as in `policy.tracks`). */
+const TRACK_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** The category → track mapping of `guard.chat.tracks`, over the defaults. */
+function resolveChatTracks(path: string, value: unknown): Readonly<Record<ChatCategory, string>> {
+  const given =
+    value === undefined ? {} : readObject(path, value, CHAT_CATEGORIES, "an object of track names by category");
+  const tracks = { ...GUARD_DEFAULTS.chat.tracks } as Record<ChatCategory, string>;
+  for (const category of CHAT_CATEGORIES) {
+    const track = given[category];
+    if (track === undefined) continue;
+    if (typeof track !== "string" || !TRACK_NAME.test(track))
+      fail(childPath(path, category), `must be a track name matching ${String(TRACK_NAME)}, got ${show(track)}`);
+    tracks[category] = track;
+  }
+  return Object.freeze(tracks);
+}
 
 const RULES = {
   maxMessageBytes: { min: 1, max: 16 * 1024 * 1024, integer: true, unit: "bytes" },
@@ -207,6 +253,7 @@ function resolveChat(path: string, value: unknown): ResolvedGuardOptions["chat"]
     types: messageTypes(childPath(path, "types"), given.types, defaults.types),
     field: optionalName(childPath(path, "field"), given.field, defaults.field),
     recordText: optionalBoolean(childPath(path, "recordText"), given.recordText, defaults.recordText),
+    tracks: resolveChatTracks(childPath(path, "tracks"), given.tracks),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ChatDetector } from "../guard/chat.js";
+import type { ChatCategory, ChatDetector } from "../guard/chat.js";
 import type { FloodBuckets } from "../guard/flood.js";
 import type { Guard } from "../guard/guard.js";
 import type { DigitalId } from "../identity/digital-id.js";
@@ -25,6 +25,8 @@ export interface ChatCheck {
   field: string;
   /** Record the whole text as evidence, not only the matched term. */
   recordText: boolean;
+  /** The policy track of each category's offenses. */
+  tracks: Readonly<Record<ChatCategory, string>>;
 }
 
 /**
@@ -57,7 +59,8 @@ export interface PluginHost {
   /** A joined session left. */
   leave(session: LiveSession): Promise<void>;
   /** Records an offense (synchronous, buffered). */
-  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void;
+  /** Records an offense; `track` overrides the kind's default track (chat categories). */
+  offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence, track?: string): void;
   /** Tells a session (throttled) that a message of theirs was dropped. */
   remind(session: LiveSession, kind: "mute" | "freeze"): void;
   /** Publishes the session's restriction into the avatar's state (opt-in). */

@@ -373,14 +373,22 @@ export class WardenPlugin extends RoomPlugin {
     const text = chatText(payload, chat.field);
     if (text === undefined) return false;
     this.host.noteChat?.(session, text);
-    const match = chat.detector.check(text);
+    // The player's locale and the room's name add the vocabularies the operator opted in.
+    const match = chat.detector.check(text, session.locale, session.room.roomName);
     if (match === null) return false;
-    this.host.offense(session, "chat", "abusive_text", {
-      type: entry.key.slice(0, 32),
-      term: match.term,
-      source: match.source,
-      ...(chat.recordText ? { text } : {}),
-    });
+    this.host.offense(
+      session,
+      "chat",
+      "abusive_text",
+      {
+        type: entry.key.slice(0, 32),
+        term: match.term,
+        source: match.source,
+        category: match.category,
+        ...(chat.recordText ? { text } : {}),
+      },
+      chat.tracks[match.category],
+    );
     return true;
   }
 

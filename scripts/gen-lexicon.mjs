@@ -1,0 +1,219 @@
+// Generates src/guard/lexicon-data.ts from LDNOOBW ("List of Dirty, Naughty, Obscene, and
+// Otherwise Bad Words", CC-BY-4.0, npm package naughty-words, a dev dependency) plus the
+// hand-written harassment phrases and compounds below. Run: node scripts/gen-lexicon.mjs
+// The output is committed: nothing is read from npm at run time.
+import { readFileSync, writeFileSync } from "node:fs";
+
+const LANGS = ["en", "es", "fr", "de", "it", "pt", "nl", "sv", "da", "no", "pl", "cs", "fi", "hu", "tr"];
+const read = (lang) => JSON.parse(readFileSync(new URL(`../node_modules/naughty-words/${lang}.json`, import.meta.url)));
+
+/** Ordinary words the public lists carry that a chat filter must not flag (checked on the clean corpus). */
+const DROP = {
+  en: ["2g1c", "2 girls 1 cup", "bastinado", "beaver", "bunghole"],
+  es: ["asesinato", "drogas", "concha", "caca", "asno", "esperma", "fiesta de salchichas", "sexo", "orgasmo", "marica"],
+  fr: ["con", "sexe", "baiser", "fesses", "enculé de ta mère"],
+  de: ["sex", "arsch"],
+  it: ["sesso", "merda secca", "figa"],
+  pt: ["sexo", "cu"],
+  nl: ["sex"],
+};
+
+const SLUR =
+  /nigg|negro|fag|dyke|tranny|retard|spic|chink|kike|wetback|gook|coon|beaner|paki|jigaboo|raghead|towelhead|shemale|wop|jap\b|kyke|spook|golliwog|darkie|gringo|honkey|cracker/;
+const PROFANITY =
+  /fuck|shit|\bass|arse|bitch|bastard|damn|crap|cunt|dick|cock|piss|bollock|wank|twat|prick|douche|bugger|bloody|turd|tit\b|tits|motherf/;
+
+/** Terms whose compounds are abuse too ("fuckface", "shithead"): they also match as a word's start. */
+// Not "whore" or "slut": the dictionary has dozens of ordinary derivatives of them
+// ("whoremonger", "sluttish"); their compounds are still caught by the compound endings.
+// Not "fuk" either: Fukushima, Fukuoka.
+const PREFIX = [
+  "fuck",
+  "shit",
+  "cunt",
+  "bitch",
+  "nigger",
+  "nigga",
+  "faggot",
+  "motherfuck",
+  "wank",
+  "asshole",
+  "dickhead",
+  "jackass",
+  "dumbass",
+];
+
+/** Extra English terms (compounds and forms the public list lacks), by category. */
+const EXTRA = {
+  profanity: [
+    "fuk",
+    "fck",
+    "fk",
+    "fuq",
+    "fuckface",
+    "fucker",
+    "fucking",
+    "fuckin",
+    "fuckhead",
+    "motherfucker",
+    "mofo",
+    "shithead",
+    "shite",
+    "bullshit",
+    "horseshit",
+    "dumbass",
+    "jackass",
+    "smartass",
+    "fatass",
+    "asshat",
+    "asswipe",
+    "dickhead",
+    "dickface",
+    "cocksucker",
+    "cunt",
+    "twat",
+    "wanker",
+    "prick",
+    "douchebag",
+    "bitch",
+    "bitches",
+    "sob",
+    "stfu",
+    "gtfo",
+    "wtf",
+    "piss off",
+    "screw you",
+    "damn you",
+    "son of a bitch",
+  ],
+  slur: [
+    "retard",
+    "retarded",
+    "tard",
+    "faggot",
+    "fag",
+    "nigger",
+    "nigga",
+    "tranny",
+    "spic",
+    "kike",
+    "chink",
+    "gook",
+    "wetback",
+    "dyke",
+  ],
+  sexual: ["porn", "porno", "dick pic", "nudes", "send nudes", "blowjob", "handjob", "cum", "rape", "rapist"],
+  harassment: [
+    "kys",
+    "kill yourself",
+    "kill urself",
+    "kill ur self",
+    "kill your self",
+    "kill yo self",
+    "go kill yourself",
+    "neck yourself",
+    "hang yourself",
+    "go hang yourself",
+    "go die",
+    "just die",
+    "hope you die",
+    "i hope you die",
+    "drink bleach",
+    "end yourself",
+    "end your life",
+    "unalive yourself",
+    "shoot yourself",
+    "slit your wrists",
+    "nobody loves you",
+    "you should die",
+    "die in a fire",
+    "go die in a fire",
+    "kill urslf",
+  ],
+  threat: [
+    "i will kill you",
+    "ill kill you",
+    "i'll kill you",
+    "im going to kill you",
+    "i'm going to kill you",
+    "gonna kill you",
+    "i will find you",
+    "i know where you live",
+    "i will hurt you",
+    "i'll hurt you",
+    "ill hurt you",
+    "im gonna kill you",
+    "i'm gonna kill you",
+    "i will murder you",
+    "ill murder you",
+    "i'll murder you",
+    "you are dead",
+    "youre dead",
+    "you're dead",
+    "i will shoot you",
+    "ill shoot you",
+    "i'll shoot you",
+    "i will rape you",
+    "ill rape you",
+    "i'll rape you",
+  ],
+};
+
+function norm(term) {
+  return term
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/['’]/g, "")
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
+}
+
+const out = {};
+for (const lang of LANGS) {
+  const drop = new Set((DROP[lang] ?? []).map(norm));
+  const entries = new Map();
+  for (const raw of read(lang)) {
+    const term = norm(raw);
+    if (term === "" || drop.has(term) || /^\p{N}/u.test(term)) continue;
+    let category = "profanity";
+    if (lang === "en") category = SLUR.test(term) ? "slur" : PROFANITY.test(term) ? "profanity" : "sexual";
+    entries.set(term, category);
+  }
+  if (lang === "en") {
+    for (const [category, list] of Object.entries(EXTRA)) for (const t of list) entries.set(norm(t), category);
+  }
+  out[lang] = [...entries].sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+let ts = `/**
+ * Built-in vocabulary of the chat detector, GENERATED by scripts/gen-lexicon.mjs — do not edit.
+ *
+ * Derived from LDNOOBW, the "List of Dirty, Naughty, Obscene, and Otherwise Bad Words"
+ * (https://github.com/LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words),
+ * licensed CC-BY-4.0, with ordinary words removed and hand-written harassment, threat and
+ * compound terms added for English. Terms are normalised: lower case, no diacritics, one
+ * space between words. Each entry is [term, category]; "threat" is a harassment term that a
+ * game may allow (see \`gameViolence\`).
+ *
+ * @packageDocumentation
+ */
+
+/** Category of a vocabulary term. */
+export type LexiconCategory = "profanity" | "slur" | "sexual" | "harassment" | "threat";
+
+/** Terms that also flag as the start of a longer word ("fuckface"). */
+export const PREFIX_TERMS: readonly string[] = ${JSON.stringify(PREFIX)};
+
+/** Vocabulary by language (ISO 639-1). */
+export const LEXICON: Readonly<Record<string, ReadonlyArray<readonly [string, LexiconCategory]>>> = {\n`;
+for (const [lang, entries] of Object.entries(out)) {
+  ts += `  ${lang}: [\n${entries.map(([t, c]) => `    [${JSON.stringify(t)}, "${c}"],`).join("\n")}\n  ],\n`;
+}
+ts += "};\n";
+writeFileSync(new URL("../src/guard/lexicon-data.ts", import.meta.url), ts);
+console.log(
+  Object.entries(out)
+    .map(([l, e]) => `${l}:${e.length}`)
+    .join(" "),
+);
