@@ -26,6 +26,8 @@ const CLEAN_LINES = [
   "hi all",
   "gg",
   "nice shot!",
+  "my score is 455",
+  "meet me in room 717",
   "heading north",
   "anyone up for a race?",
   "brb",
