@@ -16,7 +16,7 @@ import type { Signal, SignalType } from "../src/signals/model.js";
 import type { OffenseRecord, RecordedOffense } from "../src/recorder/offense.js";
 import { resolvePolicy } from "../src/policy/ladder.js";
 import { RedisKeys } from "../src/stores/redis/keys.js";
-import { dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import { adminRedis, dropPrefix, keysUnder, redisUrl, uniquePrefix } from "./helpers/redis.js";
 import { waitFor } from "./helpers/world.js";
 
 const retention = { sanctionsMs: 60_000, bindingsMs: 60_000 };
@@ -132,7 +132,7 @@ interface Harness {
   cleanup(): Promise<void>;
 }
 
-const admin = new Redis(redisUrl());
+const admin = adminRedis();
 afterAll(() => admin.disconnect());
 
 const harnesses: Record<string, () => Promise<Harness>> = {

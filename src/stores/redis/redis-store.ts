@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Cluster, Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { PlayerNotice, Revocation, Sanction } from "../../sanctions/model.js";
@@ -40,6 +40,7 @@ import type {
 import { normalizeName, nameKey } from "../names.js";
 import { sanctionsKeepUntil } from "../store.js";
 import { RedisKeys } from "./keys.js";
+import { openRedis } from "./connection.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
 import { storeError, unexpectedReply } from "./errors.js";
 import { EPSILON, HYSTERESIS, type ResolvedStep } from "../../policy/ladder.js";
@@ -78,7 +79,10 @@ import {
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
-  /** A `redis://` URL, or an ioredis `Redis` / `Cluster` you own (the store never closes it). */
+  /**
+   * A `redis://` URL, a cluster's seed nodes as `redis-cluster://host:port,host:port`, or an
+   * ioredis `Redis` / `Cluster` you own (used as it is; the store never closes it).
+   */
   connection: string | Redis | Cluster;
   /**
    * Prefix of every key and channel.
@@ -115,10 +119,8 @@ export class RedisStore implements WardenStore {
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix ?? "warden");
     this.ownsConnection = typeof options.connection === "string";
-    const connection =
-      typeof options.connection === "string"
-        ? new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: "warden" })
-        : options.connection;
+    // A Redis or Cluster passed in is used as it is (its options, its retries, its lifetime).
+    const connection = typeof options.connection === "string" ? openRedis(options.connection) : options.connection;
     // A connection error is reported through the commands that fail; without a listener
     // ioredis would print "Unhandled error event" for every reconnect attempt.
     if (this.ownsConnection) connection.on("error", () => {});
