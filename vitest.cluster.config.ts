@@ -11,7 +11,7 @@ export default defineConfig({
     // Colyseus's tooling calls process.send, which crashes vitest's "forks" pool.
     pool: "threads",
     globalSetup: ["./test/helpers/cluster-setup.ts"],
-    include: ["test/cluster/**/*.test.ts"],
+    include: ["test/cluster/**/*.test.ts", "test/store-contract.test.ts"],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -222,7 +222,7 @@ function directFace(admin: AdminService, store: RedisStore, who: string): Face {
       while (!signal.aborted) {
         const events = await store.readFeed(after, { count: 100, blockMs: 1000 });
         for (const event of events) {
-          after = event.id ?? after;
+          after = event.cursor ?? event.id ?? after;
           if (!onItem({ type: "offense", event })) return;
         }
       }
