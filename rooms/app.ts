@@ -2,6 +2,7 @@ import type { AddressInfo, Server as HttpServer } from "node:net";
 import { defineRoom, defineServer, matchMaker, type Server } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
+import { isClusterSpec, parseClusterNodes } from "../src/stores/redis/connection.js";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { createWarden, type AdminApiOptions, type Warden, type WardenOptions } from "../src/index.js";
 import { createWorldRoom, type Avatar, verifyDemoToken } from "./world.js";
@@ -14,7 +15,7 @@ export interface WorldOptions {
   jwtSecret: string;
   /** Warden options; `store` set to the same Redis also shares matchmaking (RedisPresence + RedisDriver). */
   warden: WardenOptions;
-  /** Redis URL for Colyseus presence and driver (multi-process); unset = local. */
+  /** Redis URL (or `redis-cluster://h:p,…`) for Colyseus presence and driver (multi-process); unset = local. */
   redisUrl?: string;
   /** Seconds a dropped client may reconnect. @defaultValue 20 */
   reconnectSeconds?: number;
@@ -61,8 +62,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     transport,
     ...(options.redisUrl
       ? {
-          presence: new RedisPresence(options.redisUrl),
-          driver: new RedisDriver(options.redisUrl),
+          // A cluster (`redis-cluster://h:p,…`): RedisPresence and RedisDriver take its seed nodes.
+          presence: isClusterSpec(options.redisUrl)
+            ? new RedisPresence(parseClusterNodes(options.redisUrl))
+            : new RedisPresence(options.redisUrl),
+          driver: isClusterSpec(options.redisUrl)
+            ? new RedisDriver(parseClusterNodes(options.redisUrl))
+            : new RedisDriver(options.redisUrl),
           // Rooms are created in the process the client asked: the demo has no proxy in front.
           selectProcessIdToCreateRoom: async () => matchMaker.processId,
         }

@@ -2,6 +2,8 @@
  * The demo world server (`npm start`). Environment:
  *   PORT                (default 2567)
  *   REDIS_URL           set → Redis store, presence and driver; unset → embedded memory store
+ *   REDIS_CLUSTER_NODES host:port,host:port,… of a Redis Cluster (wins over REDIS_URL): the store,
+ *                       presence and driver on the cluster
  *   WARDEN_SECRET       HMAC key of digital IDs
  *   JWT_SECRET          HS256 key of the demo's tokens
  *   WARDEN_ADMIN_TOKEN  bootstrap admin token of the admin API (it issues personal staff tokens);
@@ -11,6 +13,7 @@
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
  */
 import { WardenError } from "../src/index.js";
+import { redisTargetFromEnv } from "../src/stores/redis/connection.js";
 import { ListenError, startWorld, type World } from "./app.js";
 
 const DEV_WARDEN_SECRET = "dev-only-warden-secret-change-me";
@@ -26,7 +29,8 @@ function secretFromEnv(name: string, fallback: string): string {
 }
 
 const port = Number(process.env.PORT ?? 2567);
-const redisUrl = process.env.REDIS_URL || undefined;
+// REDIS_CLUSTER_NODES → `redis-cluster://h:p,…` (the store and app.ts open a Cluster from it).
+const redisUrl = redisTargetFromEnv(process.env);
 let world: World;
 try {
   world = await startWorld({
