@@ -642,7 +642,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     if (error instanceof WardenError && error.code === "STORE_SCRIPT") {
       if (this.scriptErrorsLogged++ < 5)
         this.options.logger.error(
-          `store refused the call (${operation}): ${error.message}; not retried${operation === "recordOffenses" ? " (the events are dropped, counted in recorder.rejected)" : ""}`,
+          `store refused the call (${operation}): ${error.message}; not retried${operation === "recordOffenses" ? " (the events are dropped, counted in stats().rejected)" : ""}`,
         );
     } else if (!this.storeDown) {
       this.storeDown = true;
