@@ -38,6 +38,23 @@ async function clusterInfo(port) {
   }
 }
 
+/** `info replication` of one node, parsed; null when it does not answer. */
+async function replicationInfo(port) {
+  try {
+    const { stdout } = await run(redisCliBinary(), ["-h", "127.0.0.1", "-p", String(port), "info", "replication"], {
+      timeout: 2000,
+    });
+    return Object.fromEntries(
+      stdout
+        .split(/\r?\n/)
+        .filter((line) => line.includes(":"))
+        .map((line) => line.split(":", 2)),
+    );
+  } catch {
+    return null;
+  }
+}
+
 /** One cluster node: redis-server with cluster mode on, its files in `dir`. */
 function startNode(port, dir) {
   return spawn(
@@ -105,7 +122,14 @@ export async function startRedisCluster({ masters = 3 } = {}) {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const infos = await Promise.all(ports.map(clusterInfo));
-      if (infos.every((info) => info?.cluster_state === "ok" && Number(info.cluster_known_nodes) === ports.length))
+      // Ready when every node sees the whole cluster in state ok and every replica is in sync
+      // with its master (else it could not take over in a failover test).
+      const replication = await Promise.all(ports.map(replicationInfo));
+      if (
+        infos.every((info) => info?.cluster_state === "ok" && Number(info.cluster_known_nodes) === ports.length) &&
+        replication.filter((r) => r?.role === "slave").length === masters &&
+        replication.every((r) => r?.role === "master" || r?.master_link_status === "up")
+      )
         break;
       if (Date.now() > deadline) throw new Error("the Redis Cluster did not reach cluster_state:ok within 30 s");
       await new Promise((r) => setTimeout(r, 100));

@@ -1145,13 +1145,24 @@ export class RedisStore implements WardenStore {
       }
     };
     subscriber.on("message", listener);
-    await this.run("subscribe", () => subscriber.subscribe(channel)).catch((e: unknown) => {
+    // On a cluster, the subscription lives on one node the Cluster picked; when that node
+    // dies, fails over or leaves, ioredis moves it to another node quietly (`-node`, no
+    // `close`/`ready`), and what was published meanwhile is gone: watched separately.
+    const probe =
+      isCluster(subscriber) && onGap !== undefined ? watchClusterSubscription(subscriber, channel, onGap) : null;
+    await this.run("subscribe", () =>
+      probe === null ? subscriber.subscribe(channel) : subscriber.subscribe(channel, probe.channel),
+    ).catch((e: unknown) => {
       subscriber.off("message", listener);
+      probe?.stop();
       throw e;
     });
+    probe?.start();
     return async () => {
       subscriber.off("message", listener);
-      if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
+      probe?.stop();
+      if (subscriber.listenerCount("message") === 0)
+        await subscriber.unsubscribe(channel, ...(probe === null ? [] : [probe.channel])).catch(() => {});
     };
   }
 
@@ -1179,6 +1190,109 @@ export class RedisStore implements WardenStore {
     await this.redis.del(processKey);
     return members.length;
   }
+}
+
+/** How often a cluster subscription proves it is live (a probe published and received), ms. */
+const PROBE_EVERY_MS = 500;
+/** How often it probes while a loss is suspected, until the subscription answers again. */
+const PROBE_LOST_MS = 50;
+
+/**
+ * Watches the bus subscription of a Cluster and calls `onGap(since)` after it was lost and is
+ * live again, so that the warden resyncs what it may have missed (issue 12, part 2).
+ *
+ * ioredis keeps a Cluster's subscription on one node and, when that node's connection ends
+ * or the node leaves the cluster (a kill, a failover, a resharding), re-subscribes on
+ * another node without a `close`/`ready` of the Cluster. Three signals count as a loss:
+ * the Cluster's `-node` / `+node` / `node error` events (topology changed: maybe ours);
+ * the `close` of the node connection that carries the subscription (the one unavoidable
+ * reach into ioredis: `cluster.subscriber.getInstance()`, kept to this function; the
+ * failover test in test/cluster/ fails if an upgrade breaks it), and a change of that
+ * connection seen since the last probe. A loss is over when a probe published after it
+ * comes back on a channel subscribed with the same SUBSCRIBE as the bus channel — so the
+ * bus is subscribed again — and only then does the resync run, from the last moment the
+ * subscription was known to be live.
+ */
+function watchClusterSubscription(
+  cluster: Cluster,
+  busChannel: string,
+  onGap: (since: number) => void,
+): { channel: string; start(): void; stop(): void } {
+  const channel = `${busChannel}:probe:${randomBytes(6).toString("hex")}`;
+  let confirmedAt = Date.now();
+  let lostSince: number | null = null;
+  let sent = 0;
+  let awaiting: number | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let carrier: Redis | null = null;
+  const currentCarrier = (): Redis | null => {
+    const inner = (cluster as unknown as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
+    return typeof inner?.getInstance === "function" ? inner.getInstance() : null;
+  };
+  const lost = () => {
+    if (stopped) return;
+    lostSince ??= confirmedAt;
+    // Only a probe sent after the loss proves the bus is subscribed again.
+    awaiting = null;
+    schedule(0);
+  };
+  const watchCarrier = () => {
+    const now = currentCarrier();
+    if (now === carrier) return;
+    if (carrier !== null) lost();
+    carrier = now;
+    now?.once("close", lost);
+  };
+  const tick = () => {
+    timer = undefined;
+    if (stopped) return;
+    watchCarrier();
+    awaiting = ++sent;
+    cluster.publish(channel, String(awaiting)).catch(() => lost());
+    schedule(lostSince === null ? PROBE_EVERY_MS : PROBE_LOST_MS);
+  };
+  function schedule(ms: number): void {
+    if (stopped) return;
+    if (timer !== undefined) {
+      if (ms > 0) return;
+      clearTimeout(timer);
+    }
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  }
+  const onProbe = (from: string, payload: string) => {
+    if (from !== channel || Number(payload) !== awaiting) return;
+    awaiting = null;
+    watchCarrier();
+    if (lostSince !== null) {
+      const since = lostSince;
+      lostSince = null;
+      try {
+        onGap(since);
+      } catch {
+        // The resync reports its own failures; a throw must not stop the watch.
+      }
+    }
+    confirmedAt = Date.now();
+  };
+  const topology = () => lost();
+  return {
+    channel,
+    start() {
+      cluster.on("message", onProbe);
+      for (const event of ["-node", "+node", "node error"]) cluster.on(event, topology);
+      watchCarrier();
+      schedule(PROBE_EVERY_MS);
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      cluster.off("message", onProbe);
+      for (const event of ["-node", "+node", "node error"]) cluster.off(event, topology);
+      carrier?.off("close", lost);
+    },
+  };
 }
 
 /** True for an ioredis Cluster (by its `nodes` method: the caller's ioredis may be another copy). */
