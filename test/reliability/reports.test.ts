@@ -741,10 +741,10 @@ describe("Redis never holds a raw account subject", () => {
       involved: /^rel-reports:\{[a-z2-7]{26}\}:involved$/,
       reports: /^rel-reports:\{[a-z2-7]{26}\}:reports$/,
       reportWeights: /^rel-reports:\{[a-z2-7]{26}\}:report-weights$/,
-      events: /^rel-reports:\{[a-z2-7]{26}\}:events$/,
+      events: /^rel-reports:\{b\d{1,3}\}:[a-z2-7]{26}:events$/,
       profile: /^rel-reports:\{[a-z2-7]{26}\}:profile$/,
       names: /^rel-reports:name:\{.*\}$/,
-      feed: /^rel-reports:feed$/,
+      feed: /^rel-reports:\{b\d{1,3}\}:feed$/,
     };
     const present = Object.fromEntries(
       Object.entries(families).map(([family, re]) => [family, keys.some((k) => re.test(k))]),
