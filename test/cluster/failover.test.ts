@@ -64,9 +64,22 @@ describe("bus failover on a Redis Cluster", () => {
     const dids = subjects.map((s) => world.warden.digitalId(s));
     await waitFor(async () => (await issuer.sessions(dids[PLAYERS - 1]!)).length === 1, "the last binding");
 
+    // The subscription must sit on a master (ioredis picks any node): move it until it does,
+    // and give the move time to settle (it is itself a gap the watch resyncs).
+    const roleOf = async (port: number) => {
+      const target = (admin as unknown as Cluster).nodes("all").find((n) => n.options.port === port)!;
+      return { target, role: String(((await target.call("ROLE")) as unknown[])[0]) };
+    };
+    for (let i = 0; i < 30 && (await roleOf(carrier().options.port!)).role !== "master"; i++) {
+      const inner = (world.warden.store as unknown as { subscriber: { subscriber: { selectSubscriber(): void } } })
+        .subscriber.subscriber;
+      inner.selectSubscriber();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
     const node = carrier().options;
-    const target = (admin as unknown as Cluster).nodes("all").find((n) => n.options.port === node.port)!;
-    const role = ((await target.call("ROLE")) as unknown[])[0];
+    const { target, role } = await roleOf(node.port!);
+    expect(role).toBe("master");
     const info = await target.info("server");
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
     expect(pid).toBeGreaterThan(0);
