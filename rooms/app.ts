@@ -17,6 +17,13 @@ export interface WorldOptions {
   warden: WardenOptions;
   /** Redis URL (or `redis-cluster://h:p,…`) for Colyseus presence and driver (multi-process); unset = local. */
   redisUrl?: string;
+  /**
+   * This process's own address as clients reach it (`host:port`, Colyseus's `publicAddress`):
+   * a seat reserved in a room of this process sends the client here, whichever process it
+   * asked — how `joinOrCreate` works across a fleet without a proxy. Default `PUBLIC_ADDRESS`.
+   * @defaultValue none: clients come back to the address they asked (one process, or a proxy)
+   */
+  publicAddress?: string;
   /** Seconds a dropped client may reconnect. @defaultValue 20 */
   reconnectSeconds?: number;
   /** Admin API tokens; default from the environment. */
@@ -57,9 +64,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     jwtSecret: options.jwtSecret,
     reconnectSeconds: options.reconnectSeconds ?? 20,
   });
+  const publicAddress = options.publicAddress ?? (process.env.PUBLIC_ADDRESS || undefined);
   const server = defineServer({
     rooms: { world: defineRoom(WorldRoom) },
     transport,
+    ...(publicAddress ? { publicAddress } : {}),
     ...(options.redisUrl
       ? {
           // A cluster (`redis-cluster://h:p,…`): RedisPresence and RedisDriver take its seed nodes.

@@ -4,6 +4,8 @@
  *   REDIS_URL           set → Redis store, presence and driver; unset → embedded memory store
  *   REDIS_CLUSTER_NODES host:port,host:port,… of a Redis Cluster (wins over REDIS_URL): the store,
  *                       presence and driver on the cluster
+ *   PUBLIC_ADDRESS      host:port clients reach this process at (Colyseus publicAddress): with several
+ *                       processes on one Redis, joinOrCreate on one finds rooms of the others
  *   WARDEN_SECRET       HMAC key of digital IDs
  *   JWT_SECRET          HS256 key of the demo's tokens
  *   WARDEN_ADMIN_TOKEN  bootstrap admin token of the admin API (it issues personal staff tokens);
