@@ -10,6 +10,7 @@ import { startWorldProcess, type WorldProcess } from "../helpers/process.js";
 import { adminRedis, dropPrefix, redisUrl, uniquePrefix } from "../helpers/redis.js";
 import { client, JWT_SECRET, observe, rejection, waitFor, WARDEN_SECRET } from "../helpers/world.js";
 import { inject } from "vitest";
+import { freePort } from "../../scripts/redis.mjs";
 
 const prefix = uniquePrefix("cmulti");
 const nodes = inject("redisClusterNodes");
@@ -26,7 +27,10 @@ let b: WorldProcess;
 let issuer: Warden;
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startWorldProcess(env), startWorldProcess(env)]);
+  // Each with its public address, so that joinOrCreate matchmakes across the two.
+  const at = (port: number) => ({ ...env, PORT: String(port), PUBLIC_ADDRESS: `127.0.0.1:${port}` });
+  const [pa, pb] = [await freePort(), await freePort()];
+  [a, b] = await Promise.all([startWorldProcess(at(pa)), startWorldProcess(at(pb))]);
   issuer = createWarden({
     secret: WARDEN_SECRET,
     store: redisUrl(),
@@ -97,5 +101,15 @@ describe("propagation across processes on a Redis Cluster", () => {
       "history",
     );
     await room.leave().catch(() => {});
+  });
+
+  it("joinOrCreate on process A joins the room that lives on process B (RedisDriver on the cluster)", async () => {
+    const host = await client(b.port, "cmulti-host").create("world");
+    observe(host);
+    const guest = await client(a.port, "cmulti-guest").joinOrCreate("world");
+    observe(guest);
+    expect(guest.roomId).toBe(host.roomId);
+    await guest.leave();
+    await host.leave();
   });
 });
