@@ -6,7 +6,7 @@ export default defineConfig({
     pool: "threads",
     globalSetup: ["./test/helpers/global-setup.ts"],
     include: ["test/**/*.test.ts"],
-    exclude: ["test/reliability/**", "test/package/**"],
+    exclude: ["test/reliability/**", "test/package/**", "test/cluster/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Every file boots its own Colyseus server (the matchmaker is a per-thread singleton).

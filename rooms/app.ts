@@ -2,6 +2,7 @@ import type { AddressInfo, Server as HttpServer } from "node:net";
 import { defineRoom, defineServer, matchMaker, type Server } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
+import { isClusterSpec, parseClusterNodes } from "../src/stores/redis/connection.js";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import {
   createWarden,
@@ -20,7 +21,7 @@ export interface WorldOptions {
   jwtSecret: string;
   /** Warden options; `store` set to the same Redis also shares matchmaking (RedisPresence + RedisDriver). */
   warden: WardenOptions;
-  /** Redis URL for Colyseus presence and driver (multi-process); unset = local. */
+  /** Redis URL (or `redis-cluster://h:p,…`) for Colyseus presence and driver (multi-process); unset = local. */
   redisUrl?: string;
   /**
    * This process's own address as clients reach it (`host:port`, e.g. `game-2.example.com:443`
@@ -71,17 +72,22 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const server = defineServer({
     rooms: { world: defineRoom(WorldRoom) },
     transport,
+    ...(publicAddress ? { publicAddress } : {}),
     ...(options.redisUrl
       ? {
-          presence: new RedisPresence(options.redisUrl),
-          driver: new RedisDriver(options.redisUrl),
+          // A cluster (`redis-cluster://h:p,…`): RedisPresence and RedisDriver take its seed nodes.
+          presence: isClusterSpec(options.redisUrl)
+            ? new RedisPresence(parseClusterNodes(options.redisUrl))
+            : new RedisPresence(options.redisUrl),
+          driver: isClusterSpec(options.redisUrl)
+            ? new RedisDriver(parseClusterNodes(options.redisUrl))
+            : new RedisDriver(options.redisUrl),
           // Without a public address per process a seat must be in the process the client
           // asked (it connects back to the same address): rooms are created there. With one,
           // Colyseus's own placement applies and the seat names the process to connect to.
           ...(publicAddress ? {} : { selectProcessIdToCreateRoom: async () => matchMaker.processId }),
         }
       : {}),
-    ...(publicAddress ? { publicAddress } : {}),
     // The admin API (tokens from WARDEN_ADMIN_TOKEN / WARDEN_MODERATOR_TOKEN / WARDEN_VIEWER_TOKEN, or options.admin).
     express: (app) => {
       app.use("/warden/api", warden.adminRoutes(options.admin));

@@ -2,6 +2,11 @@
  * The demo world server (`npm start`). Environment:
  *   PORT                (default 2567)
  *   REDIS_URL           set → Redis store, presence and driver; unset → embedded memory store
+ *   REDIS_CLUSTER_NODES host:port,host:port,… of a Redis Cluster (wins over REDIS_URL): the store,
+ *                       presence and driver on the cluster
+ *   PUBLIC_ADDRESS      host:port clients reach this process at (Colyseus publicAddress): with several
+ *                       processes on one Redis, joinOrCreate on one finds rooms of the others
+ *                       (see README "Running at scale")
  *   WARDEN_SECRET       HMAC key of digital IDs
  *   JWT_SECRET          HS256 key of the demo's tokens
  *   WARDEN_ADMIN_TOKEN  bootstrap admin token of the admin API (it issues personal staff tokens);
@@ -9,10 +14,9 @@
  *   WARDEN_METRICS_TOKEN bearer token of the Prometheus metrics at /warden/metrics; unset → metrics off
  *   WARDEN_PREFIX       Redis key prefix (default "warden")
  *   WARDEN_HEARTBEAT_MS process heartbeat period (default 5000)
- *   PUBLIC_ADDRESS      this process's own host:port as clients reach it, for a fleet behind one
- *                       matchmaking address (seats in its rooms name it; see README "Running at scale")
  */
 import { WardenError } from "../src/index.js";
+import { redisTargetFromEnv } from "../src/stores/redis/connection.js";
 import { ListenError, startWorld, type World } from "./app.js";
 import { DEV_JWT_SECRET, DEV_WARDEN_SECRET, notDevelopment } from "./dev.js";
 
@@ -26,7 +30,8 @@ function secretFromEnv(name: string, fallback: string): string {
 }
 
 const port = Number(process.env.PORT ?? 2567);
-const redisUrl = process.env.REDIS_URL || undefined;
+// REDIS_CLUSTER_NODES → `redis-cluster://h:p,…` (the store and app.ts open a Cluster from it).
+const redisUrl = redisTargetFromEnv(process.env);
 let world: World;
 try {
   world = await startWorld({

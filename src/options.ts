@@ -1,4 +1,5 @@
 import { Cluster, Redis } from "ioredis";
+import { isClusterSpec, parseClusterNodes } from "./util/redis-target.js";
 import type { WardenStore } from "./stores/store.js";
 import {
   GUARD_DEFAULTS,
@@ -77,8 +78,9 @@ export interface WardenOptions {
    */
   secret: string | Buffer;
   /**
-   * A `redis://` URL, an ioredis `Redis` or `Cluster` (yours; the warden never closes it),
-   * or any {@link WardenStore}.
+   * A `redis://` URL, a Redis Cluster's seed nodes as `redis-cluster://host:port,host:port`,
+   * an ioredis `Redis` or `Cluster` (yours, used as it is; the warden never closes it), or
+   * any {@link WardenStore}.
    * @defaultValue the embedded `MemoryStore` (one-line warning: nothing shared or persisted)
    */
   store?: StoreOption;
@@ -350,6 +352,11 @@ const RULES = {
 const MAX_SECRET = 1024;
 /** Prefixes and process ids end up in Redis keys. */
 const KEY_PART = /^[\w.-]{1,64}$/;
+/**
+ * A prefix may also carry one Redis Cluster hash tag (`{warden}`, `game:{warden}`): every key
+ * then lives in that one slot — the single-slot deployment (a key's first `{…}` is its tag).
+ */
+const TAGGED_PREFIX = /^[\w.:-]{0,60}\{[\w.-]{1,60}\}[\w.:-]{0,60}$/;
 
 function resolveSecret(value: unknown): string | Buffer {
   if (typeof value === "string") {
@@ -379,13 +386,31 @@ function isStore(value: unknown): value is WardenStore {
 function resolveStore(value: unknown): StoreOption | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string") {
+    if (value.length <= 2048 && isClusterSpec(value)) {
+      try {
+        parseClusterNodes(value);
+      } catch (e) {
+        fail("store", `must list a cluster's seed nodes as redis-cluster://host:port,…: ${(e as Error).message}`);
+      }
+      return value;
+    }
     if (!/^rediss?:\/\/./.test(value) || value.length > 2048)
-      fail("store", `must be a redis:// or rediss:// URL, got ${show(value)}`);
+      fail("store", `must be a redis:// or rediss:// URL or redis-cluster://host:port,…, got ${show(value)}`);
     return value;
   }
   const ok = attempt("store", () => value instanceof Redis || value instanceof Cluster || isStore(value));
   if (!ok) fail("store", `must be a redis:// URL, an ioredis Redis or Cluster, or a WardenStore, got ${show(value)}`);
   return value as StoreOption;
+}
+
+function resolvePrefix(value: unknown): string {
+  if (value === undefined) return DEFAULT_OPTIONS.prefix;
+  if (typeof value === "string" && value.length <= 64 && (KEY_PART.test(value) || TAGGED_PREFIX.test(value)))
+    return value;
+  return fail(
+    "prefix",
+    `must be 1-64 characters of letters, digits, _ . -, optionally with one hash tag such as {warden}, got ${show(value)}`,
+  );
 }
 
 function keyPart(path: string, value: unknown, fallback: string | undefined): string | undefined {
@@ -464,7 +489,7 @@ export function resolveOptions(options: WardenOptions): ResolvedOptions {
     return {
       secret: resolveSecret(given.secret),
       store: resolveStore(given.store),
-      prefix: keyPart("prefix", given.prefix, DEFAULT_OPTIONS.prefix) as string,
+      prefix: resolvePrefix(given.prefix),
       identify: optionalFunction("identify", given.identify, DEFAULT_OPTIONS.identify as ResolvedOptions["identify"]),
       anonymousPlayers: oneOf(
         "anonymousPlayers",

@@ -120,6 +120,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private readonly subscribed: Promise<void>;
   private unsubscribe: (() => Promise<void>) | undefined;
   private storeDown = false;
+  /** Refusals (`STORE_SCRIPT`) logged so far: the first few, not a line per batch. */
+  private scriptErrorsLogged = 0;
   private closed = false;
   /** Live sessions of this warden's rooms in this process; the coarse clock runs while there is one. */
   private liveSessions = 0;
@@ -641,7 +643,13 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private storeFailed(operation: string, cause: unknown): void {
     const error = toError(cause);
     this.counters.storeErrors++;
-    if (!this.storeDown) {
+    // A refusal (CROSSSLOT, a script error) is no outage: Redis answered, and retrying cannot help.
+    if (error instanceof WardenError && error.code === "STORE_SCRIPT") {
+      if (this.scriptErrorsLogged++ < 5)
+        this.options.logger.error(
+          `store refused the call (${operation}): ${error.message}; not retried${operation === "recordOffenses" ? " (the events are dropped, counted in stats().rejected)" : ""}`,
+        );
+    } else if (!this.storeDown) {
       this.storeDown = true;
       this.options.logger.warn(`store unavailable (${operation}): ${error.message}; going on from memory`);
     }

@@ -266,7 +266,7 @@ describe("export and erasure", () => {
     expect(JSON.stringify(kept)).not.toContain("secret reason");
     // No value anywhere under the prefix still carries the ID's data (the feed included) —
     // except the audit log, which records who acted on the ID, never the erased data.
-    const feed = await redis.xrange(keys.feed(), "-", "+");
+    const feed = await redis.xrange(keys.feedShard(keys.bucketOf(p.did)), "-", "+");
     expect(JSON.stringify(feed)).not.toContain(p.did);
     expect((await world.warden.store.didsByName("ForgetMe", Date.now(), 86_400_000)).map((d) => d.did)).not.toContain(
       p.did,

@@ -242,7 +242,8 @@ describe("staff tokens through the CLI, acts that land live, the server's config
     // Reconnecting after live-1: the server sends live-2 (and only what came after) first.
     const controller = new AbortController();
     const res = await fetch(`${url}/warden/api/feed`, {
-      headers: { authorization: `Bearer ${ROOT}`, "last-event-id": lines[0].id },
+      // Its feed position: the composite cursor of the sharded feed (one stream id per shard).
+      headers: { authorization: `Bearer ${ROOT}`, "last-event-id": lines[0].cursor ?? lines[0].id },
       signal: controller.signal,
     });
     const reader = res.body!.getReader();
@@ -250,7 +251,7 @@ describe("staff tokens through the CLI, acts that land live, the server's config
     while (!text.includes("live-2")) text += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
     expect(text).not.toContain("live-1");
-    expect(text).toContain(`id: ${lines[1].id}`);
+    expect(text).toContain(`id: ${lines[1].cursor ?? lines[1].id}`);
     await store.close();
   });
 });
@@ -330,7 +331,8 @@ describe("tail over a connection that breaks", () => {
       .map((l) => JSON.parse(l));
     expect(events.map((e) => e.kind)).toEqual(["gap-a", "gap-b", "gap-c"]);
     expect(feeds[0]).toBeUndefined();
-    expect(feeds[1]).toBe(events[0].id);
+    // It resumes from gap-a's feed position (the sharded feed's composite cursor).
+    expect(feeds[1]).toBe(events[0].cursor ?? events[0].id);
     expect(run.stderr).toMatch(/live feed interrupted .*: reconnecting/);
   });
 });

@@ -241,7 +241,7 @@ describe("recording layout and retention", () => {
       kind: "unknown_type",
       room: { name: "world", id: room.roomId },
     });
-    expect(await redis.xrange(keys.feed(), history![0], history![0])).toHaveLength(1);
+    expect(await redis.xrange(keys.feedShard(keys.bucketOf(did)), history![0], history![0])).toHaveLength(1);
     expect(await redis.hget(keys.points(did), "malformed")).toBe("1");
     expect(await redis.hget(keys.points(did), "malformed:n")).toBe("1");
     const thirtyDays = 30 * 86_400_000;

@@ -5,9 +5,9 @@
  * seat naming that process's address, connects there, and plays in the same room — and the warden
  * follows it there: a ban from a third process closes it in A, and B's gate refuses it.
  */
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../scripts/redis.mjs";
 import { createWarden, type Warden } from "../src/index.js";
 import { startWorldProcess, type WorldProcess } from "./helpers/process.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
@@ -18,18 +18,6 @@ const admin = new Redis(redisUrl());
 let a: WorldProcess;
 let b: WorldProcess;
 let issuer: Warden;
-
-/** A port free right now on loopback (the process is told it before it listens). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const env = { REDIS_URL: redisUrl(), WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: "300" };

@@ -223,12 +223,22 @@ describe("wrong types, at every level", () => {
     [
       "an http store",
       withSecret({ store: "http://localhost" }),
-      'createWarden: option "store" must be a redis:// or rediss:// URL, got "http://localhost"',
+      'createWarden: option "store" must be a redis:// or rediss:// URL or redis-cluster://host:port,…, got "http://localhost"',
     ],
     [
       "a prefix with a space",
       withSecret({ prefix: "a b" }),
-      'createWarden: option "prefix" must be 1-64 characters of letters, digits, _ . -, got "a b"',
+      'createWarden: option "prefix" must be 1-64 characters of letters, digits, _ . -, optionally with one hash tag such as {warden}, got "a b"',
+    ],
+    [
+      "a prefix with two hash tags",
+      withSecret({ prefix: "{a}{b}" }),
+      'createWarden: option "prefix" must be 1-64 characters of letters, digits, _ . -, optionally with one hash tag such as {warden}, got "{a}{b}"',
+    ],
+    [
+      "a cluster store with a node that is not host:port",
+      withSecret({ store: "redis-cluster://127.0.0.1:7000,nowhere" }),
+      'createWarden: option "store" must list a cluster\'s seed nodes as redis-cluster://host:port,…: Redis Cluster node "nowhere" is not host:port',
     ],
     [
       "a string identify",

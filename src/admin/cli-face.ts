@@ -418,7 +418,14 @@ export class HttpFace implements Face {
             alive();
             const item = this.item(sse);
             if (item === null) continue;
-            if (item.type === "offense" && sse.id && /^\d{1,20}-\d{1,20}$/.test(sse.id)) last = sse.id;
+            // A stream id, or a sharded feed's composite cursor (one stream id per shard).
+            if (
+              item.type === "offense" &&
+              sse.id &&
+              sse.id.length <= 6000 &&
+              /^(0|\d{1,20}-\d{1,20})(,(0|\d{1,20}-\d{1,20})){0,255}$/.test(sse.id)
+            )
+              last = sse.id;
             if (!onItem(item)) return;
           }
         } catch (e) {

@@ -7,7 +7,7 @@
  * (retention, policy, code of conduct, four-eyes) applies, and the actor is the credential's
  * person (`staff:<name>`).
  *
- * Break-glass (`--direct` or WARDEN_DIRECT=1): REDIS_URL (the Redis the servers use),
+ * Break-glass (`--direct` or WARDEN_DIRECT=1): REDIS_URL or REDIS_CLUSTER_NODES (the Redis the servers use),
  * WARDEN_SECRET or WARDEN_AUDIT_KEY (the audit key), WARDEN_PREFIX (default "warden"),
  * WARDEN_FOUR_EYES=1 (permanent bans are proposed, as on servers with the four-eyes rule); every
  * act and look is audited as `breakglass:<os user>`, with the default retention and policy.
@@ -35,6 +35,7 @@ import { EVASION_DEFAULTS } from "../signals/options.js";
 import type { EvasionRecord } from "../reviews/model.js";
 import type { OffenseEvent } from "../recorder/offense.js";
 import { RedisStore } from "../stores/redis/redis-store.js";
+import { redisTargetFromEnv } from "../stores/redis/connection.js";
 import { resolveConduct } from "../policy/conduct.js";
 import { createDueProcess, type DueProcess } from "../reviews/due-process.js";
 import { resolveDueProcess } from "../reviews/options.js";
@@ -118,7 +119,14 @@ async function withFace<T>(io: Io, program: Command, run: (face: Face) => Promis
 
 /** Break-glass: opens the store and the admin service for one command, and always closes it. */
 async function withDirect<T>(io: Io, run: (face: Face) => Promise<T>): Promise<T> {
-  const url = requireEnv(io.env, "REDIS_URL", "the CLI needs the Redis your servers use (e.g. redis://127.0.0.1:6379)");
+  // REDIS_CLUSTER_NODES (a cluster's host:port,…) wins over REDIS_URL, as for the servers.
+  const url =
+    redisTargetFromEnv(io.env) ??
+    requireEnv(
+      io.env,
+      "REDIS_URL",
+      "the CLI needs the Redis your servers use (e.g. redis://127.0.0.1:6379, or REDIS_CLUSTER_NODES=host:port,… for a cluster)",
+    );
   // The audit chain is keyed: the CLI links its entries under the servers' key, so it needs their secret.
   const auditSecret =
     io.env.WARDEN_AUDIT_KEY ||
@@ -244,7 +252,7 @@ function directFace(admin: AdminService, store: RedisStore, who: string): Face {
       while (!signal.aborted) {
         const events = await store.readFeed(after, { count: 100, blockMs: 1000 });
         for (const event of events) {
-          after = event.id ?? after;
+          after = event.cursor ?? event.id ?? after;
           if (!onItem({ type: "offense", event })) return;
         }
       }

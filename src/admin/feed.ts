@@ -98,7 +98,7 @@ export class FeedHub {
         }
         const names = await Promise.all(events.map((event) => this.named(event.did)));
         events.forEach((event, i) => {
-          after = event.id ?? after;
+          after = event.cursor ?? event.id ?? after;
           this.deliver({ type: "offense", event, name: names[i] ?? null });
         });
       }

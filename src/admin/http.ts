@@ -283,11 +283,15 @@ function withoutRelated(value: unknown): unknown {
 /** Offense events one reconnecting feed client may be sent from before it connected. */
 const FEED_REPLAY = 1000;
 
-/** Whether stream id `a` (`<ms>-<seq>`) comes after `b`. */
-function streamIdAfter(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split("-").map(Number);
-  const [bm = 0, bs = 0] = b.split("-").map(Number);
-  return am > bm || (am === bm && as > bs);
+/**
+ * A feed position a client may resume from (`Last-Event-ID`): `0`, a stream id, or the
+ * composite cursor of a sharded feed (one stream id per shard, comma-separated).
+ */
+const FEED_CURSOR = /^(0|\d{1,20}-\d{1,20})(,(0|\d{1,20}-\d{1,20})){0,255}$/;
+
+/** Who an offense event is, for telling a replayed one from a live one: the ID and its stream id (unique per ID). */
+function eventKey(event: { did: string; id?: string }): string {
+  return `${event.did} ${event.id ?? ""}`;
 }
 
 function fail(res: Response, code: WardenErrorCode, message: string): void {
@@ -799,7 +803,11 @@ export function createAdminRouter(
     handle(async (req, res, auth) => {
       const lastEventId = req.get("last-event-id");
       const resumeFrom =
-        lastEventId === undefined ? null : /^(0|\d{1,20}-\d{1,20})$/.test(lastEventId) ? lastEventId : null;
+        lastEventId === undefined
+          ? null
+          : lastEventId.length <= 6000 && FEED_CURSOR.test(lastEventId)
+            ? lastEventId
+            : null;
       // Audited before the stream opens; the append waits its turn behind other acts, never fails for contention.
       await admin.watchFeed(auth.actor);
       // The client may have gone while the entry was written: then a close listener added now would never fire.
@@ -812,7 +820,8 @@ export function createAdminRouter(
       });
       res.flushHeaders();
       res.write(": connected\n\n");
-      let replayed: string | null = null;
+      // The offense events the replay sent: a live one among them is not sent twice.
+      const replayed = new Set<string>();
       // Each event carries the ID's display name (`name`, null when unknown) for the console.
       const write = (item: FeedItem) => {
         const [name, data] =
@@ -821,11 +830,12 @@ export function createAdminRouter(
             : item.type === "issued"
               ? ["sanction", { ...item.sanction, name: item.name ?? null }]
               : ["revocation", { ...item, name: item.name ?? null }];
-        if (item.type === "offense" && replayed !== null && item.event.id && !streamIdAfter(item.event.id, replayed))
-          return;
+        if (item.type === "offense" && replayed.size > 0 && item.event.id && replayed.has(eventKey(item.event))) return;
         const shown = auth.role === "viewer" ? withoutRelated(data) : data;
         // The id line comes last (field order within an event does not matter to SSE).
-        const id = item.type === "offense" && item.event.id ? `id: ${item.event.id}\n` : "";
+        // Its feed position (a sharded feed's composite cursor), for Last-Event-ID.
+        const position = item.type === "offense" ? (item.event.cursor ?? item.event.id) : undefined;
+        const id = position ? `id: ${position}\n` : "";
         res.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n${id}\n`);
       };
       // Live items that arrive while the replay is read wait for it.
@@ -840,7 +850,7 @@ export function createAdminRouter(
         try {
           for (const event of await feed.since(resumeFrom, FEED_REPLAY)) {
             write({ type: "offense", event });
-            if (event.id) replayed = event.id;
+            if (event.id) replayed.add(eventKey(event));
           }
         } finally {
           const held = waiting ?? [];

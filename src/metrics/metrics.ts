@@ -195,11 +195,20 @@ export function createMetrics(source: MetricsSource): WardenMetrics {
   });
   new Counter({
     name: "warden_recorder_failed_batches_total",
-    help: "Recorder batches the store refused or did not answer (each is retried).",
+    help: "Recorder batches the store refused or did not answer (retried, unless refused for good: see rejected).",
     registers,
     collect() {
       this.reset();
       this.inc(source.recorder().failedBatches);
+    },
+  });
+  new Counter({
+    name: "warden_recorder_rejected_events_total",
+    help: "Offense events dropped because the store refused them for good (STORE_SCRIPT: CROSSSLOT, a script error); never retried.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(source.recorder().rejected);
     },
   });
   const flush = new Histogram({

@@ -10,8 +10,14 @@ export type Evidence = Record<string, string | number | boolean>;
 
 /** One disruptive action, as recorded. */
 export interface OffenseEvent {
-  /** Stream id in the store (`<ms>-<seq>`); absent until recorded. */
+  /** Stream id in the store (`<ms>-<seq>`, the same in the feed and in the ID's history); absent until recorded. */
   id?: string;
+  /**
+   * Position in the live feed just after this event, for resuming (`readFeed`), when the
+   * store's feed has several shards (the Redis store: one stream id per recording bucket).
+   * Only on events read from the feed; absent: the `id` is the position.
+   */
+  cursor?: string;
   /**
    * Unique id given by the recorder before the event's first write (random per recorder,
    * then a counter) and kept across retries: the store records an event with a uid it has

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { ResolvedStep } from "../policy/ladder.js";
-import type { OffenseStore } from "../stores/store.js";
+import { WardenError } from "../errors.js";
+import { PartialBatchError, type OffenseStore } from "../stores/store.js";
 import type { OffenseEvent, OffenseRecord, RecordedOffense } from "./offense.js";
 
 import type { RecorderOptions } from "./options.js";
@@ -21,8 +22,13 @@ export interface RecorderStats {
   buffered: number;
   /** Events dropped because the buffer was full. */
   overflowed: number;
-  /** Batches the store refused or did not answer (each is retried). */
+  /** Batches (or groups of one) the store refused or did not answer. */
   failedBatches: number;
+  /**
+   * Events dropped because the store refused them with `STORE_SCRIPT` (a CROSSSLOT, a
+   * script error, a reply of the wrong shape): retrying cannot help, so they are not retried.
+   */
+  rejected: number;
 }
 
 interface Hooks {
@@ -35,7 +41,10 @@ interface Hooks {
   ladderOf?(track: string): readonly ResolvedStep[] | undefined;
   /** A batch was recorded: events with their ids, points and the steps they made due, in order. */
   recorded(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void;
-  /** A batch failed; it stays buffered and is retried. */
+  /**
+   * A batch (or part of one) failed: it stays buffered and is retried — unless the store
+   * refused it with `STORE_SCRIPT`, then it is dropped (counted in `rejected`).
+   */
   failed(error: unknown): void;
   /** The buffer overflowed for the first time since it last had room. */
   overflow(dropped: number): void;
@@ -71,7 +80,14 @@ export class Recorder {
   private readonly flushMs: number;
   private readonly batchSize: number;
   private readonly maxInFlight: number;
-  readonly stats: RecorderStats = { recorded: 0, duplicates: 0, buffered: 0, overflowed: 0, failedBatches: 0 };
+  readonly stats: RecorderStats = {
+    recorded: 0,
+    duplicates: 0,
+    buffered: 0,
+    overflowed: 0,
+    failedBatches: 0,
+    rejected: 0,
+  };
 
   constructor(
     private readonly store: OffenseStore,
@@ -167,10 +183,8 @@ export class Recorder {
         this.timed(started, events.length, true);
         this.retryDelay = 0;
         this.overflowing = this.size === this.ring.length;
-        this.stats.recorded += events.length;
-        for (const result of results) if (result.status === "duplicate") this.stats.duplicates++;
         try {
-          this.hooks.recorded(events, results);
+          this.acknowledged(events, results);
         } finally {
           this.afterWrite();
         }
@@ -179,12 +193,46 @@ export class Recorder {
         this.inFlight--;
         this.stats.failedBatches++;
         this.timed(started, events.length, false);
-        this.requeue(events);
-        this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 50), 2000);
+        // Some groups of the batch were recorded: those are acknowledged, only the rest is retried.
+        let failed = events;
+        if (error instanceof PartialBatchError && error.results.length === events.length) {
+          const done: OffenseEvent[] = [];
+          const doneResults: RecordedOffense[] = [];
+          failed = [];
+          events.forEach((event, i) => {
+            const result = error.results[i];
+            if (result === null || result === undefined) failed.push(event);
+            else {
+              done.push(event);
+              doneResults.push(result);
+            }
+          });
+          try {
+            this.acknowledged(done, doneResults);
+          } catch {
+            // The hook's failure does not undo the write, nor stop the failed part's retry.
+          }
+        }
+        // A refusal that retrying cannot help (a CROSSSLOT, a script error) is dropped, not
+        // retried for ever: counted, and reported through `failed`.
+        if (error instanceof WardenError && error.code === "STORE_SCRIPT") {
+          this.stats.rejected += failed.length;
+        } else {
+          this.requeue(failed);
+          this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 50), 2000);
+        }
         this.hooks.failed(error);
         this.afterWrite();
       },
     );
+  }
+
+  /** Events the store recorded, with its results: counted, then handed to the `recorded` hook. */
+  private acknowledged(events: readonly OffenseEvent[], results: readonly RecordedOffense[]): void {
+    if (events.length === 0) return;
+    this.stats.recorded += events.length;
+    for (const result of results) if (result.status === "duplicate") this.stats.duplicates++;
+    this.hooks.recorded(events, results);
   }
 
   /** Reports a batch's duration to the `flushed` hook; a throwing hook must not stall the recorder. */

@@ -1,3 +1,4 @@
+import { WardenError } from "../errors.js";
 import type { DigitalId } from "../identity/digital-id.js";
 import type { BusMessage, PlayerNotice, Revocation, Sanction } from "../sanctions/model.js";
 import type { OFFENSE_DEDUPE_WINDOW_MS, OffenseEvent, OffenseRecord, RecordedOffense } from "../recorder/offense.js";
@@ -131,6 +132,12 @@ export interface OffenseStore {
    * two processes or a replay. An event whose `uid` was recorded within
    * {@link OFFENSE_DEDUPE_WINDOW_MS} is not recorded again: it comes back as a `duplicate`
    * with the step its first write decided. Returns one result per event, in order.
+   *
+   * A store may split the batch into groups that are each atomic (the Redis store: one group
+   * per recording bucket, so that each fits in one Cluster slot); the events of one ID are
+   * always in one group, in the order given. When some groups are recorded and others fail,
+   * it rejects with a {@link PartialBatchError} that carries the results of the recorded
+   * ones, so that only the failed events are written again.
    */
   recordOffenses(batch: readonly OffenseRecord[], now: number, eventsRetentionMs: number): Promise<RecordedOffense[]>;
   /** An ID's offense events, newest first: at most `limit`, older than the event `before` if given. */
@@ -157,12 +164,38 @@ export interface OffenseStore {
   ): Promise<void>;
 }
 
-/** The live feed of every offense event, in the order recorded (`warden tail`, the admin API's stream). */
+/**
+ * The live feed of every offense event, in the order recorded (`warden tail`, the admin API's stream).
+ *
+ * Its position is a cursor: an event's `cursor` when the store gives one (the Redis store's
+ * feed has one shard per recording bucket, and its cursor holds a stream id per shard),
+ * else its `id`. `"0"` is the start; a plain stream id is "after that id in every shard".
+ */
 export interface FeedStore {
-  /** Events of the live feed after the event `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
+  /** Events of the live feed after the cursor `after` (`"0"` = from the oldest kept); waits up to `blockMs` for one. */
   readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]>;
-  /** Id of the newest event in the feed, or `"0"` when empty. */
+  /** Cursor of the newest event in the feed, or `"0"` when empty. */
   lastFeedId(): Promise<string>;
+}
+
+/**
+ * `recordOffenses` recorded part of a batch: `results[i]` is event i's result, or null for an
+ * event of a group that failed (`code` and `cause` are those of the first failure). Nothing of
+ * a failed group was written.
+ */
+export class PartialBatchError extends WardenError {
+  constructor(
+    readonly results: readonly (RecordedOffense | null)[],
+    first: WardenError,
+  ) {
+    super(
+      first.code,
+      `${first.message} (${results.filter((r) => r === null).length} of ${results.length} events not recorded)`,
+      {
+        cause: first,
+      },
+    );
+  }
 }
 
 /** Player reports against an ID within their window. */

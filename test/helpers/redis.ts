@@ -1,10 +1,26 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { isClusterSpec, parseClusterNodes } from "../../src/stores/redis/connection.js";
 import { afterAll, inject } from "vitest";
 
 /** URL of the real Redis found by the global setup. */
 export function redisUrl(): string {
   return inject("redisUrl");
+}
+
+/** True when the suite runs against a Redis Cluster (`npm run test:cluster`). */
+export function onCluster(): boolean {
+  return isClusterSpec(redisUrl());
+}
+
+/**
+ * A connection of the test's own to the suite's Redis: a `Redis`, or on the cluster suite a
+ * `Cluster` (typed as `Redis`: the commands the tests use route by key on both).
+ */
+export function adminRedis(): Redis {
+  const url = redisUrl();
+  if (!isClusterSpec(url)) return new Redis(url);
+  return new Cluster(parseClusterNodes(url)) as unknown as Redis;
 }
 
 /** A key prefix of its own for one test file or test. */
@@ -14,6 +30,12 @@ export function uniquePrefix(label: string): string {
 
 /** Every key under a prefix (SCAN, never KEYS). */
 export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  // A Cluster's SCAN sees one node: scan every master.
+  const either = redis as Redis | Cluster;
+  if (either instanceof Cluster) {
+    const all = await Promise.all(either.nodes("master").map((node) => keysUnder(node, prefix)));
+    return all.flat();
+  }
   const keys: string[] = [];
   let cursor = "0";
   do {
@@ -27,7 +49,9 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
 /** Deletes every key under a prefix. */
 export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);
-  if (keys.length > 0) await redis.del(...keys);
+  // One DEL per key: on a cluster they live in many slots.
+  if ((redis as Redis | Cluster) instanceof Cluster) await Promise.all(keys.map((key) => redis.del(key)));
+  else if (keys.length > 0) await redis.del(...keys);
 }
 
 /**
@@ -35,7 +59,7 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
  * prefixes whose keys are all dropped after the file (afterAll).
  */
 export function prefixesForFile(): { admin: Redis; prefix(label: string): string } {
-  const admin = new Redis(redisUrl());
+  const admin = adminRedis();
   const prefixes: string[] = [];
   afterAll(async () => {
     for (const p of prefixes) await dropPrefix(admin, p);

@@ -269,7 +269,9 @@ describe("kill -9 of every server process, sanctions in force, events in flight"
     const feed = await feedLength(redis.admin, prefix);
     const histories = await historiesTotal(redis.admin, prefix);
     expect(histories.events).toBe(feed);
-    for (const key of await keysUnder(redis.admin, prefix, "{*}:points")) {
+    const pointKeys = await keysUnder(redis.admin, prefix, "{b*}:*:points");
+    expect(pointKeys.length).toBeGreaterThan(0);
+    for (const key of pointKeys) {
       const points = await redis.admin.hgetall(key);
       const counted = Object.entries(points)
         .filter(([f]) => f.endsWith(":n"))

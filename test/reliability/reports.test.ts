@@ -16,7 +16,16 @@ import type { World } from "../../rooms/app.js";
 import type { Actor } from "../../src/admin/service.js";
 import type { ReportCase, ReportOutcome, WardenPlugin } from "../../src/index.js";
 import { MAX_REPORT_REASON } from "../../src/reviews/model.js";
-import { dumpValues, keysUnder, ownRedis, storedEvents, type OwnRedis, worldOver } from "./helpers/redis.js";
+import { RedisKeys } from "../../src/stores/redis/keys.js";
+import {
+  dumpValues,
+  historyKeys,
+  keysUnder,
+  ownRedis,
+  storedEvents,
+  type OwnRedis,
+  worldOver,
+} from "./helpers/redis.js";
 import {
   figure,
   join,
@@ -134,7 +143,7 @@ async function queuedCasesOf(sub: string): Promise<string[]> {
 async function consequences(p: Player) {
   return {
     events: (await storedEvents(redis.admin, prefix, did(p.sub))).map((e) => e.kind),
-    points: await redis.admin.exists(`${prefix}:{${did(p.sub)}}:points`),
+    points: await redis.admin.exists(new RedisKeys(prefix).points(did(p.sub))),
     sanctions: (await world.warden.sanctions.history(did(p.sub))).map((s) => `${s.by}:${s.kind}`),
     notices: p.seen.notices.map((x) => x.kind),
     closed: p.seen.leftCode,
@@ -556,11 +565,17 @@ describe("hostile free text is stored bounded and clean", () => {
     const streamText = async (key: string) =>
       (await redis.admin.xrange(key, "-", "+")).map(([id, fields]) => `${id} ${fields.join("=")}`).join("\n");
     const histories: string[] = [];
-    for (const key of await keysUnder(redis.admin, prefix, "{*}:events")) histories.push(await streamText(key));
+    for (const key of await historyKeys(redis.admin, prefix)) histories.push(await streamText(key));
     const targetCopy = await world.warden.admin.export(did(target.sub), MOD, { copy: "subject" });
     const places = {
-      feed: await streamText(`${prefix}:feed`),
-      targetHistory: await streamText(`${prefix}:{${did(target.sub)}}:events`),
+      feed: (
+        await Promise.all(
+          Array.from({ length: new RedisKeys(prefix).buckets }, (_, k) =>
+            streamText(new RedisKeys(prefix).feedShard(k)),
+          ),
+        )
+      ).join("\n"),
+      targetHistory: await streamText(new RedisKeys(prefix).events(did(target.sub))),
       histories: histories.join("\n"),
       targetSanctions: JSON.stringify(await world.warden.sanctions.history(did(target.sub))),
       targetNotices: JSON.stringify(target.seen.notices),
@@ -726,10 +741,10 @@ describe("Redis never holds a raw account subject", () => {
       involved: /^rel-reports:\{[a-z2-7]{26}\}:involved$/,
       reports: /^rel-reports:\{[a-z2-7]{26}\}:reports$/,
       reportWeights: /^rel-reports:\{[a-z2-7]{26}\}:report-weights$/,
-      events: /^rel-reports:\{[a-z2-7]{26}\}:events$/,
+      events: /^rel-reports:\{b\d{1,3}\}:[a-z2-7]{26}:events$/,
       profile: /^rel-reports:\{[a-z2-7]{26}\}:profile$/,
       names: /^rel-reports:name:\{.*\}$/,
-      feed: /^rel-reports:feed$/,
+      feed: /^rel-reports:\{b\d{1,3}\}:feed$/,
     };
     const present = Object.fromEntries(
       Object.entries(families).map(([family, re]) => [family, keys.some((k) => re.test(k))]),

@@ -1,15 +1,49 @@
 import type { DigitalId } from "../../identity/digital-id.js";
 
+/** Recording buckets of a store unless told otherwise (see {@link RedisKeys.bucketOf}). */
+export const DEFAULT_BUCKETS = 16;
+/** Most recording buckets: the composite feed cursor holds one stream id per bucket. */
+export const MAX_BUCKETS = 256;
+
 /**
  * The one place that builds Redis key names (BullMQ's QueueKeys idea).
  *
  * Every key of one digital ID carries the ID as a hash tag (`{<did>}`), so all of them
- * live in one Redis Cluster slot and one script may touch them together. Keys that are
- * not about one ID (the process registry, the review queues, the statistics) carry their
- * own tag; no script spans two tags.
+ * live in one Redis Cluster slot and one script may touch them together — except its
+ * recording keys (history, points, recorded uids): those carry the tag of the ID's
+ * recording bucket (`{b<k>}`, k = a hash of the ID modulo the number of buckets B), beside
+ * that bucket's shard of the live feed, so that one script records a whole group of a
+ * batch — feed shard and every ID's history with the same event ids — in one slot. Keys
+ * that are not about one ID (the process registry, the review queues, the statistics) carry
+ * their own tag; no script spans two tags.
+ *
+ * A prefix with a hash tag of its own (`{warden}`) puts every key in one slot: a
+ * single-slot deployment on a cluster (the first `{…}` of a key name is its tag).
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    /** Number of recording buckets B: fixed for a deployment (changing it moves IDs to other buckets). */
+    readonly buckets: number = DEFAULT_BUCKETS,
+  ) {}
+
+  /**
+   * The recording bucket of an ID, 0 … B-1: FNV-1a (32 bits) of the ID modulo B. Stable
+   * across processes and releases — it decides where an ID's history lives.
+   */
+  bucketOf(did: DigitalId): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < did.length; i++) {
+      hash ^= did.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash % this.buckets;
+  }
+
+  /** Stream of the offense events of one bucket: its shard of the live feed (`warden tail`). */
+  feedShard(bucket: number): string {
+    return `${this.prefix}:{b${bucket}}:feed`;
+  }
 
   /** Hash: sanction id → sanction JSON; `<id>:r` → revocation JSON. */
   sanctions(did: DigitalId): string {
@@ -31,14 +65,14 @@ export class RedisKeys {
     return `${this.prefix}:{procs}:sessions:${processId}`;
   }
 
-  /** Stream of one ID's offense events (its history). */
+  /** Stream of one ID's offense events (its history), in its bucket's slot; same ids as in the feed shard. */
   events(did: DigitalId): string {
-    return `${this.prefix}:{${did}}:events`;
+    return `${this.prefix}:{b${this.bucketOf(did)}}:${did}:events`;
   }
 
-  /** Hash of one ID's decaying points per track: `<track>`, `<track>:t` (last update), `<track>:n` (count), `<track>:s` (`at` of the step last issued). */
+  /** Hash of one ID's decaying points per track: `<track>`, `<track>:t` (last update), `<track>:n` (count), `<track>:s` (`at` of the step last issued). In its bucket's slot. */
   points(did: DigitalId): string {
-    return `${this.prefix}:{${did}}:points`;
+    return `${this.prefix}:{b${this.bucketOf(did)}}:${did}:points`;
   }
 
   /**
@@ -47,7 +81,26 @@ export class RedisKeys {
    * records nothing twice and hands back the step its first write decided.
    */
   recorded(did: DigitalId): string {
-    return `${this.prefix}:{${did}}:recorded`;
+    return `${this.prefix}:{b${this.bucketOf(did)}}:${did}:recorded`;
+  }
+
+  // The layout before buckets (up to 0.1): one feed stream and the recording keys under the
+  // ID's own tag. Read (history) and deleted (forget) until they expire — events are kept
+  // 30 days by default; nothing writes them any more.
+
+  /** Before buckets: one ID's history stream. */
+  legacyEvents(did: DigitalId): string {
+    return `${this.prefix}:{${did}}:events`;
+  }
+
+  /** Before buckets: one ID's points and recorded uids. */
+  legacyRecording(did: DigitalId): string[] {
+    return [`${this.prefix}:{${did}}:points`, `${this.prefix}:{${did}}:recorded`];
+  }
+
+  /** Before buckets: the one stream of the live feed. */
+  legacyFeed(): string {
+    return `${this.prefix}:feed`;
   }
 
   /** Hash of facts about one ID kept for its standing: `first` (first seen, epoch ms). */
@@ -180,11 +233,6 @@ export class RedisKeys {
   /** Hash of staff records: id → sealed JSON (src/admin/staff.ts). */
   staff(): string {
     return `${this.prefix}:{staff}:records`;
-  }
-
-  /** Stream of every offense event: the live feed (`warden tail`). */
-  feed(): string {
-    return `${this.prefix}:feed`;
   }
 
   /** Pub/sub channel of sanctions, revocations and player notices. */

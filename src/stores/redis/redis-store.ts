@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Cluster, Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { WardenError } from "../../errors.js";
 import type { DigitalId } from "../../identity/digital-id.js";
 import type { PlayerNotice, Revocation, Sanction } from "../../sanctions/model.js";
@@ -38,8 +38,9 @@ import type {
   StaffRecord,
 } from "../store.js";
 import { normalizeName, nameKey } from "../names.js";
-import { sanctionsKeepUntil } from "../store.js";
-import { RedisKeys } from "./keys.js";
+import { PartialBatchError, sanctionsKeepUntil } from "../store.js";
+import { DEFAULT_BUCKETS, MAX_BUCKETS, RedisKeys } from "./keys.js";
+import { openRedis } from "./connection.js";
 import { defineScripts, type WardenCommands } from "./scripts.js";
 import { storeError, unexpectedReply } from "./errors.js";
 import { EPSILON, HYSTERESIS, type ResolvedStep } from "../../policy/ladder.js";
@@ -78,20 +79,32 @@ import {
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
-  /** A `redis://` URL, or an ioredis `Redis` / `Cluster` you own (the store never closes it). */
+  /**
+   * A `redis://` URL, a cluster's seed nodes as `redis-cluster://host:port,host:port`, or an
+   * ioredis `Redis` / `Cluster` you own (used as it is; the store never closes it).
+   */
   connection: string | Redis | Cluster;
   /**
    * Prefix of every key and channel.
    * @defaultValue `"warden"`
    */
   prefix?: string;
+  /**
+   * Recording buckets B (1 … 256): an ID's history, points and recorded uids, and one shard of
+   * the live feed per bucket, share a hash tag, so that a batch is recorded as at most B atomic
+   * script calls, each in one Redis Cluster slot. Fixed for a deployment: every process must
+   * use the same B, and changing it moves IDs to other buckets (see README, "Recording
+   * buckets"). 1 suits a single Redis or a hash-tagged prefix.
+   * @defaultValue `16`
+   */
+  buckets?: number;
 }
 
 /**
- * The production store: ioredis, shared by every server process. One ID's keys share a
- * hash tag (one Cluster slot), but the offense batch script spans the feed and many IDs,
- * so recording is not Redis Cluster ready yet: use a single Redis (or a primary with
- * replicas). Sanction writes are one Lua script each (persist + retention + publish, atomically);
+ * The production store: ioredis, shared by every server process, on one Redis or a Redis
+ * Cluster. One ID's keys share a hash tag (one Cluster slot); its recording keys share its
+ * recording bucket's tag with that bucket's feed shard, and a batch of offense events is
+ * recorded as one script call per bucket (keys.ts). Sanction writes are one Lua script each (persist + retention + publish, atomically);
  * bindings are plain commands (they span two slots, so no script may hold them together).
  * Review records are saved by compare-and-set in their subject's slot; the review queues
  * (`{reviews}`), the statistics (`{stats}`) and the `involved` indexes of other IDs are kept
@@ -113,12 +126,16 @@ export class RedisStore implements WardenStore {
   readonly dropped = { busMessages: 0, records: 0 };
 
   constructor(options: RedisStoreOptions) {
-    this.keys = new RedisKeys(options.prefix ?? "warden");
+    const buckets = options.buckets ?? DEFAULT_BUCKETS;
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS)
+      throw new WardenError(
+        "INVALID_OPTION",
+        `buckets must be a whole number from 1 to ${MAX_BUCKETS}, got ${String(buckets)}`,
+      );
+    this.keys = new RedisKeys(options.prefix ?? "warden", buckets);
     this.ownsConnection = typeof options.connection === "string";
-    const connection =
-      typeof options.connection === "string"
-        ? new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: "warden" })
-        : options.connection;
+    // A Redis or Cluster passed in is used as it is (its options, its retries, its lifetime).
+    const connection = typeof options.connection === "string" ? openRedis(options.connection) : options.connection;
     // A connection error is reported through the commands that fail; without a listener
     // ioredis would print "Unhandled error event" for every reconnect attempt.
     if (this.ownsConnection) connection.on("error", () => {});
@@ -294,7 +311,46 @@ export class RedisStore implements WardenStore {
     eventsRetentionMs: number,
   ): Promise<RecordedOffense[]> {
     if (batch.length === 0) return [];
-    const keys: string[] = [this.keys.feed()];
+    // One group per recording bucket: its feed shard and its IDs' keys share one slot, so each
+    // group is one atomic script call on a cluster too. An ID's events are all in its bucket's
+    // group, in the order given. The groups run in parallel (at most B calls).
+    const groups = new Map<number, number[]>();
+    batch.forEach(({ event }, i) => {
+      const bucket = this.keys.bucketOf(event.did);
+      const members = groups.get(bucket);
+      if (members === undefined) groups.set(bucket, [i]);
+      else members.push(i);
+    });
+    const results: (RecordedOffense | null)[] = new Array(batch.length).fill(null);
+    const outcomes = await Promise.allSettled(
+      [...groups].map(async ([bucket, members]) => {
+        const replies = await this.recordGroup(
+          bucket,
+          members.map((i) => batch[i]!),
+          now,
+          eventsRetentionMs,
+        );
+        members.forEach((i, j) => {
+          results[i] = replies[j]!;
+        });
+      }),
+    );
+    const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failures.length === 0) return results as RecordedOffense[];
+    const first = storeError("recordOffenses", failures[0]!.reason);
+    // Nothing recorded: the plain error, as for any failed call.
+    if (failures.length === outcomes.length) throw first;
+    throw new PartialBatchError(results, first);
+  }
+
+  /** One bucket's group of a batch: one call of the recording script, every key in the bucket's slot. */
+  private async recordGroup(
+    bucket: number,
+    group: readonly OffenseRecord[],
+    now: number,
+    eventsRetentionMs: number,
+  ): Promise<RecordedOffense[]> {
+    const keys: string[] = [this.keys.feedShard(bucket)];
     const args: (string | number)[] = [
       now,
       eventsRetentionMs,
@@ -303,7 +359,7 @@ export class RedisStore implements WardenStore {
       EPSILON,
       OFFENSE_DEDUPE_UPKEEP_MS,
     ];
-    for (const { event, halfLifeMs, ladder } of batch) {
+    for (const { event, halfLifeMs, ladder } of group) {
       keys.push(this.keys.events(event.did), this.keys.points(event.did), this.keys.recorded(event.did));
       args.push(
         JSON.stringify(event),
@@ -317,40 +373,77 @@ export class RedisStore implements WardenStore {
     const reply: unknown = await this.run("recordOffenses", () =>
       this.redis.recordOffenses(keys.length, ...keys, ...args),
     );
-    if (!Array.isArray(reply) || reply.length !== batch.length)
-      throw unexpectedReply("recordOffenses", reply, ` for ${batch.length} events`);
+    if (!Array.isArray(reply) || reply.length !== group.length)
+      throw unexpectedReply("recordOffenses", reply, ` for ${group.length} events`);
     return (reply as unknown[]).map(parseRecorded);
   }
 
   async offensesOf(did: DigitalId, options: { limit: number; before?: string }): Promise<OffenseEvent[]> {
+    const read = (key: string) =>
+      this.redis.xrevrange(key, options.before ? `(${options.before}` : "+", "-", "COUNT", options.limit);
     return this.run("offensesOf", async () => {
-      const entries = await this.redis.xrevrange(
-        this.keys.events(did),
-        options.before ? `(${options.before}` : "+",
-        "-",
-        "COUNT",
-        options.limit,
-      );
-      return entries.map(parseEntry);
+      // The history written before buckets (same {did} slot as the ID's other keys) is read
+      // beside the new one until it expires (see README, "Migrating to recording buckets").
+      const [current, legacy] = await Promise.all([read(this.keys.events(did)), read(this.keys.legacyEvents(did))]);
+      const entries = legacy.length === 0 ? current : [...current, ...legacy].sort((a, b) => compareIds(b[0], a[0]));
+      return entries.slice(0, options.limit).map(parseEntry);
     });
   }
 
+  /** The feed shards' keys, bucket by bucket. */
+  private feedShards(): string[] {
+    return Array.from({ length: this.keys.buckets }, (_, k) => this.keys.feedShard(k));
+  }
+
   async readFeed(after: string, options: { count: number; blockMs: number }): Promise<OffenseEvent[]> {
-    // A blocking read would stall every other command on a shared connection: use our own.
-    const connection = options.blockMs > 0 ? (this.reader ??= this.redis.duplicate()) : this.redis;
+    const from = parseFeedCursor(after, this.keys.buckets);
+    const shards = this.feedShards();
     return this.run("readFeed", async () => {
-      const reply =
-        options.blockMs > 0
-          ? await connection.xread("COUNT", options.count, "BLOCK", options.blockMs, "STREAMS", this.keys.feed(), after)
-          : await connection.xread("COUNT", options.count, "STREAMS", this.keys.feed(), after);
-      return reply?.[0]?.[1].map(parseEntry) ?? [];
+      let replies: ([string, [string, string[]][]] | null)[];
+      if (!isCluster(this.redis) || this.keys.buckets === 1) {
+        // One Redis: one XREAD over every shard, blocking on a connection of its own (a blocking
+        // read would stall every other command on a shared one).
+        const connection = options.blockMs > 0 ? (this.reader ??= this.redis.duplicate()) : this.redis;
+        const block = options.blockMs > 0 ? ["BLOCK", options.blockMs] : [];
+        const reply = (await (connection as Redis).xread(
+          // @ts-expect-error ioredis's overloads do not cover a spread of BLOCK arguments
+          "COUNT",
+          options.count,
+          ...block,
+          "STREAMS",
+          ...shards,
+          ...from,
+        )) as [string, [string, string[]][]][] | null;
+        const byKey = new Map(reply?.map((r) => [r[0], r] as const) ?? []);
+        replies = shards.map((key) => byKey.get(key) ?? null);
+      } else {
+        // A cluster: the shards live in many slots, so one non-blocking XREAD per shard (each
+        // routed to its node), polled every 50 ms until something came or `blockMs` passed.
+        const deadline = Date.now() + options.blockMs;
+        for (;;) {
+          replies = await Promise.all(
+            shards.map(async (key, k) => {
+              const reply = await this.redis.xread("COUNT", options.count, "STREAMS", key, from[k]!);
+              return reply?.[0] ?? null;
+            }),
+          );
+          if (replies.some((r) => r !== null && r[1].length > 0) || Date.now() >= deadline) break;
+          await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+        }
+      }
+      return mergeShards(replies, from, options.count, this.keys.buckets);
     });
   }
 
   async lastFeedId(): Promise<string> {
     return this.run("lastFeedId", async () => {
-      const [last] = await this.redis.xrevrange(this.keys.feed(), "+", "-", "COUNT", 1);
-      return last?.[0] ?? "0";
+      const lasts = await Promise.all(
+        this.feedShards().map(async (key) => {
+          const [last] = await this.redis.xrevrange(key, "+", "-", "COUNT", 1);
+          return last?.[0] ?? "0";
+        }),
+      );
+      return feedCursor(lasts);
     });
   }
 
@@ -883,14 +976,21 @@ export class RedisStore implements WardenStore {
 
   async forget(did: DigitalId, keep: readonly Sanction[], retention: StoreRetention): Promise<void> {
     await this.run("forget", async () => {
-      // The feed holds the ID's events under the same ids as its own history: remove those first.
+      // The feed holds the ID's events under the same ids as its own history: remove those
+      // first, from its bucket's shard (and, for a history from before buckets, from the old feed).
       const history = this.keys.events(did);
-      let after = "-";
-      for (;;) {
-        const page = await this.redis.xrange(history, after === "-" ? "-" : `(${after}`, "+", "COUNT", 1000);
-        if (page.length === 0) break;
-        await this.redis.xdel(this.keys.feed(), ...page.map(([id]) => id));
-        after = page[page.length - 1]![0];
+      const shard = this.keys.feedShard(this.keys.bucketOf(did));
+      for (const [stream, feed] of [
+        [history, shard],
+        [this.keys.legacyEvents(did), this.keys.legacyFeed()],
+      ] as const) {
+        let after = "-";
+        for (;;) {
+          const page = await this.redis.xrange(stream, after === "-" ? "-" : `(${after}`, "+", "COUNT", 1000);
+          if (page.length === 0) break;
+          await this.redis.xdel(feed, ...page.map(([id]) => id));
+          after = page[page.length - 1]![0];
+        }
       }
       const name = await this.redis.hget(this.keys.profile(did), "name");
       if (name !== null) await this.redis.zrem(this.keys.name(nameKey(name)), did);
@@ -903,14 +1003,15 @@ export class RedisStore implements WardenStore {
       await this.forgetSignals(did);
       await this.forgetDismissed(did);
       await this.redis.del(this.keys.signals(did), this.keys.dismissed(did));
+      // Two DELs: the recording keys live in the bucket's slot, the others in the ID's.
+      await this.redis.del(history, this.keys.points(did), this.keys.recorded(did));
       await this.redis.del(
-        history,
-        this.keys.points(did),
+        this.keys.legacyEvents(did),
+        ...this.keys.legacyRecording(did),
         this.keys.profile(did),
         this.keys.sessions(did),
         this.keys.reports(did),
         this.keys.reportWeights(did),
-        this.keys.recorded(did),
         this.keys.sanctions(did),
       );
       // The minimal records of active bans are written back quietly: nothing to publish, they are in force already.
@@ -1044,13 +1145,24 @@ export class RedisStore implements WardenStore {
       }
     };
     subscriber.on("message", listener);
-    await this.run("subscribe", () => subscriber.subscribe(channel)).catch((e: unknown) => {
+    // On a cluster, the subscription lives on one node the Cluster picked; when that node
+    // dies, fails over or leaves, ioredis moves it to another node quietly (`-node`, no
+    // `close`/`ready`), and what was published meanwhile is gone: watched separately.
+    const probe =
+      isCluster(subscriber) && onGap !== undefined ? watchClusterSubscription(subscriber, channel, onGap) : null;
+    await this.run("subscribe", () =>
+      probe === null ? subscriber.subscribe(channel) : subscriber.subscribe(channel, probe.channel),
+    ).catch((e: unknown) => {
       subscriber.off("message", listener);
+      probe?.stop();
       throw e;
     });
+    probe?.start();
     return async () => {
       subscriber.off("message", listener);
-      if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
+      probe?.stop();
+      if (subscriber.listenerCount("message") === 0)
+        await subscriber.unsubscribe(channel, ...(probe === null ? [] : [probe.channel])).catch(() => {});
     };
   }
 
@@ -1078,6 +1190,167 @@ export class RedisStore implements WardenStore {
     await this.redis.del(processKey);
     return members.length;
   }
+}
+
+/** How often a cluster subscription proves it is live (a probe published and received), ms. */
+const PROBE_EVERY_MS = 500;
+/** How often it probes while a loss is suspected, until the subscription answers again. */
+const PROBE_LOST_MS = 50;
+
+/**
+ * Watches the bus subscription of a Cluster and calls `onGap(since)` after it was lost and is
+ * live again, so that the warden resyncs what it may have missed (issue 12, part 2).
+ *
+ * ioredis keeps a Cluster's subscription on one node and, when that node's connection ends
+ * or the node leaves the cluster (a kill, a failover, a resharding), re-subscribes on
+ * another node without a `close`/`ready` of the Cluster. Three signals count as a loss:
+ * the Cluster's `-node` / `+node` / `node error` events (topology changed: maybe ours);
+ * the `close` of the node connection that carries the subscription (the one unavoidable
+ * reach into ioredis: `cluster.subscriber.getInstance()`, kept to this function; the
+ * failover test in test/cluster/ fails if an upgrade breaks it), and a change of that
+ * connection seen since the last probe. A loss is over when a probe published after it
+ * comes back on a channel subscribed with the same SUBSCRIBE as the bus channel — so the
+ * bus is subscribed again — and only then does the resync run, from the last moment the
+ * subscription was known to be live.
+ */
+function watchClusterSubscription(
+  cluster: Cluster,
+  busChannel: string,
+  onGap: (since: number) => void,
+): { channel: string; start(): void; stop(): void } {
+  const channel = `${busChannel}:probe:${randomBytes(6).toString("hex")}`;
+  let confirmedAt = Date.now();
+  let lostSince: number | null = null;
+  let sent = 0;
+  let awaiting: number | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let carrier: Redis | null = null;
+  const currentCarrier = (): Redis | null => {
+    const inner = (cluster as unknown as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
+    return typeof inner?.getInstance === "function" ? inner.getInstance() : null;
+  };
+  const lost = () => {
+    if (stopped) return;
+    lostSince ??= confirmedAt;
+    // Only a probe sent after the loss proves the bus is subscribed again.
+    awaiting = null;
+    schedule(0);
+  };
+  const watchCarrier = () => {
+    const now = currentCarrier();
+    if (now === carrier) return;
+    if (carrier !== null) lost();
+    carrier = now;
+    now?.once("close", lost);
+  };
+  const tick = () => {
+    timer = undefined;
+    if (stopped) return;
+    watchCarrier();
+    awaiting = ++sent;
+    cluster.publish(channel, String(awaiting)).catch(() => lost());
+    schedule(lostSince === null ? PROBE_EVERY_MS : PROBE_LOST_MS);
+  };
+  function schedule(ms: number): void {
+    if (stopped) return;
+    if (timer !== undefined) {
+      if (ms > 0) return;
+      clearTimeout(timer);
+    }
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  }
+  const onProbe = (from: string, payload: string) => {
+    if (from !== channel || Number(payload) !== awaiting) return;
+    awaiting = null;
+    watchCarrier();
+    if (lostSince !== null) {
+      const since = lostSince;
+      lostSince = null;
+      try {
+        onGap(since);
+      } catch {
+        // The resync reports its own failures; a throw must not stop the watch.
+      }
+    }
+    confirmedAt = Date.now();
+  };
+  const topology = () => lost();
+  return {
+    channel,
+    start() {
+      cluster.on("message", onProbe);
+      for (const event of ["-node", "+node", "node error"]) cluster.on(event, topology);
+      watchCarrier();
+      schedule(PROBE_EVERY_MS);
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      cluster.off("message", onProbe);
+      for (const event of ["-node", "+node", "node error"]) cluster.off(event, topology);
+      carrier?.off("close", lost);
+    },
+  };
+}
+
+/** True for an ioredis Cluster (by its `nodes` method: the caller's ioredis may be another copy). */
+function isCluster(connection: Redis | Cluster): connection is Cluster {
+  return typeof (connection as Partial<Cluster>).nodes === "function" && connection.isCluster === true;
+}
+
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
+
+/** Orders two stream ids (`<ms>-<seq>`, or `"0"`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a === "0" ? [0n, 0n] : a.split("-").map((x) => BigInt(x));
+  const [bm, bs] = b === "0" ? [0n, 0n] : b.split("-").map((x) => BigInt(x));
+  if (am! !== bm!) return am! < bm! ? -1 : 1;
+  return as! === bs! ? 0 : as! < bs! ? -1 : 1;
+}
+
+/** The composite cursor of the feed: one stream id per shard, comma-separated; one shard: its id. */
+function feedCursor(ids: readonly string[]): string {
+  return ids.join(",");
+}
+
+/**
+ * A feed cursor read back as one stream id per shard. `"0"` or one stream id (the cursor of a
+ * one-shard feed, or of the feed before buckets): that id in every shard. A cursor of another
+ * number of shards (B was changed): its lowest id in every shard, so nothing is skipped.
+ */
+function parseFeedCursor(cursor: string, shards: number): string[] {
+  const ids = cursor.split(",");
+  if (ids.length > MAX_BUCKETS || !ids.every((id) => id === "0" || STREAM_ID.test(id)))
+    throw new WardenError("INVALID_REQUEST", `not a feed cursor: ${JSON.stringify(cursor.slice(0, 80))}`);
+  if (ids.length === shards) return ids;
+  const lowest = ids.reduce((a, b) => (compareIds(a, b) <= 0 ? a : b));
+  return new Array<string>(shards).fill(lowest);
+}
+
+/**
+ * Merges what each shard answered into one list in stream-id order (the shard's index breaks
+ * ties), at most `count`, each event with the cursor just after it: the shards' positions
+ * advance only over the events handed out, so a page cut short skips nothing.
+ */
+function mergeShards(
+  replies: readonly ([string, [string, string[]][]] | null)[],
+  from: readonly string[],
+  count: number,
+  shards: number,
+): OffenseEvent[] {
+  const all: { shard: number; entry: [string, string[]] }[] = [];
+  replies.forEach((reply, shard) => {
+    for (const entry of reply?.[1] ?? []) all.push({ shard, entry });
+  });
+  all.sort((a, b) => compareIds(a.entry[0], b.entry[0]) || a.shard - b.shard);
+  const position = [...from];
+  return all.slice(0, count).map(({ shard, entry }) => {
+    position[shard] = entry[0];
+    const event = parseEntry(entry);
+    return shards === 1 ? event : { ...event, cursor: feedCursor(position) };
+  });
 }
 
 /** A stream entry (`[id, ["e", json]]`) back into an event. */

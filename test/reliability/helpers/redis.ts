@@ -8,6 +8,7 @@ import { pingRedis, startRedisServer } from "../../../scripts/redis.mjs";
 import { startWorld, type World } from "../../../rooms/app.js";
 import type { AdminApiOptions, WardenOptions } from "../../../src/index.js";
 import { JWT_SECRET, WARDEN_SECRET } from "../../helpers/world.js";
+import { RedisKeys } from "../../../src/stores/redis/keys.js";
 
 export interface OwnRedis {
   readonly url: string;
@@ -69,19 +70,26 @@ export async function keysUnder(redis: Redis, prefix: string, pattern = "*"): Pr
   return keys;
 }
 
-/** XLEN of the live feed of a prefix. */
-export function feedLength(redis: Redis, prefix: string): Promise<number> {
-  return redis.xlen(`${prefix}:feed`);
+/** XLEN of the live feed of a prefix: the sum over its shards (one per recording bucket). */
+export async function feedLength(redis: Redis, prefix: string): Promise<number> {
+  const keys = new RedisKeys(prefix);
+  const lengths = await Promise.all(Array.from({ length: keys.buckets }, (_, k) => redis.xlen(keys.feedShard(k))));
+  return lengths.reduce((a, b) => a + b, 0);
 }
 
 /** XLEN of one ID's history. */
 export function historyLength(redis: Redis, prefix: string, did: string): Promise<number> {
-  return redis.xlen(`${prefix}:{${did}}:events`);
+  return redis.xlen(new RedisKeys(prefix).events(did));
+}
+
+/** Every per-ID history stream under a prefix (`{b<k>}:<did>:events`). */
+export async function historyKeys(redis: Redis, prefix: string): Promise<string[]> {
+  return (await keysUnder(redis, prefix, "{b*}:*:events")).filter((k) => k.endsWith(":events"));
 }
 
 /** Sum of the XLEN of every per-ID history under a prefix, and the number of IDs with one. */
 export async function historiesTotal(redis: Redis, prefix: string): Promise<{ events: number; ids: number }> {
-  const keys = (await keysUnder(redis, prefix, "{*}:events")).filter((k) => k.endsWith(":events"));
+  const keys = await historyKeys(redis, prefix);
   let events = 0;
   for (const key of keys) events += await redis.xlen(key);
   return { events, ids: keys.length };
@@ -89,7 +97,7 @@ export async function historiesTotal(redis: Redis, prefix: string): Promise<{ ev
 
 /** Events of one ID as stored (parsed JSON of the `e` field), oldest first. */
 export async function storedEvents(redis: Redis, prefix: string, did: string): Promise<Record<string, unknown>[]> {
-  const entries = await redis.xrange(`${prefix}:{${did}}:events`, "-", "+");
+  const entries = await redis.xrange(new RedisKeys(prefix).events(did), "-", "+");
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf("e") + 1] ?? "{}") as Record<string, unknown>);
 }
 

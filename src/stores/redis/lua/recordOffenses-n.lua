@@ -1,6 +1,7 @@
 --[[
-  Records a batch of offense events: the global feed, each ID's history, each ID's
-  decaying points per track. One call per flush of the recorder.
+  Records a group of offense events: one recording bucket's shard of the live feed, each ID's
+  history, each ID's decaying points per track. One call per bucket of a flush of the
+  recorder: every key carries the bucket's hash tag, so the call fits one Cluster slot.
 
   In the same atomic step it decides which ladder step each event makes due and marks it
   (`<track>:s` of the points hash): the mark is read and written here only, so two batches
@@ -8,10 +9,10 @@
   construction). And it skips an event whose uid it has recorded already, so a batch
   retried after a lost reply records nothing twice.
 
-  KEYS[1]          the live feed stream                 ({prefix}:feed)
-  KEYS[3i-1]       history stream of event i's ID       ({prefix}:{<did>}:events)
-  KEYS[3i]         points hash of event i's ID          ({prefix}:{<did>}:points)
-  KEYS[3i+1]       recorded uids of event i's ID        ({prefix}:{<did>}:recorded)
+  KEYS[1]          the bucket's feed shard              ({prefix}:{b<k>}:feed)
+  KEYS[3i-1]       history stream of event i's ID       ({prefix}:{b<k>}:<did>:events)
+  KEYS[3i]         points hash of event i's ID          ({prefix}:{b<k>}:<did>:points)
+  KEYS[3i+1]       recorded uids of event i's ID        ({prefix}:{b<k>}:<did>:recorded)
   ARGV[1]          now (epoch ms)
   ARGV[2]          retention of events, ms (streams trimmed exactly by MINID, per-ID keys expire)
   ARGV[3]          dedupe window, ms (uids recorded longer ago are forgotten)
