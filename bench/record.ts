@@ -12,8 +12,10 @@
  *
  * Redis's own CPU time (INFO cpu, main thread) and the scripts' execution time (INFO
  * commandstats) are read around the saturated window.
- * Environment: REDIS_URL, WARDEN_PREFIX; BENCH_RECORD_BATCH / _FLUSH_MS / _IN_FLIGHT to try
- * other recorder options. --quick: shorter; --saturated-only: skip the paced phases.
+ * Environment: REDIS_URL (or `redis-cluster://host:port,…`: Redis's CPU and the scripts' time
+ * are then summed over the cluster's masters), WARDEN_PREFIX; BENCH_RECORD_BUCKETS (the
+ * store's recording buckets); BENCH_RECORD_BATCH / _FLUSH_MS / _IN_FLIGHT to try other
+ * recorder options. --quick: shorter; --saturated-only: skip the paced phases.
  * Prints one JSON line on stdout.
  */
 import { performance } from "node:perf_hooks";
@@ -43,9 +45,24 @@ const options = resolveOptions({
     ...(process.env.BENCH_RECORD_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_RECORD_IN_FLIGHT) } : {}),
   },
 }).recorder;
-const store = new RedisStore({ connection: url, prefix });
+const buckets = process.env.BENCH_RECORD_BUCKETS ? Number(process.env.BENCH_RECORD_BUCKETS) : undefined;
+const store = new RedisStore({ connection: url, prefix, ...(buckets === undefined ? {} : { buckets }) });
 await store.connect();
-const monitor = new Redis(url, { connectionName: "warden-bench-monitor" });
+/** The nodes whose INFO is read: the one Redis, or every master of a cluster. */
+const monitors: Redis[] = [];
+if (url.startsWith("redis-cluster://")) {
+  const seed = url.slice("redis-cluster://".length).split(",")[0]!;
+  const [host, port] = seed.split(":");
+  const probe = new Redis({ host, port: Number(port) });
+  const nodes = (await probe.call("CLUSTER", "NODES")) as string;
+  probe.disconnect();
+  for (const line of nodes.trim().split("\n")) {
+    const [, address, flags] = line.split(" ");
+    if (!flags?.includes("master")) continue;
+    const [h, rest] = address!.split(":");
+    monitors.push(new Redis({ host: h, port: Number(rest!.split("@")[0]), connectionName: "warden-bench-monitor" }));
+  }
+} else monitors.push(new Redis(url, { connectionName: "warden-bench-monitor" }));
 
 const dids: DigitalId[] = Array.from({ length: 1000 }, (_, i) => deriveDigitalId(WARDEN_SECRET, `bench-record-${i}`));
 const sentAt = new WeakMap<OffenseEvent, number>();
@@ -85,20 +102,26 @@ function produce(): void {
 
 /** Calls of EVALSHA/EVAL and the µs Redis spent executing them (INFO commandstats): the scripts' own time. */
 async function scriptStats(): Promise<{ calls: number; usec: number }> {
-  const info = await monitor.info("commandstats");
   let calls = 0;
   let usec = 0;
-  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/g)) {
-    calls += Number(m[1]);
-    usec += Number(m[2]);
+  for (const monitor of monitors) {
+    const info = await monitor.info("commandstats");
+    for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/g)) {
+      calls += Number(m[1]);
+      usec += Number(m[2]);
+    }
   }
   return { calls, usec };
 }
 
 async function redisCpuMs(): Promise<number> {
-  const info = await monitor.info("cpu");
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
-  return (field("used_cpu_user_main_thread") + field("used_cpu_sys_main_thread")) * 1000;
+  let ms = 0;
+  for (const monitor of monitors) {
+    const info = await monitor.info("cpu");
+    const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+    ms += (field("used_cpu_user_main_thread") + field("used_cpu_sys_main_thread")) * 1000;
+  }
+  return ms;
 }
 
 /** Closed loop: at most two batches buffered. */
@@ -175,7 +198,7 @@ const half = saturatedOnly ? null : await paced(Math.round(max.eventsPerSec / 2)
 const light = saturatedOnly ? null : await paced(1000, PACED_MS);
 await recorder.close(5000);
 await store.close();
-monitor.disconnect();
+for (const monitor of monitors) monitor.disconnect();
 console.log(
   JSON.stringify({
     options,

@@ -26,7 +26,7 @@
  * itself breaks (a section throws).
  *
  * Options: --quick; --own-redis (a private redis-server instead of resolveRedis(), for
- * machines whose Redis others use too); --only=<section,...> (micro, record, idle, curve, join,
+ * machines whose Redis others use too); --only=<section,...> (micro, record, cluster, idle, curve, join,
  * overhead, heap, propagation, notice; writes results/partial.json). Environment:
  * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there; BENCH_PROFILE_WINDOWS=<dir>:
  * the curve section profiles both servers over its measured windows only;
@@ -104,6 +104,7 @@ const TARGETS = {
   join_gate_p99_ms: { op: "<=", value: 1, unit: "ms" },
   bytes_per_client: { op: "<=", value: 2048, unit: "B" },
   idle_added_cores: { op: "<=", value: 0.002, unit: "cores" },
+  cluster_event_cost_ratio: { op: "<=", value: 1.3, unit: "" },
   curve_min_ratio: { op: ">=", value: 0.97, unit: "" },
   curve_max_added_bytes_per_client: { op: "<=", value: 1024, unit: "B" },
 } as const;
@@ -485,6 +486,53 @@ await section("record", async () => {
     otherBatchSizes: alternatives,
     luaBreakdown,
   };
+});
+
+// Recording on a Redis Cluster (issue 12): the same saturated recorder run on a private single
+// Redis and on a local 3-master + 3-replica cluster, same batch size, same events, in the same
+// run. Redis cost per event = main-thread CPU summed over the masters per recorded event (it
+// includes what a cluster master pays that a lone Redis does not: replication to its replica,
+// the cluster bus), and the scripts' own time from INFO commandstats.
+await section("cluster", async () => {
+  const { startRedisCluster } = await import("../scripts/redis-cluster.mjs");
+  const single = await startRedisServer();
+  const cluster = await startRedisCluster();
+  try {
+    const runs: Record<string, Record<string, unknown>> = {};
+    const cases: [string, string, number][] = [
+      ["single-b1", single.url, 1],
+      ["single-b16", single.url, 16],
+      ["cluster-b16", `redis-cluster://${cluster.spec}`, 16],
+      ["cluster-b4", `redis-cluster://${cluster.spec}`, 4],
+    ];
+    for (const [name, url, buckets] of cases) {
+      const result = await runScript("bench/record.ts", ["--saturated-only", ...(quick ? ["--quick"] : [])], {
+        REDIS_URL: url,
+        WARDEN_PREFIX: `${prefix}-cl-${name}`,
+        BENCH_RECORD_BUCKETS: String(buckets),
+      });
+      runs[name] = result.saturated as Record<string, unknown>;
+      const r = runs[name]!;
+      log(
+        `  ${name}: ${r.eventsPerSec} events/s, Redis ${r.redisUsPerEvent} µs/event (scripts ${r.scriptUsPerEvent}), p99 ${(r.latencyMs as { p99: number }).p99} ms`,
+      );
+    }
+    const cost = (name: string) => runs[name]!.redisUsPerEvent as number;
+    metrics.cluster_event_cost_ratio = round(cost("cluster-b16") / cost("single-b16"), 3);
+    details.cluster = {
+      basis:
+        "bench/record.ts --saturated-only on a private redis-server and on a local 3+3 Redis Cluster (scripts/redis-cluster.mjs), same recorder options (batch 200), 1000 IDs; Redis µs/event = main-thread CPU of the masters per recorded event",
+      runs,
+      ratios: {
+        b16: round(cost("cluster-b16") / cost("single-b16"), 3),
+        b4: round(cost("cluster-b4") / cost("single-b16"), 3),
+        singleB16VsB1: round(cost("single-b16") / cost("single-b1"), 3),
+      },
+    };
+  } finally {
+    cluster.stop();
+    single.stop();
+  }
 });
 
 // ------------------------------------------------------------------ server-based sections
