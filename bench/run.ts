@@ -220,6 +220,7 @@ const profileDir = process.env.BENCH_PROFILE;
 async function startServer(
   variant: "plugin" | "bare",
   keyPrefix = `${prefix}-world`,
+  storeUrl = redis.url,
 ): Promise<{ child: BenchChild; port: number }> {
   const nodeFlags = ["--expose-gc"];
   if (profileDir) {
@@ -239,7 +240,7 @@ async function startServer(
       BENCH_VARIANT: variant,
       JWT_SECRET,
       ...(variant === "plugin"
-        ? { REDIS_URL: redis.url, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" }
+        ? { REDIS_URL: storeUrl, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" }
         : {}),
     },
   });
@@ -517,12 +518,55 @@ await section("cluster", async () => {
         `  ${name}: ${r.eventsPerSec} events/s, Redis ${r.redisUsPerEvent} µs/event (scripts ${r.scriptUsPerEvent}), p99 ${(r.latencyMs as { p99: number }).p99} ms`,
       );
     }
+    // Propagation across processes: warden A here issues a ban, the client's socket in a plugin
+    // server process on the same store closes. On the single Redis and on the cluster.
+    const propagation: Record<string, unknown> = {};
+    for (const [name, url] of [
+      ["single", single.url],
+      ["cluster", `redis-cluster://${cluster.spec}`],
+    ] as const) {
+      const keyPrefix = `${prefix}-clp-${name}`;
+      const server = await startServer("plugin", keyPrefix, url);
+      const wardenA = createWarden({ secret: WARDEN_SECRET, store: url, prefix: keyPrefix, logger: quiet });
+      try {
+        await wardenA.ready();
+        const n = (quick ? 50 : 200) + 5;
+        const subs = Array.from({ length: n }, (_, i) => `${keyPrefix}-${i}`);
+        const rooms = await pool(n, 16, (i) => sdkClient(server.port, subs[i]!).joinOrCreate("world"));
+        await sleep(300);
+        const samples: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const room = rooms[i]!;
+          room.onMessage("warden:notice", () => {});
+          const closed = new Promise<number>((resolve) => room.onLeave(() => resolve(performance.now())));
+          const start = performance.now();
+          await wardenA.sanctions.issue({
+            did: deriveDigitalId(WARDEN_SECRET, subs[i]!),
+            kind: "ban",
+            duration: 60_000,
+            reason: "bench",
+            by: "bench",
+          });
+          const at = await within(closed, 5000, `close of sample ${i} (${name})`);
+          if (i >= 5) samples.push(at - start);
+          await sleep(2);
+        }
+        propagation[name] = summarize(samples);
+        const p = propagation[name] as { p50: number; p99: number };
+        log(`  propagation ${name}: p50 ${p.p50} ms, p99 ${p.p99} ms`);
+      } finally {
+        await wardenA.close();
+        server.child.child.kill("SIGKILL");
+        await server.child.stop();
+      }
+    }
     const cost = (name: string) => runs[name]!.redisUsPerEvent as number;
     metrics.cluster_event_cost_ratio = round(cost("cluster-b16") / cost("single-b16"), 3);
     details.cluster = {
       basis:
         "bench/record.ts --saturated-only on a private redis-server and on a local 3+3 Redis Cluster (scripts/redis-cluster.mjs), same recorder options (batch 200), 1000 IDs; Redis µs/event = main-thread CPU of the masters per recorded event",
       runs,
+      propagation,
       ratios: {
         b16: round(cost("cluster-b16") / cost("single-b16"), 3),
         b4: round(cost("cluster-b4") / cost("single-b16"), 3),
