@@ -29,7 +29,8 @@
  * machines whose Redis others use too); --only=<section,...> (micro, record, cluster, idle, curve, join,
  * overhead, heap, propagation, notice; writes results/partial.json). Environment:
  * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there; BENCH_PROFILE_WINDOWS=<dir>:
- * the curve section profiles both servers over its measured windows only;
+ * the curve section profiles both servers over its measured windows only; BENCH_CURVE=<n,…>:
+ * the curve's client counts;
  * BENCH_PROFILE_INTERVAL=<µs>; summarise with bench/profile-summary.ts), BENCH_WS=ws (the
  * load generator's SDK uses the `ws` package, not Node's built-in WebSocket),
  * BENCH_VERBOSE=1 (child processes' output).
@@ -820,7 +821,7 @@ const CURVE_ROOM = 50;
 const CURVE_RATE = 2;
 await section("curve", async () => {
   const shapes: { name: string; clients: number; shape: "still" | "chat"; rate: number }[] = [
-    ...SIZE.curve.map((n) => ({ name: `still-${n}`, clients: n, shape: "still" as const, rate: CURVE_RATE })),
+    ...(process.env.BENCH_CURVE ? process.env.BENCH_CURVE.split(",").map(Number) : SIZE.curve).map((n) => ({ name: `still-${n}`, clients: n, shape: "still" as const, rate: CURVE_RATE })),
     { name: `chat-${SIZE.curveChatty}`, clients: SIZE.curveChatty, shape: "chat", rate: 1 },
   ];
   const points: Record<string, unknown>[] = [];
