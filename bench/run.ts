@@ -821,7 +821,12 @@ const CURVE_ROOM = 50;
 const CURVE_RATE = 2;
 await section("curve", async () => {
   const shapes: { name: string; clients: number; shape: "still" | "chat"; rate: number }[] = [
-    ...(process.env.BENCH_CURVE ? process.env.BENCH_CURVE.split(",").map(Number) : SIZE.curve).map((n) => ({ name: `still-${n}`, clients: n, shape: "still" as const, rate: CURVE_RATE })),
+    ...(process.env.BENCH_CURVE ? process.env.BENCH_CURVE.split(",").map(Number) : SIZE.curve).map((n) => ({
+      name: `still-${n}`,
+      clients: n,
+      shape: "still" as const,
+      rate: CURVE_RATE,
+    })),
     { name: `chat-${SIZE.curveChatty}`, clients: SIZE.curveChatty, shape: "chat", rate: 1 },
   ];
   const points: Record<string, unknown>[] = [];
