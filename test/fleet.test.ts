@@ -7,37 +7,29 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../scripts/redis.mjs";
-import { createWarden, type Warden } from "../src/index.js";
-import { startWorldProcess, type WorldProcess } from "./helpers/process.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import type { Warden } from "../src/index.js";
+import { startFleet, type Fleet } from "./helpers/fleet.js";
+import type { WorldProcess } from "./helpers/process.js";
+import { dropPrefix, redisUrlWithDb, uniquePrefix } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, rejection, waitFor, WARDEN_SECRET } from "./helpers/world.js";
 
+// A database of its own: Colyseus's room listing is not prefixed (see redisUrlWithDb).
+const url = redisUrlWithDb(3);
 const prefix = uniquePrefix("fleet");
-const admin = new Redis(redisUrl());
+const admin = new Redis(url);
+let fleet: Fleet;
 let a: WorldProcess;
 let b: WorldProcess;
 let issuer: Warden;
 
 beforeAll(async () => {
-  const env = { REDIS_URL: redisUrl(), WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: "300" };
-  const [pa, pb] = [await freePort(), await freePort()];
-  [a, b] = await Promise.all([
-    startWorldProcess({ ...env, PORT: String(pa), PUBLIC_ADDRESS: `127.0.0.1:${pa}` }),
-    startWorldProcess({ ...env, PORT: String(pb), PUBLIC_ADDRESS: `127.0.0.1:${pb}` }),
-  ]);
-  issuer = createWarden({
-    secret: WARDEN_SECRET,
-    store: redisUrl(),
-    prefix,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  await issuer.ready();
+  const env = { REDIS_URL: url, WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: "300" };
+  fleet = await startFleet(env, { store: url, prefix, publicAddresses: true });
+  ({ a, b, issuer } = fleet);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([a?.kill("SIGTERM"), b?.kill("SIGTERM")]);
-  await issuer?.close();
+  await fleet?.close();
   await dropPrefix(admin, prefix);
   admin.disconnect();
 });

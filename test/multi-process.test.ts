@@ -4,48 +4,37 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWarden, type Sanction, type Warden } from "../src/index.js";
+import type { Sanction, Warden } from "../src/index.js";
 import { warden as cli } from "./helpers/cli.js";
+import { startFleet, type Fleet } from "./helpers/fleet.js";
 import { startWorldProcess, type WorldProcess } from "./helpers/process.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "./helpers/redis.js";
+import { dropPrefix, redisUrlWithDb, uniquePrefix } from "./helpers/redis.js";
 import { client, JWT_SECRET, observe, rejection, waitFor, WARDEN_SECRET } from "./helpers/world.js";
 
+// A database of its own: Colyseus's room listing is not prefixed (see redisUrlWithDb).
+const url = redisUrlWithDb(2);
 const prefix = uniquePrefix("multi");
-const env = { REDIS_URL: redisUrl(), WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: "300" };
-const admin = new Redis(redisUrl());
+const env = { REDIS_URL: url, WARDEN_SECRET, JWT_SECRET, WARDEN_PREFIX: prefix, WARDEN_HEARTBEAT_MS: "300" };
+const admin = new Redis(url);
 let a: WorldProcess;
 let b: WorldProcess;
 let issuer: Warden;
 
+let fleet: Fleet;
 beforeAll(async () => {
-  [a, b] = await Promise.all([startWorldProcess(env), startWorldProcess(env)]);
-  issuer = createWarden({
-    secret: WARDEN_SECRET,
-    store: redisUrl(),
-    prefix,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  await issuer.ready();
+  fleet = await startFleet(env, { store: url, prefix, reason: "multi" });
+  ({ a, b, issuer } = fleet);
 }, 60_000);
 
 afterAll(async () => {
+  await fleet?.close();
+  // The restart test below replaces both processes.
   await Promise.all([a?.kill("SIGTERM"), b?.kill("SIGTERM")]);
-  await issuer?.close();
   await dropPrefix(admin, prefix);
   admin.disconnect();
 });
 
-async function issue(sub: string, kind: Sanction["kind"], duration?: number): Promise<Sanction> {
-  const result = await issuer.sanctions.issue({
-    did: issuer.digitalId(sub),
-    kind,
-    reason: `multi ${kind}`,
-    by: "test",
-    ...(duration ? { duration } : {}),
-  });
-  if (result.status !== "issued") throw new Error("cancelled");
-  return result.sanction;
-}
+const issue = (sub: string, kind: Sanction["kind"], duration?: number) => fleet.issue(sub, kind, duration);
 
 describe("propagation across processes", () => {
   it("a ban issued in a third process closes the ID's sessions in both server processes", async () => {
@@ -72,7 +61,7 @@ describe("propagation across processes", () => {
     const seen = observe(room);
     const run = await cli(["kick", issuer.digitalId(sub), "--reason", "from the cli"], {
       WARDEN_DIRECT: "1",
-      REDIS_URL: redisUrl(),
+      REDIS_URL: url,
       WARDEN_PREFIX: prefix,
       WARDEN_SECRET,
     });

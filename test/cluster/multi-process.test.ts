@@ -4,13 +4,13 @@
  * issued from a third process (this one) and from the CLI's direct mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWarden, type Sanction, type Warden } from "../../src/index.js";
+import type { Sanction, Warden } from "../../src/index.js";
 import { warden as cli } from "../helpers/cli.js";
-import { startWorldProcess, type WorldProcess } from "../helpers/process.js";
+import { startFleet, type Fleet } from "../helpers/fleet.js";
+import type { WorldProcess } from "../helpers/process.js";
 import { adminRedis, dropPrefix, redisUrl, uniquePrefix } from "../helpers/redis.js";
 import { client, JWT_SECRET, observe, rejection, waitFor, WARDEN_SECRET } from "../helpers/world.js";
 import { inject } from "vitest";
-import { freePort } from "../../scripts/redis.mjs";
 
 const prefix = uniquePrefix("cmulti");
 const nodes = inject("redisClusterNodes");
@@ -26,38 +26,19 @@ let a: WorldProcess;
 let b: WorldProcess;
 let issuer: Warden;
 
+let fleet: Fleet;
 beforeAll(async () => {
-  // Each with its public address, so that joinOrCreate matchmakes across the two.
-  const at = (port: number) => ({ ...env, PORT: String(port), PUBLIC_ADDRESS: `127.0.0.1:${port}` });
-  const [pa, pb] = [await freePort(), await freePort()];
-  [a, b] = await Promise.all([startWorldProcess(at(pa)), startWorldProcess(at(pb))]);
-  issuer = createWarden({
-    secret: WARDEN_SECRET,
-    store: redisUrl(),
-    prefix,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  await issuer.ready();
+  fleet = await startFleet(env, { store: redisUrl(), prefix, publicAddresses: true, reason: "cluster" });
+  ({ a, b, issuer } = fleet);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([a?.kill("SIGTERM"), b?.kill("SIGTERM")]);
-  await issuer?.close();
+  await fleet?.close();
   await dropPrefix(admin, prefix);
   admin.disconnect();
 });
 
-async function issue(sub: string, kind: Sanction["kind"], duration?: number): Promise<Sanction> {
-  const result = await issuer.sanctions.issue({
-    did: issuer.digitalId(sub),
-    kind,
-    reason: `cluster ${kind}`,
-    by: "test",
-    ...(duration ? { duration } : {}),
-  });
-  if (result.status !== "issued") throw new Error("cancelled");
-  return result.sanction;
-}
+const issue = (sub: string, kind: Sanction["kind"], duration?: number) => fleet.issue(sub, kind, duration);
 
 describe("propagation across processes on a Redis Cluster", () => {
   it("a ban issued in a third process closes the ID's sessions in both server processes and refuses new joins", async () => {

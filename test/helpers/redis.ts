@@ -8,6 +8,18 @@ export function redisUrl(): string {
   return inject("redisUrl");
 }
 
+/**
+ * The suite's Redis, database `db`: for files that run Colyseus's RedisPresence and
+ * RedisDriver, whose room listing is one unprefixed hash (`roomcaches`) — in a database of
+ * its own, a file's rooms never show up in another file's matchmaking (a room of a process
+ * another file killed would be offered, and its seat reservation fail). Single Redis only.
+ */
+export function redisUrlWithDb(db: number): string {
+  const url = new URL(redisUrl());
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
 /** True when the suite runs against a Redis Cluster (`npm run test:cluster`). */
 export function onCluster(): boolean {
   return isClusterSpec(redisUrl());
