@@ -282,21 +282,20 @@ const ops: Record<string, () => Promise<unknown>> = {
     await store.sweepDeadProcesses(Date.now());
   },
 };
+/** The operation each of the model's rates is made of. */
+const OP_OF_RATE: Record<string, string> = {
+  joins: "join",
+  leaves: "leave",
+  events: "event",
+  sanctions: "sanction",
+  heartbeats: "heartbeat",
+};
 await sleep(200);
 const before = await info();
 const t0 = performance.now();
 await Promise.all(
   Object.entries(shardRates).map(async ([kind, rate]) => {
-    const name =
-      kind === "joins"
-        ? "join"
-        : kind === "leaves"
-          ? "leave"
-          : kind === "events"
-            ? "event"
-            : kind === "sanctions"
-              ? "sanction"
-              : "heartbeat";
+    const name = OP_OF_RATE[kind]!;
     const every = 1000 / Math.max(rate * scale, 0.2);
     let next = performance.now();
     while (performance.now() - t0 < seconds * 1000) {

@@ -408,7 +408,7 @@ export class WardenPlugin extends RoomPlugin {
     // the socket rather than by wrapping `client.leave` per client: an own property on the
     // (dictionary-mode) client object grew its property store by ~900 B (issue 14).
     // `readyState` is Colyseus's own (ClientPrivate): every transport keeps it.
-    if (session.leaving || (session.client as { readyState?: number }).readyState! > OPEN) {
+    if (session.leaving || ((session.client as { readyState?: number }).readyState ?? OPEN) > OPEN) {
       if (session.closing) return;
       session.closing = true;
       this.recordFault(
