@@ -13,7 +13,6 @@ import { ChatDetector } from "./guard/chat.js";
 import { Guard, OFFENSE_TRACKS } from "./guard/guard.js";
 import { deriveDigitalId, isValidSubject, type DigitalId } from "./identity/digital-id.js";
 import type { Identity } from "./identity/identify.js";
-import { Profiles } from "./identity/profiles.js";
 import { resolveOptions, type ResolvedOptions, type WardenOptions } from "./options.js";
 import type { ChatCheck, PluginHost } from "./plugin/host.js";
 import { WardenPlugin } from "./plugin/plugin.js";
@@ -103,7 +102,6 @@ export class Warden extends TypedEmitter<WardenEvents> {
   private readonly tape: ChatTape | null;
   /** When a snapshot was last kept per `<did>|<roomId>` (bounded), so that a flood makes one record a minute. */
   private readonly evidenceTaken = new Map<string, number>();
-  private readonly profiles = new Profiles();
   private readonly chat: ChatCheck | null;
   private readonly escalation: Escalation;
   private readonly gate: JoinGate;
@@ -267,7 +265,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.reports = new ReportService(this.store, this.due.cases, this.due.transparency, this.options.reports, {
       offense: (session, detector, kind, evidence) => this.offense(session, detector, kind, evidence),
       storeFailed,
-      profileOf: (did) => this.profiles.peek(did),
+      present: (did) => (this.enforcer.peek(did)?.sessions.size ?? 0) > 0,
       notify: (did, notice) => this.due.notify(did, notice),
       queued: (target, record) => {
         this.emit("case:queued", record);
@@ -299,7 +297,6 @@ export class Warden extends TypedEmitter<WardenEvents> {
     this.registry = new ProcessRegistry(
       this.store,
       this.enforcer,
-      this.profiles,
       { ...this.options, processId: this.processId },
       {
         storeFailed,
@@ -664,12 +661,10 @@ export class Warden extends TypedEmitter<WardenEvents> {
 
   /** What the room plugin may use of this warden (see {@link PluginHost}). */
   private pluginHost(): PluginHost {
-    const { enforcer, guard, registry, reports, profiles } = this;
+    const { enforcer, guard, registry, reports } = this;
     const release = (session: LiveSession) => {
       enforcer.detach(session);
       guard.ledger.release(session.did);
-      reports.release(session.did);
-      profiles.release(session.did);
       // The guard's clock runs only while a session can send it frames: an idle process
       // (no players) runs no 4 ms timer (issue 14: 0.017 of a core per idle process).
       if (--this.liveSessions === 0) {
@@ -684,8 +679,6 @@ export class Warden extends TypedEmitter<WardenEvents> {
       digitalId: (subject, issuer) => this.digitalId(subject, issuer),
       acquire: (did) => {
         if (this.liveSessions++ === 0 && !this.closed) this.releaseClock = holdCoarseClock();
-        reports.acquire(did);
-        profiles.acquire(did);
         return { standing: enforcer.standing(did), flood: guard.ledger.acquire(did) };
       },
       admit: async (session, reservedAt) => {

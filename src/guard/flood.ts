@@ -1,6 +1,6 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import type { FloodLimit } from "./options.js";
-import { Ledger } from "../util/ledger.js";
+import { Held, Ledger } from "../util/ledger.js";
 
 /** Zeros to grow bucket arrays with (slots are bounded by the message types a warden's rooms have). */
 const ZEROS: readonly number[] = Array.from({ length: 4096 }, () => 0);
@@ -10,21 +10,26 @@ const ZEROS: readonly number[] = Array.from({ length: 4096 }, () => 0);
  * of doubles: per ID (not per session), so opening more sessions buys no more rate.
  * A never-used slot (stamp 0) starts full.
  */
-export class FloodBuckets {
+export class FloodBuckets extends Held {
   /**
-   * Four numbers per slot in one plain array (V8 keeps it as unboxed doubles): tokens, last
-   * refill (ms), messages dropped since the last recorded flood event, and when that event
-   * was recorded (one per second per slot at most). Not a Float64Array: a typed array's
-   * view, buffer and backing store cost ~190 B before its first element (issue 14: heap per
-   * client), a plain one 48 B; it starts with two slots (the frame budget and one type) and
-   * grows to the highest slot used.
+   * Two numbers per slot in one plain array (V8 keeps it as unboxed doubles): tokens and
+   * last refill (ms). Not a Float64Array: a typed array's view, buffer and backing store
+   * cost ~190 B before its first element (issue 14: heap per client), a plain one 16 B plus
+   * 8 B a number; it starts with two slots (the frame budget and one type) and grows to
+   * the highest slot used.
    */
-  private state: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  private state: number[] = [0, 0, 0, 0];
+  /**
+   * Per slot, messages dropped since the last recorded flood event and when that event was
+   * recorded (one per second per slot at most); made at the first drop (most IDs never
+   * flood: 2 numbers a slot less for them).
+   */
+  private drops: number[] | null = null;
 
   /** Takes one token from `slot`; false when the bucket is empty. Allocates nothing once sized. */
   take(slot: number, limit: FloodLimit, now: number): boolean {
-    const i = slot * 4;
-    if (i >= this.state.length) this.grow(i + 4);
+    const i = slot * 2;
+    if (i >= this.state.length) this.state = grown(this.state, i + 2);
     const s = this.state;
     const last = s[i + 1]!;
     let tokens = last === 0 ? limit.burst : s[i]! + ((now - last) * limit.rate) / 1000;
@@ -40,12 +45,13 @@ export class FloodBuckets {
 
   /** Counts a dropped message; returns how many were dropped if a flood event is due (≥ 1 s since the last), else 0. */
   drop(slot: number, now: number): number {
-    const i = slot * 4;
-    const s = this.state;
-    const dropped = ++s[i + 2]!;
-    if (now - s[i + 3]! < 1000) return 0;
-    s[i + 2] = 0;
-    s[i + 3] = now;
+    const i = slot * 2;
+    let d = this.drops ?? (this.drops = [0, 0]);
+    if (i >= d.length) d = this.drops = grown(d, i + 2);
+    const dropped = ++d[i]!;
+    if (now - d[i + 1]! < 1000) return 0;
+    d[i] = 0;
+    d[i + 1] = now;
     return dropped;
   }
 
@@ -53,21 +59,21 @@ export class FloodBuckets {
   fullAt(limitOf: (slot: number) => FloodLimit | false | undefined): number {
     const s = this.state;
     let at = 0;
-    for (let slot = 0; slot * 4 < s.length; slot++) {
-      const last = s[slot * 4 + 1]!;
+    for (let slot = 0; slot * 2 < s.length; slot++) {
+      const last = s[slot * 2 + 1]!;
       const limit = limitOf(slot);
       if (last === 0 || limit === false || limit === undefined) continue;
-      const missing = limit.burst - s[slot * 4]!;
+      const missing = limit.burst - s[slot * 2]!;
       if (missing > 0) at = Math.max(at, last + (missing * 1000) / limit.rate);
     }
     return at;
   }
+}
 
-  /** Grows to exactly `length` (pushing would over-allocate by half again): once per ID and new slot. */
-  private grow(length: number): void {
-    const add = length - this.state.length;
-    this.state = this.state.concat(add <= ZEROS.length ? ZEROS.slice(0, add) : Array.from({ length: add }, () => 0));
-  }
+/** `array` grown to exactly `length` with zeros (pushing would over-allocate by half again): once per ID and new slot. */
+function grown(array: number[], length: number): number[] {
+  const add = length - array.length;
+  return array.concat(add <= ZEROS.length ? ZEROS.slice(0, add) : Array.from({ length: add }, () => 0));
 }
 
 /**

@@ -140,8 +140,9 @@ export class Guard<S extends GuardedSession = GuardedSession> {
   private readonly slots = new Map<string, number>();
   private readonly limits: (FloodLimit | false)[] = [];
   private readonly framesSlot: number;
-  private readonly malformedSlot: number;
-  private readonly wildcardSlot: number;
+  /** The junk and `"*"` buckets get their slots when first used: most IDs never use them, and every slot below the highest one used costs each ID's buckets 16 B. */
+  private malformed = -1;
+  private wildcard = -1;
   /** The rules every room's type table is built from. */
   readonly rules: TypeRules;
   /** Frames seen and dropped, by reason (for metrics). */
@@ -158,8 +159,6 @@ export class Guard<S extends GuardedSession = GuardedSession> {
   ) {
     this.ledger = new FloodLedger((slot) => this.limits[slot]);
     this.framesSlot = this.slotOf(FRAMES, options.frames);
-    this.malformedSlot = this.slotOf(MALFORMED);
-    this.wildcardSlot = this.slotOf(WILDCARD);
     this.rules = {
       slotOf: (key) => this.slotOf(key),
       muted: new Set(types.muted.map(String)),
@@ -171,6 +170,14 @@ export class Guard<S extends GuardedSession = GuardedSession> {
   /** A table of one room's message types. */
   table(): TypeTable {
     return new TypeTable(this.rules);
+  }
+
+  private get malformedSlot(): number {
+    return this.malformed >= 0 ? this.malformed : (this.malformed = this.slotOf(MALFORMED));
+  }
+
+  private get wildcardSlot(): number {
+    return this.wildcard >= 0 ? this.wildcard : (this.wildcard = this.slotOf(WILDCARD));
   }
 
   /** Flood-bucket slot of a handler key, shared by every room of this warden. */

@@ -305,6 +305,12 @@ export function validationFault(room: Room, type: string | number, message: unkn
 /** The `ws` error of a frame over the transport's maxPayload (the socket is closed 1009 after it). */
 export const OVERSIZED_FRAME = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
 
+/** The raw socket of a client (`client.ref`), undefined on a transport without one. */
+export function socketOf(client: Client): object | undefined {
+  const ref = (client as unknown as { ref?: unknown }).ref;
+  return typeof ref === "object" && ref !== null ? ref : undefined;
+}
+
 /**
  * Adds `listener` (one function for every client: it is called with the socket as `this`)
  * to the errors of the client's socket, and returns that socket (undefined on a transport

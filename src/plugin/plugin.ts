@@ -24,6 +24,7 @@ import {
   handlerKeys,
   interceptRoom,
   peerAddress,
+  socketOf,
   validationFault,
   OVERSIZED_FRAME,
   watchSocketErrors,
@@ -188,11 +189,12 @@ export class WardenPlugin extends RoomPlugin {
       locale: localePreference(joinLocale(options), identity.locale),
       leaving: false,
       closing: false,
+      // A freeze drops new input frames in the guard; inputs buffered before it are dropped here,
+      // so that a tick draining the buffer does not replay them (see isFrozen for `latest`).
+      // One function for every session (a closure per session was ~70 B of heap each), and in
+      // the literal: a property added afterwards gave each session a property array (40 B).
+      restricted: dropInputsIfFrozen,
     };
-    // A freeze drops new input frames in the guard; inputs buffered before it are dropped here,
-    // so that a tick draining the buffer does not replay them (see isFrozen for `latest`).
-    // One function for every session (a closure per session was ~70 B of heap each).
-    session.restricted = dropInputsIfFrozen;
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
     this.sessions.set(client.sessionId, session);
@@ -213,15 +215,21 @@ export class WardenPlugin extends RoomPlugin {
     this.watchSocket(session);
   }
 
-  /** Sessions by their socket, for the one error listener of every socket (a closure each was ~130 B per client). */
-  private readonly bySocket = new WeakMap<object, LiveSession>();
-  private readonly socketError = socketErrorListener(this.bySocket, (session) =>
-    this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
+  /**
+   * The one error listener of every socket (a closure each was ~130 B per client, a
+   * socket → session map 40 B): it finds the session whose client owns the socket, among
+   * this room's — an oversized frame is rare, a map entry per client is not.
+   */
+  private readonly socketError = socketErrorListener(
+    (socket) => {
+      for (const session of this.sessions.values()) if (socketOf(session.client) === socket) return session;
+      return undefined;
+    },
+    (session) => this.host.offense(session, "payload", "oversized_frame", { limit: "transport maxPayload" }),
   );
 
   private watchSocket(session: LiveSession): void {
-    const socket = watchSocketErrors(session.client, this.socketError);
-    if (socket !== undefined) this.bySocket.set(socket, session);
+    watchSocketErrors(session.client, this.socketError);
   }
 
   /** The room closed: its chat lines (evidence snapshots, opt-in) go with it. */
@@ -500,12 +508,12 @@ function dropInputsIfFrozen(session: LiveSession): void {
 
 /** The socket error listener shared by a plugin's sockets: a frame over maxPayload is an offense of its session. */
 function socketErrorListener(
-  sessions: WeakMap<object, LiveSession>,
+  sessionOf: (socket: object) => LiveSession | undefined,
   oversized: (session: LiveSession) => void,
 ): (this: object, error: { code?: string } | undefined) => void {
   return function (this: object, error) {
     if (error?.code !== OVERSIZED_FRAME) return;
-    const session = sessions.get(this);
+    const session = sessionOf(this);
     if (session !== undefined) oversized(session);
   };
 }

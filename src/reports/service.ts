@@ -1,5 +1,4 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import type { LocalProfile } from "../identity/profiles.js";
 import type { Detector, Evidence } from "../recorder/offense.js";
 import type { Sanction } from "../sanctions/model.js";
 import type { LiveSession } from "../sanctions/standing.js";
@@ -16,7 +15,7 @@ import {
 import { REPORT_CATEGORIES, type Transparency } from "../reviews/transparency.js";
 import { formatInstant } from "../util/time.js";
 import { WardenError } from "../errors.js";
-import { Ledger } from "../util/ledger.js";
+import { Held, Ledger } from "../util/ledger.js";
 import { boundText } from "../util/text.js";
 import type { ReportOptions } from "./options.js";
 
@@ -47,8 +46,8 @@ const RECENT_SANCTIONS_MS = 86_400_000;
 interface ReportHost {
   offense(session: LiveSession, detector: Detector, kind: string, evidence: Evidence): void;
   storeFailed(operation: string, cause: unknown): void;
-  /** The ID's profile in this process (first seen), if it has one. */
-  profileOf(did: DigitalId): LocalProfile | undefined;
+  /** The ID has a live session in this process. */
+  present(did: DigitalId): boolean;
   /** Tells a player (their live sessions anywhere) about their report. */
   notify(did: DigitalId, notice: PlayerNotice): void;
   /** The case just entered the queue: the operator may allow an interim warn or short mute (never more). */
@@ -58,9 +57,9 @@ interface ReportHost {
 }
 
 /** An ID's report bookkeeping in this process. */
-interface ReportBook {
+class ReportBook extends Held {
   /** Its recent sanctions (any kind): id → start, for the weight of its reports; null until it has one (most never do). */
-  recentSanctions: Map<string, number> | null;
+  recentSanctions: Map<string, number> | null = null;
 }
 
 /**
@@ -87,31 +86,27 @@ export class ReportService {
     private readonly now: () => number = Date.now,
   ) {
     this.books = new Ledger<DigitalId, ReportBook>(
-      () => ({ recentSanctions: null }),
+      () => new ReportBook(),
       (book) => Math.max(...[...(book.recentSanctions?.values() ?? [])].map((t) => t + RECENT_SANCTIONS_MS), 0),
     );
   }
 
-  /** An ID has a session here now. */
-  acquire(did: DigitalId): void {
-    this.books.acquire(did);
-  }
-
-  /** A session of the ID left. */
-  release(did: DigitalId): void {
-    this.books.release(did);
-  }
-
-  /** Notes sanctions of an ID (of any kind) that started within the last day, for the weight of its reports. */
+  /**
+   * Notes sanctions of an ID (of any kind) that started within the last day, for the weight
+   * of its reports: while the ID has a session here, or its book is still kept. A book
+   * exists only for an ID with such a sanction, and stays until the last of them stops
+   * counting (most IDs never have one: no object and no map entry for them; issue 14).
+   */
   noteSanctions(did: DigitalId, sanctions: readonly Pick<Sanction, "id" | "start">[]): void {
-    const book = this.books.peek(did);
-    if (book === undefined) return;
     const now = this.now();
-    for (const s of sanctions)
-      if (s.start > now - RECENT_SANCTIONS_MS) (book.recentSanctions ??= new Map()).set(s.id, s.start);
-    const recent = book.recentSanctions;
-    if (recent === null) return;
-    for (const [id, start] of recent) if (start <= now - RECENT_SANCTIONS_MS) recent.delete(id);
+    const recent = sanctions.filter((s) => s.start > now - RECENT_SANCTIONS_MS);
+    if (this.books.peek(did) === undefined && (recent.length === 0 || !this.host.present(did))) return;
+    const book = this.books.acquire(did);
+    for (const s of recent) (book.recentSanctions ??= new Map()).set(s.id, s.start);
+    const kept = book.recentSanctions;
+    if (kept !== null) for (const [id, start] of kept) if (start <= now - RECENT_SANCTIONS_MS) kept.delete(id);
+    // Held only for this call: kept afterwards until its last sanction stops counting.
+    this.books.release(did);
   }
 
   /** Stops the bookkeeping's sweep (the warden closed). */
@@ -124,7 +119,7 @@ export class ReportService {
    * after three; times its track record (upheld reports up to ×2, an unfounded one ×½).
    */
   weightOf(reporter: LiveSession, now: number, standing?: ReporterStanding): number {
-    const firstSeen = this.host.profileOf(reporter.did)?.firstSeen;
+    const firstSeen = reporter.standing.firstSeen;
     let weight = 1;
     if (firstSeen === undefined || now - firstSeen < this.options.newIdMs) weight *= 0.25;
     let recent = 0;

@@ -1,5 +1,4 @@
 import type { DigitalId } from "../identity/digital-id.js";
-import type { Profiles } from "../identity/profiles.js";
 import { isActive } from "../sanctions/model.js";
 import type { Enforcer } from "../sanctions/enforcer.js";
 import type { LiveSession } from "../sanctions/standing.js";
@@ -47,7 +46,6 @@ export class ProcessRegistry {
   constructor(
     private readonly store: SessionStore & ProcessRegistryStore & ProfileStore & Pick<SanctionStore, "sanctionsOf">,
     private readonly enforcer: Enforcer,
-    private readonly profiles: Profiles,
     private readonly options: RegistryOptions,
     private readonly hooks: RegistryHooks,
   ) {}
@@ -116,8 +114,7 @@ export class ProcessRegistry {
     );
     this.store.touchProfile(session.did, now, retention.eventsMs).then(
       (first) => {
-        const profile = this.profiles.peek(session.did);
-        if (profile !== undefined) profile.firstSeen = first;
+        session.standing.firstSeen = first;
       },
       (e: unknown) => this.hooks.storeFailed("touchProfile", e),
     );
