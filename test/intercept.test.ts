@@ -15,6 +15,7 @@ let server: Server;
 let port: number;
 const bannedFirst = "first-instance-banned";
 const received: string[] = [];
+const joined: Client[] = [];
 
 beforeAll(async () => {
   warden = createWarden({
@@ -39,7 +40,9 @@ beforeAll(async () => {
       move: (_client: Client, message: { text: string }) => received.push(`move:${message.text}`),
     };
     override maxMessagesPerSecond = 20;
-    override onJoin() {}
+    override onJoin(client: Client) {
+      joined.push(client);
+    }
     override onUncaughtException() {}
   }
   server = defineServer({
@@ -63,6 +66,18 @@ describe("interception of Colyseus internals", () => {
     expect(typeof Room.prototype.allowReconnection).toBe("function");
     const events = Object.getOwnPropertyDescriptor(Room.prototype, "onMessageEvents");
     expect(typeof events?.get).toBe("function");
+  });
+
+  it("a joined client's frames reach the guard bound to its session (Colyseus binds _onMessage per client)", async () => {
+    const sub = "intercept-bound";
+    const room = await client(port, sub).joinOrCreate("guarded");
+    const server = joined.find((c) => c.sessionId === room.sessionId);
+    const socket = (server as unknown as { ref: { listeners(event: string): { name: string }[] } }).ref;
+    // The plugin's `bind` of the wrapped _onMessage: the session-bound frame function, not a lookup per frame.
+    expect(socket.listeners("message").map((l) => l.name)).toContain("bound frameOfSession");
+    room.send("move", { text: "bound" });
+    await waitFor(() => received.includes("move:bound"), "a frame through the bound path");
+    await room.leave();
   });
 
   it("Colyseus's own flood disconnect (maxMessagesPerSecond) is recorded, with the rate", async () => {

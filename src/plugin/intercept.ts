@@ -50,6 +50,10 @@ import {
 export interface InterceptHandlers {
   /** Synchronous hot path: true lets the frame through to the room. */
   inspect(client: Client, buffer: Buffer): boolean;
+  /** What to bind to a joined client's frames (its session), or undefined for none. */
+  bindClient?(client: Client): unknown;
+  /** {@link inspect} for a frame of a client bound with `bindClient`'s `session`. */
+  inspectBound?(session: unknown, client: Client, buffer: Buffer): boolean;
   /** Returns the refusal for a reconnection, or null to allow it. */
   refuseReconnection(sessionId: string): { code: number; message: string } | null;
   /** A reconnection went through: the session now has a new client object. */
@@ -135,7 +139,7 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
       "colyseus-warden: Room._onMessage is missing; this Colyseus version is not supported",
     );
   }
-  internals._onMessage = function (this: Room, client: Client, buffer: Buffer): void {
+  const wrapped = function (this: Room, client: Client, buffer: Buffer): void {
     if (!handlers.inspect(client, buffer)) return;
     // Colyseus closes a client for its own flood limit (maxMessagesPerSecond), an
     // undecodable payload or a failed validate() — and records nothing. Notice it afterwards.
@@ -148,6 +152,34 @@ export function interceptRoom(room: Room, handlers: InterceptHandlers): void {
       handlers.afterFrame(buffer);
     }
   };
+  // Colyseus binds `_onMessage` once per client when the join completes, after the room's
+  // onJoin (`client.ref.on('message', this._onMessage.bind(this, client))`). Bound here to the
+  // client's session as well, every frame skips finding it (a read of `client.sessionId` on
+  // a dictionary-mode client and a map lookup, both cache misses at realistic rates; issue
+  // 14). `inspectBound` falls back to the lookup when the session no longer is this client's.
+  const bindClient = handlers.bindClient;
+  const inspectBound = handlers.inspectBound;
+  if (bindClient !== undefined && inspectBound !== undefined) {
+    const frameOfSession = function (this: Room, session: unknown, client: Client, buffer: Buffer): void {
+      if (!inspectBound(session, client, buffer)) return;
+      try {
+        onMessage.call(this, client, buffer);
+      } finally {
+        handlers.afterFrame(buffer);
+      }
+    };
+    const bind = Function.prototype.bind;
+    Object.defineProperty(wrapped, "bind", {
+      value: function (this: typeof wrapped, thisArg: unknown, ...args: unknown[]) {
+        const client = args[0] as Client | undefined;
+        const session = args.length === 1 && client != null ? bindClient(client) : undefined;
+        return session === undefined
+          ? bind.call(this, thisArg, ...args)
+          : bind.call(frameOfSession, thisArg, session, client);
+      },
+    });
+  }
+  internals._onMessage = wrapped;
 
   const events = internals.onMessageEvents;
   if (typeof events?.on !== "function" || typeof events.events !== "object") {

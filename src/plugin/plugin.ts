@@ -85,7 +85,18 @@ export class WardenPlugin extends RoomPlugin {
       set: (room: Room) => {
         this.attached = room;
         interceptRoom(room, {
-          inspect: (client, buffer) => this.inspect(client, buffer),
+          inspect: (client, buffer) => this.inspect(this.sessions.get(client.sessionId), client, buffer),
+          bindClient: (client) => this.sessions.get(client.sessionId),
+          // The bound session while it still is this client's and no leave began (a
+          // reconnection replaced the client; a leave ends with the session removed).
+          inspectBound: (session, client, buffer) =>
+            this.inspect(
+              (session as LiveSession).client === client && !(session as LiveSession).leaving
+                ? (session as LiveSession)
+                : this.sessions.get(client.sessionId),
+              client,
+              buffer,
+            ),
           refuseReconnection: (sessionId) => this.sessions.get(sessionId)?.closedBy ?? this.bannedRefusal(sessionId),
           reconnected: (client) => {
             const session = this.sessions.get(client.sessionId);
@@ -265,10 +276,9 @@ export class WardenPlugin extends RoomPlugin {
   }
 
   /** The hot path: every inbound frame, synchronously, before Colyseus decodes it. */
-  private inspect(client: Client, buffer: Buffer): boolean {
+  private inspect(session: LiveSession | undefined, client: Client, buffer: Buffer): boolean {
     const verdict = this.verdict;
     verdict.session = undefined;
-    const session = this.sessions.get(client.sessionId);
     // A frame reaches room code only after the guard saw it: no session, no frame.
     if (session === undefined || buffer == null) {
       const counts = this.host.guard.counts;
@@ -416,7 +426,13 @@ export class WardenPlugin extends RoomPlugin {
     // the socket rather than by wrapping `client.leave` per client: an own property on the
     // (dictionary-mode) client object grew its property store by ~900 B (issue 14).
     // `readyState` is Colyseus's own (ClientPrivate): every transport keeps it.
-    if (session.leaving || ((session.client as { readyState?: number }).readyState ?? OPEN) > OPEN) {
+    // Only when no handler ran: a handler that ran means Colyseus accepted the frame, and its
+    // own flood close goes through `_onLeave` (the leaving flag) — one read of the
+    // dictionary-mode client less on every handled frame.
+    if (
+      session.leaving ||
+      (!verdict.dispatched && ((session.client as { readyState?: number }).readyState ?? OPEN) > OPEN)
+    ) {
       if (session.closing) return;
       session.closing = true;
       this.recordFault(
