@@ -200,11 +200,6 @@ export class WardenPlugin extends RoomPlugin {
       locale: localePreference(joinLocale(options), identity.locale),
       leaving: false,
       closing: false,
-      // A freeze drops new input frames in the guard; inputs buffered before it are dropped here,
-      // so that a tick draining the buffer does not replay them (see isFrozen for `latest`).
-      // One function for every session (a closure per session was ~70 B of heap each), and in
-      // the literal: a property added afterwards gave each session a property array (40 B).
-      restricted: dropInputsIfFrozen,
     };
     // Registered before the gate reads the store, so that a sanction published meanwhile reaches it.
     standing.sessions.add(session);
@@ -517,8 +512,12 @@ function chatText(payload: unknown, field: string): string | undefined {
   return undefined;
 }
 
-/** A session's restrictions changed: a freeze drops the inputs it buffered (see {@link LiveSession.restricted}). */
-function dropInputsIfFrozen(session: LiveSession): void {
+/**
+ * A session's restrictions changed (the enforcer's `restricted` hook, set by the warden): a
+ * freeze drops new input frames in the guard, and the inputs buffered before it here, so that
+ * a tick draining the buffer does not replay them (see isFrozen for `latest`).
+ */
+export function dropInputsIfFrozen(session: LiveSession): void {
   if (session.standing.freezeUntil > Date.now()) clearBufferedInputs(session.room, session.client);
 }
 
