@@ -240,6 +240,7 @@ async function startServer(
     env: {
       BENCH_VARIANT: variant,
       JWT_SECRET,
+      ...(process.env.BENCH_SNAPSHOTS ? { BENCH_SNAPSHOTS: process.env.BENCH_SNAPSHOTS } : {}),
       ...(variant === "plugin"
         ? { REDIS_URL: storeUrl, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" }
         : {}),

@@ -107,6 +107,7 @@ await server.listen(0);
 const port = (server.transport.server?.address() as AddressInfo | null)?.port;
 if (!port) throw new Error("bench server: no port");
 
+let heapCalls = 0;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /**
@@ -163,6 +164,12 @@ serve({
       await new Promise((r) => setImmediate(r));
     }
     const m = process.memoryUsage();
+    // BENCH_SNAPSHOTS=<dir>: a heap snapshot at each measurement, to diff plugin against bare.
+    const snapshots = process.env.BENCH_SNAPSHOTS;
+    if (snapshots) {
+      const { writeHeapSnapshot } = await import("node:v8");
+      writeHeapSnapshot(`${snapshots}/${variant}-${process.pid}-${++heapCalls}.heapsnapshot`);
+    }
     return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
   },
 });
