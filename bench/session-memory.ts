@@ -5,8 +5,8 @@
  * state Colyseus leaves them in, the real RedisStore), each having sent one `move`;
  * minus the same clients without the plugin. Then the size of the per-ID structures
  * alone, to say where the bytes are: the ID's flood buckets as the guard's FloodLedger
- * holds them (FloodBuckets sized for the slots a `move` uses, plus the ledger's entry),
- * and its Standing.
+ * holds them for a held ID (FloodBuckets sized for the slots a `move` uses, in the ID's
+ * Standing), and its Standing.
  * Environment: REDIS_URL, WARDEN_PREFIX. Prints one JSON line.
  */
 import { EventEmitter } from "node:events";
@@ -153,13 +153,15 @@ const measure = async (make: (i: number) => unknown) => {
   const b = await heap();
   return round((b - a) / N - 8, 0); // minus the array slot holding it
 };
-// The ID's flood buckets as the guard keeps them: a ledger entry, sized by a `move` (its slot).
+// The ID's flood buckets as the guard keeps them, sized by a `move` (its slot).
 const ledger = new FloodLedger(() => false);
 const dids = Array.from({ length: N }, (_, i) => `${"y".repeat(26)}${i}` as never); // the IDs exist anyway (session, Standing)
 const moveSlot = (warden.guard as unknown as { slots: Map<string, number> }).slots.get("move");
 if (moveSlot === undefined) throw new Error("the guard has no flood slot for move");
 const someLimit = { rate: 1, burst: 1 };
-const floodBuckets = await measure((i) => ledger.acquire(dids[i]!).take(moveSlot, someLimit, 1));
+// Held: the buckets live in the ID's Standing (measured with it below), not in the ledger's map.
+const homes = dids.map(() => ({ flood: null }));
+const floodBuckets = await measure((i) => ledger.acquire(dids[i]!, homes[i]!).take(moveSlot, someLimit, 1));
 const standing = await measure(() => new Standing(`${"x".repeat(26)}${Math.random()}` as never));
 await warden.close();
 console.log(

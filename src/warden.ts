@@ -665,7 +665,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
     const { enforcer, guard, registry, reports } = this;
     const release = (session: LiveSession) => {
       enforcer.detach(session);
-      guard.ledger.release(session.did);
+      guard.ledger.release(session.did, session.standing);
       // The guard's clock runs only while a session can send it frames: an idle process
       // (no players) runs no 4 ms timer (issue 14: 0.017 of a core per idle process).
       if (--this.liveSessions === 0) {
@@ -680,7 +680,8 @@ export class Warden extends TypedEmitter<WardenEvents> {
       digitalId: (subject, issuer) => this.digitalId(subject, issuer),
       acquire: (did) => {
         if (this.liveSessions++ === 0 && !this.closed) this.releaseClock = holdCoarseClock();
-        return { standing: enforcer.standing(did), flood: guard.ledger.acquire(did) };
+        const standing = enforcer.standing(did);
+        return { standing, flood: guard.ledger.acquire(did, standing) };
       },
       admit: async (session, reservedAt) => {
         const started = performance.now();

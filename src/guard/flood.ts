@@ -1,6 +1,6 @@
 import type { DigitalId } from "../identity/digital-id.js";
 import type { FloodLimit } from "./options.js";
-import { Held, Ledger } from "../util/ledger.js";
+import { Held } from "../util/ledger.js";
 
 /** Zeros to grow bucket arrays with (slots are bounded by the message types a warden's rooms have). */
 const ZEROS: readonly number[] = Array.from({ length: 4096 }, () => 0);
@@ -77,21 +77,79 @@ function grown(array: number[], length: number): number[] {
 }
 
 /**
+ * Where an ID's flood buckets live while it has sessions here: a per-ID object its holders
+ * share anyway (the warden passes the ID's Standing), so that a held ID costs no map entry
+ * of its own (~57 B per ID; issue 14, heap per client).
+ */
+export interface FloodHome {
+  flood: FloodBuckets | null;
+}
+
+/**
  * The flood buckets of every ID this process has seen lately. An ID's buckets outlive its
  * sessions: they are kept until they would be full again, so leaving and rejoining (even
  * in a loop, even into another room) refills nothing faster than waiting would.
+ *
+ * While an ID has sessions, its buckets live in its {@link FloodHome}; when the last one
+ * leaves they cool down in this ledger's map until full, and a rejoin takes them back.
  *
  * Per process: an ID spread over N processes has N sets of buckets (the hot path never
  * asks Redis). Matchmaking, not the player, chooses the process for `joinOrCreate`; a
  * player who can pick rooms by id in many processes gains at most a factor N.
  */
-export class FloodLedger extends Ledger<DigitalId, FloodBuckets> {
-  constructor(limitOf: (slot: number) => FloodLimit | false | undefined, now: () => number = Date.now) {
-    super(
-      () => new FloodBuckets(),
-      (buckets) => buckets.fullAt(limitOf),
-      5_000,
-      now,
-    );
+export class FloodLedger {
+  private readonly cooling = new Map<DigitalId, FloodBuckets>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly limitOf: (slot: number) => FloodLimit | false | undefined,
+    private readonly now: () => number = Date.now,
+    private readonly sweepMs = 5_000,
+  ) {}
+
+  /** The buckets of `did` for a new holder, kept in `home` while held: its own, the cooling ones, or new ones. */
+  acquire(did: DigitalId, home: FloodHome): FloodBuckets {
+    let buckets = home.flood;
+    if (buckets === null) {
+      const cooled = this.cooling.get(did);
+      if (cooled !== undefined) this.cooling.delete(did);
+      buckets = home.flood = cooled ?? new FloodBuckets();
+    }
+    buckets.holders++;
+    return buckets;
+  }
+
+  /** A holder let go: after the last one the buckets leave `home` and cool down here until they are full. */
+  release(did: DigitalId, home: FloodHome): void {
+    const buckets = home.flood;
+    if (buckets === null || buckets.holders === 0) return;
+    if (--buckets.holders > 0) return;
+    home.flood = null;
+    const now = this.now();
+    buckets.keepUntil = buckets.fullAt(this.limitOf);
+    if (buckets.keepUntil <= now) return;
+    this.cooling.set(did, buckets);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), this.sweepMs);
+      this.timer.unref();
+    }
+  }
+
+  /** IDs whose buckets cool down here (held ones live in their homes). */
+  get size(): number {
+    return this.cooling.size;
+  }
+
+  /** Drops the buckets that are full again. */
+  sweep(): void {
+    const now = this.now();
+    for (const [did, buckets] of this.cooling) if (buckets.keepUntil <= now) this.cooling.delete(did);
+    if (this.cooling.size === 0) this.stop();
+  }
+
+  /** Stops the sweep (the warden closed). */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 }

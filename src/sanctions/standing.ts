@@ -1,5 +1,5 @@
 import type { Client, Room } from "@colyseus/core";
-import type { FloodBuckets } from "../guard/flood.js";
+import type { FloodBuckets, FloodHome } from "../guard/flood.js";
 import type { DigitalId } from "../identity/digital-id.js";
 import { isActive, type Sanction } from "./model.js";
 
@@ -98,7 +98,7 @@ export class SessionSet implements Iterable<LiveSession> {
  * the lasting sanctions in force. `muteUntil` / `freezeUntil` are what the hot path reads: 0 = none,
  * Infinity = permanent, else an epoch ms.
  */
-export class Standing extends SessionSet {
+export class Standing extends SessionSet implements FloodHome {
   muteUntil = 0;
   freezeUntil = 0;
   /**
@@ -114,6 +114,8 @@ export class Standing extends SessionSet {
    * object and one map entry per ID less (issue 14, heap per client).
    */
   firstSeen: number | undefined = undefined;
+  /** The ID's flood buckets while it has sessions here (the guard's FloodLedger keeps them here, not in a map). */
+  flood: FloodBuckets | null = null;
   /**
    * The lasting sanctions known here, the ban among them and the expiry timer: made when the
    * ID first has one here, which most players never do (one field instead of three: 16 B per
