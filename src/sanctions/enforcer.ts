@@ -83,6 +83,29 @@ function closeReason(text: string): string {
         .replace(/\uFFFD+$/, "")}...`;
 }
 
+/** A socket whose writes can be held and sent together (Node's `net.Socket`: cork/uncork). */
+interface BatchingSocket {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * The socket under a client when its transport has one that batches writes: Colyseus's
+ * WebSocketTransport keeps the `ws` WebSocket in `client.ref`, and `ws` its `net.Socket` in
+ * `_socket` (not public: read defensively). Null for any other transport, which then
+ * writes the notice and the close frame one after the other, as before.
+ */
+function batchingSocket(client: unknown): BatchingSocket | null {
+  try {
+    const socket = (client as { ref?: { _socket?: Partial<BatchingSocket> } } | null)?.ref?._socket;
+    return typeof socket?.cork === "function" && typeof socket.uncork === "function"
+      ? (socket as BatchingSocket)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What a short message says instead of a reason erased at the player's request. */
 const ERASED_REASON = "details erased at your request";
 
@@ -250,8 +273,16 @@ export class Enforcer {
       // so not forgotten). All of it runs in this one turn: no frame or join comes between.
       if (lasting) standing.keep(sanction);
       for (const session of sessions) {
-        this.notify(session, sanction);
-        this.leave(session, sanction);
+        // The notice and the close frame leave in one write (one syscall, one segment), the
+        // notice first, when the transport's socket can batch writes.
+        const socket = batchingSocket(session.client);
+        socket?.cork();
+        try {
+          this.notify(session, sanction);
+          this.leave(session, sanction);
+        } finally {
+          socket?.uncork();
+        }
       }
       if (lasting) this.refresh(standing);
       for (const session of sessions)
