@@ -1272,6 +1272,24 @@ describe("RedisStore layout", () => {
     await expect(dead.connect()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
     await dead.close();
   });
+
+  it("stores an issued sanction's JSON as it is and publishes it inside the message, the text JSON.stringify gives", async () => {
+    const prefix = uniquePrefix("layout");
+    const store = new RedisStore({ connection: redisUrl(), prefix });
+    const listener = adminRedis();
+    const published: string[] = [];
+    listener.on("message", (_channel: string, text: string) => published.push(text));
+    await listener.subscribe(new RedisKeys(prefix, 1).busChannel());
+    const s = sanction("ban", 60_000);
+    await store.saveSanction(s, retention);
+    await waitFor(() => published.length === 1, "the issued message");
+    const stored = await admin.hget(`${prefix}:{${s.did}}:sanctions`, s.id);
+    expect(stored).toBe(JSON.stringify(s));
+    expect(published[0]).toBe(JSON.stringify({ type: "issued", sanction: s }));
+    listener.disconnect();
+    await store.close();
+    await dropPrefix(admin, prefix);
+  });
 });
 
 describe("RedisStore: review and statistics keys written outside the warden", () => {

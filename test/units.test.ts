@@ -8,6 +8,7 @@ import {
   WardenError,
 } from "../src/index.js";
 import { draftSanction, describeSanction } from "../src/sanctions/model.js";
+import { randomBase32 } from "../src/util/base32.js";
 
 const secret = "unit-secret-0123456789";
 
@@ -24,6 +25,22 @@ describe("digital ID", () => {
 
   it("refuses an empty subject", () => {
     expect(() => deriveDigitalId(secret, "")).toThrow(WardenError);
+  });
+});
+
+describe("random ids", () => {
+  it("are base32 of the length asked for, across many pool refills, without a repeat", () => {
+    const seen = new Set<string>();
+    // 8 characters × 4 000 = 32 pools of 1 024 bytes; 16 and 1 500 (beyond a pool) too.
+    for (let i = 0; i < 4000; i++) {
+      const id = randomBase32(8);
+      expect(id).toMatch(/^[a-z2-7]{8}$/);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(4000);
+    expect(randomBase32(16)).toMatch(/^[a-z2-7]{16}$/);
+    expect(randomBase32(1500)).toMatch(/^[a-z2-7]{1500}$/);
+    expect(() => randomBase32(-1)).toThrow(RangeError);
   });
 });
 

@@ -83,6 +83,29 @@ function closeReason(text: string): string {
         .replace(/\uFFFD+$/, "")}...`;
 }
 
+/** A socket whose writes can be held and sent together (Node's `net.Socket`: cork/uncork). */
+interface BatchingSocket {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * The socket under a client when its transport has one that batches writes: Colyseus's
+ * WebSocketTransport keeps the `ws` WebSocket in `client.ref`, and `ws` its `net.Socket` in
+ * `_socket` (not public: read defensively). Null for any other transport, which then
+ * writes the notice and the close frame one after the other, as before.
+ */
+function batchingSocket(client: unknown): BatchingSocket | null {
+  try {
+    const socket = (client as { ref?: { _socket?: Partial<BatchingSocket> } } | null)?.ref?._socket;
+    return typeof socket?.cork === "function" && typeof socket.uncork === "function"
+      ? (socket as BatchingSocket)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What a short message says instead of a reason erased at the player's request. */
 const ERASED_REASON = "details erased at your request";
 
@@ -248,23 +271,43 @@ export class Enforcer {
     // The player is told before the restriction bites (DSA Art. 17: the statement comes with
     // the decision, not after it): the notice is queued on the socket before the avatar's
     // restriction changes in state and before the guard drops their first message.
+    if (sanction.kind === "kick" || sanction.kind === "ban") {
+      // A closing sanction bites with the close: each socket gets its notice, then its close
+      // frame, at once; recomputing the standing (its expiry timer, the avatars' field, the
+      // room's `restricted` hooks) waits until the sockets are closing — it was on the path
+      // from issue to close (issue 14). The ban is kept first: a transport whose leave()
+      // runs the room's onLeave at once must find the standing still holding it (not idle,
+      // so not forgotten). All of it runs in this one turn: no frame or join comes between.
+      if (lasting) standing.keep(sanction);
+      for (const session of sessions) {
+        // The notice and the close frame leave in one write (one syscall, one segment), the
+        // notice first, when the transport's socket can batch writes.
+        const socket = batchingSocket(session.client);
+        socket?.cork();
+        try {
+          this.notify(session, sanction);
+          this.leave(session, sanction);
+        } finally {
+          socket?.uncork();
+        }
+      }
+      if (lasting) this.refresh(standing);
+      for (const session of sessions)
+        this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: "close" });
+      return;
+    }
     for (const session of sessions) this.notify(session, sanction);
     if (lasting) {
       standing.keep(sanction);
       this.refresh(standing);
     }
-    for (const session of sessions) {
-      if (sanction.kind === "kick" || sanction.kind === "ban") {
-        this.close(session, sanction, false);
-      } else {
-        this.report({
-          sanction,
-          sessionId: session.sessionId,
-          roomId: session.room.roomId,
-          action: sanction.kind === "warn" ? "notice" : "restrict",
-        });
-      }
-    }
+    for (const session of sessions)
+      this.report({
+        sanction,
+        sessionId: session.sessionId,
+        roomId: session.room.roomId,
+        action: sanction.kind === "warn" ? "notice" : "restrict",
+      });
   }
 
   /** A due-process notice for a player: to every live session of that ID in this process. */
@@ -309,16 +352,21 @@ export class Enforcer {
    * goes first (unless `notify` is false: the caller sent it already), then the socket closes.
    */
   close(session: LiveSession, sanction: Sanction, notify = true): void {
+    if (notify) this.notify(session, sanction);
+    this.leave(session, sanction);
+    this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: "close" });
+  }
+
+  /** Closes the socket of a kicked or banned session (its notice sent already), marking it so that it can never reconnect. */
+  private leave(session: LiveSession, sanction: Sanction): void {
     const code = sanction.kind === "ban" ? CLOSE_BANNED : CLOSE_KICKED;
     const message = sanction.kind === "ban" ? banMessage(sanction) : kickMessage(sanction);
     if (session.closedBy === null) session.closedBy = { code, message };
-    if (notify) this.notify(session, sanction);
     try {
       session.client.leave(code, closeReason(message));
     } catch (e) {
       this.options.logger.warn(`could not close session ${session.sessionId}: ${(e as Error).message}`);
     }
-    this.report({ sanction, sessionId: session.sessionId, roomId: session.room.roomId, action: "close" });
   }
 
   /** Sends the notice of a sanction to one session: its statement of reasons and the sentence in the session's locale. */

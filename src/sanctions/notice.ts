@@ -407,6 +407,10 @@ export class NoticeText {
   locale(requested: unknown): string {
     if (typeof requested !== "string" || requested.length === 0 || requested.length > MAX_PREFERENCE_LENGTH * 2)
       return this.defaultLocale;
+    // A locale resolved already (a session's, once attached) is one of the tables' keys, which
+    // the lookup below gives back as it is: found without splitting and matching it again,
+    // twice per notice on the path from issue to close (issue 14).
+    if (this.tables.has(requested)) return requested;
     const tags = requested.split(",", MAX_PREFERENCES);
     for (const entry of tags) {
       const tag = entry.split(";", 1)[0]!.trim();

@@ -166,15 +166,18 @@ export class RedisStore implements WardenStore {
     if (toSanction(sanction) === null)
       throw new WardenError("INVALID_SANCTION", "saveSanction: not a well-formed sanction");
     const { revoked: _ignored, ...record } = sanction;
-    const message: BusMessage = { type: "issued", sanction: record };
+    // Serialised once: the bus message embeds the record's text as it is stored, byte for
+    // byte — what JSON.stringify({ type: "issued", sanction: record }) gives, without the
+    // second pass over the statement (it was on the path from issue to close, issue 14).
+    const recordJson = JSON.stringify(record);
     await this.run("saveSanction", () =>
       this.redis.saveSanction(
         this.keys.sanctions(sanction.did),
         sanction.id,
-        JSON.stringify(record),
+        recordJson,
         retention.sanctionsMs,
         this.keys.busChannel(),
-        JSON.stringify(message),
+        issuedMessageJson(recordJson),
       ),
     );
   }
@@ -1479,4 +1482,13 @@ function parsePeers(reply: unknown, did: DigitalId, cutoff: number, want: number
 function whole(value: unknown): number {
   const n = Number(value);
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * The bus message of an issued sanction (`{"type":"issued","sanction":…}`) around the
+ * sanction's own JSON text: the same text as JSON.stringify of the message object
+ * (`type` first, then `sanction`), and decoded by parseBusMessage like any other.
+ */
+function issuedMessageJson(sanctionJson: string): string {
+  return `{"type":"issued","sanction":${sanctionJson}}`;
 }
