@@ -15,6 +15,7 @@ import { deriveDigitalId, isValidSubject, type DigitalId } from "./identity/digi
 import type { Identity } from "./identity/identify.js";
 import { resolveOptions, type ResolvedOptions, type WardenOptions } from "./options.js";
 import type { ChatCheck, PluginHost } from "./plugin/host.js";
+import { batchingSocket } from "./plugin/intercept.js";
 import { dropInputsIfFrozen, WardenPlugin } from "./plugin/plugin.js";
 import { Escalation } from "./policy/escalation.js";
 import { boundEvidence, type Detector, type Evidence, type OffenseEvent } from "./recorder/offense.js";
@@ -168,6 +169,7 @@ export class Warden extends TypedEmitter<WardenEvents> {
       this.emit("sanction:enforced", event);
     });
     this.enforcer.restricted = dropInputsIfFrozen;
+    this.enforcer.batching = batchingSocket;
     const dueOptions = this.options.dueProcess;
     this.tape = dueOptions.evidence.enabled ? new ChatTape(dueOptions.evidence.lines) : null;
     this.sanctions = new SanctionsService(

@@ -80,6 +80,35 @@ describe("interception of Colyseus internals", () => {
     await room.leave();
   });
 
+  it("a kick's notice and close frame leave in one write of the ws socket (corked), the notice first", async () => {
+    const sub = "intercept-corked";
+    const room = await client(port, sub).joinOrCreate("guarded");
+    const seen = observe(room);
+    const server = joined.find((c) => c.sessionId === room.sessionId);
+    type Chunk = { chunk: Buffer };
+    const socket = (server as unknown as { ref: { _socket: { _writev(chunks: Chunk[], cb: unknown): void } } }).ref
+      ._socket;
+    // Node hands a corked socket's writes to _writev in one batch: the first byte of each
+    // WebSocket frame header says what it is (0x82 a binary message, 0x88 the close frame).
+    const batches: number[][] = [];
+    const writev = socket._writev.bind(socket);
+    socket._writev = (chunks, cb) => {
+      batches.push(chunks.map((c) => c.chunk[0]!));
+      writev(chunks, cb);
+    };
+    room.send("move", { text: "corked" });
+    await waitFor(() => received.includes("move:corked"), "the client in the room");
+    await warden.sanctions.issue({ did: warden.digitalId(sub), kind: "kick", reason: "probe", by: "test" });
+    const left = await seen.left;
+    expect(left.code).toBe(4401);
+    // The notice was decoded before onLeave ran: it came first on the wire.
+    expect(seen.notices.map((n) => n.kind)).toContain("kick");
+    const together = batches.find((b) => b.includes(0x88));
+    expect(together).toBeDefined();
+    expect(together!.indexOf(0x82)).toBeGreaterThanOrEqual(0);
+    expect(together!.indexOf(0x82)).toBeLessThan(together!.indexOf(0x88));
+  });
+
   it("Colyseus's own flood disconnect (maxMessagesPerSecond) is recorded, with the rate", async () => {
     const sub = "intercept-flooder";
     const room = await client(port, sub).joinOrCreate("guarded");

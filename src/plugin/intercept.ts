@@ -22,7 +22,9 @@
  *    transport's `maxPayload` (the socket is closed before any room code runs).
  * 7. `_inputController.freeze(client)` (Colyseus's own call for a held seat): on a freeze,
  *    inputs buffered before it are dropped.
- * 8. `_onJoin(client, authContext, …)`: the WebSocket's auth context (its headers) for the
+ * 8. (read, not wrapped) the `ws` socket's `net.Socket` (`client.ref._socket`), corked
+ *    around a kick's notice and close frame: see {@link batchingSocket}.
+ * 9. `_onJoin(client, authContext, …)`: the WebSocket's auth context (its headers) for the
  *    ban-evasion signals — the plugin's public `onAuth` gets it too, but Colyseus skips that
  *    hook whenever the room's own static `onAuth` returned data. And the socket's peer
  *    address, `client.ref._socket.remoteAddress` (`ws` keeps the upgrade request nowhere;
@@ -336,6 +338,24 @@ export function validationFault(room: Room, type: string | number, message: unkn
 
 /** The `ws` error of a frame over the transport's maxPayload (the socket is closed 1009 after it). */
 export const OVERSIZED_FRAME = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
+/**
+ * The `net.Socket` under a client when its transport has one that batches writes (cork /
+ * uncork): Colyseus's WebSocketTransport keeps the `ws` WebSocket in `client.ref`, and `ws`
+ * its socket in `_socket` (not public: read defensively). Null for any other transport.
+ * The enforcer corks it around a kick's notice and close frame (one write, notice first).
+ */
+export function batchingSocket(client: Client): { cork(): void; uncork(): void } | null {
+  try {
+    const socket = (client as unknown as { ref?: { _socket?: { cork?: unknown; uncork?: unknown } } } | null)?.ref
+      ?._socket;
+    return typeof socket?.cork === "function" && typeof socket.uncork === "function"
+      ? (socket as { cork(): void; uncork(): void })
+      : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The raw socket of a client (`client.ref`), undefined on a transport without one. */
 export function socketOf(client: Client): object | undefined {

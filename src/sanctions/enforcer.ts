@@ -84,26 +84,9 @@ function closeReason(text: string): string {
 }
 
 /** A socket whose writes can be held and sent together (Node's `net.Socket`: cork/uncork). */
-interface BatchingSocket {
+export interface BatchingSocket {
   cork(): void;
   uncork(): void;
-}
-
-/**
- * The socket under a client when its transport has one that batches writes: Colyseus's
- * WebSocketTransport keeps the `ws` WebSocket in `client.ref`, and `ws` its `net.Socket` in
- * `_socket` (not public: read defensively). Null for any other transport, which then
- * writes the notice and the close frame one after the other, as before.
- */
-function batchingSocket(client: unknown): BatchingSocket | null {
-  try {
-    const socket = (client as { ref?: { _socket?: Partial<BatchingSocket> } } | null)?.ref?._socket;
-    return typeof socket?.cork === "function" && typeof socket.uncork === "function"
-      ? (socket as BatchingSocket)
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 /** What a short message says instead of a reason erased at the player's request. */
@@ -151,6 +134,12 @@ export class Enforcer {
    * sessions, not a field on each (8 B per session; issue 14, heap per client).
    */
   restricted: ((session: LiveSession) => void) | undefined = undefined;
+  /**
+   * The socket under a client if its writes can be batched (set by the warden: reading it is
+   * the plugin's business, src/plugin/intercept.ts): a kick's notice and close frame then
+   * leave in one write. Without it, or for null, they leave one after the other.
+   */
+  batching: ((client: LiveSession["client"]) => BatchingSocket | null) | undefined = undefined;
 
   constructor(
     private readonly options: EnforcerOptions,
@@ -282,7 +271,7 @@ export class Enforcer {
       for (const session of sessions) {
         // The notice and the close frame leave in one write (one syscall, one segment), the
         // notice first, when the transport's socket can batch writes.
-        const socket = batchingSocket(session.client);
+        const socket = this.batching?.(session.client) ?? null;
         socket?.cork();
         try {
           this.notify(session, sanction);
