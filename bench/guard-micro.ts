@@ -266,7 +266,11 @@ function loopOf(body: string, scope: Record<string, unknown>): Loop {
   return factory(...names.map((k) => scope[k]));
 }
 
-const inspect = (plugin as unknown as { inspect(c: unknown, b: Buffer): boolean }).inspect.bind(plugin);
+// As a bound frame calls it (src/plugin/intercept.ts: the session bound per client at join).
+const inspect = (plugin as unknown as { inspect(s: unknown, c: unknown, b: Buffer): boolean }).inspect.bind(plugin);
+const sessionOf = (plugin as unknown as { sessions: Map<string, unknown> }).sessions;
+const boundSessions = clients.map((c) => sessionOf.get((c as { sessionId: string }).sessionId));
+if (boundSessions.some((s) => s === undefined)) throw new Error("a bench client has no session");
 const types = (plugin as unknown as { types: TypeTable }).types;
 const keys = () => ["chat", "move", "report"];
 const guard = warden.guard;
@@ -294,8 +298,9 @@ const targets: Record<string, Loop> = {
   wrappedOnMessage: loopOf("room._onMessage(clients[i & 31], buf);", { room, clients, buf: move }),
   bareOnMessagePlain: loopOf("orig(client, buf);", { orig: bareOnMessage, client, buf: move }),
   wrappedOnMessagePlain: loopOf("room._onMessage(client, buf);", { room, client, buf: move }),
-  pluginInspect: loopOf("if (!inspect(clients[i & 31], buf)) throw new Error('dropped');", {
+  pluginInspect: loopOf("if (!inspect(sessions[i & 31], clients[i & 31], buf)) throw new Error('dropped');", {
     inspect,
+    sessions: boundSessions,
     clients,
     buf: move,
   }),
@@ -416,7 +421,7 @@ console.log(
     clients: CLIENTS,
     // the same with one plain-object client (fast properties, always hot): the best case
     guard_ns_per_msg_best_case: r2(ns.wrappedOnMessagePlain! - ns.bareOnMessagePlain!),
-    // WardenPlugin.inspect (session lookup + readFrame + Guard.inspect) alone, and readFrame + Guard.inspect alone
+    // WardenPlugin.inspect (bound session + readFrame + Guard.inspect) alone, and readFrame + Guard.inspect alone
     plugin_inspect_ns: r2(ns.pluginInspect!),
     guard_inspect_ns: r2(ns.guardInspect!),
     // what the handler wrapper adds to the dispatch of the decoded `move` inside a frame (part of guard_ns_per_msg)
