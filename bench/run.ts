@@ -31,8 +31,12 @@
  * BENCH_PROFILE=<dir> (server processes write --cpu-prof profiles there; BENCH_PROFILE_WINDOWS=<dir>:
  * the curve section profiles both servers over its measured windows only; BENCH_CURVE=<n,…>:
  * the curve's client counts;
+ * BENCH_CURVE_REPEATS=<n>: fresh server pairs per point, 3 in the full run; BENCH_ALLOC_WINDOWS=<dir>:
+ * the curve's windows as sampled-allocation profiles, BENCH_ALLOC_LIVE=1|promoted for what they
+ * retain or what survived scavenges;
  * BENCH_PROFILE_INTERVAL=<µs>; summarise with bench/profile-summary.ts), BENCH_WS=ws (the
  * load generator's SDK uses the `ws` package, not Node's built-in WebSocket),
+ * BENCH_SERVER_FLAGS="<node flags>" (both servers, e.g. --trace-gc-nvp),
  * BENCH_VERBOSE=1 (child processes' output).
  */
 import { execFile, execFileSync } from "node:child_process";
@@ -73,6 +77,7 @@ const SIZE = quick
       curveChatty: 200,
       curveWindows: 2,
       curveWindowMs: 2000,
+      curveRepeats: 1,
     }
   : {
       joinPairs: 500,
@@ -88,9 +93,12 @@ const SIZE = quick
       notice: 200,
       idleMs: 10_000,
       curve: [500, 1000, 2000, 4000],
-      curveChatty: 1000,
+      // 500, not 1 000: at 1 000 the load generator saturated decoding 50-way broadcasts
+      // (0.96 of its core) and both servers handled nothing in the last windows.
+      curveChatty: 500,
       curveWindows: 4,
       curveWindowMs: 4000,
+      curveRepeats: 3,
     };
 
 const TARGETS = {
@@ -223,7 +231,8 @@ async function startServer(
   keyPrefix = `${prefix}-world`,
   storeUrl = redis.url,
 ): Promise<{ child: BenchChild; port: number }> {
-  const nodeFlags = ["--expose-gc"];
+  // BENCH_SERVER_FLAGS: extra node flags for both servers (e.g. --trace-gc-nvp with BENCH_VERBOSE).
+  const nodeFlags = ["--expose-gc", ...(process.env.BENCH_SERVER_FLAGS?.split(" ").filter(Boolean) ?? [])];
   if (profileDir) {
     nodeFlags.push(
       "--cpu-prof",
@@ -241,6 +250,7 @@ async function startServer(
       BENCH_VARIANT: variant,
       JWT_SECRET,
       ...(process.env.BENCH_SNAPSHOTS ? { BENCH_SNAPSHOTS: process.env.BENCH_SNAPSHOTS } : {}),
+      ...(process.env.BENCH_ALLOC_LIVE ? { BENCH_ALLOC_LIVE: process.env.BENCH_ALLOC_LIVE } : {}),
       ...(variant === "plugin"
         ? { REDIS_URL: storeUrl, WARDEN_SECRET, WARDEN_PREFIX: keyPrefix, BENCH_FLOOD: "generous" }
         : {}),
@@ -619,6 +629,8 @@ interface ServerStats {
   handled: number;
   t: number;
   cpu: { user: number; system: number };
+  gcMs: { minor: number; major: number; other: number; minorCount: number; otherCount: number };
+  clients: number;
 }
 
 // What a server with no players costs: both fresh servers, no client yet, side by side over the
@@ -830,8 +842,12 @@ await section("curve", async () => {
     })),
     { name: `chat-${SIZE.curveChatty}`, clients: SIZE.curveChatty, shape: "chat", rate: 1 },
   ];
-  const points: Record<string, unknown>[] = [];
-  for (const point of shapes) {
+  // Every point again on fresh server pairs, the whole curve once per round (a drift of the
+  // shared host then touches every point alike): one pair's ratio moved by ±0.06 between runs.
+  const repeats = Number(process.env.BENCH_CURVE_REPEATS ?? SIZE.curveRepeats);
+  const rounds = Array.from({ length: Math.max(1, repeats) }, (_, round) => shapes.map((x) => ({ ...x, round })));
+  const runs: Record<string, unknown>[] = [];
+  for (const point of rounds.flat()) {
     const [b, p] = await Promise.all([
       startServer("bare", `${prefix}-curve-${point.name}`),
       startServer("plugin", `${prefix}-curve-${point.name}`),
@@ -882,6 +898,8 @@ await section("curve", async () => {
       await sleep(1500);
       const windowProfiles = process.env.BENCH_PROFILE_WINDOWS;
       if (windowProfiles) await Promise.all([b.child.call("profileStart"), p.child.call("profileStart")]);
+      const allocProfiles = process.env.BENCH_ALLOC_WINDOWS;
+      if (allocProfiles) await Promise.all([b.child.call("allocStart"), p.child.call("allocStart")]);
       const cpuUs = (x: ServerStats, y: ServerStats) => y.cpu.user + y.cpu.system - x.cpu.user - x.cpu.system;
       let [b0, p0] = await Promise.all([b.child.call<ServerStats>("stats"), p.child.call<ServerStats>("stats")]);
       const windows: {
@@ -890,7 +908,18 @@ await section("curve", async () => {
         ratio: number;
         bareRate: number;
         pluginRate: number;
+        bareGcUsPerMsg: number;
+        pluginGcUsPerMsg: number;
+        bareMajorGcUsPerMsg: number;
+        pluginMajorGcUsPerMsg: number;
+        /** Minor GCs of bare and plugin, then other (incremental marking, weak callbacks) GCs. */
+        gcCounts: number[];
+        /** Clients connected to bare and plugin at the window's end. */
+        clients: number[];
       }[] = [];
+      const majorUs = (x: ServerStats, y: ServerStats) => (y.gcMs.major - x.gcMs.major) * 1000;
+      const gcUs = (x: ServerStats, y: ServerStats) =>
+        (y.gcMs.minor + y.gcMs.major + y.gcMs.other - x.gcMs.minor - x.gcMs.major - x.gcMs.other) * 1000;
       for (let w = 0; w < SIZE.curveWindows; w++) {
         await sleep(SIZE.curveWindowMs);
         const [b1, p1] = await Promise.all([b.child.call<ServerStats>("stats"), p.child.call<ServerStats>("stats")]);
@@ -903,6 +932,17 @@ await section("curve", async () => {
           bareUsPerMsg: round(cpuUs(b0, b1) / bh, 3),
           pluginUsPerMsg: round(cpuUs(p0, p1) / ph, 3),
           ratio: round(cpuUs(b0, b1) / bh / (cpuUs(p0, p1) / ph), 4),
+          bareGcUsPerMsg: round(gcUs(b0, b1) / bh, 3),
+          pluginGcUsPerMsg: round(gcUs(p0, p1) / ph, 3),
+          bareMajorGcUsPerMsg: round(majorUs(b0, b1) / bh, 3),
+          pluginMajorGcUsPerMsg: round(majorUs(p0, p1) / ph, 3),
+          clients: [b1.clients, p1.clients],
+          gcCounts: [
+            b1.gcMs.minorCount - b0.gcMs.minorCount,
+            p1.gcMs.minorCount - p0.gcMs.minorCount,
+            b1.gcMs.otherCount - b0.gcMs.otherCount,
+            p1.gcMs.otherCount - p0.gcMs.otherCount,
+          ],
         });
         [b0, p0] = [b1, p1];
       }
@@ -914,6 +954,14 @@ await section("curve", async () => {
             }),
           ),
         );
+      if (allocProfiles)
+        await Promise.all(
+          [b, p].map((server, i) =>
+            server.child.call("allocStop", {
+              file: `${allocProfiles}/curve-${point.name}-${i === 0 ? "bare" : "plugin"}.heapprofile`,
+            }),
+          ),
+        );
       const pumped = await pumping;
       const [hb1, hp1] = await Promise.all([
         b.child.call<{ heapUsed: number }>("heap"),
@@ -921,14 +969,19 @@ await section("curve", async () => {
       ]);
       const bareBytes = Math.round((hb1.heapUsed - hb0.heapUsed) / point.clients);
       const pluginBytes = Math.round((hp1.heapUsed - hp0.heapUsed) / point.clients);
+      const valid = windows.filter((x) => Number.isFinite(x.ratio) && x.ratio > 0);
       const result = {
         point: point.name,
+        round: point.round,
         clients: point.clients,
         shape: point.shape,
         msgsPerClientPerSecond: point.rate,
-        ratio: median(windows.map((x) => x.ratio)),
-        bareUsPerMsg: median(windows.map((x) => x.bareUsPerMsg)),
-        pluginUsPerMsg: median(windows.map((x) => x.pluginUsPerMsg)),
+        // Windows in which a server handled nothing (a saturated load generator) are no figure.
+        ratio: valid.length > 0 ? median(valid.map((x) => x.ratio)) : null,
+        bareUsPerMsg: median(valid.map((x) => x.bareUsPerMsg)),
+        pluginUsPerMsg: median(valid.map((x) => x.pluginUsPerMsg)),
+        bareGcUsPerMsg: median(valid.map((x) => x.bareGcUsPerMsg)),
+        pluginGcUsPerMsg: median(valid.map((x) => x.pluginGcUsPerMsg)),
         bareBytesPerClient: bareBytes,
         pluginBytesPerClient: pluginBytes,
         addedBytesPerClient: pluginBytes - bareBytes,
@@ -936,9 +989,9 @@ await section("curve", async () => {
         loadGenerator: { sent: pumped.sent, blocked: pumped.blocked, cpu: round(pumped.cpuMs / pumped.elapsedMs, 2) },
         windows,
       };
-      points.push(result);
+      runs.push(result);
       log(
-        `  ${point.name}: ratio ${result.ratio} (bare ${result.bareUsPerMsg} µs/msg, plugin ${result.pluginUsPerMsg} µs/msg at ${windows.at(-1)?.pluginRate} msg/s); heap +${result.addedBytesPerClient} B/client (bare ${bareBytes}, plugin ${pluginBytes})`,
+        `  ${point.name}${repeats > 1 ? ` (round ${point.round + 1})` : ""}: ratio ${result.ratio} (bare ${result.bareUsPerMsg} µs/msg, plugin ${result.pluginUsPerMsg} µs/msg, of which gc ${result.bareGcUsPerMsg} / ${result.pluginGcUsPerMsg}, at ${windows.at(-1)?.pluginRate} msg/s); heap +${result.addedBytesPerClient} B/client (bare ${bareBytes}, plugin ${pluginBytes})`,
       );
     } finally {
       // The load generator first (its clients would otherwise make the servers' shutdown slow);
@@ -947,10 +1000,30 @@ await section("curve", async () => {
       await Promise.all([gen.stop(), b.child.stop(), p.child.stop()]);
     }
   }
-  metrics.curve_min_ratio = round(Math.min(...points.map((x) => x.ratio as number)), 3);
-  metrics.curve_max_added_bytes_per_client = Math.max(...points.map((x) => x.addedBytesPerClient as number));
+  // Per point, the median over its rounds (of each round's median window).
+  const points = shapes.map((shape) => {
+    const mine = runs.filter((x) => x.point === shape.name);
+    const ratios = mine.map((x) => x.ratio).filter((x): x is number => typeof x === "number");
+    return {
+      point: shape.name,
+      clients: shape.clients,
+      shape: shape.shape,
+      ratio: ratios.length > 0 ? round(median(ratios), 4) : null,
+      ratios,
+      bareGcUsPerMsg: median(mine.map((x) => x.bareGcUsPerMsg as number)),
+      pluginGcUsPerMsg: median(mine.map((x) => x.pluginGcUsPerMsg as number)),
+      addedBytesPerClient: median(mine.map((x) => x.addedBytesPerClient as number)),
+      rounds: mine,
+    };
+  });
+  if (repeats > 1)
+    for (const x of points)
+      log(`  ${x.point}: median ratio ${x.ratio} of ${x.ratios.join(" / ")}; heap +${x.addedBytesPerClient} B/client`);
+  const figures = points.map((x) => x.ratio).filter((x): x is number => x !== null);
+  metrics.curve_min_ratio = figures.length > 0 ? round(Math.min(...figures), 3) : null;
+  metrics.curve_max_added_bytes_per_client = Math.max(...points.map((x) => x.addedBytesPerClient));
   details.curve = {
-    basis: `fresh bare + plugin servers side by side per point, rooms of ${CURVE_ROOM}, ${CURVE_RATE} msgs/s per client (still moves) and a chatty shape (1 clean chat line/s per client); median of ${SIZE.curveWindows} windows of ${SIZE.curveWindowMs} ms of bare/plugin CPU per handled message; heap after full GCs`,
+    basis: `fresh bare + plugin servers side by side per point, rooms of ${CURVE_ROOM}, ${CURVE_RATE} msgs/s per client (still moves) and a chatty shape (1 clean chat line/s per client); per point the median over ${Math.max(1, repeats)} fresh server pair(s) of the median of ${SIZE.curveWindows} windows of ${SIZE.curveWindowMs} ms of bare/plugin CPU per handled message; heap after full GCs`,
     points,
   };
 });

@@ -14,11 +14,12 @@
  *   heap           → heap after full GCs (needs --expose-gc)
  *   floorSubscribe → a plain Redis subscriber that closes sessions (propagation floor)
  *   profileStart / profileStop {file} → a CPU profile of a window (BENCH_PROFILE_WINDOWS)
+ *   allocStart / allocStop {file} → sampled allocations of a window (BENCH_ALLOC_WINDOWS)
  * Environment: BENCH_VARIANT, JWT_SECRET; for plugin: REDIS_URL, WARDEN_SECRET,
  * WARDEN_PREFIX, BENCH_FLOOD.
  */
 import type { AddressInfo } from "node:net";
-import { performance } from "node:perf_hooks";
+import { PerformanceObserver, constants as perfConstants, performance } from "node:perf_hooks";
 import { defineRoom, defineServer, type Room } from "@colyseus/core";
 import { Encoder } from "@colyseus/schema";
 import { WebSocketTransport } from "@colyseus/ws-transport";
@@ -107,6 +108,23 @@ await server.listen(0);
 const port = (server.transport.server?.address() as AddressInfo | null)?.port;
 if (!port) throw new Error("bench server: no port");
 
+/** Time spent in garbage collection, by kind (ms), for the curve's windows: a plugin that
+ * allocates per message pays for it here, not in its own functions' samples. */
+const gcMs = { minor: 0, major: 0, other: 0, minorCount: 0, otherCount: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      gcMs.minor += entry.duration;
+      gcMs.minorCount++;
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcMs.major += entry.duration;
+    else {
+      gcMs.other += entry.duration;
+      gcMs.otherCount++;
+    }
+  }
+}).observe({ entryTypes: ["gc"] });
+
 let heapCalls = 0;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -146,15 +164,49 @@ async function profileStop(args: { file: string }) {
   return true;
 }
 
+/**
+ * Allocation sampling of a window (BENCH_ALLOC_WINDOWS=<dir>): every sampled allocation,
+ * including what the next scavenge collects — garbage per message is what the curve's CPU
+ * ratio pays in the collector. Written as a .heapprofile (Chrome DevTools' format).
+ */
+let allocator: import("node:inspector/promises").Session | undefined;
+async function allocStart() {
+  const { Session } = await import("node:inspector/promises");
+  allocator = new Session();
+  allocator.connect();
+  await allocator.post("HeapProfiler.enable");
+  await allocator.post("HeapProfiler.startSampling", {
+    samplingInterval: 256,
+    // BENCH_ALLOC_LIVE=1: only what is still alive when the window ends (what a window
+    // retains); =promoted: what survived the scavenges (medium-lived objects, the costly kind).
+    includeObjectsCollectedByMajorGC: process.env.BENCH_ALLOC_LIVE !== "1",
+    includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_LIVE === undefined,
+  });
+  return true;
+}
+async function allocStop(args: { file: string }) {
+  if (allocator === undefined) return false;
+  const { profile } = (await allocator.post("HeapProfiler.stopSampling")) as { profile: unknown };
+  allocator.disconnect();
+  allocator = undefined;
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(args.file, JSON.stringify(profile));
+  return true;
+}
+
 serve({
   floorSubscribe,
   profileStart,
   profileStop,
+  allocStart,
+  allocStop,
   stats: () => ({
     handled,
     rooms,
+    clients: [...liveRooms].reduce((n, room) => n + room.clients.length, 0),
     t: performance.now(),
     cpu: process.cpuUsage(),
+    gcMs: { ...gcMs },
     wardenStats: warden?.stats() ?? null,
   }),
   heap: async () => {
