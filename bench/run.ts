@@ -834,7 +834,8 @@ const CURVE_ROOM = 50;
 const CURVE_RATE = 2;
 await section("curve", async () => {
   const shapes: { name: string; clients: number; shape: "still" | "chat"; rate: number }[] = [
-    ...(process.env.BENCH_CURVE ? process.env.BENCH_CURVE.split(",").map(Number) : SIZE.curve).map((n) => ({
+    // Each size once (repeats are BENCH_CURVE_REPEATS: points are told apart by name).
+    ...[...new Set(process.env.BENCH_CURVE ? process.env.BENCH_CURVE.split(",").map(Number) : SIZE.curve)].map((n) => ({
       name: `still-${n}`,
       clients: n,
       shape: "still" as const,
