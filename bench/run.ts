@@ -629,7 +629,7 @@ interface ServerStats {
   handled: number;
   t: number;
   cpu: { user: number; system: number };
-  gcMs: { minor: number; major: number; other: number; minorCount: number; otherCount: number };
+  gcMs: { total: number; scavenges: number };
   clients: number;
 }
 
@@ -911,16 +911,12 @@ await section("curve", async () => {
         pluginRate: number;
         bareGcUsPerMsg: number;
         pluginGcUsPerMsg: number;
-        bareMajorGcUsPerMsg: number;
-        pluginMajorGcUsPerMsg: number;
-        /** Minor GCs of bare and plugin, then other (incremental marking, weak callbacks) GCs. */
-        gcCounts: number[];
+        /** Scavenges of bare and plugin in the window. */
+        scavenges: number[];
         /** Clients connected to bare and plugin at the window's end. */
         clients: number[];
       }[] = [];
-      const majorUs = (x: ServerStats, y: ServerStats) => (y.gcMs.major - x.gcMs.major) * 1000;
-      const gcUs = (x: ServerStats, y: ServerStats) =>
-        (y.gcMs.minor + y.gcMs.major + y.gcMs.other - x.gcMs.minor - x.gcMs.major - x.gcMs.other) * 1000;
+      const gcUs = (x: ServerStats, y: ServerStats) => (y.gcMs.total - x.gcMs.total) * 1000;
       for (let w = 0; w < SIZE.curveWindows; w++) {
         await sleep(SIZE.curveWindowMs);
         const [b1, p1] = await Promise.all([b.child.call<ServerStats>("stats"), p.child.call<ServerStats>("stats")]);
@@ -935,15 +931,8 @@ await section("curve", async () => {
           ratio: round(cpuUs(b0, b1) / bh / (cpuUs(p0, p1) / ph), 4),
           bareGcUsPerMsg: round(gcUs(b0, b1) / bh, 3),
           pluginGcUsPerMsg: round(gcUs(p0, p1) / ph, 3),
-          bareMajorGcUsPerMsg: round(majorUs(b0, b1) / bh, 3),
-          pluginMajorGcUsPerMsg: round(majorUs(p0, p1) / ph, 3),
           clients: [b1.clients, p1.clients],
-          gcCounts: [
-            b1.gcMs.minorCount - b0.gcMs.minorCount,
-            p1.gcMs.minorCount - p0.gcMs.minorCount,
-            b1.gcMs.otherCount - b0.gcMs.otherCount,
-            p1.gcMs.otherCount - p0.gcMs.otherCount,
-          ],
+          scavenges: [b1.gcMs.scavenges - b0.gcMs.scavenges, p1.gcMs.scavenges - p0.gcMs.scavenges],
         });
         [b0, p0] = [b1, p1];
       }

@@ -108,20 +108,15 @@ await server.listen(0);
 const port = (server.transport.server?.address() as AddressInfo | null)?.port;
 if (!port) throw new Error("bench server: no port");
 
-/** Time spent in garbage collection, by kind (ms), for the curve's windows: a plugin that
- * allocates per message pays for it here, not in its own functions' samples. */
-const gcMs = { minor: 0, major: 0, other: 0, minorCount: 0, otherCount: 0 };
+/** Time spent in garbage collection (ms, every kind) and the scavenges among it, for the
+ * curve's windows: a plugin that allocates per message pays for it here, not in its own
+ * functions' samples. */
+const gcMs = { total: 0, scavenges: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
-    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
-      gcMs.minor += entry.duration;
-      gcMs.minorCount++;
-    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcMs.major += entry.duration;
-    else {
-      gcMs.other += entry.duration;
-      gcMs.otherCount++;
-    }
+    gcMs.total += entry.duration;
+    if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR)
+      gcMs.scavenges++;
   }
 }).observe({ entryTypes: ["gc"] });
 
@@ -143,56 +138,52 @@ async function floorSubscribe(args: { redisUrl: string; channel: string }) {
   return true;
 }
 
-/** A window profile (node:inspector), for BENCH_PROFILE_WINDOWS=<dir>: started and stopped by the parent. */
-let profiler: import("node:inspector/promises").Session | undefined;
-async function profileStart() {
-  const { Session } = await import("node:inspector/promises");
-  profiler = new Session();
-  profiler.connect();
-  await profiler.post("Profiler.enable");
-  await profiler.post("Profiler.setSamplingInterval", { interval: 500 });
-  await profiler.post("Profiler.start");
-  return true;
-}
-async function profileStop(args: { file: string }) {
-  if (profiler === undefined) return false;
-  const { profile } = (await profiler.post("Profiler.stop")) as { profile: unknown };
-  profiler.disconnect();
-  profiler = undefined;
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(args.file, JSON.stringify(profile));
-  return true;
-}
-
 /**
- * Allocation sampling of a window (BENCH_ALLOC_WINDOWS=<dir>): every sampled allocation,
- * including what the next scavenge collects — garbage per message is what the curve's CPU
- * ratio pays in the collector. Written as a .heapprofile (Chrome DevTools' format).
+ * Window recordings over node:inspector, started and stopped by the parent: a CPU profile
+ * (BENCH_PROFILE_WINDOWS=<dir>) and sampled allocations (BENCH_ALLOC_WINDOWS=<dir>, a
+ * .heapprofile: every sampled allocation, including what the next scavenge collects —
+ * garbage per message is what the curve's CPU ratio pays in the collector).
  */
-let allocator: import("node:inspector/promises").Session | undefined;
-async function allocStart() {
+type Recording = "cpu" | "alloc";
+const recordings = new Map<Recording, import("node:inspector/promises").Session>();
+const STOP: Record<Recording, string> = { cpu: "Profiler.stop", alloc: "HeapProfiler.stopSampling" };
+async function record(kind: Recording, steps: [method: string, params?: object][]) {
   const { Session } = await import("node:inspector/promises");
-  allocator = new Session();
-  allocator.connect();
-  await allocator.post("HeapProfiler.enable");
-  await allocator.post("HeapProfiler.startSampling", {
-    samplingInterval: 256,
-    // BENCH_ALLOC_LIVE=1: only what is still alive when the window ends (what a window
-    // retains); =promoted: what survived the scavenges (medium-lived objects, the costly kind).
-    includeObjectsCollectedByMajorGC: process.env.BENCH_ALLOC_LIVE !== "1",
-    includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_LIVE === undefined,
-  });
+  const session = new Session();
+  session.connect();
+  for (const [method, params] of steps) await session.post(method, params);
+  recordings.set(kind, session);
   return true;
 }
-async function allocStop(args: { file: string }) {
-  if (allocator === undefined) return false;
-  const { profile } = (await allocator.post("HeapProfiler.stopSampling")) as { profile: unknown };
-  allocator.disconnect();
-  allocator = undefined;
+async function stopRecording(kind: Recording, file: string) {
+  const session = recordings.get(kind);
+  if (session === undefined) return false;
+  recordings.delete(kind);
+  const { profile } = (await session.post(STOP[kind])) as unknown as { profile: unknown };
+  session.disconnect();
   const { writeFileSync } = await import("node:fs");
-  writeFileSync(args.file, JSON.stringify(profile));
+  writeFileSync(file, JSON.stringify(profile));
   return true;
 }
+// BENCH_ALLOC_LIVE=1: only what is still alive when the window ends (what a window retains);
+// =promoted: what survived the scavenges (medium-lived objects, the costly kind).
+const allocLive = process.env.BENCH_ALLOC_LIVE;
+const profileStart = () =>
+  record("cpu", [["Profiler.enable"], ["Profiler.setSamplingInterval", { interval: 500 }], ["Profiler.start"]]);
+const profileStop = (args: { file: string }) => stopRecording("cpu", args.file);
+const allocStart = () =>
+  record("alloc", [
+    ["HeapProfiler.enable"],
+    [
+      "HeapProfiler.startSampling",
+      {
+        samplingInterval: 256,
+        includeObjectsCollectedByMajorGC: allocLive !== "1",
+        includeObjectsCollectedByMinorGC: allocLive === undefined,
+      },
+    ],
+  ]);
+const allocStop = (args: { file: string }) => stopRecording("alloc", args.file);
 
 serve({
   floorSubscribe,
